@@ -1,0 +1,104 @@
+/**
+ * The dialect seam. Everything that differs between SQLite and PostgreSQL lives behind this interface:
+ * the driver, how fragments compile to text, capability flags, error translation, and the handful of
+ * SQL functions the rules compiler and the DDL code need. Code outside `db/dialects/*` only ever builds
+ * portable fragments with `sql` and asks the dialect for the rest.
+ */
+import type { CompiledQuery, Sql, SqlValue } from './sql.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** A database row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+export interface RunResult {
+  changes: number;
+}
+
+/** Something queries run on: a connection, a transaction. */
+export interface Executor {
+  all<T = Row>(query: Sql): Promise<T[]>;
+  get<T = Row>(query: Sql): Promise<T | undefined>;
+  run(query: Sql): Promise<RunResult>;
+}
+
+/** How a driver failure is classified, so callers can answer with the right 4xx/5xx. */
+export interface DbErrorInfo {
+  kind: 'unique' | 'not_null' | 'foreign_key' | 'check' | 'busy' | 'too_big' | 'unavailable' | 'other';
+  /** For unique violations: the table and columns (when the driver names them) or the index name. */
+  table?: string;
+  columns?: string[];
+  index?: string;
+}
+
+export interface DialectCapabilities {
+  /** `INSERT … RETURNING` works. */
+  returning: boolean;
+  /** DDL can run inside a transaction and roll back. */
+  transactionalDdl: boolean;
+  /** Several connections may write at once (false: Plinth queues writes on one connection). */
+  multipleWriters: boolean;
+}
+
+/** Column kinds the DDL layer asks for; the dialect picks the real type and default. */
+export type ColumnKind = 'text' | 'number' | 'bool' | 'json' | 'jsonArray' | 'primaryKey';
+
+/**
+ * SQL building blocks the rules compiler and DDL need, per dialect. Every argument is a fragment the
+ * caller built safely; the result is a fragment.
+ */
+export interface DialectFunctions {
+  /** JSON value at a path inside a JSON text/document column, as a scalar (NULL if absent). Path keys are bound. */
+  jsonExtract(doc: Sql, path: readonly (string | number)[]): Sql;
+  /** A table expression yielding one row per element of a JSON array (column `value`), usable as `FROM <x> AS alias`.
+   *  Non-array or invalid input yields one row holding the whole scalar, like PocketBase's json_each fallback. */
+  jsonEach(doc: Sql): Sql;
+  /** Number of elements of a JSON array column (0 for empty/invalid). */
+  jsonArrayLength(doc: Sql): Sql;
+  /** `a LIKE b ESCAPE '\'` with ASCII case-insensitivity on both dialects. */
+  like(a: Sql, pattern: Sql, negate: boolean): Sql;
+  /** SQLite-compatible strftime with NULL normalised to ''. */
+  strftime(format: Sql, value: Sql | null, modifiers: readonly Sql[]): Sql;
+  /** Haversine distance in km between two lon/lat pairs. */
+  geoDistance(lonA: Sql, latA: Sql, lonB: Sql, latB: Sql): Sql;
+  /** ASCII lower-case. */
+  lower(a: Sql): Sql;
+  /** A random ordering expression. */
+  random(): Sql;
+  /** The physical row order key of a table alias (`_rowid_` in SQLite). */
+  rowid(tableAlias: Sql): Sql;
+  /** Casts an expression to a number for numeric comparisons. */
+  toNumber(a: Sql): Sql;
+  /** Casts to text. */
+  toText(a: Sql): Sql;
+}
+
+export interface Dialect {
+  readonly name: DialectName;
+  readonly capabilities: DialectCapabilities;
+  readonly fn: DialectFunctions;
+  /** Fragment → text with placeholders and quoted identifiers, plus the parameter list. */
+  compile(query: Sql): CompiledQuery;
+  /** A column's type and default for `CREATE TABLE` / `ADD COLUMN`. */
+  columnType(kind: ColumnKind): Sql;
+  /** Maps a driver error to a classification (never throws). */
+  classifyError(err: unknown): DbErrorInfo;
+  /** Converts a JS value to what the driver binds (booleans, bigint …). */
+  toDriverValue(value: SqlValue): unknown;
+}
+
+/** The database handle the rest of Plinth uses. Reads may go to a reader connection; writes are queued. */
+export interface Database extends Executor {
+  readonly dialect: Dialect;
+  /**
+   * Runs `fn` in a write transaction. On SQLite, transactions are serialised through one writer
+   * connection (a queue), so they never see SQLITE_BUSY from each other. Nested calls reuse the outer
+   * transaction (a savepoint). Throwing rolls back.
+   */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** Table names in the main schema. */
+  tableNames(): Promise<string[]>;
+  /** Column names of a table, in order. */
+  columnNames(table: string): Promise<string[]>;
+  close(): Promise<void>;
+}

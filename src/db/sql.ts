@@ -1,0 +1,97 @@
+/**
+ * SQL fragments: the only way Plinth builds SQL.
+ *
+ * A fragment is a list of nodes: constant text written in Plinth's own source (the strings of a `sql`
+ * template), bound parameters (every interpolated value), and identifiers (made with `ident()`, checked
+ * here for a safe charset and quoted by the dialect). There is deliberately no "raw" escape hatch: user
+ * text can only ever become a parameter, and a name only an identifier the caller has already matched
+ * against the schema.
+ *
+ * @example
+ *   sql`SELECT * FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id}`
+ */
+
+/** A value SQL can bind. Booleans are mapped by the dialect (SQLite: 1/0). */
+export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
+
+export type SqlNode =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'param'; readonly value: SqlValue }
+  | { readonly kind: 'ident'; readonly names: readonly string[] };
+
+const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** An identifier, possibly qualified (`table.column`). Construct with `ident()`. */
+export class Identifier {
+  readonly names: readonly string[];
+  constructor(names: readonly string[]) {
+    for (const n of names) {
+      if (!IDENT_RE.test(n) || n.length > 255) throw new Error(`unsafe SQL identifier: ${JSON.stringify(n)}`);
+    }
+    this.names = Object.freeze([...names]);
+  }
+}
+
+/** An immutable SQL fragment. */
+export class Sql {
+  readonly nodes: readonly SqlNode[];
+  constructor(nodes: readonly SqlNode[]) {
+    this.nodes = nodes;
+  }
+  /** True when the fragment has no nodes (or only empty text). */
+  get isEmpty(): boolean {
+    return this.nodes.every((n) => n.kind === 'text' && n.text === '');
+  }
+}
+
+export type SqlArg = Sql | Identifier | SqlValue;
+
+function pushArg(nodes: SqlNode[], arg: SqlArg): void {
+  if (arg instanceof Sql) nodes.push(...arg.nodes);
+  else if (arg instanceof Identifier) nodes.push({ kind: 'ident', names: arg.names });
+  else if (arg === undefined) throw new Error('undefined interpolated into SQL');
+  else nodes.push({ kind: 'param', value: arg });
+}
+
+/** Tagged template: constant text from source code, values bound as parameters. */
+export function sql(strings: TemplateStringsArray, ...args: SqlArg[]): Sql {
+  const nodes: SqlNode[] = [];
+  strings.forEach((s, i) => {
+    if (s !== '') nodes.push({ kind: 'text', text: s });
+    if (i < args.length) pushArg(nodes, args[i] as SqlArg);
+  });
+  return new Sql(nodes);
+}
+
+/** A checked identifier. Pass several parts for a qualified name: `ident('t', 'col')` → `"t"."col"`. */
+export function ident(...names: string[]): Identifier {
+  return new Identifier(names);
+}
+
+/** Whether a name may be used as an SQL identifier at all (the schema check comes first, always). */
+export function isSafeIdentifier(name: string): boolean {
+  return IDENT_RE.test(name) && name.length <= 255;
+}
+
+/** Joins fragments with a constant separator written in source (default `, `). */
+export function join(parts: readonly SqlArg[], separator: Sql = sql`, `): Sql {
+  const nodes: SqlNode[] = [];
+  parts.forEach((p, i) => {
+    if (i > 0) nodes.push(...separator.nodes);
+    pushArg(nodes, p);
+  });
+  return new Sql(nodes);
+}
+
+/** A single bound value as a fragment (handy where a template would be noisy). */
+export function param(value: SqlValue): Sql {
+  return new Sql([{ kind: 'param', value }]);
+}
+
+export const EMPTY: Sql = new Sql([]);
+
+/** A compiled statement ready for a driver. */
+export interface CompiledQuery {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}

@@ -1,0 +1,11 @@
+export { ERROR_CODES, type ErrorCode, type FieldErrorCode } from './codes.js';
+export {
+  AppError,
+  fieldError,
+  fromUnknown,
+  isAppError,
+  sentenize,
+  type ErrorEnvelope,
+  type FieldError,
+  type FieldErrors,
+} from './app-error.js';
