@@ -4,7 +4,10 @@
  * SQL functions the rules compiler and the DDL code need. Code outside `db/dialects/*` only ever builds
  * portable fragments with `sql` and asks the dialect for the rest.
  */
-import type { CompiledQuery, Sql, SqlValue } from './sql.js';
+import type { CompiledQuery, Identifier, Sql, SqlValue } from './sql.js';
+
+/** An expression argument: a fragment or a checked identifier. */
+export type SqlExpr = Sql | Identifier;
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -31,6 +34,14 @@ export interface DbErrorInfo {
   index?: string;
 }
 
+export interface ColumnInfo {
+  name: string;
+  table: string | null;
+  column: string | null;
+  /** Declared type of the source column, if any (e.g. 'NUMERIC', 'TEXT'). */
+  type: string | null;
+}
+
 export interface DialectCapabilities {
   /** `INSERT … RETURNING` works. */
   returning: boolean;
@@ -49,28 +60,32 @@ export type ColumnKind = 'text' | 'number' | 'bool' | 'json' | 'jsonArray' | 'pr
  */
 export interface DialectFunctions {
   /** JSON value at a path inside a JSON text/document column, as a scalar (NULL if absent). Path keys are bound. */
-  jsonExtract(doc: Sql, path: readonly (string | number)[]): Sql;
+  jsonExtract(doc: SqlExpr, path: readonly (string | number)[]): Sql;
   /** A table expression yielding one row per element of a JSON array (column `value`), usable as `FROM <x> AS alias`.
    *  Non-array or invalid input yields one row holding the whole scalar, like PocketBase's json_each fallback. */
-  jsonEach(doc: Sql): Sql;
+  jsonEach(doc: SqlExpr): Sql;
+  /** The last element of a JSON array as text ('' when empty/invalid): single-value conversion of a list. */
+  jsonArrayLast(doc: SqlExpr): Sql;
+  /** A one-element JSON array holding a scalar (list conversion of a single value). */
+  jsonArrayOf(value: SqlExpr): Sql;
   /** Number of elements of a JSON array column (0 for empty/invalid). */
-  jsonArrayLength(doc: Sql): Sql;
+  jsonArrayLength(doc: SqlExpr): Sql;
   /** `a LIKE b ESCAPE '\'` with ASCII case-insensitivity on both dialects. */
-  like(a: Sql, pattern: Sql, negate: boolean): Sql;
+  like(a: SqlExpr, pattern: SqlExpr, negate: boolean): Sql;
   /** SQLite-compatible strftime with NULL normalised to ''. */
-  strftime(format: Sql, value: Sql | null, modifiers: readonly Sql[]): Sql;
+  strftime(format: SqlExpr, value: SqlExpr | null, modifiers: readonly SqlExpr[]): Sql;
   /** Haversine distance in km between two lon/lat pairs. */
-  geoDistance(lonA: Sql, latA: Sql, lonB: Sql, latB: Sql): Sql;
+  geoDistance(lonA: SqlExpr, latA: SqlExpr, lonB: SqlExpr, latB: SqlExpr): Sql;
   /** ASCII lower-case. */
-  lower(a: Sql): Sql;
+  lower(a: SqlExpr): Sql;
   /** A random ordering expression. */
   random(): Sql;
   /** The physical row order key of a table alias (`_rowid_` in SQLite). */
-  rowid(tableAlias: Sql): Sql;
+  rowid(tableAlias: SqlExpr): Sql;
   /** Casts an expression to a number for numeric comparisons. */
-  toNumber(a: Sql): Sql;
+  toNumber(a: SqlExpr): Sql;
   /** Casts to text. */
-  toText(a: Sql): Sql;
+  toText(a: SqlExpr): Sql;
 }
 
 export interface Dialect {
@@ -96,6 +111,16 @@ export interface Database extends Executor {
    * transaction (a savepoint). Throwing rolls back.
    */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once the outermost transaction in progress commits (dropped if it rolls back); runs it
+   * at once when there is no transaction. After-commit events (realtime, webhooks) go through this so a
+   * nested write inside a batch never announces a change that is later rolled back.
+   */
+  afterCommit(fn: () => void): void;
+  /** Result columns of a query without running it: name, and the source table/column when the driver knows. */
+  describeColumns(query: Sql): Promise<ColumnInfo[]>;
+  /** Drops cached prepared statements after DDL. */
+  schemaChanged(): void;
   /** Table names in the main schema. */
   tableNames(): Promise<string[]>;
   /** Column names of a table, in order. */

@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database, Executor, Row, RunResult } from '../../dialect.js';
+import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
 import type { Sql } from '../../sql.js';
 import { ident, sql } from '../../sql.js';
 import { sqliteDialect } from './sqlite-dialect.js';
@@ -70,6 +70,7 @@ class Connection implements Executor {
 
 interface TxState {
   depth: number;
+  onCommit: Array<() => void>;
 }
 
 export interface SqliteOptions {
@@ -136,9 +137,11 @@ export class SqliteDatabase implements Database {
     if (state) return this.savepoint(state, fn);
     const run = async (): Promise<T> => {
       this.writer.runSync(sql`BEGIN IMMEDIATE`);
+      const state: TxState = { depth: 1, onCommit: [] };
       try {
-        const result = await this.txContext.run({ depth: 1 }, () => fn(this.writer));
+        const result = await this.txContext.run(state, () => fn(this.writer));
         this.writer.runSync(sql`COMMIT`);
+        for (const cb of state.onCommit) cb();
         return result;
       } catch (err) {
         if (this.writer.conn.inTransaction) this.writer.runSync(sql`ROLLBACK`);
@@ -150,11 +153,18 @@ export class SqliteDatabase implements Database {
     return next;
   }
 
+  afterCommit(fn: () => void): void {
+    const state = this.txContext.getStore();
+    if (state) state.onCommit.push(fn);
+    else fn();
+  }
+
   private async savepoint<T>(state: TxState, fn: (tx: Executor) => Promise<T>): Promise<T> {
     // Savepoint names come from a counter, never from input.
     const seq = ++this.savepointSeq;
     const name = ident(`sp${seq}`);
     this.writer.runSync(sql`SAVEPOINT ${name}`);
+    const pendingCallbacks = state.onCommit.length;
     state.depth++;
     try {
       const result = await fn(this.writer);
@@ -163,10 +173,16 @@ export class SqliteDatabase implements Database {
     } catch (err) {
       this.writer.runSync(sql`ROLLBACK TO ${name}`);
       this.writer.runSync(sql`RELEASE ${name}`);
+      state.onCommit.length = pendingCallbacks; // what the rolled-back part announced never happened
       throw err;
     } finally {
       state.depth--;
     }
+  }
+
+  async describeColumns(query: Sql): Promise<ColumnInfo[]> {
+    const { stmt } = this.current().prepare(query);
+    return stmt.columns().map((c) => ({ name: c.name, table: c.table, column: c.column, type: c.type }));
   }
 
   async tableNames(): Promise<string[]> {

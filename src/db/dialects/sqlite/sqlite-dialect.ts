@@ -24,6 +24,9 @@ const fn: DialectFunctions = {
     sql`(CASE WHEN json_valid(${doc}) THEN json_extract(${doc}, ${jsonPathText(path)}) ELSE NULL END)`,
   jsonEach: (doc) =>
     sql`json_each(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN ${doc} ELSE json_array(${doc}) END)`,
+  jsonArrayLast: (doc) =>
+    sql`COALESCE(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN json_extract(${doc}, '$[#-1]') END, '')`,
+  jsonArrayOf: (value) => sql`json_array(${value})`,
   jsonArrayLength: (doc) =>
     sql`(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN json_array_length(${doc}) ELSE 0 END)`,
   like: (a, pattern, negate) =>

@@ -1,0 +1,599 @@
+#!/usr/bin/env node
+// `npm run bench`: Plinth vs a hand-written node:http + better-sqlite3 baseline, same run, same data.
+//
+//   node bench/run.js [--only=baseline|plinth] [--ops=view,list,create] [--duration=10] [--warmup=2]
+//                     [--rounds=1] [--connections=50] [--rows=100000] [--keep] [--plinth-bin=bin/plinth.js]
+//   env: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ROWS, BENCH_IDLE_MS, BENCH_STARTUP_TIMEOUT_MS,
+//        PLINTH_BIN
+//
+// Steps: preload the baseline DB and start bench/baseline-server.js; create a superuser with the Plinth CLI,
+// start `plinth serve`, create the `posts` collection through the API, stop Plinth, bulk-insert the same rows
+// straight into <dir>/data.db (through the API would take minutes), restart Plinth; check both servers
+// answer alike; sample Plinth's idle RSS; then for each operation run autocannon (warm-up + measured run)
+// against the baseline and then Plinth. Prints a markdown table and writes bench/results/latest.json.
+// Exit code: 0 when the measurement completed (whether or not targets were met), 1 if anything crashed.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import {
+  AUTHOR_COUNT,
+  COLLECTION,
+  ROW_COUNT,
+  authorName,
+  collectionCreateBody,
+  createBaselineSchema,
+  generateIds,
+  loadRows,
+  prng,
+} from './schema.js';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH_DIR, '..');
+const HOST = '127.0.0.1';
+const RECORDS = `/api/collections/${COLLECTION}/records`;
+const TARGETS = { view: 0.6, list: 0.5, create: 0.5 };
+const RSS_TARGET_MB = 80;
+
+// --- configuration -------------------------------------------------------------------------
+const argv = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new Error(`unknown argument: ${a}`);
+    return [m[1], m[2] ?? 'true'];
+  }),
+);
+function num(name, env, dflt) {
+  const v = argv[name] ?? process.env[env];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`invalid ${name}: ${v}`);
+  return n;
+}
+const config = {
+  only: argv.only ?? 'both',
+  ops: (argv.ops ?? 'view,list,create').split(',').map((s) => s.trim()).filter(Boolean),
+  duration: num('duration', 'BENCH_DURATION', 10),
+  warmup: num('warmup', 'BENCH_WARMUP', 2),
+  rounds: Math.max(1, Math.floor(num('rounds', 'BENCH_ROUNDS', 1))),
+  connections: num('connections', 'BENCH_CONNECTIONS', 50),
+  pipelining: 1,
+  rows: num('rows', 'BENCH_ROWS', ROW_COUNT),
+  idleMs: num('idle-ms', 'BENCH_IDLE_MS', 3000),
+  startupTimeoutMs: num('startup-timeout-ms', 'BENCH_STARTUP_TIMEOUT_MS', 30_000),
+  keep: argv.keep === 'true',
+  plinthBin: resolve(ROOT, argv['plinth-bin'] ?? process.env.PLINTH_BIN ?? join('bin', 'plinth.js')),
+};
+if (!['both', 'baseline', 'plinth'].includes(config.only)) throw new Error(`--only must be baseline or plinth, got ${config.only}`);
+for (const op of config.ops) if (!(op in TARGETS)) throw new Error(`unknown op ${op} (view, list, create)`);
+if (config.rows < 1) throw new Error('--rows must be ≥ 1');
+const useBaseline = config.only !== 'plinth';
+const usePlinth = config.only !== 'baseline';
+
+const log = (...a) => console.error('[bench]', ...a);
+
+// --- process / temp dir bookkeeping (always cleaned up) ------------------------------------
+const children = new Set();
+const tempDirs = new Set();
+
+function makeTempDir(prefix) {
+  const d = mkdtempSync(join(os.tmpdir(), prefix));
+  tempDirs.add(d);
+  return d;
+}
+
+function startChild(name, args, { logFile, env } = {}) {
+  const fd = openSync(logFile, 'a');
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const child = { name, proc, logFile, exitInfo: null, stopping: false };
+  child.exited = new Promise((res) => {
+    proc.on('exit', (code, signal) => {
+      child.exitInfo = { code, signal };
+      children.delete(child);
+      res(child.exitInfo);
+    });
+    proc.on('error', (err) => {
+      child.exitInfo = { code: null, signal: null, error: err };
+      children.delete(child);
+      res(child.exitInfo);
+    });
+  });
+  children.add(child);
+  return child;
+}
+
+async function stopChild(child, timeoutMs = 5000) {
+  if (child.exitInfo) return child.exitInfo;
+  child.stopping = true;
+  child.proc.kill('SIGTERM');
+  const t = sleep(timeoutMs).then(() => 'timeout');
+  if ((await Promise.race([child.exited, t])) === 'timeout') {
+    log(`${child.name} did not exit on SIGTERM, sending SIGKILL`);
+    child.proc.kill('SIGKILL');
+    await child.exited;
+  }
+  return child.exitInfo;
+}
+
+function tail(file, lines = 30) {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function assertAlive(child) {
+  if (child.exitInfo && !child.stopping) {
+    throw new Error(`${child.name} exited unexpectedly (${JSON.stringify(child.exitInfo)})\n--- ${child.name} log tail ---\n${tail(child.logFile)}`);
+  }
+}
+
+async function cleanup() {
+  await Promise.all([...children].map((c) => stopChild(c, 3000).catch(() => {})));
+  if (!config.keep) {
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    tempDirs.clear();
+  } else if (tempDirs.size) {
+    log(`--keep: left ${[...tempDirs].join(', ')}`);
+  }
+}
+
+// Last resort (uncaught error, process.exit): synchronous kill + rm.
+process.on('exit', () => {
+  for (const c of children) {
+    try {
+      c.proc.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (!config.keep) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+// --- small helpers -------------------------------------------------------------------------
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** One HTTP request, no keep-alive; resolves {status, text, json}. */
+function request(port, method, path, { body, headers = {}, timeoutMs = 10_000 } = {}) {
+  return new Promise((res, rej) => {
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = http.request(
+      {
+        host: HOST,
+        port,
+        method,
+        path,
+        agent: false,
+        headers: {
+          connection: 'close',
+          ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
+          ...headers,
+        },
+        timeout: timeoutMs,
+      },
+      (resp) => {
+        const chunks = [];
+        resp.on('data', (c) => chunks.push(c));
+        resp.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          res({ status: resp.statusCode, text, json });
+        });
+        resp.on('error', rej);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout after ${timeoutMs} ms`)));
+    req.on('error', rej);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+/** Ready = the port answers HTTP at all (GET /api/health; any status counts). */
+async function waitReady(child, port) {
+  const deadline = Date.now() + config.startupTimeoutMs;
+  for (;;) {
+    assertAlive(child);
+    try {
+      await request(port, 'GET', '/api/health', { timeoutMs: 1000 });
+      return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${child.name} not ready on ${HOST}:${port} after ${config.startupTimeoutMs} ms\n--- log tail ---\n${tail(child.logFile)}`);
+    }
+    await sleep(100);
+  }
+}
+
+function readMem(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
+    return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMB: NaN, hwmMB: NaN };
+  }
+}
+
+function runCli(args, logFile, timeoutMs = 60_000) {
+  const child = startChild(`plinth ${args[1]}`, args, { logFile });
+  return Promise.race([
+    child.exited,
+    sleep(timeoutMs).then(() => {
+      child.proc.kill('SIGKILL');
+      return { code: null, signal: 'timeout' };
+    }),
+  ]);
+}
+
+// --- servers -------------------------------------------------------------------------------
+async function setupBaseline() {
+  const dir = makeTempDir('plinth-bench-baseline-');
+  const dbFile = join(dir, 'baseline.db');
+  const db = new Database(dbFile);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  createBaselineSchema(db);
+  const { inserted, ms } = loadRows(db, config.rows);
+  db.close();
+  log(`baseline: preloaded ${inserted} rows in ${ms.toFixed(0)} ms`);
+  const port = await freePort();
+  const child = startChild('baseline', [join(BENCH_DIR, 'baseline-server.js'), `--host=${HOST}`, `--port=${port}`, `--db=${dbFile}`], {
+    logFile: join(dir, 'server.log'),
+  });
+  await waitReady(child, port);
+  log(`baseline: listening on ${HOST}:${port} (pid ${child.proc.pid})`);
+  return { name: 'baseline', port, child, dir };
+}
+
+/** Plinth's SQLite file: <dir>/data.db, else any *.db (dir or dir/pb_data) with a `posts` table. */
+function findPlinthDb(dir) {
+  const preferred = join(dir, 'data.db');
+  if (existsSync(preferred)) return preferred;
+  const candidates = [];
+  for (const d of [dir, join(dir, 'pb_data')]) {
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d)) if (f.endsWith('.db')) candidates.push(join(d, f));
+  }
+  for (const f of candidates) {
+    const db = new Database(f, { readonly: true, fileMustExist: true });
+    try {
+      if (db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(COLLECTION)) return f;
+    } finally {
+      db.close();
+    }
+  }
+  throw new Error(`no SQLite file with a "${COLLECTION}" table under ${dir} (looked for data.db; found: ${candidates.join(', ') || 'none'})`);
+}
+
+async function setupPlinth() {
+  const bin = config.plinthBin;
+  if (!existsSync(bin)) throw new Error(`${bin} not found: Plinth isn't built/available yet (use --only=baseline)`);
+  const tmp = makeTempDir('plinth-bench-plinth-');
+  const logFile = join(tmp, 'plinth.log');
+  // --dir is a subdirectory so that everything Plinth writes "beside" it (PocketBase-style
+  // ../plinth_migrations from collection changes made through the API) stays inside the temp dir.
+  const dir = join(tmp, 'data');
+  mkdirSync(dir, { recursive: true });
+  const email = 'bench@example.com';
+  const password = 'bench-' + randomBytes(12).toString('hex');
+
+  // 1. superuser via the CLI
+  const up = await runCli([bin, 'superuser', 'upsert', email, password, `--dir=${dir}`], logFile);
+  if (up.code !== 0) throw new Error(`plinth superuser upsert failed (${JSON.stringify(up)})\n--- log tail ---\n${tail(logFile)}`);
+
+  // 2. serve, log in, create the collection
+  const port = await freePort();
+  const serveArgs = [bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`];
+  const env = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
+  let child = startChild('plinth', serveArgs, { logFile, env });
+  await waitReady(child, port);
+  const login = await request(port, 'POST', '/api/collections/_superusers/auth-with-password', { body: { identity: email, password } });
+  if (login.status !== 200 || typeof login.json?.token !== 'string') {
+    throw new Error(`superuser login failed: ${login.status} ${login.text.slice(0, 500)}`);
+  }
+  const created = await request(port, 'POST', '/api/collections', {
+    body: collectionCreateBody(),
+    headers: { authorization: login.json.token },
+  });
+  if (created.status !== 200 && created.status !== 201) {
+    throw new Error(`creating the ${COLLECTION} collection failed: ${created.status} ${created.text.slice(0, 1000)}`);
+  }
+  log(`plinth: superuser + "${COLLECTION}" collection created`);
+
+  // 3. stop, bulk-insert the rows straight into the SQLite file, restart.
+  //    (Through the API this would be 100k POSTs: minutes, and it would benchmark the wrong thing.)
+  await stopChild(child);
+  const dbFile = findPlinthDb(dir);
+  const db = new Database(dbFile, { fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  const { inserted, ms } = loadRows(db, config.rows);
+  const count = db.prepare(`SELECT COUNT(*) FROM "${COLLECTION}"`).pluck().get();
+  db.close();
+  if (count !== config.rows) throw new Error(`expected ${config.rows} rows in ${dbFile}, found ${count}`);
+  log(`plinth: preloaded ${inserted} rows into ${dbFile} in ${ms.toFixed(0)} ms`);
+
+  child = startChild('plinth', serveArgs, { logFile, env });
+  await waitReady(child, port);
+  log(`plinth: listening on ${HOST}:${port} (pid ${child.proc.pid})`);
+  return { name: 'plinth', port, child, dir: tmp };
+}
+
+// --- equivalence checks --------------------------------------------------------------------
+function stripVolatile(rec) {
+  if (!rec || typeof rec !== 'object') return rec;
+  const { collectionId: _cid, ...rest } = rec;
+  return rest;
+}
+const sortedKeys = (o) => (o && typeof o === 'object' ? Object.keys(o).sort().join(',') : String(o));
+
+async function checkServers(servers, ids) {
+  const warnings = [];
+  const sampleId = ids[Math.floor(ids.length / 2)];
+  const sampleListPath = `${RECORDS}?filter=${encodeURIComponent(`author='${authorName(123 % AUTHOR_COUNT)}'`)}&perPage=20`;
+  const createBody = { title: 'check', body: 'equivalence check', author: authorName(7 % AUTHOR_COUNT), status: 'published', views: 1 };
+  const got = {};
+  for (const s of servers) {
+    const view = await request(s.port, 'GET', `${RECORDS}/${sampleId}`);
+    const list = await request(s.port, 'GET', sampleListPath);
+    const create = await request(s.port, 'POST', RECORDS, { body: createBody });
+    for (const [op, r] of Object.entries({ view, list, create })) {
+      if (r.status !== 200) warnings.push(`${s.name} ${op}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    got[s.name] = { view: view.json, list: list.json, create: create.json };
+  }
+  const [a, b] = servers;
+  if (a && b && got[a.name] && got[b.name]) {
+    const A = got[a.name];
+    const B = got[b.name];
+    if (JSON.stringify(stripVolatile(A.view)) !== JSON.stringify(stripVolatile(B.view))) {
+      warnings.push(`view differs:\n  ${a.name}: ${JSON.stringify(A.view)}\n  ${b.name}: ${JSON.stringify(B.view)}`);
+    }
+    for (const k of ['page', 'perPage', 'totalItems', 'totalPages']) {
+      if (A.list?.[k] !== B.list?.[k]) warnings.push(`list ${k} differs: ${a.name}=${A.list?.[k]} ${b.name}=${B.list?.[k]}`);
+    }
+    if (A.list?.items?.length !== B.list?.items?.length) {
+      warnings.push(`list items length differs: ${a.name}=${A.list?.items?.length} ${b.name}=${B.list?.items?.length}`);
+    } else if (A.list?.items?.length && sortedKeys(A.list.items[0]) !== sortedKeys(B.list.items[0])) {
+      warnings.push(`list item keys differ: ${a.name}=[${sortedKeys(A.list.items[0])}] ${b.name}=[${sortedKeys(B.list.items[0])}]`);
+    }
+    if (sortedKeys(A.create) !== sortedKeys(B.create)) {
+      warnings.push(`create response keys differ: ${a.name}=[${sortedKeys(A.create)}] ${b.name}=[${sortedKeys(B.create)}]`);
+    }
+  }
+  return warnings;
+}
+
+// --- load generation -----------------------------------------------------------------------
+function requestsFor(op, ids) {
+  const rand = prng(0xbe4c); // same request sequence for every target
+  if (op === 'view') {
+    const prefix = `${RECORDS}/`;
+    return [{ method: 'GET', path: prefix + ids[0], setupRequest: (req) => ((req.path = prefix + ids[Math.floor(rand() * ids.length)]), req) }];
+  }
+  if (op === 'list') {
+    const paths = Array.from(
+      { length: AUTHOR_COUNT },
+      (_, i) => `${RECORDS}?filter=${encodeURIComponent(`author='${authorName(i)}'`)}&perPage=20`,
+    );
+    return [{ method: 'GET', path: paths[0], setupRequest: (req) => ((req.path = paths[Math.floor(rand() * paths.length)]), req) }];
+  }
+  // create
+  let n = 0;
+  return [
+    {
+      method: 'POST',
+      path: RECORDS,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req) => {
+        n++;
+        req.body = JSON.stringify({
+          title: `bench post ${n}`,
+          body: 'created by npm run bench; a short body of ordinary length for a blog post row.',
+          author: authorName(Math.floor(rand() * AUTHOR_COUNT)),
+          status: rand() < 0.5 ? 'published' : 'draft',
+          views: Math.floor(rand() * 1000),
+        });
+        return req;
+      },
+    },
+  ];
+}
+
+async function cannon(server, op, ids, duration) {
+  const result = await autocannon({
+    url: `http://${HOST}:${server.port}`,
+    connections: config.connections,
+    pipelining: config.pipelining,
+    duration,
+    timeout: 10,
+    requests: requestsFor(op, ids),
+  });
+  assertAlive(server.child);
+  return result;
+}
+
+function summarize(r) {
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    latencyAvg: r.latency.average,
+    total: r.requests.total,
+    '2xx': r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+    duration: r.duration,
+  };
+}
+
+async function measure(server, op, ids, round) {
+  if (round === 0 && config.warmup > 0) await cannon(server, op, ids, config.warmup);
+  const s = summarize(await cannon(server, op, ids, config.duration));
+  const tag = config.rounds > 1 ? ` #${round + 1}` : '';
+  log(`${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}`);
+  return s;
+}
+
+/** Median run by req/s (its own p99 etc. kept); non-2xx/errors summed over all runs. */
+function combine(runs) {
+  if (runs.length === 0) return null;
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  const med = sorted[Math.floor((sorted.length - 1) / 2)];
+  const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
+  return { ...med, non2xx: sum('non2xx'), errors: sum('errors'), timeouts: sum('timeouts'), runs: runs.length > 1 ? runs : undefined };
+}
+
+// --- report --------------------------------------------------------------------------------
+const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+const fmtMs = (n) => (Number.isFinite(n) ? String(n) : '—');
+const fmtMB = (n) => (Number.isFinite(n) ? `${n.toFixed(1)} MB` : '—');
+
+function renderTable(rows) {
+  const head = ['operation', 'baseline req/s', 'baseline p99 ms', 'Plinth req/s', 'Plinth p99 ms', 'ratio', 'target', 'pass/fail', 'non-2xx/errors (baseline · Plinth)'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of rows) {
+    const bad = (s) => (s ? `${s.non2xx}/${s.errors}` : '—');
+    lines.push(
+      `| ${[
+        r.op,
+        fmtInt(r.baseline?.rps),
+        fmtMs(r.baseline?.p99),
+        fmtInt(r.plinth?.rps),
+        fmtMs(r.plinth?.p99),
+        r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
+        `≥ ${r.target}×`,
+        r.verdict,
+        `${bad(r.baseline)} · ${bad(r.plinth)}`,
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// --- main ----------------------------------------------------------------------------------
+async function main() {
+  log(
+    `config: only=${config.only} ops=${config.ops.join(',')} rows=${config.rows} duration=${config.duration}s warmup=${config.warmup}s rounds=${config.rounds} connections=${config.connections} pipelining=1 host=${HOST} cpus=${os.cpus().length}`,
+  );
+  const ids = generateIds(config.rows);
+  const servers = [];
+  if (useBaseline) servers.push(await setupBaseline());
+  if (usePlinth) servers.push(await setupPlinth());
+  const byName = Object.fromEntries(servers.map((s) => [s.name, s]));
+
+  const warnings = await checkServers(servers, ids);
+  for (const w of warnings) log(`WARNING ${w}`);
+
+  await sleep(config.idleMs);
+  const idle = Object.fromEntries(servers.map((s) => [s.name, readMem(s.child.proc.pid)]));
+  for (const s of servers) log(`${s.name}: idle RSS ${fmtMB(idle[s.name].rssMB)}`);
+
+  const rows = [];
+  for (const op of config.ops) {
+    const runs = { baseline: [], plinth: [] };
+    for (let round = 0; round < config.rounds; round++) {
+      // alternate who goes first, so drift (thermal, page cache, JIT of the load generator) cancels out
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) runs[s.name].push(await measure(s, op, ids, round));
+    }
+    const b = combine(runs.baseline);
+    const p = combine(runs.plinth);
+    const clean = (s) => s && s.non2xx === 0 && s.errors === 0;
+    const ratio = b && p && b.rps > 0 ? p.rps / b.rps : null;
+    let verdict = 'n/a';
+    if (ratio !== null) {
+      if (!clean(b) || !clean(p)) verdict = 'invalid (non-2xx/errors)';
+      else verdict = ratio >= TARGETS[op] ? 'pass' : 'FAIL';
+    }
+    rows.push({ op, baseline: b, plinth: p, ratio, target: TARGETS[op], verdict });
+  }
+  const after = Object.fromEntries(servers.map((s) => [s.name, readMem(s.child.proc.pid)]));
+
+  const table = renderTable(rows);
+  const rssLines = [];
+  if (byName.plinth) {
+    const mb = idle.plinth.rssMB;
+    rssLines.push(`Plinth idle RSS: ${fmtMB(mb)} (target ≤ ${RSS_TARGET_MB} MB): ${mb <= RSS_TARGET_MB ? 'pass' : 'FAIL'}; peak under load ${fmtMB(after.plinth.hwmMB)}`);
+  }
+  if (byName.baseline) rssLines.push(`baseline idle RSS: ${fmtMB(idle.baseline.rssMB)} (reference); peak under load ${fmtMB(after.baseline.hwmMB)}`);
+
+  console.log(
+    `\n## Plinth bench — ${config.rows.toLocaleString('en-US')} rows, ${config.connections} connections, ${config.duration}s per run${config.rounds > 1 ? ` (median of ${config.rounds})` : ''}, loopback, ${os.cpus().length} CPUs, Node ${process.version}\n`,
+  );
+  console.log(table);
+  console.log('\n' + rssLines.join('\n'));
+  if (warnings.length) console.log(`\n${warnings.length} equivalence warning(s); see above / latest.json`);
+
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    config: { ...config, host: HOST, collection: COLLECTION },
+    results: rows,
+    rss: {
+      targetMB: RSS_TARGET_MB,
+      plinthIdleMB: idle.plinth?.rssMB ?? null,
+      plinthPeakMB: after.plinth?.hwmMB ?? null,
+      plinthPass: byName.plinth ? idle.plinth.rssMB <= RSS_TARGET_MB : null,
+      baselineIdleMB: idle.baseline?.rssMB ?? null,
+      baselinePeakMB: after.baseline?.hwmMB ?? null,
+    },
+    warnings,
+    table,
+  };
+  mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
+  writeFileSync(join(BENCH_DIR, 'results', 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${join('bench', 'results', 'latest.json')}`);
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (err) {
+  exitCode = 1;
+  console.error('[bench] FAILED:', err instanceof Error ? err.stack ?? err.message : err);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

@@ -1,0 +1,189 @@
+/**
+ * The `plinth` command: serve, superuser, migrate. PocketBase-compatible flags.
+ */
+import { join, resolve } from 'node:path';
+import { App } from '../app.js';
+import { buildServer } from '../http/server.js';
+import { SUPERUSERS_COLLECTION_ID } from '../collections/model.js';
+import { AppError } from '../errors/index.js';
+import { systemRequest } from '../records/system-request.js';
+import { ident, sql } from '../db/sql.js';
+import { createLogger } from '../util/logger.js';
+import { parseArgs, UsageError } from './args.js';
+import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
+
+const MAIN_HELP = `Plinth: a back end in one process, wire-compatible with PocketBase's Web API.
+
+Usage:
+  plinth <command> [flags]
+
+Commands:
+  serve       Start the web server (default http://127.0.0.1:8090)
+  superuser   Manage superusers (upsert, create, delete)
+  migrate     Apply, revert or create migrations
+
+Run "plinth <command> --help" for a command's flags.
+`;
+
+const SERVE_HELP = `Start the web server.
+
+Usage:
+  plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--automigrate=false]
+
+Flags:
+  --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
+  --dir            Data directory (SQLite file and files)        default ./plinth_data
+  --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
+  --migrationsDir  Where API schema changes write migrations     default plinth_migrations beside --dir
+  --automigrate    Write a migration file for every schema change made through the API (default true)
+  --dev            Log every request
+`;
+
+const SUPERUSER_HELP = `Manage superusers.
+
+Usage:
+  plinth superuser upsert EMAIL PASSWORD [--dir=./plinth_data]
+  plinth superuser create EMAIL PASSWORD [--dir=./plinth_data]
+  plinth superuser delete EMAIL [--dir=./plinth_data]
+`;
+
+const COMMON_FLAGS = { dir: 'string', db: 'string', help: 'boolean', h: 'boolean', migrationsDir: 'string' } as const;
+
+function dataDir(flags: Record<string, string | true>): string {
+  return resolve(typeof flags.dir === 'string' ? flags.dir : './plinth_data');
+}
+
+/** PocketBase keeps migrations beside the data dir; so does Plinth unless told otherwise. */
+function migrationsDir(flags: Record<string, string | true>): string {
+  return typeof flags.migrationsDir === 'string' ? resolve(flags.migrationsDir) : join(dataDir(flags), '..', 'plinth_migrations');
+}
+
+function databaseUrl(flags: Record<string, string | true>): string | undefined {
+  const url = typeof flags.db === 'string' ? flags.db : process.env.PLINTH_DATABASE_URL;
+  return url && url !== '' ? url : undefined;
+}
+
+function parseHttp(value: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`Invalid --http address "${value}": expected host:port, e.g. 127.0.0.1:8090.`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean' });
+  if (flags.help || flags.h) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const { host, port } = parseHttp(typeof flags.http === 'string' ? flags.http : '127.0.0.1:8090');
+  if (flags.automigrate !== undefined && !['true', 'false'].includes(String(flags.automigrate))) {
+    throw new UsageError('--automigrate takes true or false.');
+  }
+  const logger = createLogger();
+  const app = await App.open({
+    dataDir: dataDir(flags),
+    migrationsDir: migrationsDir(flags),
+    automigrate: flags.automigrate !== 'false',
+    ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
+    logger,
+  });
+  const server = await buildServer(app, { logRequests: flags.dev === true });
+  await server.listen({ host, port });
+  const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n└─ Data dir: ${app.config.dataDir}\n`);
+  const count = await app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${ident('_superusers')}`);
+  if (!count?.n) {
+    process.stdout.write(`\nNo superuser yet. Create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`);
+  }
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      await server.close();
+      await app.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  return new Promise<number>(() => {}); // runs until a signal
+}
+
+async function superuser(argv: string[]): Promise<number> {
+  const { positional, flags } = parseArgs(argv, COMMON_FLAGS);
+  const [action, email, password] = positional;
+  if (flags.help || flags.h || !action) {
+    process.stdout.write(SUPERUSER_HELP);
+    return flags.help || flags.h ? 0 : 2;
+  }
+  if (!['upsert', 'create', 'delete'].includes(action)) throw new UsageError(`Unknown superuser action "${action}".\n\n${SUPERUSER_HELP}`);
+  if (!email || (action !== 'delete' && !password)) throw new UsageError(`Missing arguments.\n\n${SUPERUSER_HELP}`);
+  const app = await App.open({ dataDir: dataDir(flags), ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}), logger: createLogger('warn') });
+  try {
+    const collection = app.collections.require(SUPERUSERS_COLLECTION_ID);
+    const row = await app.db.get<{ id: string }>(sql`SELECT id FROM ${ident(collection.name)} WHERE LOWER(email) = LOWER(${email}) LIMIT 1`);
+    const req = systemRequest(app.collections);
+    if (action === 'delete') {
+      if (!row) throw new UsageError(`No superuser with email ${email}.`);
+      await app.writer.delete(collection, row.id, req);
+      process.stdout.write(`Deleted superuser ${email}.\n`);
+    } else if (row && action === 'upsert') {
+      await app.writer.update(collection, row.id, { data: { password, passwordConfirm: password } }, req);
+      process.stdout.write(`Updated superuser ${email}.\n`);
+    } else if (row) {
+      throw new UsageError(`A superuser with email ${email} already exists (use "upsert" to change its password).`);
+    } else {
+      await app.writer.create(collection, { data: { email, password, passwordConfirm: password, verified: true } }, req);
+      process.stdout.write(`Created superuser ${email}.\n`);
+    }
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'superuser':
+        return await superuser(rest);
+      case 'migrate': {
+        const { positional, flags } = parseArgs(rest, COMMON_FLAGS);
+        if (flags.help || flags.h) {
+          process.stdout.write(MIGRATE_HELP);
+          return 0;
+        }
+        return await runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags) });
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`Unknown command "${command}".\n\n${MAIN_HELP}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof AppError) {
+      const details = Object.keys(err.data).length ? `\n${JSON.stringify(err.data, null, 2)}` : '';
+      process.stderr.write(`Error: ${err.message}${details}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

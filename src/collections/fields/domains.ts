@@ -1,0 +1,46 @@
+/** Shared by `email` and `url`: the `onlyDomains` / `exceptDomains` options and their checks. */
+import { fieldError, type FieldErrors } from '../../errors/index.js';
+import type { EmailField, UrlField } from '../model.js';
+import { errEmpty, type OptionSpecs } from './common.js';
+
+/** Option specs for the two domain lists (nullable, as PocketBase serialises them). */
+export const DOMAIN_OPTIONS: OptionSpecs = {
+  exceptDomains: { kind: 'stringListOrNull', default: null },
+  onlyDomains: { kind: 'stringListOrNull', default: null },
+  required: { kind: 'bool', default: false },
+};
+
+// ozzo's is.Domain; labels end at a dot, so the match is linear (and the input is bounded first).
+const DOMAIN_RE = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{1,63}|xn--[a-z0-9]{1,59})$/i;
+
+/** Whether a string is a valid domain name. */
+export function isDomain(value: string): boolean {
+  return value.length <= 255 && DOMAIN_RE.test(value);
+}
+
+function listErrors(list: readonly string[] | null, other: readonly string[] | null): FieldErrors | ReturnType<typeof errEmpty> | null {
+  if (!list || list.length === 0) return null;
+  if (other && other.length > 0) return errEmpty(); // only one of the two lists may be set
+  const errors: FieldErrors = {};
+  list.forEach((d, i) => {
+    if (!isDomain(d)) errors[String(i)] = fieldError('validation_is_domain', 'Must be a valid domain.');
+  });
+  return Object.keys(errors).length ? errors : null;
+}
+
+/** Adds errors for the domain options of an email/url field definition. */
+export function domainOptionErrors(field: EmailField | UrlField, errors: FieldErrors): void {
+  const except = listErrors(field.exceptDomains, field.onlyDomains);
+  if (except) errors.exceptDomains = except;
+  const only = listErrors(field.onlyDomains, field.exceptDomains);
+  if (only) errors.onlyDomains = only;
+}
+
+/** Whether `domain` passes the field's only/except lists (compared case-insensitively). */
+export function domainAllowed(field: EmailField | UrlField, domain: string): boolean {
+  const d = domain.toLowerCase();
+  const has = (list: readonly string[] | null) => !!list && list.some((x) => x.toLowerCase() === d);
+  if (field.onlyDomains && field.onlyDomains.length > 0 && !has(field.onlyDomains)) return false;
+  if (field.exceptDomains && field.exceptDomains.length > 0 && has(field.exceptDomains)) return false;
+  return true;
+}

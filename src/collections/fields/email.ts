@@ -1,0 +1,53 @@
+/** `email`: a single address string, zero value `''`, optional allowed/blocked domains. */
+import { fieldError, type FieldErrors } from '../../errors/index.js';
+import type { EmailField } from '../model.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, normalizeWith, prepareString, textFromDb, type FieldTypeImpl } from './common.js';
+import { DOMAIN_OPTIONS, domainAllowed, domainOptionErrors } from './domains.js';
+
+// ozzo's is.EmailFormat (what PocketBase uses). Linear: the domain labels are separated by dots.
+const EMAIL_RE =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** Whether a string is a syntactically valid email address (≤ 254 characters). */
+export function isEmail(value: string): boolean {
+  return value.length <= 254 && EMAIL_RE.test(value);
+}
+
+/** The `email` field type. */
+export const emailFieldType: FieldTypeImpl<EmailField> = {
+  type: 'email',
+  options: DOMAIN_OPTIONS,
+  normalizeDefinition(input) {
+    return normalizeWith<EmailField>('email', DOMAIN_OPTIONS, input);
+  },
+  validateDefinition(field) {
+    const errors: FieldErrors = baseDefinitionErrors(field);
+    domainOptionErrors(field, errors);
+    return errorsOrNull(errors);
+  },
+  columnKind() {
+    return 'text';
+  },
+  zeroValue() {
+    return '';
+  },
+  prepareValue(raw) {
+    return prepareString(raw);
+  },
+  validateValue(value, field) {
+    if (typeof value !== 'string') return errUnsupportedType('a string');
+    if (value === '') return field.required ? errRequired() : null;
+    // PocketBase answers with ozzo's is.Email error here.
+    if (!isEmail(value)) return fieldError('validation_is_email', 'Must be a valid email address.');
+    if (!domainAllowed(field, value.slice(value.lastIndexOf('@') + 1))) {
+      return fieldError('validation_email_domain_not_allowed', 'Email domain is not allowed.');
+    }
+    return null;
+  },
+  toDb(value) {
+    return typeof value === 'string' ? value : '';
+  },
+  fromDb(raw) {
+    return textFromDb(raw);
+  },
+};

@@ -1,0 +1,117 @@
+/**
+ * `relation`: one record id (`maxSelect` ≤ 1, TEXT column, zero `''`) or a list (JSON array column, zero
+ * `[]`) of ids in `collectionId`. Supports `+field` / `field+` / `field-`. That the records exist is checked
+ * by the records layer (`validation_missing_rel_records`).
+ */
+import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
+import { isMultiValued, type RelationField } from '../model.js';
+import {
+  applyListModifier,
+  baseDefinitionErrors,
+  errMin,
+  errorsOrNull,
+  errRequired,
+  errUnsupportedType,
+  invalid,
+  isStringOrStringList,
+  listFromDb,
+  listToValue,
+  normalizeWith,
+  toStringList,
+  valueToList,
+  type FieldTypeImpl,
+  type OptionSpecs,
+} from './common.js';
+import type { InvalidValue } from './field-type.js';
+
+const EXPECTED = 'a record id or a list of record ids';
+
+// Ids are strings; an all-digit id arrives as a number from type-inferred form data, so integers are kept.
+function idToString(item: unknown): string | undefined {
+  if (typeof item === 'string') return item;
+  if (typeof item === 'number' && Number.isSafeInteger(item) && item >= 0) return String(item);
+  return undefined;
+}
+
+function tooMany(field: RelationField): FieldError {
+  const maxSelect = Math.max(field.maxSelect, 1);
+  return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
+}
+
+function finish(list: string[], field: RelationField): string | string[] | InvalidValue {
+  const multi = isMultiValued(field);
+  if (multi && list.length > field.maxSelect) return invalid(tooMany(field));
+  return listToValue(list, multi);
+}
+
+const OPTIONS: OptionSpecs = {
+  collectionId: { kind: 'string', default: '' },
+  cascadeDelete: { kind: 'bool', default: false },
+  minSelect: { kind: 'int', default: 0 },
+  maxSelect: { kind: 'int', default: 0 },
+  required: { kind: 'bool', default: false },
+};
+
+/** The `relation` field type. */
+export const relationFieldType: FieldTypeImpl<RelationField> = {
+  type: 'relation',
+  options: OPTIONS,
+  normalizeDefinition(input) {
+    return normalizeWith<RelationField>('relation', OPTIONS, input);
+  },
+  validateDefinition(field, ctx) {
+    const errors: FieldErrors = baseDefinitionErrors(field);
+    if (field.collectionId === '') {
+      errors.collectionId = errRequired();
+    } else {
+      const oldField = ctx.schema.find(ctx.collection.id)?.fields.find((f) => f.id === field.id);
+      const target = field.collectionId === ctx.collection.id ? ctx.collection : ctx.schema.find(field.collectionId);
+      if (oldField?.type === 'relation' && oldField.collectionId !== field.collectionId) {
+        errors.collectionId = fieldError('validation_field_relation_change', 'The relation collection cannot be changed.');
+      } else if (!target || target.id !== field.collectionId) {
+        errors.collectionId = fieldError('validation_field_relation_missing_collection', "The relation collection doesn't exist.");
+      } else if (ctx.collection.type !== 'view' && target.type === 'view') {
+        errors.collectionId = fieldError(
+          'validation_relation_field_non_view_base_collection',
+          'Only view collections are allowed to have relations to other views.',
+        );
+      }
+    }
+    if (field.minSelect < 0) errors.minSelect = errMin(0);
+    if (field.minSelect > 0 && field.maxSelect === 0) errors.maxSelect = errRequired();
+    else if (field.maxSelect !== 0 && field.maxSelect < Math.max(field.minSelect, 0)) errors.maxSelect = errMin(field.minSelect);
+    return errorsOrNull(errors);
+  },
+  columnKind(field) {
+    return isMultiValued(field) ? 'jsonArray' : 'text';
+  },
+  zeroValue(field) {
+    return isMultiValued(field) ? [] : '';
+  },
+  prepareValue(raw, field) {
+    const list = toStringList(raw, idToString, EXPECTED);
+    return Array.isArray(list) ? finish(list, field) : list;
+  },
+  applyModifier(current, modifier, operand, field) {
+    const list = toStringList(operand, idToString, EXPECTED);
+    if (!Array.isArray(list)) return list;
+    return finish(applyListModifier(valueToList(current), modifier, list), field);
+  },
+  validateValue(value, field) {
+    if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
+    const list = valueToList(value);
+    if (list.length === 0) return field.required ? errRequired() : null;
+    if (field.minSelect > 0 && list.length < field.minSelect) {
+      return fieldError('validation_not_enough_values', `Select at least ${field.minSelect}.`, { minSelect: field.minSelect });
+    }
+    if (list.length > Math.max(field.maxSelect, 1)) return tooMany(field);
+    return null;
+  },
+  toDb(value, field) {
+    const list = valueToList(value);
+    return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
+  },
+  fromDb(raw, field) {
+    return listToValue(listFromDb(raw), isMultiValued(field));
+  },
+};

@@ -1,0 +1,96 @@
+/**
+ * `select`: one value (`maxSelect` ≤ 1, TEXT column, zero `''`) or a list (JSON array column, zero `[]`)
+ * from the field's `values`. Supports `+field` / `field+` / `field-`.
+ */
+import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
+import { isMultiValued, type SelectField } from '../model.js';
+import {
+  applyListModifier,
+  baseDefinitionErrors,
+  errMax,
+  errMin,
+  errorsOrNull,
+  errRequired,
+  errUnsupportedType,
+  invalid,
+  isStringOrStringList,
+  listFromDb,
+  listToValue,
+  normalizeWith,
+  scalarToString,
+  toStringList,
+  valueToList,
+  type FieldTypeImpl,
+  type OptionSpecs,
+} from './common.js';
+import type { InvalidValue } from './field-type.js';
+
+const EXPECTED = 'a string or a list of strings';
+
+function listErrors(list: readonly string[], field: SelectField): FieldError | null {
+  const maxSelect = Math.max(field.maxSelect, 1);
+  if (list.length > maxSelect) return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
+  for (const v of list) {
+    if (!field.values.includes(v)) return fieldError('validation_invalid_value', `Invalid value ${v}.`, { value: v });
+  }
+  return null;
+}
+
+/** A list as the field's value, refusing too many or unknown values. */
+function finish(list: string[], field: SelectField): string | string[] | InvalidValue {
+  const multi = isMultiValued(field);
+  const value = listToValue(list, multi);
+  const err = listErrors(multi ? list : valueToList(value), field);
+  return err ? invalid(err) : value;
+}
+
+const OPTIONS: OptionSpecs = {
+  values: { kind: 'stringList', default: [] },
+  maxSelect: { kind: 'int', default: 0 },
+  required: { kind: 'bool', default: false },
+};
+
+/** The `select` field type. */
+export const selectFieldType: FieldTypeImpl<SelectField> = {
+  type: 'select',
+  options: OPTIONS,
+  normalizeDefinition(input) {
+    return normalizeWith<SelectField>('select', OPTIONS, input);
+  },
+  validateDefinition(field) {
+    const errors: FieldErrors = baseDefinitionErrors(field);
+    if (field.values.length === 0) errors.values = errRequired();
+    const max = Math.max(field.values.length, 1);
+    if (field.maxSelect < 0) errors.maxSelect = errMin(0);
+    else if (field.maxSelect > max) errors.maxSelect = errMax(max);
+    return errorsOrNull(errors);
+  },
+  columnKind(field) {
+    return isMultiValued(field) ? 'jsonArray' : 'text';
+  },
+  zeroValue(field) {
+    return isMultiValued(field) ? [] : '';
+  },
+  prepareValue(raw, field) {
+    const list = toStringList(raw, scalarToString, EXPECTED);
+    return Array.isArray(list) ? finish(list, field) : list;
+  },
+  applyModifier(current, modifier, operand, field) {
+    const list = toStringList(operand, scalarToString, EXPECTED);
+    if (!Array.isArray(list)) return list;
+    return finish(applyListModifier(valueToList(current), modifier, list), field);
+  },
+  validateValue(value, field) {
+    if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
+    const list = valueToList(value);
+    if (list.length === 0) return field.required ? errRequired() : null;
+    return listErrors(list, field);
+  },
+  toDb(value, field) {
+    const list = valueToList(value);
+    return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
+  },
+  fromDb(raw, field) {
+    return listToValue(listFromDb(raw), isMultiValued(field));
+  },
+};

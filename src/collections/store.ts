@@ -1,0 +1,290 @@
+/**
+ * The collection registry: collections live as rows of `_collections`, are cached in memory for every
+ * request, and every change runs its DDL and the row update in one transaction, so a failed change leaves
+ * neither the schema nor the data half-changed.
+ */
+import type { Database, Executor } from '../db/dialect.js';
+import { ident as identOf, sql, type Sql } from '../db/sql.js';
+import { AppError, fieldError, type FieldError } from '../errors/index.js';
+import type { CollectionChangeEvent, HookBus } from '../hooks/index.js';
+import { alterCollectionDdl, createCollectionDdl, dropCollectionDdl } from './ddl.js';
+import type { Collection, RuleName, SchemaLookup } from './model.js';
+import { systemCollections } from './system-collections.js';
+import { normalizeCollection, validateCollection } from './validate-collection.js';
+import { inferViewFields } from './view-fields.js';
+
+/** Columns of `_collections` that hold top-level keys; everything else goes into `options`. */
+const COLUMN_KEYS = ['id', 'system', 'type', 'name', 'fields', 'indexes', 'listRule', 'viewRule', 'createRule', 'updateRule', 'deleteRule', 'created', 'updated'] as const;
+
+interface CollectionRow {
+  id: string;
+  system: number;
+  type: string;
+  name: string;
+  fields: string;
+  indexes: string;
+  listRule: string | null;
+  viewRule: string | null;
+  createRule: string | null;
+  updateRule: string | null;
+  deleteRule: string | null;
+  options: string;
+  created: string;
+  updated: string;
+}
+
+export type RuleValidator = (collection: Collection, rule: RuleName | 'authRule' | 'manageRule' | 'mfaRule', expr: string, schema: SchemaLookup) => FieldError | null;
+
+export type ChangeSource = 'api' | 'migration' | 'bootstrap';
+
+export interface CollectionChange extends CollectionChangeEvent {
+  source: ChangeSource;
+}
+
+export class CollectionStore implements SchemaLookup {
+  private byId = new Map<string, Collection>();
+  private byName = new Map<string, Collection>();
+  /** Bumped on every change, so derived caches (compiled rules) know to rebuild. */
+  version = 0;
+  /** Set by the rules module at start-up, so rules are checked against the schema when saved. */
+  ruleValidator: RuleValidator | null = null;
+
+  constructor(
+    private readonly db: Database,
+    private readonly hooks: HookBus,
+  ) {}
+
+  find(idOrName: string): Collection | undefined {
+    return this.byId.get(idOrName) ?? this.byName.get(idOrName.toLowerCase());
+  }
+
+  all(): readonly Collection[] {
+    return [...this.byId.values()];
+  }
+
+  /** Finds a collection or answers 404 (the same answer a forbidden collection gets). */
+  require(idOrName: string): Collection {
+    const c = this.find(idOrName);
+    if (!c) throw AppError.notFound('Missing collection context.');
+    return c;
+  }
+
+  /** Creates the internal tables and the system collections on a fresh database, then loads the cache. */
+  async bootstrap(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run(sql`CREATE TABLE IF NOT EXISTS _collections (
+        id TEXT PRIMARY KEY NOT NULL, system BOOLEAN DEFAULT FALSE NOT NULL, type TEXT DEFAULT 'base' NOT NULL,
+        name TEXT UNIQUE NOT NULL, fields JSON DEFAULT '[]' NOT NULL, indexes JSON DEFAULT '[]' NOT NULL,
+        listRule TEXT DEFAULT NULL, viewRule TEXT DEFAULT NULL, createRule TEXT DEFAULT NULL,
+        updateRule TEXT DEFAULT NULL, deleteRule TEXT DEFAULT NULL, options JSON DEFAULT '{}' NOT NULL,
+        created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL)`);
+      await tx.run(sql`CREATE TABLE IF NOT EXISTS _params (
+        id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL)`);
+      await tx.run(sql`CREATE TABLE IF NOT EXISTS _migrations (file TEXT PRIMARY KEY NOT NULL, applied INTEGER NOT NULL)`);
+    });
+    await this.load();
+    const missing = systemCollections().filter((c) => !this.byId.has(c.id));
+    if (missing.length) {
+      await this.db.transaction(async (tx) => {
+        for (const c of missing) await this.insert(tx, c);
+      });
+      this.db.schemaChanged();
+      await this.load();
+    }
+  }
+
+  /** Reloads every collection from the database (also used when another node changed the schema). */
+  async load(): Promise<void> {
+    const rows = await this.db.all<CollectionRow>(sql`SELECT * FROM _collections ORDER BY created, name`);
+    const byId = new Map<string, Collection>();
+    const byName = new Map<string, Collection>();
+    for (const row of rows) {
+      const c = rowToCollection(row);
+      byId.set(c.id, c);
+      byName.set(c.name.toLowerCase(), c);
+    }
+    this.byId = byId;
+    this.byName = byName;
+    this.version++;
+  }
+
+  /** Validates and creates a collection with its table. */
+  async create(input: unknown, source: ChangeSource = 'api'): Promise<Collection> {
+    const collection = normalizeCollection(input, undefined, this);
+    await this.validate(collection, undefined, 'Failed to create collection.');
+    await this.db.transaction(async (tx) => {
+      if (collection.type === 'view') collection.fields = await inferViewFields(this.db, collection, this);
+      await this.insert(tx, collection);
+    });
+    await this.afterChange({ action: 'create', collection, tags: [collection.id, collection.name], source });
+    return this.require(collection.id);
+  }
+
+  /** Validates and applies a change (partial body merged over the current definition), keeping data. */
+  async update(idOrName: string, input: unknown, source: ChangeSource = 'api'): Promise<Collection> {
+    const before = this.require(idOrName);
+    const after = normalizeCollection(input, before, this);
+    await this.validate(after, before, 'Failed to update collection.');
+    await this.db.transaction(async (tx) => {
+      if (after.type === 'view') after.fields = await inferViewFields(this.db, after, this);
+      for (const stmt of alterCollectionDdl(before, after, this.db.dialect)) await runDdl(tx, stmt);
+      await tx.run(sql`DELETE FROM _collections WHERE id = ${before.id}`);
+      await tx.run(insertRow(after));
+    });
+    await this.afterChange({ action: 'update', collection: after, previous: before, tags: [after.id, after.name], source });
+    return this.require(after.id);
+  }
+
+  /** Deletes a collection and its table; refused for system collections and for referenced ones. */
+  async delete(idOrName: string, source: ChangeSource = 'api'): Promise<void> {
+    const collection = this.require(idOrName);
+    if (collection.system) throw AppError.badRequest('System collections cannot be deleted.');
+    const referencedBy = this.all().filter(
+      (c) => c.id !== collection.id && c.fields.some((f) => f.type === 'relation' && f.collectionId === collection.id),
+    );
+    if (referencedBy.length) {
+      throw AppError.badRequest(
+        `The collection is referenced by relation fields in: ${referencedBy.map((c) => c.name).join(', ')}. Remove those fields first.`,
+      );
+    }
+    await this.db.transaction(async (tx) => {
+      for (const stmt of dropCollectionDdl(collection)) await runDdl(tx, stmt);
+      await tx.run(sql`DELETE FROM _collections WHERE id = ${collection.id}`);
+    });
+    await this.afterChange({ action: 'delete', collection, tags: [collection.id, collection.name], source });
+  }
+
+  /**
+   * Imports many collections at once (PUT /api/collections/import): creates the new ones, updates the
+   * existing ones (matched by id, then name), and with `deleteMissing` deletes the others (except system).
+   * All or nothing: any failure rolls the whole import back.
+   */
+  async import(list: unknown, deleteMissing: boolean, source: ChangeSource = 'api'): Promise<void> {
+    if (!Array.isArray(list)) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
+    const snapshot = this.snapshot();
+    const changes: CollectionChange[] = [];
+    try {
+      await this.db.transaction(async () => {
+        const importedIds = new Set<string>();
+        for (const [i, item] of list.entries()) {
+          const id = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : undefined;
+          const name = typeof (item as { name?: unknown })?.name === 'string' ? (item as { name: string }).name : undefined;
+          const existing = (id && this.byId.get(id)) || (name && this.find(name)) || undefined;
+          try {
+            if (existing) {
+              const updated = await this.update(existing.id, { ...(item as object), id: existing.id }, 'migration');
+              importedIds.add(updated.id);
+              changes.push({ action: 'update', collection: updated, previous: existing, tags: [updated.id], source });
+            } else {
+              const created = await this.create(item, 'migration');
+              importedIds.add(created.id);
+              changes.push({ action: 'create', collection: created, tags: [created.id], source });
+            }
+          } catch (err) {
+            if (err instanceof AppError) {
+              throw AppError.validation('Failed to import collections.', { collections: { [String(i)]: err.toEnvelope() } });
+            }
+            throw err;
+          }
+        }
+        if (deleteMissing) {
+          for (const c of this.all()) {
+            if (!importedIds.has(c.id) && !c.system) {
+              await this.delete(c.id, 'migration');
+              changes.push({ action: 'delete', collection: c, tags: [c.id], source });
+            }
+          }
+        }
+      });
+    } catch (err) {
+      this.restore(snapshot);
+      this.db.schemaChanged();
+      throw err;
+    }
+    for (const change of changes) await this.hooks.onCollectionChange.trigger(change);
+  }
+
+  /** Deletes every record of a collection (not views). */
+  async truncate(idOrName: string): Promise<void> {
+    const collection = this.require(idOrName);
+    if (collection.type === 'view') throw AppError.badRequest('View collections cannot be truncated.');
+    await this.db.run(sql`DELETE FROM ${identOf(collection.name)}`);
+  }
+
+  private async validate(collection: Collection, before: Collection | undefined, message: string): Promise<void> {
+    const errors = validateCollection(collection, {
+      schema: this,
+      existing: before,
+      validateRule: this.ruleValidator ? (c, rule, expr) => this.ruleValidator!(c, rule, expr, this.withCandidate(c)) : undefined,
+    });
+    if (errors) throw AppError.validation(message, errors);
+  }
+
+  /** The schema as it would be with `candidate` saved: rules may reference the collection's new fields. */
+  private withCandidate(candidate: Collection): SchemaLookup {
+    return {
+      find: (idOrName) =>
+        idOrName === candidate.id || idOrName.toLowerCase() === candidate.name.toLowerCase() ? candidate : this.find(idOrName),
+      all: () => [...this.all().filter((c) => c.id !== candidate.id), candidate],
+    };
+  }
+
+  private async insert(tx: Executor, collection: Collection): Promise<void> {
+    for (const stmt of createCollectionDdl(collection, this.db.dialect)) await runDdl(tx, stmt);
+    await tx.run(insertRow(collection));
+  }
+
+  private async afterChange(change: CollectionChange): Promise<void> {
+    this.db.schemaChanged();
+    await this.load();
+    await this.hooks.onCollectionChange.trigger(change);
+  }
+
+  private snapshot(): [Map<string, Collection>, Map<string, Collection>] {
+    return [new Map(this.byId), new Map(this.byName)];
+  }
+  private restore([byId, byName]: [Map<string, Collection>, Map<string, Collection>]): void {
+    this.byId = byId;
+    this.byName = byName;
+    this.version++;
+  }
+}
+
+
+/** Runs one DDL statement, turning database refusals (e.g. a view depending on a dropped column) into a 400. */
+async function runDdl(tx: Executor, stmt: Sql): Promise<void> {
+  try {
+    await tx.run(stmt);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw AppError.badRequest(`The schema change was refused by the database: ${message.slice(0, 300)}`);
+  }
+}
+
+function insertRow(c: Collection): Sql {
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) if (!(COLUMN_KEYS as readonly string[]).includes(k)) options[k] = v;
+  return sql`INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, options, created, updated)
+    VALUES (${c.id}, ${c.system}, ${c.type}, ${c.name}, ${JSON.stringify(c.fields)}, ${JSON.stringify(c.indexes)},
+      ${c.listRule}, ${c.viewRule}, ${c.createRule}, ${c.updateRule}, ${c.deleteRule}, ${JSON.stringify(options)}, ${c.created}, ${c.updated})`;
+}
+
+function rowToCollection(row: CollectionRow): Collection {
+  const options = JSON.parse(row.options || '{}') as Record<string, unknown>;
+  return {
+    ...options,
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    system: Boolean(row.system),
+    fields: JSON.parse(row.fields),
+    indexes: JSON.parse(row.indexes),
+    listRule: row.listRule,
+    viewRule: row.viewRule,
+    createRule: row.createRule,
+    updateRule: row.updateRule,
+    deleteRule: row.deleteRule,
+    created: row.created,
+    updated: row.updated,
+  } as Collection;
+}

@@ -1,0 +1,54 @@
+/**
+ * Infers a view collection's fields from its query's result columns, as PocketBase does: a column read
+ * straight from another collection's field keeps that field's type and options; anything computed becomes
+ * a number (numeric declared type) or a json field. The `id` column is required.
+ */
+import type { Database } from '../db/dialect.js';
+import { AppError, fieldError } from '../errors/index.js';
+import { fieldId } from './ids.js';
+import { getFieldType } from './fields/index.js';
+import type { Collection, Field, SchemaLookup, ViewCollection } from './model.js';
+import { viewQuerySql } from './view-query.js';
+
+export async function inferViewFields(db: Database, view: ViewCollection, schema: SchemaLookup): Promise<Field[]> {
+  let columns;
+  try {
+    columns = await db.describeColumns(viewQuerySql(view.viewQuery));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', `The query failed: ${message.slice(0, 300)}`) });
+  }
+  const names = new Set<string>();
+  for (const c of columns) {
+    if (!/^\w+$/.test(c.name)) {
+      throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', `Column "${c.name.slice(0, 100)}" needs an alias made of letters, digits and _`) });
+    }
+    if (names.has(c.name.toLowerCase())) {
+      throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', `Duplicate column "${c.name}"`) });
+    }
+    names.add(c.name.toLowerCase());
+  }
+  if (!names.has('id')) {
+    throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', 'The query must return an "id" column') });
+  }
+  const previous = new Map(view.fields.map((f) => [f.name, f]));
+  return columns.map((c) => {
+    const source = c.table ? schema.find(c.table) : undefined;
+    const sourceField = source?.fields.find((f) => f.name === c.column);
+    let field: Record<string, unknown>;
+    if (c.name === 'id') {
+      field = { name: 'id', type: 'text', primaryKey: true, system: true, required: true };
+    } else if (sourceField && sourceField.type !== 'password') {
+      field = { ...sourceField, name: c.name, system: false, primaryKey: false };
+      if (sourceField.type === 'autodate') field = { ...field };
+    } else {
+      const numeric = /INT|REAL|NUM|FLOA|DOUB/i.test(c.type ?? '');
+      field = { name: c.name, type: numeric ? 'number' : 'json' };
+    }
+    const type = getFieldType(field.type as Field['type']);
+    const normalized = type.normalizeDefinition(field) as Field;
+    normalized.id = previous.get(c.name)?.id ?? fieldId(normalized.type, c.name);
+    return normalized;
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * View collections are defined by a SELECT a superuser writes (PocketBase's `viewQuery`). This is the one
+ * place Plinth puts SQL text it did not write into a statement, so it is fenced in:
+ * - only superusers can define collections;
+ * - the text must be a single SELECT (or WITH … SELECT) statement: no `;`, no comments that could hide one;
+ * - internal tables (`_params`, `_collections`, `_migrations`, `sqlite_*`, `pg_*`) cannot be named;
+ * - it only ever runs as the body of `CREATE VIEW … AS`, which the database itself restricts to a query,
+ *   and its columns are checked before the view is saved.
+ */
+import { AppError, fieldError } from '../errors/index.js';
+import { Sql } from '../db/sql.js';
+
+const MAX_VIEW_QUERY_LENGTH = 20_000;
+const FORBIDDEN_NAMES = /\b(_params|_collections|_migrations|sqlite_\w*|pg_\w*|information_schema)\b/i;
+
+/** Returns a reason the query is unacceptable, or null. */
+export function checkViewQuery(query: unknown): string | null {
+  if (typeof query !== 'string' || query.trim() === '') return 'The view query is required.';
+  if (query.length > MAX_VIEW_QUERY_LENGTH) return 'The view query is too long.';
+  const text = stripStrings(query.trim().replace(/;\s*$/, ''));
+  if (!/^(select|with)\b/i.test(text)) return 'The view query must be a SELECT statement.';
+  if (text.includes(';')) return 'The view query must be a single statement.';
+  if (text.includes('--') || text.includes('/*')) return 'Comments are not allowed in the view query.';
+  if (FORBIDDEN_NAMES.test(text)) return 'The view query cannot read internal tables.';
+  if (/\b(insert|update|delete|drop|alter|create|attach|detach|pragma|vacuum|reindex)\b/i.test(text)) {
+    return 'The view query must only read data.';
+  }
+  return null;
+}
+
+/** The checked query as a fragment for `CREATE VIEW … AS`. Throws a 400 if the query fails the checks. */
+export function viewQuerySql(query: string): Sql {
+  const problem = checkViewQuery(query);
+  if (problem) throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', problem) });
+  return new Sql([{ kind: 'text', text: query.trim().replace(/;\s*$/, '') }]);
+}
+
+/**
+ * Blanks out string literals so keyword checks only see SQL structure. Quoted identifiers are kept (and
+ * unquoted), so `"_params"` is still caught by the internal-table check.
+ */
+function stripStrings(text: string): string {
+  return text
+    .replace(/'(?:[^']|'')*'/g, (m) => `'${' '.repeat(Math.max(0, m.length - 2))}'`)
+    .replace(/["`\[\]]/g, ' ');
+}

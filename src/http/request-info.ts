@@ -1,0 +1,60 @@
+/**
+ * Builds the framework-free RequestInfo (what rules see as `@request.*`) from a Fastify request, and
+ * resolves the `Authorization` token to an auth record. An invalid or expired token makes the request a
+ * guest, as in PocketBase; routes that need auth answer 401 themselves.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { CollectionStore } from '../collections/store.js';
+import type { AuthCollection } from '../collections/model.js';
+import type { RecordReader } from '../records/query.js';
+import { peekClaims, verifyToken } from '../auth/tokens.js';
+import type { AuthState, RequestContext, RequestInfo } from '../rules/request-info.js';
+import type { ParsedBody } from './body-parser.js';
+
+/** The raw token from `Authorization: <token>` or `Authorization: Bearer <token>`. */
+export function tokenFromHeader(header: string | undefined): string | null {
+  if (!header) return null;
+  const trimmed = header.trim();
+  const token = /^bearer\s+/i.test(trimmed) ? trimmed.replace(/^bearer\s+/i, '') : trimmed;
+  return token === '' ? null : token;
+}
+
+/** Verifies an auth token against its record; null for anything invalid. */
+export async function resolveAuth(token: string | null, collections: CollectionStore, reader: RecordReader): Promise<AuthState | null> {
+  if (!token) return null;
+  const claims = peekClaims(token);
+  if (!claims || claims.type !== 'auth') return null;
+  const collection = collections.find(claims.collectionId);
+  if (!collection || collection.type !== 'auth' || collection.id !== claims.collectionId) return null;
+  const record = await reader.findById(collection, claims.id);
+  if (!record) return null;
+  const verified = await verifyToken(token, collection as AuthCollection, { tokenKey: String(record.tokenKey ?? '') }, 'auth');
+  if (!verified) return null;
+  return { collection: collection as AuthCollection, record };
+}
+
+function snakeHeaderName(name: string): string {
+  return name.toLowerCase().replace(/-/g, '_');
+}
+
+/** First value of every query param, as strings. */
+export function queryOf(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  const q = req.query as Record<string, unknown> | undefined;
+  if (!q) return out;
+  for (const [k, v] of Object.entries(q)) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (typeof first === 'string') out[k] = first;
+  }
+  return out;
+}
+
+export function buildRequestInfo(req: FastifyRequest, auth: AuthState | null, context: RequestContext = 'default'): RequestInfo {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (typeof v === 'string') headers[snakeHeaderName(k)] = v;
+    else if (Array.isArray(v)) headers[snakeHeaderName(k)] = v.join(',');
+  }
+  const body = (req.body as ParsedBody | undefined)?.data ?? {};
+  return { context, method: req.method.toUpperCase(), headers, query: queryOf(req), body, auth };
+}

@@ -1,0 +1,109 @@
+/**
+ * POST /api/batch: several record writes in ONE transaction, in order; any failure rolls every one back
+ * (PocketBase's transactional batch). Sub-requests run the same actions as the record routes, with the
+ * outer request's auth and the `batch` request context.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { App } from '../../app.js';
+import { AppError, fieldError, fromUnknown } from '../../errors/index.js';
+import type { ParsedBody, UploadedFile } from '../body-parser.js';
+import { bodyOf, requestInfo } from './helpers.js';
+import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';
+
+interface SubRequest {
+  method: string;
+  url: string;
+  body: Record<string, unknown>;
+}
+
+const ROUTES: Array<{ method: string; re: RegExp; action: 'create' | 'update' | 'delete' | 'upsert' }> = [
+  { method: 'POST', re: /^\/api\/collections\/([^/?]+)\/records\/?$/, action: 'create' },
+  { method: 'PUT', re: /^\/api\/collections\/([^/?]+)\/records\/?$/, action: 'upsert' },
+  { method: 'PATCH', re: /^\/api\/collections\/([^/?]+)\/records\/([^/?]+)\/?$/, action: 'update' },
+  { method: 'DELETE', re: /^\/api\/collections\/([^/?]+)\/records\/([^/?]+)\/?$/, action: 'delete' },
+];
+
+function parseRequests(raw: unknown, max: number): SubRequest[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw AppError.validation('Failed to process the batch request.', { requests: fieldError('validation_required', 'Missing required value') });
+  }
+  if (raw.length > max) {
+    throw AppError.validation('Failed to process the batch request.', {
+      requests: fieldError('validation_length_too_long', `The length must be no more than ${max}`, { max }),
+    });
+  }
+  return raw.map((item, i) => {
+    const r = item as Partial<SubRequest> | null;
+    if (typeof r !== 'object' || r === null || typeof r.method !== 'string' || typeof r.url !== 'string') {
+      throw AppError.validation('Failed to process the batch request.', {
+        requests: { [String(i)]: fieldError('validation_invalid_value', 'Each request needs a method and a url') },
+      });
+    }
+    const body = r.body === undefined || r.body === null ? {} : r.body;
+    if (typeof body !== 'object' || Array.isArray(body)) {
+      throw AppError.validation('Failed to process the batch request.', {
+        requests: { [String(i)]: fieldError('validation_invalid_value', 'The body must be an object') },
+      });
+    }
+    return { method: r.method.toUpperCase(), url: r.url, body: body as Record<string, unknown> };
+  });
+}
+
+/** Files sent as `requests.N.field` or `requests[N].field` belong to sub-request N, under `field`. */
+function filesFor(index: number, files: UploadedFile[]): UploadedFile[] {
+  const prefixes = [`requests.${index}.`, `requests[${index}].`];
+  return files.flatMap((f) => {
+    const p = prefixes.find((x) => f.field.startsWith(x));
+    return p ? [{ ...f, field: f.field.slice(p.length) }] : [];
+  });
+}
+
+async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: UploadedFile[]): Promise<ActionResult> {
+  const url = new URL(sub.url, 'http://batch.local');
+  const route = ROUTES.find((r) => r.method === sub.method && r.re.test(url.pathname));
+  if (!route) throw AppError.badRequest(`Unknown batch request action: ${sub.method} ${url.pathname.slice(0, 200)}.`);
+  const m = route.re.exec(url.pathname)!;
+  const collection = app.collections.require(decodeURIComponent(m[1] as string));
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
+  const body: ParsedBody = { data: sub.body, files };
+  const info = { ...requestInfo(req, 'batch'), method: sub.method, query, body: sub.body };
+  switch (route.action) {
+    case 'create':
+      return createAction(app, collection, body, query, info);
+    case 'update':
+      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, query, info);
+    case 'delete':
+      return deleteAction(app, collection, decodeURIComponent(m[2] as string), info);
+    case 'upsert': {
+      const id = typeof sub.body.id === 'string' ? sub.body.id : '';
+      const exists = id !== '' && (await app.reader.findById(collection, id));
+      return exists ? updateAction(app, collection, id, body, query, info) : createAction(app, collection, body, query, info);
+    }
+  }
+}
+
+export function registerBatchRoutes(server: FastifyInstance, app: App): void {
+  server.post('/api/batch', async (req) => {
+    const settings = app.settings.get().batch;
+    if (!settings.enabled || settings.maxRequests <= 0) throw AppError.forbidden('Batch requests are not allowed.');
+    const parsed = bodyOf(req);
+    const requests = parseRequests(parsed.data.requests, settings.maxRequests);
+    const deadline = settings.timeout > 0 ? Date.now() + settings.timeout * 1000 : Infinity;
+    const results: ActionResult[] = [];
+    await app.db.transaction(async () => {
+      for (const [i, sub] of requests.entries()) {
+        try {
+          if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
+          results.push(await runOne(app, req, sub, filesFor(i, parsed.files)));
+        } catch (err) {
+          const response = fromUnknown(err).toEnvelope();
+          throw AppError.validation('Batch transaction failed.', {
+            requests: { [String(i)]: { code: 'batch_request_failed', message: 'Batch request failed.', response } as never },
+          });
+        }
+      }
+    });
+    return results.map((r) => ({ status: r.status, body: r.status === 204 ? null : r.body }));
+  });
+}

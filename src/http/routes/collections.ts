@@ -1,0 +1,112 @@
+/** /api/collections: the schema editor's API (superusers only), PocketBase-compatible. */
+import type { FastifyInstance } from 'fastify';
+import type { App } from '../../app.js';
+import { getFieldType } from '../../collections/fields/index.js';
+import type { Collection, Field } from '../../collections/model.js';
+import { publicCollection } from '../../collections/public.js';
+import { scaffolds } from '../../collections/system-collections.js';
+import { inferViewFields } from '../../collections/view-fields.js';
+import { ident, sql, type Sql } from '../../db/sql.js';
+import { AppError } from '../../errors/index.js';
+import { parseListParams } from '../../records/query.js';
+import { compileFilter, compileSort } from '../../rules/index.js';
+import { bodyOf, param, query, requestInfo, requireSuperuser } from './helpers.js';
+
+/** The `_collections` table described as a collection, so the filter language works on it too. */
+function collectionsMetaCollection(): Collection {
+  const field = (name: string, type: Field['type']) => ({ ...getFieldType(type).normalizeDefinition({ name, type }), id: name }) as Field;
+  return {
+    id: '_collections',
+    name: '_collections',
+    type: 'base',
+    system: true,
+    fields: [field('id', 'text'), field('name', 'text'), field('type', 'text'), field('system', 'bool'), field('created', 'text'), field('updated', 'text')],
+    indexes: [],
+    listRule: '',
+    viewRule: '',
+    createRule: null,
+    updateRule: null,
+    deleteRule: null,
+    created: '',
+    updated: '',
+  };
+}
+
+export function registerCollectionRoutes(server: FastifyInstance, app: App): void {
+  const meta = collectionsMetaCollection();
+
+  server.get('/api/collections', async (req) => {
+    requireSuperuser(req);
+    const q = query(req);
+    const params = parseListParams(q);
+    const info = requestInfo(req);
+    const opts = { collection: meta, schema: app.collections, dialect: app.db.dialect, rootAlias: '_r', request: info, mode: 'client' as const };
+    const where: Sql = params.filter.trim() ? sql` WHERE ${compileFilter(params.filter, opts)}` : sql``;
+    const order: Sql = params.sort.trim() ? sql` ORDER BY ${compileSort(params.sort, opts)}` : sql` ORDER BY ${ident('_r', 'created')}, ${ident('_r', 'name')}`;
+    const from = sql`FROM _collections AS ${ident('_r')}${where}`;
+    const rows = await app.db.all<{ id: string }>(
+      sql`SELECT ${ident('_r', 'id')} AS id ${from}${order} LIMIT ${params.perPage} OFFSET ${(params.page - 1) * params.perPage}`,
+    );
+    let totalItems = -1;
+    let totalPages = -1;
+    if (!params.skipTotal) {
+      const count = await app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n ${from}`);
+      totalItems = Number(count?.n ?? 0);
+      totalPages = Math.ceil(totalItems / params.perPage);
+    }
+    const items = rows.map((r) => app.collections.find(r.id)).filter((c): c is Collection => !!c).map(publicCollection);
+    return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
+  });
+
+  server.get('/api/collections/meta/scaffolds', async (req) => {
+    requireSuperuser(req);
+    return scaffolds();
+  });
+
+  server.get('/api/collections/meta/oauth2-providers', async (req) => {
+    requireSuperuser(req);
+    return [];
+  });
+
+  server.post('/api/collections/meta/dry-run-view', async (req) => {
+    requireSuperuser(req);
+    const q = bodyOf(req).data.query;
+    const draft = { ...scaffolds().view, viewQuery: typeof q === 'string' ? q : '', fields: [] } as unknown as Collection;
+    if (draft.type !== 'view') throw AppError.badRequest('Invalid view scaffold.');
+    return inferViewFields(app.db, draft, app.collections);
+  });
+
+  server.put('/api/collections/import', async (req, reply) => {
+    requireSuperuser(req);
+    const data = bodyOf(req).data;
+    await app.collections.import(data.collections, data.deleteMissing === true);
+    return reply.code(204).send();
+  });
+
+  server.get('/api/collections/:collection', async (req) => {
+    requireSuperuser(req);
+    return publicCollection(app.collections.require(param(req, 'collection')));
+  });
+
+  server.post('/api/collections', async (req) => {
+    requireSuperuser(req);
+    return publicCollection(await app.collections.create(bodyOf(req).data));
+  });
+
+  server.patch('/api/collections/:collection', async (req) => {
+    requireSuperuser(req);
+    return publicCollection(await app.collections.update(param(req, 'collection'), bodyOf(req).data));
+  });
+
+  server.delete('/api/collections/:collection', async (req, reply) => {
+    requireSuperuser(req);
+    await app.collections.delete(param(req, 'collection'));
+    return reply.code(204).send();
+  });
+
+  server.delete('/api/collections/:collection/truncate', async (req, reply) => {
+    requireSuperuser(req);
+    await app.collections.truncate(param(req, 'collection'));
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * The record CRUD actions as plain functions (collection, body, query, request info → status + body), so
+ * the HTTP routes and `/api/batch` sub-requests run exactly the same code.
+ */
+import type { App } from '../../app.js';
+import type { Collection } from '../../collections/model.js';
+import { parseListParams } from '../../records/query.js';
+import type { RequestInfo } from '../../rules/request-info.js';
+import type { ParsedBody } from '../body-parser.js';
+
+export interface ActionResult {
+  status: number;
+  body: unknown;
+}
+
+export async function listAction(app: App, collection: Collection, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
+  const params = parseListParams(query);
+  return { status: 200, body: await app.reader.list(collection, params, info) };
+}
+
+export async function viewAction(app: App, collection: Collection, id: string, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
+  return { status: 200, body: await app.reader.view(collection, id, info, query.expand ?? '') };
+}
+
+export async function createAction(app: App, collection: Collection, body: ParsedBody, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
+  const record = await app.writer.create(collection, body, info);
+  const [out] = await app.reader.serialise(collection, [record], query.expand ?? '', info);
+  return { status: 200, body: out };
+}
+
+export async function updateAction(app: App, collection: Collection, id: string, body: ParsedBody, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
+  const record = await app.writer.update(collection, id, body, info);
+  const [out] = await app.reader.serialise(collection, [record], query.expand ?? '', info);
+  return { status: 200, body: out };
+}
+
+export async function deleteAction(app: App, collection: Collection, id: string, info: RequestInfo): Promise<ActionResult> {
+  await app.writer.delete(collection, id, info);
+  return { status: 204, body: null };
+}

@@ -1,0 +1,108 @@
+/**
+ * The HTTP server: Fastify with PocketBase's cross-cutting behaviour (CORS, security headers, auth token
+ * loading, body parsing, `?fields=` picking, the error envelope) and the route groups.
+ *
+ * Request lifecycle:
+ *   onRequest  → CORS / preflight (204), security headers
+ *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
+ *   preHandler → Authorization token → req.auth (invalid token = guest)
+ *   handler    → services (records/collections/settings) → AppError on any refusal
+ *   preSerialization → ?fields= picker on 2xx JSON
+ *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { App } from '../app.js';
+import { fromUnknown } from '../errors/index.js';
+import type { AuthState } from '../rules/request-info.js';
+import { registerBodyParsers } from './body-parser.js';
+import { fieldsPickerHook } from './fields-picker.js';
+import { resolveAuth, tokenFromHeader } from './request-info.js';
+import { registerBatchRoutes } from './routes/batch.js';
+import { registerCollectionRoutes } from './routes/collections.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerRecordAuthRoutes } from './routes/record-auth.js';
+import { registerRecordRoutes } from './routes/records.js';
+import { registerSettingsRoutes } from './routes/settings.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthState | null;
+  }
+}
+
+/** Default request body limit (PocketBase: 32 MiB). */
+export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+export interface ServerOptions {
+  bodyLimit?: number;
+  /** Log each request (method, path, status, time). Default true outside tests. */
+  logRequests?: boolean;
+}
+
+export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const server: FastifyInstance = Fastify({
+    loggerInstance: app.logger,
+    logController: new LogController({ disableRequestLogging: !(options.logRequests ?? false) }),
+    bodyLimit,
+    return503OnClosing: true,
+    // Long filters travel in the query string; 64 KiB lets the filter limits (not Node's 16 KiB
+    // header cap) answer them with a proper 400.
+    http: { maxHeaderSize: 64 * 1024 },
+    // Slow-client guards (slowloris): whole request within 60 s, headers within 10 s.
+    requestTimeout: 60_000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 5_000,
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: true, maxParamLength: 1000 },
+  }) as unknown as FastifyInstance;
+  server.server.headersTimeout = 10_000;
+
+  server.decorateRequest('auth', null);
+  registerBodyParsers(server, { bodyLimit });
+
+  server.addHook('onRequest', async (req, reply) => {
+    applyCors(req, reply);
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('X-Frame-Options', 'SAMEORIGIN');
+    reply.header('X-XSS-Protection', '1; mode=block');
+    if (req.method === 'OPTIONS') {
+      reply.code(204).send();
+      return reply;
+    }
+    return undefined;
+  });
+
+  server.addHook('preHandler', async (req) => {
+    req.auth = await resolveAuth(tokenFromHeader(req.headers.authorization), app.collections, app.reader);
+  });
+
+  server.addHook('preSerialization', fieldsPickerHook());
+
+  server.setErrorHandler((err, req, reply) => {
+    const appError = fromUnknown(err);
+    if (appError.status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(appError.status).type('application/json').send(appError.toEnvelope());
+  });
+  server.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).send({ data: {}, message: "The requested resource wasn't found.", status: 404 });
+  });
+
+  registerHealthRoutes(server, app);
+  registerSettingsRoutes(server, app);
+  registerCollectionRoutes(server, app);
+  registerRecordAuthRoutes(server, app);
+  registerRecordRoutes(server, app);
+  registerBatchRoutes(server, app);
+  return server;
+}
+
+/** PocketBase's default CORS: any origin, common methods, requested headers echoed back. */
+function applyCors(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('Access-Control-Allow-Origin', '*');
+  if (req.method === 'OPTIONS') {
+    reply.header('Access-Control-Allow-Methods', 'GET, HEAD, PUT, PATCH, POST, DELETE');
+    const requested = req.headers['access-control-request-headers'];
+    if (typeof requested === 'string' && requested.length < 2000) reply.header('Access-Control-Allow-Headers', requested);
+    reply.header('Access-Control-Max-Age', '86400');
+  }
+}

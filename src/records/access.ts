@@ -1,0 +1,53 @@
+/**
+ * Collection rules → SQL conditions, with PocketBase's outcomes: a `null` rule is superusers-only (403),
+ * `""` is public (no condition), an expression becomes a WHERE condition on the record alias.
+ */
+import type { Collection, RuleName } from '../collections/model.js';
+import type { CollectionStore } from '../collections/store.js';
+import type { Dialect } from '../db/dialect.js';
+import type { Sql } from '../db/sql.js';
+import { AppError } from '../errors/index.js';
+import { compileFilter } from '../rules/index.js';
+import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
+
+export const ROOT_ALIAS = '_r';
+
+/** The result of checking a rule up front. */
+export type RuleCondition = { kind: 'all' } | { kind: 'where'; condition: Sql };
+
+/**
+ * Resolves a collection rule for a request: superusers and `""` rules pass unconditionally; a `null` rule
+ * answers 403; otherwise the compiled condition (on `ROOT_ALIAS` unless another alias is given).
+ */
+export function ruleCondition(
+  collection: Collection,
+  rule: RuleName,
+  req: RequestInfo,
+  schema: CollectionStore,
+  dialect: Dialect,
+  alias: string = ROOT_ALIAS,
+): RuleCondition {
+  if (isSuperuser(req)) return { kind: 'all' };
+  const expr = collection[rule];
+  if (expr === null || expr === undefined) {
+    throw AppError.forbidden('Only superusers can perform this action.');
+  }
+  if (expr.trim() === '') return { kind: 'all' };
+  return {
+    kind: 'where',
+    condition: compileFilter(expr, { collection, schema, dialect, rootAlias: alias, request: req, mode: 'rule' }),
+  };
+}
+
+/** Like ruleCondition, but a locked rule yields "nothing matches" instead of 403 (expand, realtime). */
+export function ruleConditionOrNone(
+  collection: Collection,
+  rule: RuleName,
+  req: RequestInfo,
+  schema: CollectionStore,
+  dialect: Dialect,
+  alias: string = ROOT_ALIAS,
+): RuleCondition | null {
+  if (!isSuperuser(req) && (collection[rule] === null || collection[rule] === undefined)) return null;
+  return ruleCondition(collection, rule, req, schema, dialect, alias);
+}

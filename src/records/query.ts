@@ -1,0 +1,134 @@
+/**
+ * Reading records: list/search and view, with the collection's rules applied as SQL conditions.
+ */
+import type { Collection } from '../collections/model.js';
+import type { CollectionStore } from '../collections/store.js';
+import type { Database } from '../db/dialect.js';
+import { ident, join, sql, type Sql } from '../db/sql.js';
+import { AppError } from '../errors/index.js';
+import type { RecordData } from '../hooks/index.js';
+import { compileFilter, compileSort } from '../rules/index.js';
+import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
+import { ROOT_ALIAS, ruleCondition } from './access.js';
+import { expandRecords, parseExpand } from './expand.js';
+import { publicRecord, rowToRecord, viewerOf } from './record-io.js';
+
+export const DEFAULT_PER_PAGE = 30;
+export const MAX_PER_PAGE = 1000;
+
+export interface ListParams {
+  page: number;
+  perPage: number;
+  sort: string;
+  filter: string;
+  skipTotal: boolean;
+  expand: string;
+}
+
+export interface ListResult {
+  items: Record<string, unknown>[];
+  page: number;
+  perPage: number;
+  totalItems: number;
+  totalPages: number;
+}
+
+const TRUE_VALUES = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_VALUES = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Parses list query params the way PocketBase does (integers required; clamps; Go ParseBool). */
+export function parseListParams(query: Record<string, string | undefined>): ListParams {
+  const int = (name: string, fallback: number): number => {
+    const raw = query[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^[+-]?\d{1,15}$/.test(raw.trim())) throw new AppError('invalid_query_param', `Invalid "${name}" query parameter: must be an integer.`);
+    return Number(raw.trim());
+  };
+  let page = int('page', 1);
+  if (page <= 0) page = 1;
+  let perPage = int('perPage', DEFAULT_PER_PAGE);
+  if (perPage <= 0) perPage = DEFAULT_PER_PAGE;
+  if (perPage > MAX_PER_PAGE) perPage = MAX_PER_PAGE;
+  const skipRaw = query.skipTotal;
+  let skipTotal = false;
+  if (skipRaw !== undefined && skipRaw !== '') {
+    if (TRUE_VALUES.has(skipRaw)) skipTotal = true;
+    else if (!FALSE_VALUES.has(skipRaw)) throw new AppError('invalid_query_param', 'Invalid "skipTotal" query parameter: must be a boolean.');
+  }
+  return { page, perPage, sort: query.sort ?? '', filter: query.filter ?? '', skipTotal, expand: query.expand ?? '' };
+}
+
+export class RecordReader {
+  constructor(
+    private readonly db: Database,
+    private readonly schema: CollectionStore,
+  ) {}
+
+  /** GET /records: the list rule (403 if locked) ANDed with the client filter, sorted, paged. */
+  async list(collection: Collection, params: ListParams, req: RequestInfo): Promise<ListResult> {
+    const dialect = this.db.dialect;
+    const rule = ruleCondition(collection, 'listRule', req, this.schema, dialect);
+    const conditions: Sql[] = [];
+    if (rule.kind === 'where') conditions.push(rule.condition);
+    const opts = { collection, schema: this.schema, dialect, rootAlias: ROOT_ALIAS, request: req, mode: 'client' as const };
+    if (params.filter.trim() !== '') conditions.push(compileFilter(params.filter, opts));
+    const orderBy = params.sort.trim() !== '' ? compileSort(params.sort, opts) : null;
+
+    const root = ident(ROOT_ALIAS);
+    const from = sql`FROM ${ident(collection.name)} AS ${root}`;
+    const where = conditions.length ? sql` WHERE ${join(conditions.map((c) => sql`(${c})`), sql` AND `)}` : sql``;
+    const order = orderBy ? sql` ORDER BY ${orderBy}` : sql``;
+    const offset = (params.page - 1) * params.perPage;
+    const rows = await this.db.all(sql`SELECT ${root}.* ${from}${where}${order} LIMIT ${params.perPage} OFFSET ${offset}`);
+
+    let totalItems = -1;
+    let totalPages = -1;
+    if (!params.skipTotal) {
+      const count = await this.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n ${from}${where}`);
+      totalItems = Number(count?.n ?? 0);
+      totalPages = Math.ceil(totalItems / params.perPage);
+    }
+    const records = rows.map((row) => rowToRecord(collection, row));
+    const items = await this.serialise(collection, records, params.expand, req);
+    return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
+  }
+
+  /** GET /records/{id}: the view rule as a condition; a miss is a 404 like an unknown id. */
+  async view(collection: Collection, id: string, req: RequestInfo, expand = ''): Promise<Record<string, unknown>> {
+    const record = await this.findVisible(collection, id, 'viewRule', req);
+    const [out] = await this.serialise(collection, [record], expand, req);
+    return out as Record<string, unknown>;
+  }
+
+  /**
+   * Loads one record if `rule` lets the requester see it; answers 403 for a locked rule and 404 for a miss.
+   */
+  async findVisible(collection: Collection, id: string, rule: 'viewRule' | 'updateRule' | 'deleteRule', req: RequestInfo): Promise<RecordData> {
+    const cond = ruleCondition(collection, rule, req, this.schema, this.db.dialect);
+    const root = ident(ROOT_ALIAS);
+    const extra = cond.kind === 'where' ? sql` AND (${cond.condition})` : sql``;
+    const row = await this.db.get(
+      sql`SELECT ${root}.* FROM ${ident(collection.name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = ${id}${extra} LIMIT 1`,
+    );
+    if (!row) throw AppError.notFound();
+    return rowToRecord(collection, row);
+  }
+
+  /** Loads a record by id with no rule (internal use). */
+  async findById(collection: Collection, id: string): Promise<RecordData | undefined> {
+    const row = await this.db.get(sql`SELECT * FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} LIMIT 1`);
+    return row ? rowToRecord(collection, row) : undefined;
+  }
+
+  /** Records → public JSON for the requester, with `?expand=` applied. */
+  async serialise(collection: Collection, records: RecordData[], expand: string, req: RequestInfo): Promise<Record<string, unknown>[]> {
+    const viewer = viewerOf(req);
+    const tree = parseExpand(expand);
+    const expanded = tree.size ? await expandRecords(collection, records, tree, { db: this.db, schema: this.schema, req, viewer }) : [];
+    return records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
+  }
+
+  isSuperuser(req: RequestInfo): boolean {
+    return isSuperuser(req);
+  }
+}

@@ -1,0 +1,393 @@
+/**
+ * Writing records: create, update, delete. Each write validates every field (collecting all errors),
+ * checks the collection rule, and runs inside one transaction with the record hooks around the SQL.
+ * After-commit hooks fire only once the outermost transaction (e.g. a whole batch) committed.
+ */
+import { getFieldType } from '../collections/fields/index.js';
+import { InvalidValue, type Modifier } from '../collections/fields/field-type.js';
+import { parseIndex } from '../collections/indexes.js';
+import { findField, isMultiValued, type Collection, type Field, type RelationField } from '../collections/model.js';
+import type { CollectionStore } from '../collections/store.js';
+import type { Database, Executor } from '../db/dialect.js';
+import { ident, join, param, sql } from '../db/sql.js';
+import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
+import type { HookBus, RecordData, RecordEvent } from '../hooks/index.js';
+import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from '../auth/passwords.js';
+import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
+import { ROOT_ALIAS, ruleCondition } from './access.js';
+import type { RecordReader } from './query.js';
+import { rowToRecord } from './record-io.js';
+import { formatDateTime } from '../util/datetime.js';
+import { generateFromPattern as generatePattern } from '../collections/fields/text.js';
+import { randomString } from '../util/random.js';
+
+export interface WriteInput {
+  data: Record<string, unknown>;
+  /** Uploaded files (multipart). Storage arrives with the files capability. */
+  files?: Array<{ field: string; filename: string }>;
+}
+
+const RECORD_ID_RE = /^[a-z0-9]+$/;
+/** Keys on auth collections that are not fields but steer the write. */
+const AUTH_CONTROL_KEYS = new Set(['passwordConfirm', 'oldPassword']);
+
+interface ParsedKey {
+  name: string;
+  modifier: Modifier | null;
+}
+
+function parseKey(key: string): ParsedKey {
+  if (key.endsWith('+')) return { name: key.slice(0, -1), modifier: 'append' };
+  if (key.startsWith('+')) return { name: key.slice(1), modifier: 'prepend' };
+  if (key.endsWith('-')) return { name: key.slice(0, -1), modifier: 'subtract' };
+  return { name: key, modifier: null };
+}
+
+export class RecordWriter {
+  constructor(
+    private readonly db: Database,
+    private readonly schema: CollectionStore,
+    private readonly hooks: HookBus,
+    private readonly reader: RecordReader,
+  ) {}
+
+  async create(collection: Collection, input: WriteInput, req: RequestInfo): Promise<RecordData> {
+    if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
+    const rule = ruleCondition(collection, 'createRule', req, this.schema, this.db.dialect);
+    const superuser = isSuperuser(req);
+    const now = new Date();
+    const record: RecordData = {};
+    for (const f of collection.fields) record[f.name] = getFieldType(f.type).zeroValue(f as never);
+    const errors: FieldErrors = {};
+
+    this.applyInput(collection, record, input, { isNew: true, superuser, errors });
+    this.rejectUploads(collection, input, errors);
+
+    // id: client-supplied (checked) or generated.
+    const rawId = input.data.id;
+    if (rawId !== undefined && rawId !== '') {
+      if (typeof rawId !== 'string' || !RECORD_ID_RE.test(rawId) || rawId.length > 100) {
+        errors.id = fieldError('validation_invalid_or_existing_id', 'The id must contain only lowercase letters a-z and digits 0-9');
+      } else record.id = rawId;
+    }
+    this.autogenerate(collection, record);
+    this.setAutodates(collection, record, now, true);
+
+    if (collection.type === 'auth') {
+      await this.checkAuthCreate(record, input.data, superuser, errors);
+    }
+    this.validateFields(collection, record, undefined, now, errors, true);
+    await this.checkRelations(collection, record, undefined, errors);
+    if (Object.keys(errors).length) throw AppError.validation('Failed to create record.', errors);
+    await this.hashPasswords(collection, record, undefined);
+
+    const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, request: req };
+    await this.db.transaction(async (tx) => {
+      event.tx = tx;
+      if (rule.kind === 'where') {
+        const ok = await tx.get(sql`SELECT 1 AS ok FROM (${this.virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
+        if (!ok) throw AppError.badRequest('Failed to create record.');
+      }
+      await this.hooks.onRecordCreate.trigger(event, async (e) => {
+        await this.insert(tx, collection, e.record);
+      });
+      this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
+    });
+    return event.record;
+  }
+
+  async update(collection: Collection, id: string, input: WriteInput, req: RequestInfo): Promise<RecordData> {
+    if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
+    const existing = await this.reader.findVisible(collection, id, 'updateRule', req);
+    const superuser = isSuperuser(req);
+    const now = new Date();
+    const record: RecordData = { ...existing };
+    const errors: FieldErrors = {};
+
+    this.applyInput(collection, record, input, { isNew: false, superuser, errors });
+    this.rejectUploads(collection, input, errors);
+    this.setAutodates(collection, record, now, false);
+    if (collection.type === 'auth') {
+      await this.checkAuthUpdate(collection, existing, record, input.data, req, errors);
+    }
+    this.validateFields(collection, record, existing, now, errors, false);
+    await this.checkRelations(collection, record, existing, errors);
+    if (Object.keys(errors).length) throw AppError.validation('Failed to update record.', errors);
+    await this.hashPasswords(collection, record, existing);
+
+    const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, previous: existing, request: req };
+    await this.db.transaction(async (tx) => {
+      event.tx = tx;
+      await this.hooks.onRecordUpdate.trigger(event, async (e) => {
+        await this.updateRow(tx, collection, existing.id as string, e.record);
+      });
+      this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, { ...event, tx: undefined }));
+    });
+    return event.record;
+  }
+
+  async delete(collection: Collection, id: string, req: RequestInfo): Promise<void> {
+    if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
+    const existing = await this.reader.findVisible(collection, id, 'deleteRule', req);
+    await this.db.transaction(async (tx) => {
+      await this.deleteWithCascade(tx, collection, existing, req, new Set());
+    });
+  }
+
+  /** Deletes a record after resolving every relation that points at it (cascade, detach or refuse). */
+  private async deleteWithCascade(tx: Executor, collection: Collection, record: RecordData, req: RequestInfo, seen: Set<string>): Promise<void> {
+    const key = `${collection.id}/${record.id as string}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, previous: record, request: req, tx };
+    await this.hooks.onRecordDelete.trigger(event, async () => {
+      for (const other of this.schema.all()) {
+        if (other.type === 'view') continue;
+        for (const field of other.fields) {
+          if (field.type !== 'relation' || field.collectionId !== collection.id) continue;
+          await this.detachReferences(tx, other, field, record.id as string, req, seen);
+        }
+      }
+      await tx.run(sql`DELETE FROM ${ident(collection.name)} WHERE ${ident('id')} = ${record.id as string}`);
+    });
+    this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterDeleteCommit, { ...event, tx: undefined }));
+  }
+
+  private async detachReferences(tx: Executor, other: Collection, field: RelationField, id: string, req: RequestInfo, seen: Set<string>): Promise<void> {
+    const col = ident(ROOT_ALIAS, field.name);
+    const fn = this.db.dialect.fn;
+    const match = isMultiValued(field)
+      ? sql`EXISTS (SELECT 1 FROM ${fn.jsonEach(col)} AS ${ident('_je')} WHERE ${ident('_je', 'value')} = ${id})`
+      : sql`${col} = ${id}`;
+    const rows = await tx.all(sql`SELECT ${ident(ROOT_ALIAS)}.* FROM ${ident(other.name)} AS ${ident(ROOT_ALIAS)} WHERE ${match}`);
+    for (const row of rows) {
+      const refRecord = rowToRecord(other, row);
+      const current = refRecord[field.name];
+      const remaining = Array.isArray(current) ? current.filter((v) => v !== id) : [];
+      if (remaining.length === 0) {
+        if (field.cascadeDelete) {
+          await this.deleteWithCascade(tx, other, refRecord, req, seen);
+          continue;
+        }
+        if (field.required) {
+          throw AppError.badRequest('Failed to delete record. Make sure that the record is not part of a required relation reference.');
+        }
+      }
+      const value = isMultiValued(field) ? remaining : '';
+      const updated = { ...refRecord, [field.name]: value };
+      await tx.run(
+        sql`UPDATE ${ident(other.name)} SET ${ident(field.name)} = ${getFieldType('relation').toDb(value, field as never)} WHERE ${ident('id')} = ${refRecord.id as string}`,
+      );
+      const event: RecordEvent = { tags: [other.id, other.name], collection: other, record: updated, previous: refRecord, request: req };
+      this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, event));
+    }
+  }
+
+  /** Applies body values and modifiers onto `record` (plain keys first, then modifiers, as PocketBase). */
+  private applyInput(
+    collection: Collection,
+    record: RecordData,
+    input: WriteInput,
+    opts: { isNew: boolean; superuser: boolean; errors: FieldErrors },
+  ): void {
+    const entries = Object.entries(input.data).map(([k, v]) => ({ key: k, ...parseKey(k), value: v }));
+    const ordered = [...entries.filter((e) => !e.modifier), ...entries.filter((e) => e.modifier)];
+    for (const entry of ordered) {
+      const field = findField(collection, entry.name);
+      if (!field || !this.clientMaySet(collection, field, opts)) continue;
+      const type = getFieldType(field.type);
+      let next: unknown;
+      if (entry.modifier) {
+        if (!type.applyModifier) continue;
+        next = type.applyModifier(record[field.name], entry.modifier, entry.value, field as never);
+      } else {
+        next = type.prepareValue(entry.value, field as never);
+      }
+      if (next instanceof InvalidValue) opts.errors[field.name] = next.error;
+      else record[field.name] = next;
+    }
+  }
+
+  /** Server-owned values clients never set; hidden fields only superusers set (auth passwords excepted). */
+  private clientMaySet(collection: Collection, field: Field, opts: { isNew: boolean; superuser: boolean }): boolean {
+    if (field.type === 'autodate') return false;
+    if (field.name === 'id') return false; // handled separately on create; immutable afterwards
+    if (collection.type === 'auth' && field.system && field.name === 'tokenKey') return false;
+    if (collection.type === 'auth' && field.system && field.name === 'password') return true;
+    if (field.hidden && !opts.superuser) return false;
+    return true;
+  }
+
+  private rejectUploads(collection: Collection, input: WriteInput, errors: FieldErrors): void {
+    for (const file of input.files ?? []) {
+      const name = parseKey(file.field).name;
+      const field = findField(collection, name);
+      if (field?.type === 'file') {
+        errors[name] = fieldError('validation_file_storage_unavailable', 'File uploads are not enabled on this server yet');
+      }
+    }
+  }
+
+  private autogenerate(collection: Collection, record: RecordData): void {
+    for (const field of collection.fields) {
+      if (field.type !== 'text' || !field.autogeneratePattern) continue;
+      if (record[field.name] === '' || record[field.name] === undefined) {
+        record[field.name] = generateFromPattern(field.autogeneratePattern);
+      }
+    }
+  }
+
+  private setAutodates(collection: Collection, record: RecordData, now: Date, isNew: boolean): void {
+    const stamp = formatDateTime(now);
+    for (const field of collection.fields) {
+      if (field.type !== 'autodate') continue;
+      if ((isNew && field.onCreate) || (!isNew && field.onUpdate)) record[field.name] = stamp;
+    }
+  }
+
+  private validateFields(collection: Collection, record: RecordData, existing: RecordData | undefined, now: Date, errors: FieldErrors, isNew: boolean): void {
+    for (const field of collection.fields) {
+      if (errors[field.name]) continue;
+      if (field.type === 'password' && !isNew && existing && record[field.name] === existing[field.name]) continue; // unchanged hash
+      const err = getFieldType(field.type).validateValue(record[field.name], field as never, { isNew, previous: existing?.[field.name], now });
+      if (err) errors[field.name] = err;
+    }
+  }
+
+  /** Every related id must exist in the target collection. */
+  private async checkRelations(collection: Collection, record: RecordData, existing: RecordData | undefined, errors: FieldErrors): Promise<void> {
+    for (const field of collection.fields) {
+      if (field.type !== 'relation' || errors[field.name]) continue;
+      const value = record[field.name];
+      const ids = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string' && v !== '');
+      if (ids.length === 0) continue;
+      if (existing && JSON.stringify(existing[field.name]) === JSON.stringify(value)) continue;
+      const target = this.schema.find(field.collectionId);
+      if (!target) {
+        errors[field.name] = fieldError('validation_missing_rel_records', 'Failed to find all relation records with the provided ids');
+        continue;
+      }
+      const rows = await this.db.all<{ id: string }>(
+        sql`SELECT ${ident('id')} AS id FROM ${ident(target.name)} WHERE ${ident('id')} IN (SELECT value FROM ${this.db.dialect.fn.jsonEach(param(JSON.stringify(ids)))})`,
+      );
+      if (new Set(rows.map((r) => r.id)).size !== new Set(ids).size) {
+        errors[field.name] = fieldError('validation_missing_rel_records', 'Failed to find all relation records with the provided ids');
+      }
+    }
+  }
+
+  private async checkAuthCreate(record: RecordData, data: Record<string, unknown>, superuser: boolean, errors: FieldErrors): Promise<void> {
+    const password = data.password;
+    if (typeof password !== 'string' || password === '') {
+      errors.password ??= fieldError('validation_required', 'Missing required value');
+    } else if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+      errors.password = fieldError('validation_max_text_constraint', 'The password is too long');
+    } else if (data.passwordConfirm !== password) {
+      errors.passwordConfirm = fieldError('validation_values_mismatch', "Values don't match");
+    }
+    record.tokenKey = randomString(50);
+    if (!superuser && record.verified === true) {
+      errors.verified = fieldError('validation_values_mismatch', 'Only superusers can mark a new record as verified');
+    }
+  }
+
+  private async checkAuthUpdate(
+    collection: Collection,
+    existing: RecordData,
+    record: RecordData,
+    data: Record<string, unknown>,
+    req: RequestInfo,
+    errors: FieldErrors,
+  ): Promise<void> {
+    const superuser = isSuperuser(req);
+    const passwordChanged = typeof data.password === 'string' && data.password !== '';
+    if (data.password !== undefined && typeof data.password !== 'string') {
+      errors.password = fieldError('validation_invalid_value', 'Must be a string');
+    }
+    if (passwordChanged) {
+      if (data.passwordConfirm !== data.password) {
+        errors.passwordConfirm = fieldError('validation_values_mismatch', "Values don't match");
+      }
+      if (!superuser) {
+        const old = data.oldPassword;
+        const ok = typeof old === 'string' && (await verifyPassword(String(existing.password ?? ''), old));
+        if (!ok) errors.oldPassword = fieldError('validation_invalid_old_password', 'Missing or invalid old password');
+      }
+    } else {
+      record.password = existing.password;
+    }
+    const emailChanged = record.email !== existing.email;
+    if (emailChanged && !superuser) {
+      errors.email = fieldError('validation_invalid_value', 'Only superusers can change the email directly; use the email change flow');
+    }
+    if (record.verified !== existing.verified && !superuser) {
+      errors.verified = fieldError('validation_values_mismatch', 'Only superusers can change the verified state');
+    }
+    if (passwordChanged || emailChanged) record.tokenKey = randomString(50);
+    void collection;
+  }
+
+  private async hashPasswords(collection: Collection, record: RecordData, existing: RecordData | undefined): Promise<void> {
+    for (const field of collection.fields) {
+      if (field.type !== 'password') continue;
+      const value = record[field.name];
+      if (typeof value !== 'string' || value === '') continue;
+      if (existing && existing[field.name] === value) continue;
+      record[field.name] = await hashPassword(value);
+    }
+  }
+
+  /** `SELECT ? AS "col", …`: the would-be record as a row source, for create rules. */
+  private virtualRow(collection: Collection, record: RecordData) {
+    const cols = collection.fields.map((f) => sql`${param(getFieldType(f.type).toDb(record[f.name], f as never))} AS ${ident(f.name)}`);
+    return sql`SELECT ${join(cols)}`;
+  }
+
+  private async insert(tx: Executor, collection: Collection, record: RecordData): Promise<void> {
+    const cols = collection.fields.map((f) => ident(f.name));
+    const vals = collection.fields.map((f) => param(getFieldType(f.type).toDb(record[f.name], f as never)));
+    try {
+      await tx.run(sql`INSERT INTO ${ident(collection.name)} (${join(cols)}) VALUES (${join(vals)})`);
+    } catch (err) {
+      throw this.translateWriteError(collection, err, 'Failed to create record.');
+    }
+  }
+
+  private async updateRow(tx: Executor, collection: Collection, id: string, record: RecordData): Promise<void> {
+    const sets = collection.fields
+      .filter((f) => f.name !== 'id')
+      .map((f) => sql`${ident(f.name)} = ${param(getFieldType(f.type).toDb(record[f.name], f as never))}`);
+    try {
+      await tx.run(sql`UPDATE ${ident(collection.name)} SET ${join(sets)} WHERE ${ident('id')} = ${id}`);
+    } catch (err) {
+      throw this.translateWriteError(collection, err, 'Failed to update record.');
+    }
+  }
+
+  /** Unique violations become field errors on the first indexed column; other DB errors pass through. */
+  private translateWriteError(collection: Collection, err: unknown, message: string): unknown {
+    const info = this.db.dialect.classifyError(err);
+    if (info.kind !== 'unique') return err;
+    let column: string | undefined = info.columns?.[0];
+    if (info.index) {
+      const idx = collection.indexes.map(safeParseIndex).find((i) => i?.name === info.index);
+      column = idx?.columns[0]?.name;
+    }
+    const name = column && findField(collection, column) ? column : 'id';
+    const code = name === 'id' ? 'validation_invalid_or_existing_id' : 'validation_not_unique';
+    return AppError.validation(message, { [name]: fieldError(code, name === 'id' ? 'The id is invalid or already exists' : 'Value must be unique') });
+  }
+}
+
+function safeParseIndex(text: string) {
+  try {
+    return parseIndex(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Generates a value for a text field's autogenerate pattern (e.g. `[a-z0-9]{15}`). */
+function generateFromPattern(pattern: string): string {
+  return generatePattern(pattern);
+}

@@ -1,0 +1,198 @@
+/**
+ * Runtime settings: PocketBase's settings object, stored as one JSON row in `_params`, cached in memory,
+ * validated on every change. Secrets are write-only: GET never returns them, and a PATCH that omits (or
+ * sends an empty) secret keeps the stored one.
+ */
+import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
+
+export interface RateLimitRule {
+  label: string;
+  audience: '' | '@guest' | '@auth';
+  duration: number;
+  maxRequests: number;
+}
+
+export interface Settings {
+  meta: {
+    appName: string;
+    appURL: string;
+    senderName: string;
+    senderAddress: string;
+    hideControls: boolean;
+  };
+  smtp: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    username: string;
+    password: string;
+    authMethod: string;
+    tls: boolean;
+    localName: string;
+  };
+  s3: {
+    enabled: boolean;
+    bucket: string;
+    region: string;
+    endpoint: string;
+    accessKey: string;
+    secret: string;
+    forcePathStyle: boolean;
+  };
+  backups: {
+    cron: string;
+    cronMaxKeep: number;
+    s3: { enabled: boolean; bucket: string; region: string; endpoint: string; accessKey: string; secret: string; forcePathStyle: boolean };
+  };
+  batch: { enabled: boolean; maxRequests: number; timeout: number; maxBodySize: number };
+  rateLimits: { enabled: boolean; rules: RateLimitRule[]; excludedIPs: string[] };
+  trustedProxy: { headers: string[]; useLeftmostIP: boolean };
+  logs: { maxDays: number; minLevel: number; logIP: boolean; logAuthId: boolean };
+  superuserIPs: string[];
+}
+
+/** Every default in one literal. Rate limits ship ON (PocketBase ships them off; the brief asks for safe defaults). */
+export function defaultSettings(): Settings {
+  const s3 = { enabled: false, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false };
+  return {
+    meta: { appName: 'Plinth', appURL: 'http://127.0.0.1:8090', senderName: 'Support', senderAddress: 'support@example.com', hideControls: false },
+    smtp: { enabled: false, host: 'smtp.example.com', port: 587, username: '', password: '', authMethod: '', tls: false, localName: '' },
+    s3: { ...s3 },
+    backups: { cron: '', cronMaxKeep: 3, s3: { ...s3 } },
+    batch: { enabled: false, maxRequests: 50, timeout: 3, maxBodySize: 0 },
+    rateLimits: {
+      enabled: true,
+      rules: [
+        { label: '*:auth', audience: '', duration: 3, maxRequests: 2 },
+        { label: '*:create', audience: '', duration: 5, maxRequests: 20 },
+        { label: '/api/batch', audience: '', duration: 1, maxRequests: 3 },
+        { label: '/api/', audience: '', duration: 10, maxRequests: 300 },
+      ],
+      excludedIPs: [],
+    },
+    trustedProxy: { headers: [], useLeftmostIP: false },
+    logs: { maxDays: 5, minLevel: 0, logIP: true, logAuthId: false },
+    superuserIPs: [],
+  };
+}
+
+/** Paths of write-only values. */
+const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
+  ['smtp', 'password'],
+  ['s3', 'secret'],
+  ['backups', 's3', 'secret'],
+];
+
+/** A copy safe to send to clients: secrets removed (PocketBase omits them). */
+export function redactSettings(settings: Settings): Record<string, unknown> {
+  const copy = structuredClone(settings) as unknown as Record<string, Record<string, unknown>>;
+  for (const path of SECRET_PATHS) {
+    let obj: Record<string, unknown> | undefined = copy;
+    for (const key of path.slice(0, -1)) obj = obj?.[key] as Record<string, unknown> | undefined;
+    if (obj) delete obj[path[path.length - 1] as string];
+  }
+  return copy;
+}
+
+type Shape = 'string' | 'number' | 'boolean' | 'stringArray' | 'rules' | { [key: string]: Shape };
+
+/** The schema PATCH bodies are checked against; derived from the defaults' shape plus the rate-limit rules. */
+function shapeOf(value: unknown): Shape {
+  if (Array.isArray(value)) return 'stringArray';
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, Shape> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = shapeOf(v);
+    return out;
+  }
+  return typeof value as 'string' | 'number' | 'boolean';
+}
+const SHAPE: Record<string, Shape> = (() => {
+  const s = shapeOf(defaultSettings()) as Record<string, Shape>;
+  (s.rateLimits as Record<string, Shape>).rules = 'rules';
+  return s;
+})();
+
+/**
+ * Merges a PATCH body into the current settings, checking every value's type and range.
+ * Unknown keys are rejected (a typo should not silently do nothing).
+ */
+export function mergeSettings(current: Settings, patch: unknown): Settings {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw AppError.badRequest('The settings body must be a JSON object.');
+  }
+  const errors: FieldErrors = {};
+  const next = structuredClone(current) as unknown as Record<string, unknown>;
+  mergeInto(next, patch as Record<string, unknown>, SHAPE, errors, []);
+  const merged = next as unknown as Settings;
+  validateRanges(merged, errors);
+  if (Object.keys(errors).length) throw AppError.validation('Failed to update the settings.', errors);
+  return merged;
+}
+
+function setError(errors: FieldErrors, path: string[], code: `validation_${string}`, message: string): void {
+  let node: FieldErrors = errors;
+  for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as FieldErrors;
+  node[path[path.length - 1] as string] = fieldError(code, message);
+}
+
+function mergeInto(target: Record<string, unknown>, patch: Record<string, unknown>, shape: Record<string, Shape>, errors: FieldErrors, path: string[]): void {
+  for (const [key, value] of Object.entries(patch)) {
+    const here = [...path, key];
+    const expected = Object.hasOwn(shape, key) ? shape[key] : undefined;
+    if (expected === undefined) {
+      setError(errors, here, 'validation_unknown_field', `Unknown setting "${key}"`);
+      continue;
+    }
+    if (typeof expected === 'object') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        setError(errors, here, 'validation_invalid_value', 'Must be an object');
+        continue;
+      }
+      mergeInto(target[key] as Record<string, unknown>, value as Record<string, unknown>, expected, errors, here);
+      continue;
+    }
+    const isSecret = SECRET_PATHS.some((p) => p.join('.') === here.join('.'));
+    if (isSecret && (value === '' || value === null || value === undefined)) continue; // keep the stored secret
+    if (expected === 'stringArray') {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+        setError(errors, here, 'validation_invalid_value', 'Must be a list of strings');
+        continue;
+      }
+    } else if (expected === 'rules') {
+      const err = checkRateLimitRules(value);
+      if (err) {
+        setError(errors, here, 'validation_invalid_value', err);
+        continue;
+      }
+    } else if (typeof value !== expected || (expected === 'number' && !Number.isFinite(value))) {
+      setError(errors, here, 'validation_invalid_value', `Must be a ${expected}`);
+      continue;
+    }
+    target[key] = value;
+  }
+}
+
+function checkRateLimitRules(value: unknown): string | null {
+  if (!Array.isArray(value)) return 'Must be a list of rules';
+  for (const [i, r] of value.entries()) {
+    const rule = r as Partial<RateLimitRule>;
+    if (typeof rule !== 'object' || rule === null) return `Rule ${i} must be an object`;
+    if (typeof rule.label !== 'string' || rule.label.trim() === '' || rule.label.length > 255) return `Rule ${i} needs a label`;
+    if (!['', '@guest', '@auth'].includes(rule.audience ?? '')) return `Rule ${i} has an invalid audience`;
+    if (!Number.isInteger(rule.duration) || (rule.duration as number) < 1) return `Rule ${i} needs a duration of at least 1 second`;
+    if (!Number.isInteger(rule.maxRequests) || (rule.maxRequests as number) < 1) return `Rule ${i} needs maxRequests of at least 1`;
+  }
+  return null;
+}
+
+function validateRanges(s: Settings, errors: FieldErrors): void {
+  if (s.batch.maxRequests < 0 || !Number.isInteger(s.batch.maxRequests)) setError(errors, ['batch', 'maxRequests'], 'validation_invalid_value', 'Must be a whole number ≥ 0');
+  if (s.batch.timeout < 0) setError(errors, ['batch', 'timeout'], 'validation_invalid_value', 'Must be ≥ 0');
+  if (s.batch.maxBodySize < 0) setError(errors, ['batch', 'maxBodySize'], 'validation_invalid_value', 'Must be ≥ 0');
+  if (s.logs.maxDays < 0) setError(errors, ['logs', 'maxDays'], 'validation_invalid_value', 'Must be ≥ 0');
+  if (s.meta.appName.trim() === '' || s.meta.appName.length > 255) setError(errors, ['meta', 'appName'], 'validation_required', 'Missing required value');
+  if (s.smtp.port < 0 || s.smtp.port > 65535) setError(errors, ['smtp', 'port'], 'validation_invalid_value', 'Must be a port number');
+  for (const h of s.trustedProxy.headers) {
+    if (!/^[A-Za-z0-9-]{1,100}$/.test(h)) setError(errors, ['trustedProxy', 'headers'], 'validation_invalid_value', `Invalid header name "${h.slice(0, 100)}"`);
+  }
+}
