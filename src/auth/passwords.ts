@@ -3,7 +3,13 @@
  * hashes at once so a login flood cannot take every core or unbounded memory. PocketBase's bcrypt hashes
  * still verify (imported users), and callers re-hash them on the next successful login.
  */
-import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+
+/** Loaded on first use: the native module costs ~14 MB of RSS an idle server does not need. */
+let argon: Promise<typeof import('@node-rs/argon2')> | null = null;
+function loadArgon() {
+  argon ??= import('@node-rs/argon2');
+  return argon;
+}
 
 /** `algorithm: 2` is Argon2id (the package's const enum cannot be imported under verbatimModuleSyntax). */
 const ARGON_OPTIONS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -26,14 +32,16 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export async function hashPassword(password: string): Promise<string> {
-  return withSlot(() => argonHash(password, ARGON_OPTIONS));
+  const { hash } = await loadArgon();
+  return withSlot(() => hash(password, ARGON_OPTIONS));
 }
 
 /** Constant-shape verification: unknown formats and oversized input are simply "no". */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   if (typeof hash !== 'string' || typeof password !== 'string' || Buffer.byteLength(password) > MAX_PASSWORD_BYTES) return false;
   if (hash.startsWith('$argon2')) {
-    return withSlot(() => argonVerify(hash, password).catch(() => false));
+    const { verify } = await loadArgon();
+    return withSlot(() => verify(hash, password).catch(() => false));
   }
   return false;
 }

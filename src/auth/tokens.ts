@@ -3,7 +3,13 @@
  * collection's per-token-type secret, so rotating either invalidates every token signed with it.
  * Claims for auth tokens: {id, type: "auth", collectionId, refreshable, exp}.
  */
-import { SignJWT, jwtVerify, decodeJwt } from 'jose';
+
+/** Loaded on first use, keeping an idle server's memory down. */
+let josePromise: Promise<typeof import('jose')> | null = null;
+function loadJose() {
+  josePromise ??= import('jose');
+  return josePromise;
+}
 import type { AuthCollection } from '../collections/model.js';
 
 export type TokenType = 'auth' | 'file' | 'verification' | 'passwordReset' | 'emailChange';
@@ -35,6 +41,7 @@ export async function issueToken(collection: AuthCollection, record: { id: strin
   const duration = opts.duration && opts.duration > 0 ? opts.duration : collection[CONFIG_KEY[opts.type]]?.duration ?? 3600;
   const claims: Record<string, unknown> = { id: record.id, type: opts.type, collectionId: collection.id, ...opts.extra };
   if (opts.type === 'auth') claims.refreshable = opts.refreshable ?? true;
+  const { SignJWT } = await loadJose();
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setExpirationTime(Math.floor(Date.now() / 1000) + duration)
@@ -45,7 +52,10 @@ export async function issueToken(collection: AuthCollection, record: { id: strin
 export function peekClaims(token: string): { id: string; type: string; collectionId: string } | null {
   if (typeof token !== 'string' || token.length > 4096) return null;
   try {
-    const c = decodeJwt(token);
+    const parts = token.split('.');
+    if (parts.length !== 3) return null;
+    const c = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof c !== 'object' || c === null) return null;
     if (typeof c.id !== 'string' || typeof c.type !== 'string' || typeof c.collectionId !== 'string') return null;
     return { id: c.id, type: c.type, collectionId: c.collectionId };
   } catch {
@@ -60,6 +70,7 @@ export async function verifyToken(
   record: { tokenKey: string },
   type: TokenType,
 ): Promise<Record<string, unknown> | null> {
+  const { jwtVerify } = await loadJose();
   try {
     const { payload } = await jwtVerify(token, signingKey(collection, record.tokenKey, type), { algorithms: ['HS256'] });
     if (payload.type !== type || payload.collectionId !== collection.id) return null;

@@ -94,8 +94,8 @@ export class CollectionStore implements SchemaLookup {
   }
 
   /** Reloads every collection from the database (also used when another node changed the schema). */
-  async load(): Promise<void> {
-    const rows = await this.db.all<CollectionRow>(sql`SELECT * FROM _collections ORDER BY created, name`);
+  async load(exec: Executor = this.db): Promise<void> {
+    const rows = await exec.all<CollectionRow>(sql`SELECT * FROM _collections ORDER BY created, name`);
     const byId = new Map<string, Collection>();
     const byName = new Map<string, Collection>();
     for (const row of rows) {
@@ -109,34 +109,34 @@ export class CollectionStore implements SchemaLookup {
   }
 
   /** Validates and creates a collection with its table. */
-  async create(input: unknown, source: ChangeSource = 'api'): Promise<Collection> {
+  async create(input: unknown, source: ChangeSource = 'api', exec: Executor = this.db): Promise<Collection> {
     const collection = normalizeCollection(input, undefined, this);
     await this.validate(collection, undefined, 'Failed to create collection.');
-    await this.db.transaction(async (tx) => {
-      if (collection.type === 'view') collection.fields = await inferViewFields(this.db, collection, this);
+    await exec.transaction(async (tx) => {
+      if (collection.type === 'view') collection.fields = await inferViewFields(tx, collection, this);
       await this.insert(tx, collection);
     });
-    await this.afterChange({ action: 'create', collection, tags: [collection.id, collection.name], source });
+    await this.afterChange({ action: 'create', collection, tags: [collection.id, collection.name], source }, exec);
     return this.require(collection.id);
   }
 
   /** Validates and applies a change (partial body merged over the current definition), keeping data. */
-  async update(idOrName: string, input: unknown, source: ChangeSource = 'api'): Promise<Collection> {
+  async update(idOrName: string, input: unknown, source: ChangeSource = 'api', exec: Executor = this.db): Promise<Collection> {
     const before = this.require(idOrName);
     const after = normalizeCollection(input, before, this);
     await this.validate(after, before, 'Failed to update collection.');
-    await this.db.transaction(async (tx) => {
-      if (after.type === 'view') after.fields = await inferViewFields(this.db, after, this);
+    await exec.transaction(async (tx) => {
+      if (after.type === 'view') after.fields = await inferViewFields(tx, after, this);
       for (const stmt of alterCollectionDdl(before, after, this.db.dialect)) await runDdl(tx, stmt);
       await tx.run(sql`DELETE FROM _collections WHERE id = ${before.id}`);
       await tx.run(insertRow(after));
     });
-    await this.afterChange({ action: 'update', collection: after, previous: before, tags: [after.id, after.name], source });
+    await this.afterChange({ action: 'update', collection: after, previous: before, tags: [after.id, after.name], source }, exec);
     return this.require(after.id);
   }
 
   /** Deletes a collection and its table; refused for system collections and for referenced ones. */
-  async delete(idOrName: string, source: ChangeSource = 'api'): Promise<void> {
+  async delete(idOrName: string, source: ChangeSource = 'api', exec: Executor = this.db): Promise<void> {
     const collection = this.require(idOrName);
     if (collection.system) throw AppError.badRequest('System collections cannot be deleted.');
     const referencedBy = this.all().filter(
@@ -147,11 +147,11 @@ export class CollectionStore implements SchemaLookup {
         `The collection is referenced by relation fields in: ${referencedBy.map((c) => c.name).join(', ')}. Remove those fields first.`,
       );
     }
-    await this.db.transaction(async (tx) => {
+    await exec.transaction(async (tx) => {
       for (const stmt of dropCollectionDdl(collection)) await runDdl(tx, stmt);
       await tx.run(sql`DELETE FROM _collections WHERE id = ${collection.id}`);
     });
-    await this.afterChange({ action: 'delete', collection, tags: [collection.id, collection.name], source });
+    await this.afterChange({ action: 'delete', collection, tags: [collection.id, collection.name], source }, exec);
   }
 
   /**
@@ -159,12 +159,12 @@ export class CollectionStore implements SchemaLookup {
    * existing ones (matched by id, then name), and with `deleteMissing` deletes the others (except system).
    * All or nothing: any failure rolls the whole import back.
    */
-  async import(list: unknown, deleteMissing: boolean, source: ChangeSource = 'api'): Promise<void> {
+  async import(list: unknown, deleteMissing: boolean, source: ChangeSource = 'api', exec: Executor = this.db): Promise<void> {
     if (!Array.isArray(list)) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
     const snapshot = this.snapshot();
     const changes: CollectionChange[] = [];
     try {
-      await this.db.transaction(async () => {
+      await exec.transaction(async (tx) => {
         const importedIds = new Set<string>();
         for (const [i, item] of list.entries()) {
           const id = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : undefined;
@@ -172,11 +172,11 @@ export class CollectionStore implements SchemaLookup {
           const existing = (id && this.byId.get(id)) || (name && this.find(name)) || undefined;
           try {
             if (existing) {
-              const updated = await this.update(existing.id, { ...(item as object), id: existing.id }, 'migration');
+              const updated = await this.update(existing.id, { ...(item as object), id: existing.id }, 'migration', tx);
               importedIds.add(updated.id);
               changes.push({ action: 'update', collection: updated, previous: existing, tags: [updated.id], source });
             } else {
-              const created = await this.create(item, 'migration');
+              const created = await this.create(item, 'migration', tx);
               importedIds.add(created.id);
               changes.push({ action: 'create', collection: created, tags: [created.id], source });
             }
@@ -190,7 +190,7 @@ export class CollectionStore implements SchemaLookup {
         if (deleteMissing) {
           for (const c of this.all()) {
             if (!importedIds.has(c.id) && !c.system) {
-              await this.delete(c.id, 'migration');
+              await this.delete(c.id, 'migration', tx);
               changes.push({ action: 'delete', collection: c, tags: [c.id], source });
             }
           }
@@ -201,7 +201,11 @@ export class CollectionStore implements SchemaLookup {
       this.db.schemaChanged();
       throw err;
     }
-    for (const change of changes) await this.hooks.onCollectionChange.trigger(change);
+    const announce = async () => {
+      for (const change of changes) await this.hooks.onCollectionChange.trigger(change);
+    };
+    if (exec === this.db) await announce();
+    else exec.afterCommit(() => void announce().catch(() => undefined));
   }
 
   /** Deletes every record of a collection (not views). */
@@ -234,10 +238,15 @@ export class CollectionStore implements SchemaLookup {
     await tx.run(insertRow(collection));
   }
 
-  private async afterChange(change: CollectionChange): Promise<void> {
+  /**
+   * Refreshes the cache (inside a transaction: from the transaction, so later steps see the change)
+   * and announces the change once it is committed.
+   */
+  private async afterChange(change: CollectionChange, exec: Executor): Promise<void> {
     this.db.schemaChanged();
-    await this.load();
-    await this.hooks.onCollectionChange.trigger(change);
+    await this.load(exec);
+    if (exec === this.db) await this.hooks.onCollectionChange.trigger(change);
+    else exec.afterCommit(() => void this.hooks.onCollectionChange.trigger(change).catch(() => undefined));
   }
 
   private snapshot(): [Map<string, Collection>, Map<string, Collection>] {

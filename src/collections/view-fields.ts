@@ -3,14 +3,14 @@
  * straight from another collection's field keeps that field's type and options; anything computed becomes
  * a number (numeric declared type) or a json field. The `id` column is required.
  */
-import type { Database } from '../db/dialect.js';
+import type { Executor } from '../db/dialect.js';
 import { AppError, fieldError } from '../errors/index.js';
 import { fieldId } from './ids.js';
 import { getFieldType } from './fields/index.js';
 import type { Collection, Field, SchemaLookup, ViewCollection } from './model.js';
 import { viewQuerySql } from './view-query.js';
 
-export async function inferViewFields(db: Database, view: ViewCollection, schema: SchemaLookup): Promise<Field[]> {
+export async function inferViewFields(db: Executor, view: ViewCollection, schema: SchemaLookup): Promise<Field[]> {
   let columns;
   try {
     columns = await db.describeColumns(viewQuerySql(view.viewQuery));

@@ -18,11 +18,29 @@ export interface RunResult {
   changes: number;
 }
 
-/** Something queries run on: a connection, a transaction. */
+/**
+ * Something queries run on: the database (reads on a reader connection, each write its own queued
+ * transaction) or an open transaction. Code that runs inside a transaction is handed the transaction
+ * and must use it (not the database) for everything, so it reads its own writes.
+ */
 export interface Executor {
   all<T = Row>(query: Sql): Promise<T[]>;
   get<T = Row>(query: Sql): Promise<T | undefined>;
   run(query: Sql): Promise<RunResult>;
+  /**
+   * On the database: a new write transaction (on SQLite, queued behind the one in progress, so
+   * transactions never see SQLITE_BUSY from each other). On a transaction: a savepoint inside it.
+   * Throwing rolls back.
+   */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once the outermost transaction commits (dropped if it, or the savepoint that registered
+   * it, rolls back); on the database itself, at once. After-commit events (realtime, webhooks) go
+   * through this so a write inside a batch never announces a change that is later rolled back.
+   */
+  afterCommit(fn: () => void): void;
+  /** Result columns of a query without running it: name, and the source table/column when the driver knows. */
+  describeColumns(query: Sql): Promise<ColumnInfo[]>;
 }
 
 /** How a driver failure is classified, so callers can answer with the right 4xx/5xx. */
@@ -102,23 +120,9 @@ export interface Dialect {
   toDriverValue(value: SqlValue): unknown;
 }
 
-/** The database handle the rest of Plinth uses. Reads may go to a reader connection; writes are queued. */
+/** The database handle the rest of Plinth uses. Reads go to a reader connection; writes are queued. */
 export interface Database extends Executor {
   readonly dialect: Dialect;
-  /**
-   * Runs `fn` in a write transaction. On SQLite, transactions are serialised through one writer
-   * connection (a queue), so they never see SQLITE_BUSY from each other. Nested calls reuse the outer
-   * transaction (a savepoint). Throwing rolls back.
-   */
-  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
-  /**
-   * Runs `fn` once the outermost transaction in progress commits (dropped if it rolls back); runs it
-   * at once when there is no transaction. After-commit events (realtime, webhooks) go through this so a
-   * nested write inside a batch never announces a change that is later rolled back.
-   */
-  afterCommit(fn: () => void): void;
-  /** Result columns of a query without running it: name, and the source table/column when the driver knows. */
-  describeColumns(query: Sql): Promise<ColumnInfo[]>;
   /** Drops cached prepared statements after DDL. */
   schemaChanged(): void;
   /** Table names in the main schema. */

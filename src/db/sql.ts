@@ -63,9 +63,19 @@ export function sql(strings: TemplateStringsArray, ...args: SqlArg[]): Sql {
   return new Sql(nodes);
 }
 
+const identCache = new Map<string, Identifier>();
+
 /** A checked identifier. Pass several parts for a qualified name: `ident('t', 'col')` → `"t"."col"`. */
 export function ident(...names: string[]): Identifier {
-  return new Identifier(names);
+  // Identifiers are immutable and names come from the schema, so checked ones are reused (bounded).
+  const key = names.length === 1 ? (names[0] as string) : names.join('\u0000');
+  let id = identCache.get(key);
+  if (!id) {
+    id = new Identifier(names);
+    if (identCache.size > 10_000) identCache.clear();
+    identCache.set(key, id);
+  }
+  return id;
 }
 
 /** Whether a name may be used as an SQL identifier at all (the schema check comes first, always). */

@@ -196,12 +196,22 @@ function firstQueryValue(query: unknown, name: string): string | undefined {
  * A Fastify `preSerialization` hook applying {@link pickFields} to every 2xx JSON payload when the request has a
  * non-empty `fields` query parameter (the first one if repeated). Error responses are left alone, as in PocketBase.
  */
-export function fieldsPickerHook(): (request: FastifyRequest, reply: FastifyReply, payload: unknown) => Promise<unknown> {
-  return async (request, reply, payload) => {
+export function fieldsPickerHook(): (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (err: Error | null, payload?: unknown) => void,
+) => void {
+  // Callback style on purpose: this runs on every response, and most carry no `fields`.
+  return (request, reply, payload, done) => {
     const status = reply.statusCode;
-    if (status < 200 || status > 299) return payload;
+    if (status < 200 || status > 299) return done(null, payload);
     const fields = firstQueryValue(request.query, 'fields');
-    if (fields === undefined || fields === '') return payload;
-    return pickFields(payload, fields);
+    if (fields === undefined || fields === '') return done(null, payload);
+    try {
+      done(null, pickFields(payload, fields));
+    } catch (err) {
+      done(err as Error);
+    }
   };
 }

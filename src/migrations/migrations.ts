@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { App } from '../app.js';
 import type { Collection } from '../collections/model.js';
 import type { CollectionChange } from '../collections/store.js';
+import type { Executor } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import { publicCollection } from '../collections/public.js';
@@ -41,17 +42,17 @@ export function listMigrationFiles(dir: string): MigrationFile[] {
     .map((file) => ({ file, path: join(dir, file) }));
 }
 
-function api(app: App): MigrationApi {
+function api(app: App, tx: Executor): MigrationApi {
   return {
     saveCollection: async (definition) => {
       const id = typeof definition.id === 'string' ? definition.id : undefined;
-      if (id && app.collections.find(id)) await app.collections.update(id, definition, 'migration');
-      else await app.collections.create(definition, 'migration');
+      if (id && app.collections.find(id)) await app.collections.update(id, definition, 'migration', tx);
+      else await app.collections.create(definition, 'migration', tx);
     },
     deleteCollection: async (idOrName) => {
-      if (app.collections.find(idOrName)) await app.collections.delete(idOrName, 'migration');
+      if (app.collections.find(idOrName)) await app.collections.delete(idOrName, 'migration', tx);
     },
-    importCollections: (definitions, deleteMissing) => app.collections.import(definitions, deleteMissing, 'migration'),
+    importCollections: (definitions, deleteMissing) => app.collections.import(definitions, deleteMissing, 'migration', tx),
     findCollection: (idOrName) => app.collections.find(idOrName),
   };
 }
@@ -73,11 +74,14 @@ export async function migrateUp(app: App, dir: string): Promise<string[]> {
     if (applied.has(m.file)) continue;
     const mod = await load(m.path);
     if (typeof mod.up !== 'function') throw new Error(`Migration ${m.file} has no up() export.`);
-    await app.db.transaction(async (tx) => {
-      await mod.up!(api(app));
-      await tx.run(sql`INSERT INTO _migrations (file, applied) VALUES (${m.file}, ${Date.now()})`);
-    });
-    await app.collections.load();
+    try {
+      await app.db.transaction(async (tx) => {
+        await mod.up!(api(app, tx));
+        await tx.run(sql`INSERT INTO _migrations (file, applied) VALUES (${m.file}, ${Date.now()})`);
+      });
+    } finally {
+      await app.collections.load(); // the committed schema, whether or not the migration went through
+    }
     done.push(m.file);
   }
   return done;
@@ -92,11 +96,14 @@ export async function migrateDown(app: App, dir: string, count = 1): Promise<str
     if (!existsSync(path)) throw new Error(`Migration file ${file} is missing from ${dir}; cannot revert it.`);
     const mod = await load(path);
     if (typeof mod.down !== 'function') throw new Error(`Migration ${file} has no down() export.`);
-    await app.db.transaction(async (tx) => {
-      await mod.down!(api(app));
-      await tx.run(sql`DELETE FROM _migrations WHERE file = ${file}`);
-    });
-    await app.collections.load();
+    try {
+      await app.db.transaction(async (tx) => {
+        await mod.down!(api(app, tx));
+        await tx.run(sql`DELETE FROM _migrations WHERE file = ${file}`);
+      });
+    } finally {
+      await app.collections.load();
+    }
     done.push(file);
   }
   return done;

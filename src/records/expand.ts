@@ -6,7 +6,7 @@
  */
 import { findField, isMultiValued, type Collection, type RelationField } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
-import type { Database } from '../db/dialect.js';
+import type { Dialect, Executor } from '../db/dialect.js';
 import { ident, param, sql } from '../db/sql.js';
 import type { RecordData } from '../hooks/index.js';
 import { parseIndex } from '../collections/indexes.js';
@@ -19,7 +19,8 @@ const MAX_BACK_RELATIONS = 1000;
 const MAX_EXPAND_PATHS = 50;
 
 export interface ExpandContext {
-  db: Database;
+  exec: Executor;
+  dialect: Dialect;
   schema: CollectionStore;
   req: RequestInfo;
   viewer: Viewer;
@@ -76,11 +77,11 @@ async function loadVisible(
   const found = new Map<string, RecordData>();
   if (ids.length === 0 || target.type === 'view' && !target.fields.some((f) => f.name === 'id')) return found;
   const expandReq: RequestInfo = { ...ctx.req, context: 'expand' };
-  const rule = ruleConditionOrNone(target, 'viewRule', expandReq, ctx.schema, ctx.db.dialect);
+  const rule = ruleConditionOrNone(target, 'viewRule', expandReq, ctx.schema, ctx.dialect);
   if (!rule) return found;
-  const idSet = sql`SELECT value FROM ${ctx.db.dialect.fn.jsonEach(param(JSON.stringify(ids)))}`;
+  const idSet = sql`SELECT value FROM ${ctx.dialect.fn.jsonEach(param(JSON.stringify(ids)))}`;
   const where = rule.kind === 'where' ? sql` AND (${rule.condition})` : sql``;
-  const rows = await ctx.db.all(
+  const rows = await ctx.exec.all(
     sql`SELECT ${ident(ROOT_ALIAS)}.* FROM ${ident(target.name)} AS ${ident(ROOT_ALIAS)} WHERE ${ident(ROOT_ALIAS, 'id')} IN (${idSet})${where}`,
   );
   for (const row of rows) {
@@ -147,16 +148,16 @@ async function expandBackRelation(
   if (!target || !field || field.type !== 'relation' || field.collectionId !== collection.id) return;
   const parentIds = records.map((r) => r.id as string);
   const expandReq: RequestInfo = { ...ctx.req, context: 'expand' };
-  const rule = ruleConditionOrNone(target, 'viewRule', expandReq, ctx.schema, ctx.db.dialect);
+  const rule = ruleConditionOrNone(target, 'viewRule', expandReq, ctx.schema, ctx.dialect);
   if (!rule) return;
-  const fn = ctx.db.dialect.fn;
+  const fn = ctx.dialect.fn;
   const parents = sql`SELECT value FROM ${fn.jsonEach(param(JSON.stringify(parentIds)))}`;
   const col = ident(ROOT_ALIAS, field.name);
   const match = isMultiValued(field)
     ? sql`EXISTS (SELECT 1 FROM ${fn.jsonEach(col)} AS ${ident('_je')} WHERE ${ident('_je', 'value')} IN (${parents}))`
     : sql`${col} IN (${parents})`;
   const where = rule.kind === 'where' ? sql` AND (${rule.condition})` : sql``;
-  const rows = await ctx.db.all(
+  const rows = await ctx.exec.all(
     sql`SELECT ${ident(ROOT_ALIAS)}.* FROM ${ident(target.name)} AS ${ident(ROOT_ALIAS)} WHERE ${match}${where} LIMIT ${MAX_BACK_RELATIONS}`,
   );
   const recs = rows.map((row) => rowToRecord(target, row));

@@ -3,7 +3,7 @@
  */
 import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
-import type { Database } from '../db/dialect.js';
+import type { Database, Executor } from '../db/dialect.js';
 import { ident, join, sql, type Sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
@@ -65,7 +65,7 @@ export class RecordReader {
   ) {}
 
   /** GET /records: the list rule (403 if locked) ANDed with the client filter, sorted, paged. */
-  async list(collection: Collection, params: ListParams, req: RequestInfo): Promise<ListResult> {
+  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db): Promise<ListResult> {
     const dialect = this.db.dialect;
     const rule = ruleCondition(collection, 'listRule', req, this.schema, dialect);
     const conditions: Sql[] = [];
@@ -79,35 +79,41 @@ export class RecordReader {
     const where = conditions.length ? sql` WHERE ${join(conditions.map((c) => sql`(${c})`), sql` AND `)}` : sql``;
     const order = orderBy ? sql` ORDER BY ${orderBy}` : sql``;
     const offset = (params.page - 1) * params.perPage;
-    const rows = await this.db.all(sql`SELECT ${root}.* ${from}${where}${order} LIMIT ${params.perPage} OFFSET ${offset}`);
+    const rows = await exec.all(sql`SELECT ${root}.* ${from}${where}${order} LIMIT ${params.perPage} OFFSET ${offset}`);
 
     let totalItems = -1;
     let totalPages = -1;
     if (!params.skipTotal) {
-      const count = await this.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n ${from}${where}`);
+      const count = await exec.get<{ n: number }>(sql`SELECT COUNT(*) AS n ${from}${where}`);
       totalItems = Number(count?.n ?? 0);
       totalPages = Math.ceil(totalItems / params.perPage);
     }
     const records = rows.map((row) => rowToRecord(collection, row));
-    const items = await this.serialise(collection, records, params.expand, req);
+    const items = await this.serialise(collection, records, params.expand, req, exec);
     return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
   }
 
   /** GET /records/{id}: the view rule as a condition; a miss is a 404 like an unknown id. */
-  async view(collection: Collection, id: string, req: RequestInfo, expand = ''): Promise<Record<string, unknown>> {
-    const record = await this.findVisible(collection, id, 'viewRule', req);
-    const [out] = await this.serialise(collection, [record], expand, req);
+  async view(collection: Collection, id: string, req: RequestInfo, expand = '', exec: Executor = this.db): Promise<Record<string, unknown>> {
+    const record = await this.findVisible(collection, id, 'viewRule', req, exec);
+    const [out] = await this.serialise(collection, [record], expand, req, exec);
     return out as Record<string, unknown>;
   }
 
   /**
    * Loads one record if `rule` lets the requester see it; answers 403 for a locked rule and 404 for a miss.
    */
-  async findVisible(collection: Collection, id: string, rule: 'viewRule' | 'updateRule' | 'deleteRule', req: RequestInfo): Promise<RecordData> {
+  async findVisible(
+    collection: Collection,
+    id: string,
+    rule: 'viewRule' | 'updateRule' | 'deleteRule',
+    req: RequestInfo,
+    exec: Executor = this.db,
+  ): Promise<RecordData> {
     const cond = ruleCondition(collection, rule, req, this.schema, this.db.dialect);
     const root = ident(ROOT_ALIAS);
     const extra = cond.kind === 'where' ? sql` AND (${cond.condition})` : sql``;
-    const row = await this.db.get(
+    const row = await exec.get(
       sql`SELECT ${root}.* FROM ${ident(collection.name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = ${id}${extra} LIMIT 1`,
     );
     if (!row) throw AppError.notFound();
@@ -115,16 +121,24 @@ export class RecordReader {
   }
 
   /** Loads a record by id with no rule (internal use). */
-  async findById(collection: Collection, id: string): Promise<RecordData | undefined> {
-    const row = await this.db.get(sql`SELECT * FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} LIMIT 1`);
+  async findById(collection: Collection, id: string, exec: Executor = this.db): Promise<RecordData | undefined> {
+    const row = await exec.get(sql`SELECT * FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} LIMIT 1`);
     return row ? rowToRecord(collection, row) : undefined;
   }
 
   /** Records → public JSON for the requester, with `?expand=` applied. */
-  async serialise(collection: Collection, records: RecordData[], expand: string, req: RequestInfo): Promise<Record<string, unknown>[]> {
+  async serialise(
+    collection: Collection,
+    records: RecordData[],
+    expand: string,
+    req: RequestInfo,
+    exec: Executor = this.db,
+  ): Promise<Record<string, unknown>[]> {
     const viewer = viewerOf(req);
     const tree = parseExpand(expand);
-    const expanded = tree.size ? await expandRecords(collection, records, tree, { db: this.db, schema: this.schema, req, viewer }) : [];
+    const expanded = tree.size
+      ? await expandRecords(collection, records, tree, { exec, dialect: this.db.dialect, schema: this.schema, req, viewer })
+      : [];
     return records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
   }
 

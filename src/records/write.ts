@@ -51,7 +51,7 @@ export class RecordWriter {
     private readonly reader: RecordReader,
   ) {}
 
-  async create(collection: Collection, input: WriteInput, req: RequestInfo): Promise<RecordData> {
+  async create(collection: Collection, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
     const rule = ruleCondition(collection, 'createRule', req, this.schema, this.db.dialect);
     const superuser = isSuperuser(req);
@@ -77,12 +77,12 @@ export class RecordWriter {
       await this.checkAuthCreate(record, input.data, superuser, errors);
     }
     this.validateFields(collection, record, undefined, now, errors, true);
-    await this.checkRelations(collection, record, undefined, errors);
+    await this.checkRelations(exec, collection, record, undefined, errors);
     if (Object.keys(errors).length) throw AppError.validation('Failed to create record.', errors);
     await this.hashPasswords(collection, record, undefined);
 
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, request: req };
-    await this.db.transaction(async (tx) => {
+    await exec.transaction(async (tx) => {
       event.tx = tx;
       if (rule.kind === 'where') {
         const ok = await tx.get(sql`SELECT 1 AS ok FROM (${this.virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
@@ -91,14 +91,14 @@ export class RecordWriter {
       await this.hooks.onRecordCreate.trigger(event, async (e) => {
         await this.insert(tx, collection, e.record);
       });
-      this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
+      tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
     });
     return event.record;
   }
 
-  async update(collection: Collection, id: string, input: WriteInput, req: RequestInfo): Promise<RecordData> {
+  async update(collection: Collection, id: string, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
-    const existing = await this.reader.findVisible(collection, id, 'updateRule', req);
+    const existing = await this.reader.findVisible(collection, id, 'updateRule', req, exec);
     const superuser = isSuperuser(req);
     const now = new Date();
     const record: RecordData = { ...existing };
@@ -111,25 +111,25 @@ export class RecordWriter {
       await this.checkAuthUpdate(collection, existing, record, input.data, req, errors);
     }
     this.validateFields(collection, record, existing, now, errors, false);
-    await this.checkRelations(collection, record, existing, errors);
+    await this.checkRelations(exec, collection, record, existing, errors);
     if (Object.keys(errors).length) throw AppError.validation('Failed to update record.', errors);
     await this.hashPasswords(collection, record, existing);
 
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, previous: existing, request: req };
-    await this.db.transaction(async (tx) => {
+    await exec.transaction(async (tx) => {
       event.tx = tx;
       await this.hooks.onRecordUpdate.trigger(event, async (e) => {
         await this.updateRow(tx, collection, existing.id as string, e.record);
       });
-      this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, { ...event, tx: undefined }));
+      tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, { ...event, tx: undefined }));
     });
     return event.record;
   }
 
-  async delete(collection: Collection, id: string, req: RequestInfo): Promise<void> {
+  async delete(collection: Collection, id: string, req: RequestInfo, exec: Executor = this.db): Promise<void> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
-    const existing = await this.reader.findVisible(collection, id, 'deleteRule', req);
-    await this.db.transaction(async (tx) => {
+    const existing = await this.reader.findVisible(collection, id, 'deleteRule', req, exec);
+    await exec.transaction(async (tx) => {
       await this.deleteWithCascade(tx, collection, existing, req, new Set());
     });
   }
@@ -150,7 +150,7 @@ export class RecordWriter {
       }
       await tx.run(sql`DELETE FROM ${ident(collection.name)} WHERE ${ident('id')} = ${record.id as string}`);
     });
-    this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterDeleteCommit, { ...event, tx: undefined }));
+    tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterDeleteCommit, { ...event, tx: undefined }));
   }
 
   private async detachReferences(tx: Executor, other: Collection, field: RelationField, id: string, req: RequestInfo, seen: Set<string>): Promise<void> {
@@ -179,7 +179,7 @@ export class RecordWriter {
         sql`UPDATE ${ident(other.name)} SET ${ident(field.name)} = ${getFieldType('relation').toDb(value, field as never)} WHERE ${ident('id')} = ${refRecord.id as string}`,
       );
       const event: RecordEvent = { tags: [other.id, other.name], collection: other, record: updated, previous: refRecord, request: req };
-      this.db.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, event));
+      tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, event));
     }
   }
 
@@ -255,7 +255,7 @@ export class RecordWriter {
   }
 
   /** Every related id must exist in the target collection. */
-  private async checkRelations(collection: Collection, record: RecordData, existing: RecordData | undefined, errors: FieldErrors): Promise<void> {
+  private async checkRelations(exec: Executor, collection: Collection, record: RecordData, existing: RecordData | undefined, errors: FieldErrors): Promise<void> {
     for (const field of collection.fields) {
       if (field.type !== 'relation' || errors[field.name]) continue;
       const value = record[field.name];
@@ -267,7 +267,7 @@ export class RecordWriter {
         errors[field.name] = fieldError('validation_missing_rel_records', 'Failed to find all relation records with the provided ids');
         continue;
       }
-      const rows = await this.db.all<{ id: string }>(
+      const rows = await exec.all<{ id: string }>(
         sql`SELECT ${ident('id')} AS id FROM ${ident(target.name)} WHERE ${ident('id')} IN (SELECT value FROM ${this.db.dialect.fn.jsonEach(param(JSON.stringify(ids)))})`,
       );
       if (new Set(rows.map((r) => r.id)).size !== new Set(ids).size) {

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { AppError, fieldError, fromUnknown } from '../../errors/index.js';
+import type { Executor } from '../../db/dialect.js';
 import type { ParsedBody, UploadedFile } from '../body-parser.js';
 import { bodyOf, requestInfo } from './helpers.js';
 import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';
@@ -58,7 +59,7 @@ function filesFor(index: number, files: UploadedFile[]): UploadedFile[] {
   });
 }
 
-async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: UploadedFile[]): Promise<ActionResult> {
+async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: UploadedFile[], tx: Executor): Promise<ActionResult> {
   const url = new URL(sub.url, 'http://batch.local');
   const route = ROUTES.find((r) => r.method === sub.method && r.re.test(url.pathname));
   if (!route) throw AppError.badRequest(`Unknown batch request action: ${sub.method} ${url.pathname.slice(0, 200)}.`);
@@ -70,15 +71,15 @@ async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: Upl
   const info = { ...requestInfo(req, 'batch'), method: sub.method, query, body: sub.body };
   switch (route.action) {
     case 'create':
-      return createAction(app, collection, body, query, info);
+      return createAction(app, collection, body, query, info, tx);
     case 'update':
-      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, query, info);
+      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, query, info, tx);
     case 'delete':
-      return deleteAction(app, collection, decodeURIComponent(m[2] as string), info);
+      return deleteAction(app, collection, decodeURIComponent(m[2] as string), info, tx);
     case 'upsert': {
       const id = typeof sub.body.id === 'string' ? sub.body.id : '';
-      const exists = id !== '' && (await app.reader.findById(collection, id));
-      return exists ? updateAction(app, collection, id, body, query, info) : createAction(app, collection, body, query, info);
+      const exists = id !== '' && (await app.reader.findById(collection, id, tx));
+      return exists ? updateAction(app, collection, id, body, query, info, tx) : createAction(app, collection, body, query, info, tx);
     }
   }
 }
@@ -91,11 +92,11 @@ export function registerBatchRoutes(server: FastifyInstance, app: App): void {
     const requests = parseRequests(parsed.data.requests, settings.maxRequests);
     const deadline = settings.timeout > 0 ? Date.now() + settings.timeout * 1000 : Infinity;
     const results: ActionResult[] = [];
-    await app.db.transaction(async () => {
+    await app.db.transaction(async (tx) => {
       for (const [i, sub] of requests.entries()) {
         try {
           if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
-          results.push(await runOne(app, req, sub, filesFor(i, parsed.files)));
+          results.push(await runOne(app, req, sub, filesFor(i, parsed.files), tx));
         } catch (err) {
           const response = fromUnknown(err).toEnvelope();
           throw AppError.validation('Batch transaction failed.', {

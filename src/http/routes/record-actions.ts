@@ -4,6 +4,7 @@
  */
 import type { App } from '../../app.js';
 import type { Collection } from '../../collections/model.js';
+import type { Executor } from '../../db/dialect.js';
 import { parseListParams } from '../../records/query.js';
 import type { RequestInfo } from '../../rules/request-info.js';
 import type { ParsedBody } from '../body-parser.js';
@@ -13,28 +14,28 @@ export interface ActionResult {
   body: unknown;
 }
 
-export async function listAction(app: App, collection: Collection, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
+export async function listAction(app: App, collection: Collection, query: Record<string, string>, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
   const params = parseListParams(query);
-  return { status: 200, body: await app.reader.list(collection, params, info) };
+  return { status: 200, body: await app.reader.list(collection, params, info, exec) };
 }
 
-export async function viewAction(app: App, collection: Collection, id: string, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
-  return { status: 200, body: await app.reader.view(collection, id, info, query.expand ?? '') };
+export async function viewAction(app: App, collection: Collection, id: string, query: Record<string, string>, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
+  return { status: 200, body: await app.reader.view(collection, id, info, query.expand ?? '', exec) };
 }
 
-export async function createAction(app: App, collection: Collection, body: ParsedBody, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
-  const record = await app.writer.create(collection, body, info);
-  const [out] = await app.reader.serialise(collection, [record], query.expand ?? '', info);
+export async function createAction(app: App, collection: Collection, body: ParsedBody, query: Record<string, string>, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
+  const record = await app.writer.create(collection, body, info, exec);
+  const [out] = await app.reader.serialise(collection, [record], query.expand ?? '', info, exec);
   return { status: 200, body: out };
 }
 
-export async function updateAction(app: App, collection: Collection, id: string, body: ParsedBody, query: Record<string, string>, info: RequestInfo): Promise<ActionResult> {
-  const record = await app.writer.update(collection, id, body, info);
-  const [out] = await app.reader.serialise(collection, [record], query.expand ?? '', info);
+export async function updateAction(app: App, collection: Collection, id: string, body: ParsedBody, query: Record<string, string>, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
+  const record = await app.writer.update(collection, id, body, info, exec);
+  const [out] = await app.reader.serialise(collection, [record], query.expand ?? '', info, exec);
   return { status: 200, body: out };
 }
 
-export async function deleteAction(app: App, collection: Collection, id: string, info: RequestInfo): Promise<ActionResult> {
-  await app.writer.delete(collection, id, info);
+export async function deleteAction(app: App, collection: Collection, id: string, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
+  await app.writer.delete(collection, id, info, exec);
   return { status: 204, body: null };
 }

@@ -3,7 +3,6 @@
  * reader connection (WAL lets it read the last committed state while a write transaction is open).
  * All PRAGMAs are set here and nowhere else.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
 import type { Sql } from '../../sql.js';
@@ -25,7 +24,8 @@ const PRAGMAS = [
 
 const STATEMENT_CACHE_LIMIT = 1000;
 
-class Connection implements Executor {
+/** One better-sqlite3 connection with its prepared-statement cache. */
+class Connection {
   private readonly statements = new Map<string, Stmt>();
   constructor(readonly conn: Conn) {}
 
@@ -53,24 +53,14 @@ class Connection implements Executor {
     stmt.all(...params); // e.g. a PRAGMA that returns rows
     return { changes: 0 };
   }
-  async all<T = Row>(query: Sql): Promise<T[]> {
-    return this.allSync<T>(query);
-  }
-  async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return this.getSync<T>(query);
-  }
-  async run(query: Sql): Promise<RunResult> {
-    return this.runSync(query);
+  describe(query: Sql): ColumnInfo[] {
+    const { stmt } = this.prepare(query);
+    return stmt.columns().map((c) => ({ name: c.name, table: c.table, column: c.column, type: c.type }));
   }
   /** Statements cached against a schema that changed must be dropped (better-sqlite3 re-prepares, but cheap to be safe). */
   clearCache(): void {
     this.statements.clear();
   }
-}
-
-interface TxState {
-  depth: number;
-  onCommit: Array<() => void>;
 }
 
 export interface SqliteOptions {
@@ -83,14 +73,63 @@ export function openSqlite(options: SqliteOptions): SqliteDatabase {
   return new SqliteDatabase(options);
 }
 
+/**
+ * An open transaction on the writer connection. Nested `transaction()` calls become savepoints;
+ * after-commit callbacks wait for the outermost commit.
+ */
+class SqliteTransaction implements Executor {
+  private savepointSeq = 0;
+  readonly onCommit: Array<() => void> = [];
+  closed = false;
+
+  constructor(private readonly conn: Connection) {}
+
+  private check(): Connection {
+    // A transaction handle kept past its end would silently write outside any transaction.
+    if (this.closed) throw new Error('transaction already finished');
+    return this.conn;
+  }
+  async all<T = Row>(query: Sql): Promise<T[]> {
+    return this.check().allSync<T>(query);
+  }
+  async get<T = Row>(query: Sql): Promise<T | undefined> {
+    return this.check().getSync<T>(query);
+  }
+  async run(query: Sql): Promise<RunResult> {
+    return this.check().runSync(query);
+  }
+  async describeColumns(query: Sql): Promise<ColumnInfo[]> {
+    return this.check().describe(query);
+  }
+  afterCommit(fn: () => void): void {
+    this.check();
+    this.onCommit.push(fn);
+  }
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    const conn = this.check();
+    // Savepoint names come from a counter, never from input.
+    const name = ident(`sp${++this.savepointSeq}`);
+    conn.runSync(sql`SAVEPOINT ${name}`);
+    const pendingCallbacks = this.onCommit.length;
+    try {
+      const result = await fn(this);
+      conn.runSync(sql`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      conn.runSync(sql`ROLLBACK TO ${name}`);
+      conn.runSync(sql`RELEASE ${name}`);
+      this.onCommit.length = pendingCallbacks; // what the rolled-back part announced never happened
+      throw err;
+    }
+  }
+}
+
 export class SqliteDatabase implements Database {
   readonly dialect = sqliteDialect;
   private readonly writer: Connection;
   private readonly reader: Connection;
-  private readonly txContext = new AsyncLocalStorage<TxState>();
   /** Tail of the write queue: each transaction waits for the previous one. */
   private queue: Promise<unknown> = Promise.resolve();
-  private savepointSeq = 0;
 
   constructor(options: SqliteOptions) {
     const w = new BetterSqlite3(options.filename);
@@ -100,50 +139,42 @@ export class SqliteDatabase implements Database {
     if (options.filename === ':memory:') {
       this.reader = this.writer;
     } else {
-      const r = new BetterSqlite3(options.filename, { readonly: false });
+      const r = new BetterSqlite3(options.filename);
       for (const p of PRAGMAS) r.pragma(p);
       r.pragma('query_only = ON');
       this.reader = new Connection(r);
     }
   }
 
-  /** Reads inside a transaction go to the writer so they see their own uncommitted writes. */
-  private current(): Connection {
-    return this.txContext.getStore() ? this.writer : this.reader;
-  }
-
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return this.current().allSync<T>(query);
+    return this.reader.allSync<T>(query);
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return this.current().getSync<T>(query);
+    return this.reader.getSync<T>(query);
   }
-  /** A write outside an explicit transaction is its own queued transaction. */
+  /** A write outside a transaction is its own queued transaction. */
   async run(query: Sql): Promise<RunResult> {
-    if (this.txContext.getStore()) return this.writer.runSync(query);
     return this.transaction(async (tx) => tx.run(query));
   }
-
-  /** Synchronous read on the reader connection: the hot path for record views and lists. */
-  getSync<T = Row>(query: Sql): T | undefined {
-    return this.current().getSync<T>(query);
+  async describeColumns(query: Sql): Promise<ColumnInfo[]> {
+    return this.reader.describe(query);
   }
-  allSync<T = Row>(query: Sql): T[] {
-    return this.current().allSync<T>(query);
+  afterCommit(fn: () => void): void {
+    fn();
   }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    const state = this.txContext.getStore();
-    if (state) return this.savepoint(state, fn);
     const run = async (): Promise<T> => {
       this.writer.runSync(sql`BEGIN IMMEDIATE`);
-      const state: TxState = { depth: 1, onCommit: [] };
+      const tx = new SqliteTransaction(this.writer);
       try {
-        const result = await this.txContext.run(state, () => fn(this.writer));
+        const result = await fn(tx);
         this.writer.runSync(sql`COMMIT`);
-        for (const cb of state.onCommit) cb();
+        tx.closed = true;
+        for (const cb of tx.onCommit) cb();
         return result;
       } catch (err) {
+        tx.closed = true;
         if (this.writer.conn.inTransaction) this.writer.runSync(sql`ROLLBACK`);
         throw err;
       }
@@ -153,47 +184,23 @@ export class SqliteDatabase implements Database {
     return next;
   }
 
-  afterCommit(fn: () => void): void {
-    const state = this.txContext.getStore();
-    if (state) state.onCommit.push(fn);
-    else fn();
+  /** Synchronous reads on the reader connection (tests and tools). */
+  allSync<T = Row>(query: Sql): T[] {
+    return this.reader.allSync<T>(query);
   }
-
-  private async savepoint<T>(state: TxState, fn: (tx: Executor) => Promise<T>): Promise<T> {
-    // Savepoint names come from a counter, never from input.
-    const seq = ++this.savepointSeq;
-    const name = ident(`sp${seq}`);
-    this.writer.runSync(sql`SAVEPOINT ${name}`);
-    const pendingCallbacks = state.onCommit.length;
-    state.depth++;
-    try {
-      const result = await fn(this.writer);
-      this.writer.runSync(sql`RELEASE ${name}`);
-      return result;
-    } catch (err) {
-      this.writer.runSync(sql`ROLLBACK TO ${name}`);
-      this.writer.runSync(sql`RELEASE ${name}`);
-      state.onCommit.length = pendingCallbacks; // what the rolled-back part announced never happened
-      throw err;
-    } finally {
-      state.depth--;
-    }
-  }
-
-  async describeColumns(query: Sql): Promise<ColumnInfo[]> {
-    const { stmt } = this.current().prepare(query);
-    return stmt.columns().map((c) => ({ name: c.name, table: c.table, column: c.column, type: c.type }));
+  getSync<T = Row>(query: Sql): T | undefined {
+    return this.reader.getSync<T>(query);
   }
 
   async tableNames(): Promise<string[]> {
-    const rows = this.current().allSync<{ name: string }>(
+    const rows = this.reader.allSync<{ name: string }>(
       sql`SELECT name FROM sqlite_schema WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'`,
     );
     return rows.map((r) => r.name);
   }
 
   async columnNames(table: string): Promise<string[]> {
-    const rows = this.current().allSync<{ name: string }>(sql`SELECT name FROM pragma_table_info(${table})`);
+    const rows = this.reader.allSync<{ name: string }>(sql`SELECT name FROM pragma_table_info(${table})`);
     return rows.map((r) => r.name);
   }
 
@@ -203,7 +210,7 @@ export class SqliteDatabase implements Database {
     this.reader.clearCache();
   }
 
-  /** Checkpoints the WAL (used on shutdown and periodically). */
+  /** Checkpoints the WAL (used on shutdown). */
   checkpoint(): void {
     this.writer.conn.pragma('wal_checkpoint(TRUNCATE)');
   }

@@ -5,8 +5,15 @@
 import type { ColumnKind, DbErrorInfo, Dialect, DialectFunctions } from '../../dialect.js';
 import { sql, type CompiledQuery, type Sql, type SqlValue, join } from '../../sql.js';
 
+const quoted = new Map<string, string>();
 function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+  let q = quoted.get(name);
+  if (q === undefined) {
+    q = `"${name.replace(/"/g, '""')}"`;
+    if (quoted.size > 10_000) quoted.clear();
+    quoted.set(name, q);
+  }
+  return q;
 }
 
 /** JSON path text for json_extract: `$."a"."b"[0]`. Keys are quoted so any key text is safe inside the bound path. */
