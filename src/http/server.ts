@@ -12,7 +12,7 @@
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import { fromUnknown } from '../errors/index.js';
+import { AppError, fromUnknown } from '../errors/index.js';
 import type { AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
 import { fieldsPickerHook } from './fields-picker.js';
@@ -94,8 +94,9 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.addHook('preSerialization', fieldsPickerHook());
 
   server.setErrorHandler((err, req, reply) => {
-    const appError = fromUnknown(err);
+    const appError = toAppError(err, app);
     if (appError.status >= 500) req.log.error({ err }, 'request failed');
+    if (appError.code === 'db_busy') void reply.header('Retry-After', '1');
     void reply.code(appError.status).type('application/json').send(appError.toEnvelope());
   });
   server.setNotFoundHandler((_req, reply) => {
@@ -109,6 +110,27 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerRecordRoutes(server, app);
   registerBatchRoutes(server, app);
   return server;
+}
+
+/** The one place anything thrown becomes an AppError: database failures get their own codes. */
+function toAppError(err: unknown, app: App): AppError {
+  if (err instanceof AppError) return err;
+  const info = app.db.dialect.classifyError(err);
+  switch (info.kind) {
+    case 'busy':
+      return new AppError('db_busy', undefined, undefined, { cause: err });
+    case 'unavailable':
+      return new AppError('unavailable', 'The database cannot accept writes right now.', undefined, { cause: err });
+    case 'too_big':
+      return new AppError('payload_too_large', undefined, undefined, { cause: err });
+    case 'unique':
+    case 'not_null':
+    case 'foreign_key':
+    case 'check':
+      return new AppError('bad_request', 'The data violates a database constraint.', undefined, { cause: err });
+    default:
+      return fromUnknown(err);
+  }
 }
 
 /** PocketBase's default CORS: any origin, common methods, requested headers echoed back. */
