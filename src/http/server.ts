@@ -16,6 +16,7 @@ import { AppError, fromUnknown } from '../errors/index.js';
 import type { AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
 import { fieldsPickerHook } from './fields-picker.js';
+import { RateLimiter } from './rate-limit.js';
 import { resolveAuth, tokenFromHeader } from './request-info.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
@@ -27,6 +28,9 @@ import { registerSettingsRoutes } from './routes/settings.js';
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthState | null;
+  }
+  interface FastifyInstance {
+    rateLimiter: RateLimiter;
   }
 }
 
@@ -79,13 +83,29 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     done();
   });
 
+  const rateLimiter = new RateLimiter(() => app.settings.get());
+  server.decorate('rateLimiter', rateLimiter);
+  server.addHook('onClose', (_instance, done) => {
+    rateLimiter.close();
+    done();
+  });
+
+  // Auth first (rate-limit audiences depend on it), then the path rate limits.
   server.addHook('preHandler', (req, _reply, done) => {
+    const limit = () => {
+      try {
+        rateLimiter.checkPath(req);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    };
     const token = tokenFromHeader(req.headers.authorization);
-    if (!token) return done();
+    if (!token) return limit();
     resolveAuth(token, app.collections, app.reader).then(
       (auth) => {
         req.auth = auth;
-        done();
+        limit();
       },
       (err: Error) => done(err),
     );

@@ -51,7 +51,11 @@ export interface Settings {
   superuserIPs: string[];
 }
 
-/** Every default in one literal. Rate limits ship ON (PocketBase ships them off; the brief asks for safe defaults). */
+/**
+ * Every default in one literal. Rate limiting ships ON for authentication (PocketBase ships it off):
+ * password guessing is the one abuse every deployment meets. General API limits stay opt-in, because
+ * behind a proxy without `trustedProxy` every user shares one IP.
+ */
 export function defaultSettings(): Settings {
   const s3 = { enabled: false, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false };
   return {
@@ -62,12 +66,7 @@ export function defaultSettings(): Settings {
     batch: { enabled: false, maxRequests: 50, timeout: 3, maxBodySize: 0 },
     rateLimits: {
       enabled: true,
-      rules: [
-        { label: '*:auth', audience: '', duration: 3, maxRequests: 2 },
-        { label: '*:create', audience: '', duration: 5, maxRequests: 20 },
-        { label: '/api/batch', audience: '', duration: 1, maxRequests: 3 },
-        { label: '/api/', audience: '', duration: 10, maxRequests: 300 },
-      ],
+      rules: [{ label: '*:auth', audience: '', duration: 3, maxRequests: 2 }],
       excludedIPs: [],
     },
     trustedProxy: { headers: [], useLeftmostIP: false },

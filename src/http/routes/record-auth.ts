@@ -57,6 +57,7 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
 
   server.post('/api/collections/:collection/auth-with-password', async (req) => {
     const collection = authCollection(app, req);
+    server.rateLimiter.checkTag(req, collection.name, 'authWithPassword');
     if (!collection.passwordAuth.enabled) throw AppError.forbidden('The collection is not configured to allow password authentication.');
     const data = bodyOf(req).data;
     const errors: FieldErrors = {};
@@ -102,6 +103,7 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
 
   server.post('/api/collections/:collection/auth-refresh', async (req) => {
     const collection: Collection = authCollection(app, req);
+    server.rateLimiter.checkTag(req, collection.name, 'authRefresh');
     if (!req.auth) throw AppError.unauthorized('The request requires valid record authorization token.');
     if (req.auth.collection.id !== collection.id) throw AppError.forbidden('The request requires valid record authorization token.');
     const record = req.auth.record;

@@ -1,0 +1,136 @@
+/**
+ * Rate limiting in PocketBase's rule format (`settings.rateLimits`): fixed windows counted per client IP.
+ *
+ * A rule's label is either a path (`/api/batch` exact, `/api/` prefix, `POST /api/x` with a method) or a
+ * tag (`posts:create`, `*:auth`). For path rules, the most specific match applies (method+exact, exact,
+ * longest prefix). Tag rules are checked by the handlers, which know the collection and the action; an
+ * exact collection beats `*`. `audience` narrows a rule to guests (`@guest`) or authenticated requests
+ * (`@auth`). Exceeding a rule answers 429.
+ *
+ * The client IP is the socket's peer address, or, only when `settings.trustedProxy.headers` names them,
+ * the first configured proxy header present (leftmost or rightmost entry per `useLeftmostIP`). A client can
+ * therefore never pick its own IP by sending `X-Forwarded-For` unless the operator said a proxy sets it.
+ */
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors/index.js';
+import type { RateLimitRule, Settings } from '../settings/index.js';
+
+interface Window {
+  count: number;
+  resetAt: number;
+}
+
+/** Buckets beyond this are swept (expired first); bounds memory under an IP-spraying flood. */
+const MAX_BUCKETS = 100_000;
+
+export class RateLimiter {
+  private buckets = new Map<string, Window>();
+  private sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly settings: () => Settings,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Applies the most specific path rule to the request (called once per request). */
+  checkPath(req: FastifyRequest): void {
+    const cfg = this.settings().rateLimits;
+    if (!cfg.enabled || cfg.rules.length === 0) return;
+    const path = req.url.split('?')[0] ?? '/';
+    const method = req.method.toUpperCase();
+    let best: { rule: RateLimitRule; score: number } | null = null;
+    for (const rule of cfg.rules) {
+      if (!appliesTo(rule, req)) continue;
+      const score = pathScore(rule.label, method, path);
+      if (score > 0 && (!best || score > best.score)) best = { rule, score };
+    }
+    if (best) this.hit(best.rule, req, cfg.excludedIPs);
+  }
+
+  /**
+   * Applies the tag rule for `collection:action` (or `*:action`), and for the password/OAuth2/OTP auth
+   * actions also the `auth` umbrella tag, as PocketBase does.
+   */
+  checkTag(req: FastifyRequest, collection: string, action: string): void {
+    const cfg = this.settings().rateLimits;
+    if (!cfg.enabled || cfg.rules.length === 0) return;
+    const actions = AUTH_ACTIONS.has(action) ? [action, 'auth'] : [action];
+    for (const a of actions) {
+      const exact = cfg.rules.find((r) => r.label === `${collection}:${a}` && appliesTo(r, req));
+      const rule = exact ?? cfg.rules.find((r) => r.label === `*:${a}` && appliesTo(r, req));
+      if (rule) this.hit(rule, req, cfg.excludedIPs);
+    }
+  }
+
+  private hit(rule: RateLimitRule, req: FastifyRequest, excluded: string[]): void {
+    const ip = clientIp(req, this.settings());
+    if (excluded.includes(ip)) return;
+    const key = `${rule.label}\u0000${rule.audience}\u0000${ip}`;
+    const now = this.now();
+    let w = this.buckets.get(key);
+    if (!w || w.resetAt <= now) {
+      if (!w && this.buckets.size >= MAX_BUCKETS) this.sweep(true);
+      w = { count: 0, resetAt: now + rule.duration * 1000 };
+      this.buckets.set(key, w);
+    }
+    w.count++;
+    if (w.count > rule.maxRequests) {
+      throw new AppError('too_many_requests');
+    }
+  }
+
+  private sweep(force = false): void {
+    const now = this.now();
+    for (const [key, w] of this.buckets) if (w.resetAt <= now) this.buckets.delete(key);
+    if (force && this.buckets.size >= MAX_BUCKETS) this.buckets.clear();
+  }
+}
+
+const AUTH_ACTIONS = new Set(['authWithPassword', 'authWithOAuth2', 'authWithOTP']);
+
+function appliesTo(rule: RateLimitRule, req: FastifyRequest): boolean {
+  if (rule.audience === '@guest') return !req.auth;
+  if (rule.audience === '@auth') return Boolean(req.auth);
+  return true;
+}
+
+/** How well a path label matches: 0 = no match; exact beats prefix; a method makes it more specific. */
+function pathScore(label: string, method: string, path: string): number {
+  let pattern = label.trim();
+  let methodBonus = 0;
+  const m = /^([A-Z]+)\s+(\/.*)$/.exec(pattern);
+  if (m) {
+    if (m[1] !== method) return 0;
+    pattern = m[2] as string;
+    methodBonus = 1;
+  }
+  if (!pattern.startsWith('/')) return 0; // a tag, handled by checkTag
+  if (pattern.endsWith('/')) {
+    return path.startsWith(pattern) || `${path}/` === pattern ? pattern.length * 4 + methodBonus : 0;
+  }
+  return path === pattern ? 100_000 + pattern.length * 4 + methodBonus * 2 : 0;
+}
+
+/** The client's IP, honouring proxy headers only when settings.trustedProxy configures them. */
+export function clientIp(req: FastifyRequest, settings: Settings): string {
+  const { headers, useLeftmostIP } = settings.trustedProxy;
+  for (const name of headers) {
+    const raw = req.headers[name.toLowerCase()];
+    const value = Array.isArray(raw) ? raw.join(',') : raw;
+    if (!value) continue;
+    const parts = value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const pick = useLeftmostIP ? parts[0] : parts[parts.length - 1];
+    if (pick && pick.length <= 100) return pick;
+  }
+  return req.socket.remoteAddress ?? '';
+}
