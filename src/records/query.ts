@@ -12,6 +12,7 @@ import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
 import { expandRecords, parseExpand } from './expand.js';
 import { publicRecord, rowToRecord, viewerOf } from './record-io.js';
+import { TimingGuard } from './timing-guard.js';
 
 export const DEFAULT_PER_PAGE = 30;
 export const MAX_PER_PAGE = 1000;
@@ -59,6 +60,8 @@ export function parseListParams(query: Record<string, string | undefined>): List
 }
 
 export class RecordReader {
+  private readonly timingGuard = new TimingGuard();
+
   constructor(
     private readonly db: Database,
     private readonly schema: CollectionStore,
@@ -87,6 +90,9 @@ export class RecordReader {
       const count = await exec.get<{ n: number }>(sql`SELECT COUNT(*) AS n ${from}${where}`);
       totalItems = Number(count?.n ?? 0);
       totalPages = Math.ceil(totalItems / params.perPage);
+    }
+    if (rows.length === 0 && rule.kind === 'where' && params.filter.trim() !== '') {
+      await this.timingGuard.emptyResult(collection.id);
     }
     const records = rows.map((row) => rowToRecord(collection, row));
     const items = await this.serialise(collection, records, params.expand, req, exec);

@@ -50,6 +50,7 @@ describe('batch', () => {
     assert.equal(res[0]!.status, 200);
     assert.equal(res[0]!.body.title, 'first');
     assert.equal(res[1]!.body.done, true);
+    assert.deepEqual(Object.keys(res[1]!.body).sort(), ['done', 'id'], 'the sub-request\'s ?fields= applies');
     assert.equal(res[2]!.body.id, 'upsertedid00001');
     assert.deepEqual({ status: res[3]!.status, body: res[3]!.body }, { status: 204, body: null });
     await assert.rejects(s.client().collection('todos').getOne(doomed.id), (e: ClientResponseError) => e.status === 404);

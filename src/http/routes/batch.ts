@@ -6,7 +6,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { AppError, fieldError, fromUnknown } from '../../errors/index.js';
+import type { Collection } from '../../collections/model.js';
 import type { Executor } from '../../db/dialect.js';
+import type { RequestInfo } from '../../rules/request-info.js';
+import { pickFields } from '../fields-picker.js';
 import type { ParsedBody, UploadedFile } from '../body-parser.js';
 import { bodyOf, requestInfo } from './helpers.js';
 import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';
@@ -69,7 +72,24 @@ async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: Upl
   for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
   const body: ParsedBody = { data: sub.body, files };
   const info = { ...requestInfo(req, 'batch'), method: sub.method, query, body: sub.body };
-  switch (route.action) {
+  const result = await dispatch(app, route.action, collection, m, sub, body, query, info, tx);
+  // `?fields=` in a sub-request's URL picks from that sub-response, as PocketBase does.
+  if (query.fields && result.body && typeof result.body === 'object') result.body = pickFields(result.body, query.fields);
+  return result;
+}
+
+async function dispatch(
+  app: App,
+  action: 'create' | 'update' | 'delete' | 'upsert',
+  collection: Collection,
+  m: RegExpExecArray,
+  sub: SubRequest,
+  body: ParsedBody,
+  query: Record<string, string>,
+  info: RequestInfo,
+  tx: Executor,
+): Promise<ActionResult> {
+  switch (action) {
     case 'create':
       return createAction(app, collection, body, query, info, tx);
     case 'update':
