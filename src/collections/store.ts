@@ -65,7 +65,8 @@ export class CollectionStore implements SchemaLookup {
   /** Finds a collection or answers 404 (the same answer a forbidden collection gets). */
   require(idOrName: string): Collection {
     const c = this.find(idOrName);
-    if (!c) throw AppError.notFound('Missing collection context.');
+    // The same answer as a record the rules hide: an unknown collection reveals nothing either.
+    if (!c) throw AppError.notFound();
     return c;
   }
 

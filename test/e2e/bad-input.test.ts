@@ -235,7 +235,9 @@ describe('hidden fields and privileged filters', () => {
   it('unknown and forbidden collections look the same (404)', async () => {
     const a = await s.fetch('/api/collections/_superusers/records/abc', { headers: { Authorization: userToken } });
     const b = await s.fetch('/api/collections/doesnotexist/records/abc', { headers: { Authorization: userToken } });
+    const c = await s.fetch('/api/collections/items/records/nosuchrecord12', { headers: { Authorization: userToken } });
     assert.equal(b.status, 404);
+    assert.deepEqual(await b.json(), await c.json(), 'an unknown collection answers exactly like a hidden or missing record');
     assert.ok(a.status === 403 || a.status === 404);
   });
 });
