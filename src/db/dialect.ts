@@ -39,6 +39,12 @@ export interface Executor {
    * through this so a write inside a batch never announces a change that is later rolled back.
    */
   afterCommit(fn: () => void): void;
+  /**
+   * Runs `fn` if the work registered here is rolled back: the outermost transaction, or the savepoint
+   * that was open when it was registered. On the database itself (no transaction) it never runs.
+   * Used to undo side effects outside the database (files written for a write that did not happen).
+   */
+  afterRollback(fn: () => void): void;
   /** Result columns of a query without running it: name, and the source table/column when the driver knows. */
   describeColumns(query: Sql): Promise<ColumnInfo[]>;
 }

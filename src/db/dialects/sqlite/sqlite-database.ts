@@ -63,6 +63,15 @@ class Connection {
   }
 }
 
+/** Undo callbacks must not turn a rollback's error into a different one. */
+function runQuietly(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // the original error is what the caller needs to see
+  }
+}
+
 export interface SqliteOptions {
   /** File path, or ':memory:' (then reads share the writer connection). */
   filename: string;
@@ -80,6 +89,7 @@ export function openSqlite(options: SqliteOptions): SqliteDatabase {
 class SqliteTransaction implements Executor {
   private savepointSeq = 0;
   readonly onCommit: Array<() => void> = [];
+  readonly onRollback: Array<() => void> = [];
   closed = false;
 
   constructor(private readonly conn: Connection) {}
@@ -105,12 +115,17 @@ class SqliteTransaction implements Executor {
     this.check();
     this.onCommit.push(fn);
   }
+  afterRollback(fn: () => void): void {
+    this.check();
+    this.onRollback.push(fn);
+  }
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const conn = this.check();
     // Savepoint names come from a counter, never from input.
     const name = ident(`sp${++this.savepointSeq}`);
     conn.runSync(sql`SAVEPOINT ${name}`);
     const pendingCallbacks = this.onCommit.length;
+    const pendingUndos = this.onRollback.length;
     try {
       const result = await fn(this);
       conn.runSync(sql`RELEASE ${name}`);
@@ -119,6 +134,7 @@ class SqliteTransaction implements Executor {
       conn.runSync(sql`ROLLBACK TO ${name}`);
       conn.runSync(sql`RELEASE ${name}`);
       this.onCommit.length = pendingCallbacks; // what the rolled-back part announced never happened
+      for (const undo of this.onRollback.splice(pendingUndos)) runQuietly(undo);
       throw err;
     }
   }
@@ -162,6 +178,9 @@ export class SqliteDatabase implements Database {
   afterCommit(fn: () => void): void {
     fn();
   }
+  afterRollback(): void {
+    // outside a transaction there is nothing to roll back
+  }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
@@ -176,6 +195,7 @@ export class SqliteDatabase implements Database {
       } catch (err) {
         tx.closed = true;
         if (this.writer.conn.inTransaction) this.writer.runSync(sql`ROLLBACK`);
+        for (const undo of tx.onRollback) runQuietly(undo);
         throw err;
       }
     };
