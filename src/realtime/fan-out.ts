@@ -1,0 +1,145 @@
+/**
+ * Record event → per-subscriber messages. Candidate subscriptions come from the broker's topic index;
+ * they are grouped by (rule, auth identity, options) so that N subscribers sharing all three cost one
+ * access check and one serialisation. Each group gets its own freshly built record JSON (hidden fields,
+ * email visibility, expand, fields), never a copy shared with another group.
+ */
+import type { Collection } from '../collections/model.js';
+import type { CollectionStore } from '../collections/store.js';
+import type { Dialect, Executor } from '../db/dialect.js';
+import type { RecordData } from '../hooks/index.js';
+import { pickFields } from '../records/pick-fields.js';
+import { expandRecords, parseExpand } from '../records/expand.js';
+import { publicRecord, viewerOf } from '../records/record-io.js';
+import type { RequestInfo } from '../rules/request-info.js';
+import { canAccessRecord, type AccessContext } from './access.js';
+import type { Broker } from './broker.js';
+import type { ClientSubscription } from './client.js';
+
+export type RecordAction = 'create' | 'update' | 'delete';
+
+/** One message ready for the wire, with the identity it was checked for. */
+export interface PreparedMessage {
+  sub: ClientSubscription;
+  authKey: string;
+  data: string;
+}
+
+type TopicRule = 'listRule' | 'viewRule';
+
+interface Group {
+  rule: TopicRule;
+  sample: ClientSubscription;
+  subs: ClientSubscription[];
+}
+
+/** The topics a record event reaches, each with the rule that guards it (PocketBase's subscription/rule map). */
+export function topicsFor(collection: Collection, recordId: string): Array<[string, TopicRule]> {
+  const topics: Array<[string, TopicRule]> = [
+    [`${collection.name}/${recordId}`, 'viewRule'],
+    [`${collection.id}/${recordId}`, 'viewRule'],
+    [`${collection.name}/*`, 'listRule'],
+    [`${collection.id}/*`, 'listRule'],
+    // Deprecated in PocketBase, still honoured: the bare collection means `/*`.
+    [collection.name, 'listRule'],
+    [collection.id, 'listRule'],
+  ];
+  // A collection whose name equals its id would otherwise deliver twice.
+  return topics.filter(([t], i) => topics.findIndex(([o]) => o === t) === i);
+}
+
+export class FanOut {
+  constructor(
+    private readonly broker: Broker,
+    private readonly schema: CollectionStore,
+    private readonly dialect: Dialect,
+    private readonly onGroupError: (err: unknown) => void,
+  ) {}
+
+  /** Cheap pre-check so writes nobody listens to cost nothing more. */
+  hasSubscribers(collection: Collection, recordId: string): boolean {
+    return topicsFor(collection, recordId).some(([topic]) => (this.broker.subscribers(topic)?.size ?? 0) > 0);
+  }
+
+  /**
+   * Checks and serialises `record` for every subscription that may see it, reading through `exec` (the
+   * database after commit; the open transaction for a delete, before the row goes).
+   */
+  async prepare(action: RecordAction, collection: Collection, record: RecordData, exec: Executor): Promise<PreparedMessage[]> {
+    const id = String(record.id);
+    const groups = new Map<string, Group>();
+    for (const [topic, rule] of topicsFor(collection, id)) {
+      for (const sub of this.broker.subscribers(topic) ?? []) {
+        if (sub.client.closed) continue;
+        const key = `${rule}\n${sub.client.authKey}\n${sub.optionsKey}`;
+        const group = groups.get(key);
+        if (group) group.subs.push(sub);
+        else groups.set(key, { rule, sample: sub, subs: [sub] });
+      }
+    }
+    const out: PreparedMessage[] = [];
+    const ctx: AccessContext = { exec, dialect: this.dialect, schema: this.schema };
+    for (const group of groups.values()) {
+      let data: string | null;
+      try {
+        data = await this.messageFor(ctx, action, collection, record, group);
+      } catch (err) {
+        // A bad `filter` option or a rule that no longer compiles: that group just gets nothing (as PocketBase).
+        this.onGroupError(err);
+        continue;
+      }
+      if (data === null) continue;
+      const authKey = group.sample.client.authKey;
+      for (const sub of group.subs) out.push({ sub, authKey, data });
+    }
+    return out;
+  }
+
+  private async messageFor(ctx: AccessContext, action: RecordAction, collection: Collection, record: RecordData, group: Group): Promise<string | null> {
+    const { sample } = group;
+    const req: RequestInfo = {
+      context: 'realtime',
+      method: 'GET',
+      headers: sample.headers,
+      query: sample.query,
+      body: {},
+      auth: sample.client.auth,
+    };
+    const id = String(record.id);
+    if (!(await canAccessRecord(ctx, collection, id, collection[group.rule], req, sample.query.filter ?? ''))) return null;
+
+    const viewer = viewerOf(req);
+    const owner = viewer.authId === id && viewer.authCollectionId === collection.id;
+    if (collection.type === 'auth' && record.emailVisibility !== true && !viewer.superuser && !owner) {
+      // Managers see the email too; only worth a query when it would change the output.
+      const manages = await canAccessRecord(ctx, collection, id, collection.manageRule, req).catch(() => false);
+      viewer.manages = () => manages;
+    }
+    const tree = parseExpand(sample.query.expand);
+    const expand = tree.size ? (await expandRecords(collection, [record], tree, { ...ctx, req, viewer }))[0] : undefined;
+    let json: unknown = publicRecord(collection, record, viewer, expand);
+    const fields = sample.query.fields;
+    if (fields) {
+      try {
+        json = pickFields(json, fields);
+      } catch {
+        // PocketBase sends the unpicked record when `fields` does not parse.
+      }
+    }
+    return JSON.stringify({ action, record: json });
+  }
+}
+
+/**
+ * Writes prepared messages to the clients that still hold the subscription under the same identity (a
+ * delete prepared inside a transaction is flushed after commit; things may have changed meanwhile).
+ */
+export function deliver(messages: readonly PreparedMessage[]): number {
+  let sent = 0;
+  for (const m of messages) {
+    const client = m.sub.client;
+    if (client.closed || client.authKey !== m.authKey || !client.subscriptions.has(m.sub.name)) continue;
+    if (client.send(m.sub.name, m.data)) sent++;
+  }
+  return sent;
+}
