@@ -1,0 +1,147 @@
+/**
+ * /api/files: PocketBase's file download (`GET|HEAD /api/files/{collection}/{record}/{filename}`, with
+ * `?thumb=`, `?download=`, `?token=` and Range) and `POST /api/files/token`. Every miss — unknown
+ * collection, record or file, a failed protected-file check — is the same 404.
+ */
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../app.js';
+import { issueToken, peekClaims, verifyToken } from '../../auth/tokens.js';
+import type { AuthCollection, Collection, FileField } from '../../collections/model.js';
+import { AppError } from '../../errors/index.js';
+import {
+  allowedThumb,
+  baseMime,
+  cacheControl,
+  contentDisposition,
+  decideRange,
+  FILE_RESPONSE_HEADERS,
+  fileFields,
+  fileKey,
+  isDownloadParam,
+  isSafeFileName,
+  S3Error,
+  SNIFF_BYTES,
+  sniffMime,
+  THUMBABLE_TYPES,
+  type FileStorage,
+  type ObjectInfo,
+} from '../../files/index.js';
+import type { AuthState } from '../../rules/request-info.js';
+import { buildRequestInfo, queryOf } from '../request-info.js';
+import { param } from './helpers.js';
+
+/** The verified record behind a file token, or null for anything invalid. */
+async function resolveFileToken(app: App, token: string): Promise<AuthState | null> {
+  const claims = peekClaims(token.trim());
+  if (!claims || claims.type !== 'file') return null;
+  const collection = app.collections.find(claims.collectionId);
+  if (!collection || collection.type !== 'auth' || collection.id !== claims.collectionId) return null;
+  const record = await app.reader.findById(collection, claims.id);
+  if (!record) return null;
+  const ok = await verifyToken(token.trim(), collection as AuthCollection, { tokenKey: String(record.tokenKey ?? '') }, 'file');
+  return ok ? { collection: collection as AuthCollection, record } : null;
+}
+
+/** Protected files: the view rule, evaluated for the token's record in the `protectedFile` context. */
+async function mayReadProtected(app: App, req: FastifyRequest, collection: Collection, recordId: string): Promise<boolean> {
+  const token = queryOf(req).token ?? '';
+  const auth = token ? await resolveFileToken(app, token) : null;
+  try {
+    await app.reader.findVisible(collection, recordId, 'viewRule', buildRequestInfo(req, auth, 'protectedFile'));
+    return true;
+  } catch (err) {
+    if (err instanceof AppError) return false; // 403 (locked rule) and 404 alike: PocketBase answers 404
+    throw err;
+  }
+}
+
+function names(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
+}
+
+/** The type to serve: the one stored with the object, else sniffed from its first bytes. */
+async function contentTypeOf(storage: FileStorage, key: string, info: ObjectInfo): Promise<string> {
+  if (info.contentType) return info.contentType;
+  if (info.size === 0) return sniffMime(Buffer.alloc(0));
+  const stream = await storage.read(key, { start: 0, end: Math.min(info.size, SNIFF_BYTES) - 1 });
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
+  return sniffMime(Buffer.concat(chunks));
+}
+
+function isMissing(err: unknown): boolean {
+  return (err instanceof S3Error && err.status === 404) || (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+async function download(app: App, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const collection = app.collections.find(param(req, 'collection'));
+  // View collections would need their source record's folder (not supported yet): 404 like any miss.
+  if (!collection || collection.type === 'view') throw AppError.notFound();
+  const record = await app.reader.findById(collection, param(req, 'recordId'));
+  if (!record) throw AppError.notFound();
+  const name = param(req, 'filename');
+  if (!isSafeFileName(name)) throw AppError.notFound();
+  const field: FileField | undefined = fileFields(collection).find((f) => names(record[f.name]).includes(name));
+  if (!field) throw AppError.notFound();
+  if (field.protected && !(await mayReadProtected(app, req, collection, String(record.id)))) throw AppError.notFound();
+
+  const query = queryOf(req);
+  const storage = app.files.storage();
+  let key = fileKey(collection.id, String(record.id), name);
+  let servedName = name;
+  let info = await storage.stat(key);
+  if (!info) throw AppError.notFound();
+  const type = await contentTypeOf(storage, key, info);
+
+  const thumb = allowedThumb(field, query.thumb);
+  if (thumb && THUMBABLE_TYPES.has(baseMime(type))) {
+    const made = await app.files.thumbnail(storage, collection.id, String(record.id), name, thumb, baseMime(type));
+    if (made) {
+      ({ key, info } = made);
+      servedName = `${thumb.size}_${name}`;
+    }
+  }
+
+  const ifRange = req.headers['if-range'];
+  const decision = decideRange(req.headers.range, info.size, Array.isArray(ifRange) ? ifRange.join(',') : ifRange);
+  const range = decision.kind === 'partial' ? decision.range : undefined;
+  const length = range ? range.end - range.start + 1 : info.size;
+  // Open the body before any header is set, so a failure still gets a clean error response.
+  let body: Readable | null = null;
+  if (decision.kind !== 'unsatisfiable' && req.method !== 'HEAD' && length > 0) {
+    try {
+      body = await storage.read(key, range);
+    } catch (err) {
+      if (isMissing(err)) throw AppError.notFound();
+      throw err;
+    }
+  }
+
+  // Uploaded files may be embedded anywhere (PocketBase drops the global X-Frame-Options here too).
+  reply.removeHeader('X-Frame-Options');
+  reply.headers(FILE_RESPONSE_HEADERS);
+  reply.header('Cache-Control', cacheControl(field.protected));
+  reply.header('Content-Disposition', contentDisposition(type, servedName, isDownloadParam(query.download)));
+  reply.type(type);
+  if (decision.kind === 'unsatisfiable') {
+    return reply.code(416).header('Content-Range', `bytes */${info.size}`).header('Content-Length', '0').send();
+  }
+  if (range) reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+  reply.header('Content-Length', String(length));
+  return body ? reply.send(body) : reply.send();
+}
+
+/** Registers the file routes. */
+export function registerFileRoutes(server: FastifyInstance, app: App): void {
+  server.post('/api/files/token', async (req) => {
+    if (!req.auth) throw AppError.unauthorized('Missing auth context.');
+    const { collection, record } = req.auth;
+    const token = await issueToken(collection, { id: String(record.id), tokenKey: String(record.tokenKey ?? '') }, { type: 'file' });
+    return { token };
+  });
+  const path = '/api/files/:collection/:recordId/:filename';
+  // HEAD first and explicit: Fastify's automatic HEAD would read the whole file to throw it away.
+  server.head(path, (req, reply) => download(app, req, reply));
+  server.get(path, (req, reply) => download(app, req, reply));
+}
