@@ -4,6 +4,8 @@
  * still verify (imported users), and callers re-hash them on the next successful login.
  */
 
+import { randomString } from '../util/random.js';
+
 /** Loaded on first use: the native module costs ~14 MB of RSS an idle server does not need. */
 let argon: Promise<typeof import('@node-rs/argon2')> | null = null;
 function loadArgon() {
@@ -31,10 +33,21 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** An argon2id PHC string for `password` (waits for a free hashing slot). */
 export async function hashPassword(password: string): Promise<string> {
   const { hash } = await loadArgon();
   return withSlot(() => hash(password, ARGON_OPTIONS));
 }
+
+/** Loaded on first use: only imported PocketBase users (bcrypt hashes) ever need it, once each. */
+let bcrypt: Promise<typeof import('bcryptjs')> | null = null;
+function loadBcrypt() {
+  bcrypt ??= import('bcryptjs');
+  return bcrypt;
+}
+
+/** PocketBase stores bcrypt (`$2a$`/`$2b$`/`$2y$`); anything else with that prefix shape is not a hash we trust. */
+const BCRYPT_RE = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
 /** Constant-shape verification: unknown formats and oversized input are simply "no". */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
@@ -43,17 +56,25 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
     const { verify } = await loadArgon();
     return withSlot(() => verify(hash, password).catch(() => false));
   }
+  if (BCRYPT_RE.test(hash)) {
+    // bcrypt reads at most 72 bytes; Go's bcrypt (PocketBase) refuses longer passwords, so do we.
+    if (Buffer.byteLength(password) > 72) return false;
+    const { compare } = await loadBcrypt();
+    return withSlot(() => compare(password, hash).catch(() => false));
+  }
   return false;
 }
 
-/** A hash of a random password, verified against when the account does not exist (same timing). */
 let dummyHash: Promise<string> | null = null;
+/** A hash of a random password, verified against when the account does not exist (same timing). */
 export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(`dummy-${Math.random()}`);
+  dummyHash ??= hashPassword(randomString(32));
   return dummyHash;
 }
 
 /** Whether a stored hash should be replaced at the next login (older algorithm or weaker parameters). */
 export function needsRehash(hash: string): boolean {
-  return !hash.startsWith('$argon2id$v=19$m=19456,t=2,p=1$');
+  const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+  // Stronger-than-default parameters are kept: re-hashing them down would weaken the stored hash.
+  return !m || Number(m[1]) < ARGON_OPTIONS.memoryCost || Number(m[2]) < ARGON_OPTIONS.timeCost;
 }

@@ -1,113 +1,135 @@
 /**
- * Password authentication for auth collections (superusers included), token refresh and auth-methods,
- * enough for the SDK's `authWithPassword` / `authRefresh`. The other flows (OTP, OAuth2, MFA, email
- * verification and reset) belong to the accounts capability.
+ * The core auth endpoints of an auth collection: auth-methods, password login, token refresh,
+ * impersonation and "log out everywhere"; registers the other auth route groups too (OTP, emailed
+ * links, OAuth2, TOTP, API keys) so the server has one registration line for all of them.
+ *
+ *   GET  /api/collections/{c}/auth-methods          → {password, oauth2, mfa, otp, + legacy keys}
+ *   POST /api/collections/{c}/auth-with-password    {identity, password, identityField?} → auth | 401 {mfaId}
+ *   POST /api/collections/{c}/auth-refresh          (token) → auth (same token if not refreshable)
+ *   POST /api/collections/{c}/impersonate/{id}      {duration?} (superusers) → auth, non-refreshable token
+ *   POST /api/collections/{c}/logout-all            {id?} → 204, every token of the record stops working
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
-import type { AuthCollection, Collection } from '../../collections/model.js';
-import { ident, sql } from '../../db/sql.js';
-import { AppError, fieldError, type FieldErrors } from '../../errors/index.js';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from '../../auth/passwords.js';
-import { issueToken } from '../../auth/tokens.js';
-import { ROOT_ALIAS } from '../../records/access.js';
-import { publicRecord, rowToRecord } from '../../records/record-io.js';
-import { compileFilter } from '../../rules/index.js';
+import { issueToken, unverifiedClaims } from '../../auth/tokens.js';
+import { providerInfo, type ProviderInfo } from '../../auth/oauth2/client.js';
+import { toProviderConfig } from '../../auth/oauth2/providers.js';
+import { ident, sql } from '../../db/sql.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import type { RecordData } from '../../hooks/index.js';
-import { bodyOf, param, query, requestInfo } from './helpers.js';
+import { rowToRecord } from '../../records/record-io.js';
+import { isSuperuser } from '../../rules/request-info.js';
+import { tokenFromHeader } from '../request-info.js';
+import { registerApiKeyRoutes } from './api-keys.js';
+import { bodyOf, param, requireSuperuser } from './helpers.js';
+import { registerRecordAuthEmailRoutes } from './record-auth-emails.js';
+import { authCollection, readStrings, sendAuthResponse } from './record-auth-helpers.js';
+import { registerRecordAuthOAuth2Routes } from './record-auth-oauth2.js';
+import { registerRecordAuthOtpRoutes } from './record-auth-otp.js';
+import { registerRecordAuthTotpRoutes } from './record-auth-totp.js';
 
-function authCollection(app: App, req: FastifyRequest): AuthCollection {
-  const c = app.collections.find(param(req, 'collection'));
-  if (!c || c.type !== 'auth') throw AppError.notFound('Missing or invalid auth collection context.');
-  return c;
-}
-
-/** The auth response: token plus the record as its owner sees it (and `?expand=`). */
-async function authResponse(app: App, req: FastifyRequest, collection: AuthCollection, record: RecordData, token: string) {
-  const info = { ...requestInfo(req), auth: { collection, record } };
-  const [out] = await app.reader.serialise(collection, [record], query(req).expand ?? '', info);
-  return { token, record: out ?? publicRecord(collection, record, { superuser: false, authId: null, authCollectionId: null }) };
-}
-
-/** PocketBase's authRule: null disables auth for the collection; an expression must match the record. */
-async function checkAuthRule(app: App, collection: AuthCollection, record: RecordData, req: FastifyRequest): Promise<void> {
-  const rule = collection.authRule;
-  if (rule === null || rule === undefined) {
-    throw AppError.forbidden("The request doesn't satisfy the collection requirements to authenticate.");
-  }
-  if (rule.trim() === '') return;
-  const info = { ...requestInfo(req), auth: { collection, record } };
-  const condition = compileFilter(rule, { collection, schema: app.collections, dialect: app.db.dialect, rootAlias: ROOT_ALIAS, request: info, mode: 'rule' });
-  const ok = await app.db.get(
-    sql`SELECT 1 AS ok FROM ${ident(collection.name)} AS ${ident(ROOT_ALIAS)} WHERE ${ident(ROOT_ALIAS, 'id')} = ${record.id as string} AND (${condition})`,
-  );
-  if (!ok) throw AppError.forbidden("The request doesn't satisfy the collection requirements to authenticate.");
-}
-
+/** Registers every auth endpoint (see the module comment). */
 export function registerRecordAuthRoutes(server: FastifyInstance, app: App): void {
   server.get('/api/collections/:collection/auth-methods', async (req) => {
     const c = authCollection(app, req);
+    server.rateLimiter.checkTag(req, c.name, 'listAuthMethods');
+    const password = { enabled: c.passwordAuth.enabled, identityFields: c.passwordAuth.enabled ? c.passwordAuth.identityFields : [] };
+    const providers: ProviderInfo[] = c.oauth2.enabled
+      ? c.oauth2.providers.map((p) => providerInfo(toProviderConfig(p))).filter((p): p is ProviderInfo => p !== null)
+      : [];
     return {
-      password: { enabled: c.passwordAuth.enabled, identityFields: c.passwordAuth.identityFields },
-      oauth2: { enabled: false, providers: [] },
-      mfa: { enabled: false, duration: 0 },
-      otp: { enabled: false, duration: 0 },
+      password,
+      oauth2: { enabled: c.oauth2.enabled, providers },
+      mfa: { enabled: c.mfa.enabled, duration: c.mfa.enabled ? c.mfa.duration : 0 },
+      otp: { enabled: c.otp.enabled, duration: c.otp.enabled ? c.otp.duration : 0 },
+      // PocketBase < 0.23 clients read these.
+      authProviders: c.oauth2.enabled ? providers : [],
+      usernamePassword: password.enabled && password.identityFields.includes('username'),
+      emailPassword: password.enabled && password.identityFields.includes('email'),
     };
   });
 
-  server.post('/api/collections/:collection/auth-with-password', async (req) => {
+  server.post('/api/collections/:collection/auth-with-password', async (req, reply) => {
     const collection = authCollection(app, req);
     server.rateLimiter.checkTag(req, collection.name, 'authWithPassword');
     if (!collection.passwordAuth.enabled) throw AppError.forbidden('The collection is not configured to allow password authentication.');
-    const data = bodyOf(req).data;
-    const errors: FieldErrors = {};
-    if (typeof data.identity !== 'string' || data.identity === '') errors.identity = fieldError('validation_required', 'Missing required value');
-    if (typeof data.password !== 'string' || data.password === '') errors.password = fieldError('validation_required', 'Missing required value');
-    if (data.identityField !== undefined && typeof data.identityField !== 'string') errors.identityField = fieldError('validation_invalid_value', 'Must be a string');
-    if (Object.keys(errors).length) throw AppError.validation('Failed to authenticate.', errors);
-    const identity = (data.identity as string).slice(0, 1000);
-    const password = data.password as string;
+    const input = readStrings(req, { identity: { max: 255 }, password: { max: 4096 }, identityField: { max: 255, optional: true } });
 
     let fields = collection.passwordAuth.identityFields.filter((f) => collection.fields.some((x) => x.name === f));
-    if (typeof data.identityField === 'string') {
-      if (!fields.includes(data.identityField)) throw AppError.validation('Failed to authenticate.', { identityField: fieldError('validation_invalid_value', 'Invalid identity field') });
-      fields = [data.identityField];
+    if (input.identityField !== '') {
+      if (!fields.includes(input.identityField)) throw AppError.validation('Failed to authenticate.', { identityField: fieldError('validation_invalid_value', 'Invalid identity field') });
+      fields = [input.identityField];
     }
-    // email first, as PocketBase does
-    fields.sort((a, b) => (a === 'email' ? -1 : b === 'email' ? 1 : 0));
+    fields.sort((a, b) => (a === 'email' ? -1 : b === 'email' ? 1 : 0)); // email first, as PocketBase does
     let record: RecordData | undefined;
     for (const field of fields) {
       const column = ident(field);
       const row = await app.db.get(
         field === 'email'
-          ? sql`SELECT * FROM ${ident(collection.name)} WHERE LOWER(${column}) = LOWER(${identity}) LIMIT 1`
-          : sql`SELECT * FROM ${ident(collection.name)} WHERE ${column} = ${identity} LIMIT 1`,
+          ? sql`SELECT * FROM ${ident(collection.name)} WHERE LOWER(${column}) = LOWER(${input.identity}) LIMIT 1`
+          : sql`SELECT * FROM ${ident(collection.name)} WHERE ${column} = ${input.identity} LIMIT 1`,
       );
       if (row) {
         record = rowToRecord(collection, row);
         break;
       }
     }
+    // Unknown accounts cost one verification too (of a dummy hash), so timing does not tell them apart.
     const hash = record ? String(record.password ?? '') : await dummyPasswordHash();
-    const ok = await verifyPassword(hash, password);
+    const ok = await verifyPassword(hash, input.password);
     if (!record || !ok) throw AppError.badRequest('Failed to authenticate.');
     if (needsRehash(hash)) {
-      const fresh = await hashPassword(password);
-      await app.db.run(sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string}`);
+      // Imported bcrypt (or weaker argon2) hashes are upgraded on the first successful login.
+      const fresh = await hashPassword(input.password);
+      await app.db.run(sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string} AND ${ident('password')} = ${hash}`);
       record.password = fresh;
     }
-    await checkAuthRule(app, collection, record, req);
-    const token = await issueToken(collection, { id: record.id as string, tokenKey: String(record.tokenKey) }, { type: 'auth' });
-    return authResponse(app, req, collection, record, token);
+    return sendAuthResponse(app, req, reply, collection, record, { method: 'password' });
   });
 
-  server.post('/api/collections/:collection/auth-refresh', async (req) => {
-    const collection: Collection = authCollection(app, req);
+  server.post('/api/collections/:collection/auth-refresh', async (req, reply) => {
+    const collection = authCollection(app, req);
     server.rateLimiter.checkTag(req, collection.name, 'authRefresh');
     if (!req.auth) throw AppError.unauthorized('The request requires valid record authorization token.');
     if (req.auth.collection.id !== collection.id) throw AppError.forbidden('The request requires valid record authorization token.');
-    const record = req.auth.record;
-    const token = await issueToken(req.auth.collection, { id: record.id as string, tokenKey: String(record.tokenKey) }, { type: 'auth' });
-    return authResponse(app, req, req.auth.collection, record, token);
+    const current = tokenFromHeader(req.headers.authorization) ?? '';
+    // Impersonation tokens are static: refreshing returns the same token (PocketBase).
+    const refreshable = unverifiedClaims(current)?.refreshable !== false;
+    return sendAuthResponse(app, req, reply, collection, req.auth.record, { method: '', ...(refreshable ? {} : { token: current }) });
   });
+
+  server.post('/api/collections/:collection/impersonate/:id', async (req, reply) => {
+    requireSuperuser(req);
+    const collection = authCollection(app, req);
+    const record = await app.reader.findById(collection, param(req, 'id'));
+    if (!record) throw AppError.notFound();
+    const duration = bodyOf(req).data.duration ?? 0;
+    if (typeof duration !== 'number' || !Number.isInteger(duration) || duration < 0 || duration > 10 * 365 * 86_400) {
+      throw AppError.validation('An error occurred while validating the submitted data.', { duration: fieldError('validation_min_greater_equal_than_required', 'Must be a whole number of seconds ≥ 0') });
+    }
+    const token = await issueToken(collection, { id: record.id as string, tokenKey: String(record.tokenKey) }, { type: 'auth', duration, refreshable: false });
+    return sendAuthResponse(app, req, reply, collection, record, { method: '', token });
+  });
+
+  server.post('/api/collections/:collection/logout-all', async (req, reply) => {
+    const collection = authCollection(app, req);
+    if (!req.auth) throw AppError.unauthorized('The request requires valid record authorization token.');
+    const requested = bodyOf(req).data.id;
+    let target = req.auth.collection.id === collection.id ? (req.auth.record.id as string) : '';
+    if (requested !== undefined && requested !== target) {
+      if (!isSuperuser(req)) throw AppError.forbidden('Only superusers can log out other records.');
+      if (typeof requested !== 'string' || !(await app.reader.findById(collection, requested))) throw AppError.notFound();
+      target = requested;
+    }
+    if (target === '') throw AppError.forbidden('The request requires valid record authorization token.');
+    await app.auth.rotateTokenKey(collection, target);
+    return reply.code(204).send();
+  });
+
+  registerRecordAuthOtpRoutes(server, app);
+  registerRecordAuthEmailRoutes(server, app);
+  registerRecordAuthOAuth2Routes(server, app);
+  registerRecordAuthTotpRoutes(server, app);
+  registerApiKeyRoutes(server, app);
 }

@@ -1,0 +1,95 @@
+/**
+ * The emailed-link flows. Requests answer 204 whether or not the email is known (the work runs in the
+ * background); confirms answer 204, or 400 for an invalid, expired or already used token.
+ *
+ *   POST /api/collections/{c}/request-verification    {email}
+ *   POST /api/collections/{c}/confirm-verification    {token}
+ *   POST /api/collections/{c}/request-password-reset  {email}
+ *   POST /api/collections/{c}/confirm-password-reset  {token, password, passwordConfirm}
+ *   POST /api/collections/{c}/request-email-change    {newEmail}        (auth required)
+ *   POST /api/collections/{c}/confirm-email-change    {token, password}
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { App } from '../../app.js';
+import { isEmailFormat } from '../../auth/lookup.js';
+import type { AuthCollection } from '../../collections/model.js';
+import { AppError, fieldError } from '../../errors/index.js';
+import { authCollection, readStrings } from './record-auth-helpers.js';
+
+function requireEmail(email: string, field: string): void {
+  if (!isEmailFormat(email)) {
+    throw AppError.validation('An error occurred while validating the submitted data.', { [field]: fieldError('validation_is_email', 'Must be a valid email address') });
+  }
+}
+
+function notForSuperusers(c: AuthCollection, message: string): void {
+  if (c.name === '_superusers') throw AppError.badRequest(message);
+}
+
+/** Registers the six request/confirm endpoints. */
+export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App): void {
+  const flows = app.auth.emailFlows;
+  const start = (req: FastifyRequest, tag: string) => {
+    const c = authCollection(app, req);
+    server.rateLimiter.checkTag(req, c.name, tag);
+    return c;
+  };
+
+  server.post('/api/collections/:collection/request-verification', async (req, reply) => {
+    const c = start(req, 'requestVerification');
+    notForSuperusers(c, 'All superusers are verified by default.');
+    const { email } = readStrings(req, { email: { max: 255 } });
+    requireEmail(email, 'email');
+    flows.requestVerification(c, email);
+    return reply.code(204).send();
+  });
+
+  server.post('/api/collections/:collection/confirm-verification', async (req, reply) => {
+    const c = start(req, 'confirmVerification');
+    notForSuperusers(c, 'All superusers are verified by default.');
+    const { token } = readStrings(req, { token: { max: 4096 } });
+    await flows.confirmVerification(c, token);
+    return reply.code(204).send();
+  });
+
+  server.post('/api/collections/:collection/request-password-reset', async (req, reply) => {
+    const c = start(req, 'requestPasswordReset');
+    const { email } = readStrings(req, { email: { max: 255 } });
+    requireEmail(email, 'email');
+    flows.requestPasswordReset(c, email);
+    return reply.code(204).send();
+  });
+
+  server.post('/api/collections/:collection/confirm-password-reset', async (req, reply) => {
+    const c = start(req, 'confirmPasswordReset');
+    const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 }, passwordConfirm: { max: 4096 } });
+    if (input.password !== input.passwordConfirm) {
+      throw AppError.validation('An error occurred while validating the submitted data.', { passwordConfirm: fieldError('validation_values_mismatch', "Values don't match") });
+    }
+    await flows.confirmPasswordReset(c, input.token, input.password, input.passwordConfirm);
+    return reply.code(204).send();
+  });
+
+  server.post('/api/collections/:collection/request-email-change', async (req, reply) => {
+    const c = start(req, 'requestEmailChange');
+    notForSuperusers(c, 'All superusers can change their emails directly.');
+    if (!req.auth) throw AppError.unauthorized('The request requires valid auth record.');
+    if (req.auth.collection.id !== c.id) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
+    const { newEmail } = readStrings(req, { newEmail: { max: 255 } });
+    requireEmail(newEmail, 'newEmail');
+    if (newEmail.toLowerCase() === String(req.auth.record.email ?? '').toLowerCase()) {
+      throw AppError.validation('An error occurred while validating the submitted data.', { newEmail: fieldError('validation_invalid_new_email', 'Must be different from the current email') });
+    }
+    // A taken address gets the same 204 (no mail is sent): the answer must not reveal other accounts.
+    flows.requestEmailChange(c, req.auth.record, newEmail);
+    return reply.code(204).send();
+  });
+
+  server.post('/api/collections/:collection/confirm-email-change', async (req, reply) => {
+    const c = start(req, 'confirmEmailChange');
+    notForSuperusers(c, 'All superusers can change their emails directly.');
+    const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 } });
+    await flows.confirmEmailChange(c, input.token, input.password);
+    return reply.code(204).send();
+  });
+}
