@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// A 2 MiB young generation keeps an idle server well under 80 MB RSS; throughput measured the same.
 // The `plinth` command. Runs the compiled CLI (npm start / npm test build it first).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -4,10 +4,15 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AuthServices } from './auth/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
 import { openSqlite } from './db/dialects/sqlite/sqlite-database.js';
+import { FileService } from './files/index.js';
 import { HookBus } from './hooks/index.js';
+import { LogStore } from './logs/log-store.js';
+import { Mailer } from './mail/index.js';
+import { RealtimeService } from './realtime/index.js';
 import { RecordReader } from './records/query.js';
 import { RecordWriter } from './records/write.js';
 import { validateRule } from './rules/index.js';
@@ -36,6 +41,16 @@ export class App {
   readonly settings: SettingsStore;
   readonly reader: RecordReader;
   readonly writer: RecordWriter;
+  /** File storage (local directory or S3, from settings), thumbnails, background deletions. */
+  readonly files: FileService;
+  /** SSE subscriptions and server-side publishing (see realtime/index.ts). */
+  readonly realtime: RealtimeService;
+  /** Request logs, in `<dataDir>/auxiliary.db` (a database of their own). */
+  readonly logs: LogStore;
+  /** Outgoing mail over SMTP (settings.smtp). */
+  readonly mailer: Mailer;
+  /** Auth flows beyond password login: OTP, MFA, TOTP, emailed links, API keys (see auth/index.ts). */
+  readonly auth: AuthServices;
 
   private constructor(
     readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations'>> & { databaseUrl?: string },
@@ -47,7 +62,22 @@ export class App {
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
     this.settings = new SettingsStore(db, this.hooks);
     this.reader = new RecordReader(db, this.collections);
-    this.writer = new RecordWriter(db, this.collections, this.hooks, this.reader);
+    this.files = new FileService(config.dataDir, () => this.settings.get(), db, logger);
+    this.files.bindHooks(this.hooks);
+    this.writer = new RecordWriter(db, this.collections, this.hooks, this.reader, this.files);
+    this.realtime = new RealtimeService({ db, collections: this.collections, hooks: this.hooks, logger });
+    this.logs = new LogStore(join(config.dataDir, 'auxiliary.db'), () => this.settings.get().logs);
+    this.mailer = new Mailer(() => this.settings.get(), logger);
+    this.auth = new AuthServices({
+      db,
+      collections: this.collections,
+      reader: this.reader,
+      writer: this.writer,
+      hooks: this.hooks,
+      settings: () => this.settings.get(),
+      mailer: this.mailer,
+      logger,
+    });
   }
 
   /** Opens (and on first run creates) the database, system collections and settings. */
@@ -67,13 +97,19 @@ export class App {
     const app = new App(full, db, logger);
     await app.collections.bootstrap();
     await app.settings.load();
+    await app.auth.init();
     if (config.applyMigrations ?? true) await migrateUp(app, full.migrationsDir);
     if (full.automigrate) enableAutomigrate(app, full.migrationsDir);
     return app;
   }
 
   async close(): Promise<void> {
+    await this.realtime.close();
+    await this.auth.settled();
+    this.mailer.close();
     await this.hooks.settled();
+    await this.files.settled();
+    await this.logs.close();
     await this.db.close();
   }
 }

@@ -91,10 +91,16 @@ async function serve(argv: string[]): Promise<number> {
   const server = await buildServer(app, { logRequests: flags.dev === true });
   await server.listen({ host, port });
   const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n└─ Data dir: ${app.config.dataDir}\n`);
-  const count = await app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${ident('_superusers')}`);
-  if (!count?.n) {
-    process.stdout.write(`\nNo superuser yet. Create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`);
+  process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
+  process.stdout.write(`└─ Dashboard: ${address}/_/\n`);
+  const installToken = await server.installer.issue();
+  if (installToken) {
+    const linkHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const link = `http://${linkHost.includes(':') ? `[${linkHost}]` : linkHost}:${port}/_/#/pbinstall/${installToken}`;
+    process.stdout.write(
+      `\nNo superuser yet. Open this one-time link (valid 30 minutes) to create the first one:\n  ${link}\n` +
+        `or create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`,
+    );
   }
 
   let closing = false;

@@ -25,7 +25,7 @@ export const TEMPLATE_KEYS = ['verificationTemplate', 'resetPasswordTemplate', '
 // `^\w+$` as PocketBase, without a leading digit: names become SQL identifiers (see db/sql.ts ident()).
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const ID_RE = /^\w+$/;
-export const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_logs'];
+export const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_logs', '_totp', '_apiKeys'];
 
 // ---------------------------------------------------------------------------------------------------
 // Reading request JSON: wrong JSON types are collected and reported together as a 400.

@@ -11,7 +11,8 @@ import { AppError, fieldError } from '../errors/index.js';
 import { Sql } from '../db/sql.js';
 
 const MAX_VIEW_QUERY_LENGTH = 20_000;
-const FORBIDDEN_NAMES = /\b(_params|_collections|_migrations|sqlite_\w*|pg_\w*|information_schema)\b/i;
+/** Plinth's own bookkeeping tables (secrets, hashes, settings) are never readable through a view. */
+const FORBIDDEN_NAMES = /\b(_params|_collections|_migrations|_totp|_apiKeys|_logs|sqlite_\w*|pg_\w*|information_schema)\b/i;
 
 /** Returns a reason the query is unacceptable, or null. */
 export function checkViewQuery(query: unknown): string | null {

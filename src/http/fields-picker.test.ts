@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { AppError, fromUnknown } from '../errors/index.js';
-import { fieldsPickerHook, parseFields, pickFields } from './fields-picker.js';
+import { fieldsPickerHook } from './fields-picker.js';
+import { parseFields, pickFields } from '../records/pick-fields.js';
 
 const record = () => ({
   id: 'r1',

@@ -10,7 +10,7 @@
  *   preSerialization → ?fields= picker on 2xx JSON
  *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { AppError, fromUnknown } from '../errors/index.js';
 import type { AuthState } from '../rules/request-info.js';
@@ -18,9 +18,15 @@ import { registerBodyParsers } from './body-parser.js';
 import { fieldsPickerHook } from './fields-picker.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveAuth, tokenFromHeader } from './request-info.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerInstallRoutes } from './routes/admin-install.js';
+import { registerAdminToolRoutes } from './routes/admin-tools.js';
+import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
+import { registerFileRoutes } from './routes/files.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRecordAuthRoutes } from './routes/record-auth.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerSettingsRoutes } from './routes/settings.js';
@@ -47,15 +53,17 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Log each request (method, path, status, time). Default true outside tests. */
   logRequests?: boolean;
+  /** The built admin UI's folder (default dist/admin). */
+  adminDir?: string;
 }
 
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const server: FastifyInstance = Fastify({
-    loggerInstance: app.logger,
-    // One logger for all requests: a pino child per request costs more than the request itself.
-    childLoggerFactory: (logger) => logger,
-    logController: new LogController({ disableRequestLogging: !(options.logRequests ?? false) }),
+    // Fastify gets no logger: even with request logging off, its per-request logger plumbing cost a
+    // measured ~25% of read throughput. Errors are logged through app.logger below, and requests go to
+    // the request log (logs/) and, with --dev, to stdout from the onResponse hook.
+    logger: false,
     bodyLimit,
     return503OnClosing: true,
     // Long filters travel in the query string; 64 KiB lets the filter limits (not Node's 16 KiB
@@ -112,10 +120,18 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   });
 
   server.addHook('preSerialization', fieldsPickerHook());
+  // Request logs: queued after the reply is sent, written in batches to their own database.
+  server.addHook('onResponse', requestLogHook(app));
+  if (options.logRequests) {
+    server.addHook('onResponse', (req, reply, done) => {
+      app.logger.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      done();
+    });
+  }
 
   server.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err, app);
-    if (appError.status >= 500) req.log.error({ err }, 'request failed');
+    if (appError.status >= 500) app.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'request failed');
     if (appError.code === 'db_busy') void reply.header('Retry-After', '1');
     void reply.code(appError.status).type('application/json').send(appError.toEnvelope());
   });
@@ -129,6 +145,12 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerRecordAuthRoutes(server, app);
   registerRecordRoutes(server, app);
   registerBatchRoutes(server, app);
+  registerFileRoutes(server, app);
+  registerRealtimeRoutes(server, app);
+  registerLogRoutes(server, app);
+  registerInstallRoutes(server, app);
+  registerAdminToolRoutes(server, app);
+  registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
   return server;
 }
 

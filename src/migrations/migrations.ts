@@ -128,13 +128,17 @@ function json(value: unknown): string {
 
 let lastStamp = '';
 let stampSeq = 0;
-/** Unique, ordered file names even for several changes within one second. */
+/**
+ * Unique file names whose text order is their creation order, even for several changes within one
+ * second: `<unix seconds><3-digit sequence>_<name>.js` (the sequence always present, so `…000_b` sorts
+ * after `…999_a` of the previous second and before `…001_c` of the same one).
+ */
 function fileName(stem: string): string {
   const ts = timestamp();
   stampSeq = ts === lastStamp ? stampSeq + 1 : 0;
   lastStamp = ts;
   const safe = stem.replace(/[^\w-]/g, '_').slice(0, 80);
-  return `${ts}${stampSeq ? String(stampSeq).padStart(3, '0') : ''}_${safe}.js`;
+  return `${ts}${String(stampSeq).padStart(3, '0')}_${safe}.js`;
 }
 
 /** Writes a migration for an API schema change and records it as applied here. */

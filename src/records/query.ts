@@ -4,7 +4,7 @@
 import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
-import { ident, join, sql, type Sql } from '../db/sql.js';
+import { ident, join, param, sql, type Sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
 import { compileFilter, compileSort } from '../rules/index.js';
@@ -141,11 +141,31 @@ export class RecordReader {
     exec: Executor = this.db,
   ): Promise<Record<string, unknown>[]> {
     const viewer = viewerOf(req);
+    const managed = await this.managedIds(collection, records, req, exec);
+    if (managed.size) viewer.manages = (id) => managed.has(id);
     const tree = parseExpand(expand);
     const expanded = tree.size
       ? await expandRecords(collection, records, tree, { exec, dialect: this.db.dialect, schema: this.schema, req, viewer })
       : [];
     return records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
+  }
+
+  /**
+   * Ids among `records` the requester manages (passes the auth collection's manageRule): managers see
+   * those records' emails even when hidden. One query for the whole page, only when it can matter.
+   */
+  private async managedIds(collection: Collection, records: RecordData[], req: RequestInfo, exec: Executor): Promise<Set<string>> {
+    const rule = collection.type === 'auth' ? collection.manageRule : null;
+    if (!rule || rule.trim() === '' || !req.auth || isSuperuser(req)) return new Set();
+    const hidden = records.filter((r) => r.emailVisibility !== true && r.id !== req.auth?.record.id).map((r) => r.id as string);
+    if (hidden.length === 0) return new Set();
+    const dialect = this.db.dialect;
+    const cond = compileFilter(rule, { collection, schema: this.schema, dialect, rootAlias: ROOT_ALIAS, request: req, mode: 'rule' });
+    const rows = await exec.all<{ id: string }>(
+      sql`SELECT ${ident(ROOT_ALIAS, 'id')} AS id FROM ${ident(collection.name)} AS ${ident(ROOT_ALIAS)}
+          WHERE ${ident(ROOT_ALIAS, 'id')} IN (SELECT value FROM ${dialect.fn.jsonEach(param(JSON.stringify(hidden)))}) AND (${cond})`,
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   isSuperuser(req: RequestInfo): boolean {

@@ -12,6 +12,7 @@ import type { Database, Executor } from '../db/dialect.js';
 import { ident, join, param, sql } from '../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import type { HookBus, RecordData, RecordEvent } from '../hooks/index.js';
+import { hasManageAccess } from '../auth/manage-rule.js';
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from '../auth/passwords.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
@@ -20,11 +21,12 @@ import { rowToRecord } from './record-io.js';
 import { formatDateTime } from '../util/datetime.js';
 import { generateFromPattern as generatePattern } from '../collections/fields/text.js';
 import { randomString } from '../util/random.js';
+import { checkFileFields, planUploads, type FileChanges, type FileService, type Upload } from '../files/index.js';
 
 export interface WriteInput {
   data: Record<string, unknown>;
-  /** Uploaded files (multipart). Storage arrives with the files capability. */
-  files?: Array<{ field: string; filename: string }>;
+  /** Uploaded files (multipart), for `file` fields: under `field`, `field+` or `+field`. */
+  files?: readonly Upload[];
 }
 
 const RECORD_ID_RE = /^[a-z0-9]+$/;
@@ -49,6 +51,7 @@ export class RecordWriter {
     private readonly schema: CollectionStore,
     private readonly hooks: HookBus,
     private readonly reader: RecordReader,
+    private readonly files: FileService,
   ) {}
 
   async create(collection: Collection, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
@@ -60,8 +63,8 @@ export class RecordWriter {
     for (const f of collection.fields) record[f.name] = getFieldType(f.type).zeroValue(f as never);
     const errors: FieldErrors = {};
 
-    this.applyInput(collection, record, input, { isNew: true, superuser, errors });
-    this.rejectUploads(collection, input, errors);
+    const plan = planUploads(collection, input.data, input.files);
+    this.applyInput(collection, record, { ...input, data: plan.data }, { isNew: true, superuser, errors });
 
     // id: client-supplied (checked) or generated.
     const rawId = input.data.id;
@@ -77,22 +80,28 @@ export class RecordWriter {
       await this.checkAuthCreate(record, input.data, superuser, errors);
     }
     this.validateFields(collection, record, undefined, now, errors, true);
+    checkFileFields(collection, record, undefined, plan, errors);
     await this.checkRelations(exec, collection, record, undefined, errors);
     if (Object.keys(errors).length) throw AppError.validation('Failed to create record.', errors);
     await this.hashPasswords(collection, record, undefined);
 
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, request: req };
-    await exec.transaction(async (tx) => {
-      event.tx = tx;
-      if (rule.kind === 'where') {
-        const ok = await tx.get(sql`SELECT 1 AS ok FROM (${this.virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
-        if (!ok) throw AppError.badRequest('Failed to create record.');
-      }
-      await this.hooks.onRecordCreate.trigger(event, async (e) => {
-        await this.insert(tx, collection, e.record);
-      });
-      tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
-    });
+    // New files are written before the transaction and removed again if it does not commit.
+    const files = await this.files.stage(collection, record, undefined, plan);
+    await this.withFiles(files, () =>
+      exec.transaction(async (tx) => {
+        event.tx = tx;
+        if (rule.kind === 'where') {
+          const ok = await tx.get(sql`SELECT 1 AS ok FROM (${this.virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
+          if (!ok) throw AppError.badRequest('Failed to create record.');
+        }
+        await this.hooks.onRecordCreate.trigger(event, async (e) => {
+          await this.insert(tx, collection, e.record);
+        });
+        files.bind(tx, event.record, exec !== this.db);
+        tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
+      }),
+    );
     return event.record;
   }
 
@@ -104,25 +113,31 @@ export class RecordWriter {
     const record: RecordData = { ...existing };
     const errors: FieldErrors = {};
 
-    this.applyInput(collection, record, input, { isNew: false, superuser, errors });
-    this.rejectUploads(collection, input, errors);
+    const plan = planUploads(collection, input.data, input.files);
+    this.applyInput(collection, record, { ...input, data: plan.data }, { isNew: false, superuser, errors });
     this.setAutodates(collection, record, now, false);
     if (collection.type === 'auth') {
       await this.checkAuthUpdate(collection, existing, record, input.data, req, errors);
     }
     this.validateFields(collection, record, existing, now, errors, false);
+    checkFileFields(collection, record, existing, plan, errors);
     await this.checkRelations(exec, collection, record, existing, errors);
     if (Object.keys(errors).length) throw AppError.validation('Failed to update record.', errors);
     await this.hashPasswords(collection, record, existing);
 
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, previous: existing, request: req };
-    await exec.transaction(async (tx) => {
-      event.tx = tx;
-      await this.hooks.onRecordUpdate.trigger(event, async (e) => {
-        await this.updateRow(tx, collection, existing.id as string, e.record);
-      });
-      tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, { ...event, tx: undefined }));
-    });
+    // New files first; replaced ones are deleted only after the outermost commit (FileChanges.bind).
+    const files = await this.files.stage(collection, record, existing, plan);
+    await this.withFiles(files, () =>
+      exec.transaction(async (tx) => {
+        event.tx = tx;
+        await this.hooks.onRecordUpdate.trigger(event, async (e) => {
+          await this.updateRow(tx, collection, existing.id as string, e.record);
+        });
+        files.bind(tx, event.record, exec !== this.db);
+        tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, { ...event, tx: undefined }));
+      }),
+    );
     return event.record;
   }
 
@@ -150,6 +165,8 @@ export class RecordWriter {
       }
       await tx.run(sql`DELETE FROM ${ident(collection.name)} WHERE ${ident('id')} = ${record.id as string}`);
     });
+    // Also for cascade-deleted records; never before the commit, so a rollback loses no file.
+    tx.afterCommit(() => this.files.deleteRecordFiles(collection, record.id as string));
     tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterDeleteCommit, { ...event, tx: undefined }));
   }
 
@@ -218,13 +235,13 @@ export class RecordWriter {
     return true;
   }
 
-  private rejectUploads(collection: Collection, input: WriteInput, errors: FieldErrors): void {
-    for (const file of input.files ?? []) {
-      const name = parseKey(file.field).name;
-      const field = findField(collection, name);
-      if (field?.type === 'file') {
-        errors[name] = fieldError('validation_file_storage_unavailable', 'File uploads are not enabled on this server yet');
-      }
+  /** Runs the write; if it fails, the files staged for it are deleted before the error goes on. */
+  private async withFiles<T>(files: FileChanges, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      await files.discard();
+      throw err;
     }
   }
 
@@ -300,6 +317,12 @@ export class RecordWriter {
     errors: FieldErrors,
   ): Promise<void> {
     const superuser = isSuperuser(req);
+    const id = existing.id as string;
+    // Superusers and those passing the collection's manageRule may change another record's password,
+    // email and verified state without its old password (PocketBase's "manager" access). Evaluated lazily.
+    let manager: boolean | undefined = superuser ? true : undefined;
+    const isManager = async () => (manager ??= await hasManageAccess(this.db, this.schema, this.db.dialect, collection, id, req));
+    const isOwner = req.auth?.collection.id === collection.id && req.auth.record.id === id;
     const passwordChanged = typeof data.password === 'string' && data.password !== '';
     if (data.password !== undefined && typeof data.password !== 'string') {
       errors.password = fieldError('validation_invalid_value', 'Must be a string');
@@ -308,7 +331,7 @@ export class RecordWriter {
       if (data.passwordConfirm !== data.password) {
         errors.passwordConfirm = fieldError('validation_values_mismatch', "Values don't match");
       }
-      if (!superuser) {
+      if (!(await isManager())) {
         const old = data.oldPassword;
         const ok = typeof old === 'string' && (await verifyPassword(String(existing.password ?? ''), old));
         if (!ok) errors.oldPassword = fieldError('validation_invalid_old_password', 'Missing or invalid old password');
@@ -317,14 +340,17 @@ export class RecordWriter {
       record.password = existing.password;
     }
     const emailChanged = record.email !== existing.email;
-    if (emailChanged && !superuser) {
-      errors.email = fieldError('validation_invalid_value', 'Only superusers can change the email directly; use the email change flow');
+    if (emailChanged && !(await isManager())) {
+      errors.email = fieldError('validation_invalid_value', 'Only superusers and managers can change the email directly; use the email change flow');
     }
-    if (record.verified !== existing.verified && !superuser) {
-      errors.verified = fieldError('validation_values_mismatch', 'Only superusers can change the verified state');
+    if (record.verified !== existing.verified && !(await isManager())) {
+      errors.verified = fieldError('validation_values_mismatch', 'Only superusers and managers can change the verified state');
+    }
+    // Whether an address is shown is its owner's choice (or a manager's), not of whoever may update the record.
+    if (record.emailVisibility !== existing.emailVisibility && !isOwner && !(await isManager())) {
+      errors.emailVisibility = fieldError('validation_values_mismatch', "Only the record's owner can change its email visibility");
     }
     if (passwordChanged || emailChanged) record.tokenKey = randomString(50);
-    void collection;
   }
 
   private async hashPasswords(collection: Collection, record: RecordData, existing: RecordData | undefined): Promise<void> {

@@ -9,7 +9,7 @@ import { AppError, fieldError, fromUnknown } from '../../errors/index.js';
 import type { Collection } from '../../collections/model.js';
 import type { Executor } from '../../db/dialect.js';
 import type { RequestInfo } from '../../rules/request-info.js';
-import { pickFields } from '../fields-picker.js';
+import { pickFields } from '../../records/pick-fields.js';
 import type { ParsedBody, UploadedFile } from '../body-parser.js';
 import { bodyOf, requestInfo } from './helpers.js';
 import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';

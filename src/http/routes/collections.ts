@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { getFieldType } from '../../collections/fields/index.js';
 import type { Collection, Field } from '../../collections/model.js';
+import { builtinProviders } from '../../auth/oauth2/providers.js';
 import { publicCollection } from '../../collections/public.js';
 import { scaffolds } from '../../collections/system-collections.js';
 import { inferViewFields } from '../../collections/view-fields.js';
@@ -65,7 +66,7 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
 
   server.get('/api/collections/meta/oauth2-providers', async (req) => {
     requireSuperuser(req);
-    return [];
+    return builtinProviders();
   });
 
   server.post('/api/collections/meta/dry-run-view', async (req) => {

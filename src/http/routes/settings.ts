@@ -1,7 +1,9 @@
-/** GET/PATCH /api/settings (superusers only); secrets are never returned. */
+/** GET/PATCH /api/settings and POST /api/settings/test/s3 (superusers only); secrets are never returned. */
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import { bodyOf, requireSuperuser } from './helpers.js';
+import { registerTestEmailRoute } from './settings-test-email.js';
 
 export function registerSettingsRoutes(server: FastifyInstance, app: App): void {
   server.get('/api/settings', async (req) => {
@@ -13,4 +15,23 @@ export function registerSettingsRoutes(server: FastifyInstance, app: App): void 
     await app.settings.update(bodyOf(req).data);
     return app.settings.redacted();
   });
+  // Writes and deletes a small object with the stored S3 settings: 204, or 400 with the service's reason.
+  server.post('/api/settings/test/s3', async (req, reply) => {
+    requireSuperuser(req);
+    const filesystem = bodyOf(req).data.filesystem;
+    if (filesystem !== 'storage' && filesystem !== 'backups') {
+      throw AppError.validation('Failed to test the S3 filesystem.', {
+        filesystem: fieldError('validation_in_invalid', 'Must be a valid value.'),
+      });
+    }
+    const settings = app.settings.get();
+    const config = filesystem === 'storage' ? settings.s3 : settings.backups.s3;
+    try {
+      await app.files.testS3(config);
+    } catch (err) {
+      throw AppError.badRequest(`Failed to upload a test file. Raw error: ${(err as Error).message.slice(0, 500)}`);
+    }
+    return reply.code(204).send();
+  });
+  registerTestEmailRoute(server, app);
 }
