@@ -33,7 +33,7 @@ before(async () => {
     void reply.code(e.status).send(e.toEnvelope());
   });
   const echo = async (req: Parameters<typeof requestBody>[0]) => {
-    const b = req.body as ParsedBody;
+    const b: ParsedBody = requestBody(req);
     return {
       data: b.data,
       files: b.files.map((f) => ({ field: f.field, filename: f.filename, mimetype: f.mimetype, size: f.size, text: f.data.toString('latin1') })),

@@ -100,11 +100,8 @@ export function registerBodyParsers<Logger extends FastifyBaseLogger = FastifyBa
   app.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) =>
     parseBody(request, payload, limitOf(request, opts), settings),
   );
-  // Bodyless requests (GET, DELETE without body...) skip the parser; give them the same shape.
-  app.addHook('preValidation', (request, _reply, done) => {
-    if (request.body === undefined || request.body === null) request.body = emptyBody();
-    done();
-  });
+  // Bodyless requests (GET, DELETE without body...) skip the parser and keep `body` undefined: readers
+  // go through requestBody()/bodyOf(), which answer an empty body then (no hook on every request).
 }
 
 interface Settings {

@@ -22,6 +22,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerInstallRoutes } from './routes/admin-install.js';
 import { registerAdminToolRoutes } from './routes/admin-tools.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
+import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerFileRoutes } from './routes/files.js';
@@ -110,6 +111,10 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     };
     const token = tokenFromHeader(req.headers.authorization);
     if (!token) return limit();
+    if (isApiKey(token)) {
+      authenticateApiKey(app, req, token).then(limit, (err: Error) => done(err));
+      return;
+    }
     resolveAuth(token, app.collections, app.reader).then(
       (auth) => {
         req.auth = auth;

@@ -12,7 +12,6 @@ import { API_KEY_PREFIX } from '../../auth/index.js';
 import type { ApiKeyAction } from '../../auth/api-keys.js';
 import { SUPERUSERS_COLLECTION_ID, type AuthCollection } from '../../collections/model.js';
 import { AppError } from '../../errors/index.js';
-import { tokenFromHeader } from '../request-info.js';
 import { bodyOf, param, requireSuperuser } from './helpers.js';
 
 declare module 'fastify' {
@@ -38,29 +37,31 @@ function recordAction(req: FastifyRequest): { collection: string; action: ApiKey
   return null;
 }
 
-/** Registers the API key endpoints and the hook that authenticates requests carrying a key. */
+/** Whether an Authorization value is an API key rather than a record token. */
+export function isApiKey(raw: string): boolean {
+  return raw.startsWith(API_KEY_PREFIX);
+}
+
+/**
+ * Authenticates a request carrying an API key (called by the server's auth hook): an unknown, expired or
+ * revoked key is a 401; a key outside its scopes, or any route other than the records API, a 403.
+ */
+export async function authenticateApiKey(app: App, req: FastifyRequest, raw: string): Promise<void> {
+  const key = await app.auth.apiKeys.verify(raw);
+  if (!key) throw AppError.unauthorized('Invalid, expired or revoked API key.');
+  const target = recordAction(req);
+  const collection = target ? app.collections.find(target.collection) : undefined;
+  if (!target || !collection || !key.allows([collection.name, collection.id], target.action)) {
+    throw AppError.forbidden('The API key is not allowed to perform this action.');
+  }
+  // A service identity: superuser powers, narrowed to the key's scopes right here.
+  const superusers = app.collections.require(SUPERUSERS_COLLECTION_ID) as AuthCollection;
+  req.auth = { collection: superusers, record: { id: '', email: '', tokenKey: '', apiKey: key.info.id } };
+  req.apiKeyId = key.info.id;
+}
+
+/** Registers the API key endpoints (authentication itself happens in the server's auth hook). */
 export function registerApiKeyRoutes(server: FastifyInstance, app: App): void {
-  // Runs after the server's own auth hook (which treats a key as an unknown token, i.e. a guest).
-  server.addHook('preHandler', (req, _reply, done) => {
-    const raw = tokenFromHeader(req.headers.authorization);
-    if (!raw || !raw.startsWith(API_KEY_PREFIX)) return done();
-    app.auth.apiKeys.verify(raw).then(
-      (key) => {
-        if (!key) return done(AppError.unauthorized('Invalid, expired or revoked API key.'));
-        const target = recordAction(req);
-        const collection = target ? app.collections.find(target.collection) : undefined;
-        if (!target || !collection || !key.allows([collection.name, collection.id], target.action)) {
-          return done(AppError.forbidden('The API key is not allowed to perform this action.'));
-        }
-        // A service identity: superuser powers, narrowed to the key's scopes by this hook.
-        const superusers = app.collections.require(SUPERUSERS_COLLECTION_ID) as AuthCollection;
-        req.auth = { collection: superusers, record: { id: '', email: '', tokenKey: '', apiKey: key.info.id } };
-        req.apiKeyId = key.info.id;
-        done();
-      },
-      (err: Error) => done(err),
-    );
-  });
 
   server.get('/api/api-keys', async (req) => {
     requireSuperuser(req);
