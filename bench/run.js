@@ -321,7 +321,7 @@ async function setupPlinth() {
   // 2. serve, log in, create the collection
   const port = await freePort();
   // Started exactly as `npm start` / the `plinth` shebang start it (2 MiB young generation: lower idle RSS).
-  const serveArgs = ['--max-semi-space-size=2', bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`];
+  const serveArgs = [...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`];
   const env = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
   let child = startChild('plinth', serveArgs, { logFile, env });
   await waitReady(child, port);
