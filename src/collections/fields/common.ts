@@ -4,7 +4,8 @@
  */
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { normalizeDateTime } from '../../util/datetime.js';
-import type { Field, FieldTypeName } from '../model.js';
+import { isMultiValued, type Field, type FieldTypeName, type FileField, type RelationField, type SelectField } from '../model.js';
+import type { ColumnKind } from '../../db/dialect.js';
 import { InvalidValue, type FieldType, type Modifier } from './field-type.js';
 
 /** Largest integer a JSON client can represent exactly (PocketBase's `maxSafeJSONInt`). */
@@ -338,4 +339,29 @@ export function valueToList(value: unknown): string[] {
 /** Whether a prepared select/relation/file value has the right shape (a string or a list of strings). */
 export function isStringOrStringList(value: unknown): value is string | string[] {
   return typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+}
+
+/**
+ * The value plumbing select, relation and file fields share: a JSON array column when the field takes
+ * several values, one string otherwise; submitted values (and `+`/`-` modifiers) become a string list via
+ * `toItem`, then `finish` checks it (too many, unknown values) and shapes it as the field's value.
+ */
+export function listValueMethods<F extends SelectField | RelationField | FileField>(
+  toItem: (item: unknown) => string | undefined,
+  expected: string,
+  finish: (list: string[], field: F) => unknown,
+) {
+  return {
+    columnKind: (field: F): ColumnKind => (isMultiValued(field) ? 'jsonArray' : 'text'),
+    zeroValue: (field: F): unknown => (isMultiValued(field) ? [] : ''),
+    prepareValue(raw: unknown, field: F): unknown {
+      const list = toStringList(raw, toItem, expected);
+      return Array.isArray(list) ? finish(list, field) : list;
+    },
+    applyModifier(current: unknown, modifier: Modifier, operand: unknown, field: F): unknown {
+      const list = toStringList(operand, toItem, expected);
+      if (!Array.isArray(list)) return list;
+      return finish(applyListModifier(valueToList(current), modifier, list), field);
+    },
+  };
 }

@@ -6,7 +6,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { isMultiValued, type FileField } from '../model.js';
 import {
-  applyListModifier,
+  listValueMethods,
   baseDefinitionErrors,
   errMatch,
   errNotIn,
@@ -21,7 +21,6 @@ import {
   normalizeWith,
   rangeError,
   stringOnly,
-  toStringList,
   valueToList,
   type FieldTypeImpl,
   type OptionSpecs,
@@ -101,21 +100,7 @@ export const fileFieldType: FieldTypeImpl<FileField> = {
     if (Object.keys(thumbErrors).length) errors.thumbs = thumbErrors;
     return errorsOrNull(errors);
   },
-  columnKind(field) {
-    return isMultiValued(field) ? 'jsonArray' : 'text';
-  },
-  zeroValue(field) {
-    return isMultiValued(field) ? [] : '';
-  },
-  prepareValue(raw, field) {
-    const list = toStringList(raw, stringOnly, EXPECTED);
-    return Array.isArray(list) ? finish(list, field) : list;
-  },
-  applyModifier(current, modifier, operand, field) {
-    const list = toStringList(operand, stringOnly, EXPECTED);
-    if (!Array.isArray(list)) return list;
-    return finish(applyListModifier(valueToList(current), modifier, list), field);
-  },
+  ...listValueMethods(stringOnly, EXPECTED, finish),
   validateValue(value, field) {
     if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
     const list = valueToList(value);

@@ -6,7 +6,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { isMultiValued, type RelationField } from '../model.js';
 import {
-  applyListModifier,
+  listValueMethods,
   baseDefinitionErrors,
   errMin,
   errorsOrNull,
@@ -17,7 +17,6 @@ import {
   listFromDb,
   listToValue,
   normalizeWith,
-  toStringList,
   valueToList,
   type FieldTypeImpl,
   type OptionSpecs,
@@ -82,21 +81,7 @@ export const relationFieldType: FieldTypeImpl<RelationField> = {
     else if (field.maxSelect !== 0 && field.maxSelect < Math.max(field.minSelect, 0)) errors.maxSelect = errMin(field.minSelect);
     return errorsOrNull(errors);
   },
-  columnKind(field) {
-    return isMultiValued(field) ? 'jsonArray' : 'text';
-  },
-  zeroValue(field) {
-    return isMultiValued(field) ? [] : '';
-  },
-  prepareValue(raw, field) {
-    const list = toStringList(raw, idToString, EXPECTED);
-    return Array.isArray(list) ? finish(list, field) : list;
-  },
-  applyModifier(current, modifier, operand, field) {
-    const list = toStringList(operand, idToString, EXPECTED);
-    if (!Array.isArray(list)) return list;
-    return finish(applyListModifier(valueToList(current), modifier, list), field);
-  },
+  ...listValueMethods(idToString, EXPECTED, finish),
   validateValue(value, field) {
     if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
     const list = valueToList(value);

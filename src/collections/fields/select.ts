@@ -5,7 +5,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { isMultiValued, type SelectField } from '../model.js';
 import {
-  applyListModifier,
+  listValueMethods,
   baseDefinitionErrors,
   errMax,
   errMin,
@@ -18,7 +18,6 @@ import {
   listToValue,
   normalizeWith,
   scalarToString,
-  toStringList,
   valueToList,
   type FieldTypeImpl,
   type OptionSpecs,
@@ -65,21 +64,7 @@ export const selectFieldType: FieldTypeImpl<SelectField> = {
     else if (field.maxSelect > max) errors.maxSelect = errMax(max);
     return errorsOrNull(errors);
   },
-  columnKind(field) {
-    return isMultiValued(field) ? 'jsonArray' : 'text';
-  },
-  zeroValue(field) {
-    return isMultiValued(field) ? [] : '';
-  },
-  prepareValue(raw, field) {
-    const list = toStringList(raw, scalarToString, EXPECTED);
-    return Array.isArray(list) ? finish(list, field) : list;
-  },
-  applyModifier(current, modifier, operand, field) {
-    const list = toStringList(operand, scalarToString, EXPECTED);
-    if (!Array.isArray(list)) return list;
-    return finish(applyListModifier(valueToList(current), modifier, list), field);
-  },
+  ...listValueMethods(scalarToString, EXPECTED, finish),
   validateValue(value, field) {
     if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
     const list = valueToList(value);
