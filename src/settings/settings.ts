@@ -184,6 +184,15 @@ function checkRateLimitRules(value: unknown): string | null {
   return null;
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 function validateRanges(s: Settings, errors: FieldErrors): void {
   if (s.batch.maxRequests < 0 || !Number.isInteger(s.batch.maxRequests)) setError(errors, ['batch', 'maxRequests'], 'validation_invalid_value', 'Must be a whole number ≥ 0');
   if (s.batch.timeout < 0) setError(errors, ['batch', 'timeout'], 'validation_invalid_value', 'Must be ≥ 0');
@@ -191,6 +200,13 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
   if (s.logs.maxDays < 0) setError(errors, ['logs', 'maxDays'], 'validation_invalid_value', 'Must be ≥ 0');
   if (s.meta.appName.trim() === '' || s.meta.appName.length > 255) setError(errors, ['meta', 'appName'], 'validation_required', 'Missing required value');
   if (s.smtp.port < 0 || s.smtp.port > 65535) setError(errors, ['smtp', 'port'], 'validation_invalid_value', 'Must be a port number');
+  for (const [path, endpoint] of [
+    [['s3', 'endpoint'], s.s3.endpoint],
+    [['backups', 's3', 'endpoint'], s.backups.s3.endpoint],
+  ] as const) {
+    // A bad endpoint would otherwise surface as a failure on every file request.
+    if (endpoint !== '' && !isHttpUrl(endpoint)) setError(errors, [...path], 'validation_invalid_url', 'Must be an http(s) URL, e.g. https://s3.amazonaws.com');
+  }
   for (const h of s.trustedProxy.headers) {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(h)) setError(errors, ['trustedProxy', 'headers'], 'validation_invalid_value', `Invalid header name "${h.slice(0, 100)}"`);
   }

@@ -257,6 +257,9 @@ describe('settings and health', () => {
     const bad = await s.fetch('/api/settings', { method: 'PATCH', headers: { 'content-type': 'application/json', Authorization: adminToken }, body: JSON.stringify({ meta: { appName: 5 }, nope: 1 }) });
     const body = await expect4xx(bad, 400);
     assert.ok('nope' in (body.data as object));
+    const badS3 = await s.fetch('/api/settings', { method: 'PATCH', headers: { 'content-type': 'application/json', Authorization: adminToken }, body: JSON.stringify({ s3: { endpoint: 'not a url' } }) });
+    const s3Body = await expect4xx(badS3, 400);
+    assert.equal(((s3Body.data as Record<string, Record<string, { code: string }>>).s3?.endpoint)?.code, 'validation_invalid_url');
     assert.equal(s.app.settings.get().meta.appName, 'Acme');
   });
 });
