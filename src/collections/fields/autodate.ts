@@ -6,7 +6,7 @@
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import { formatDateTime, normalizeDateTime } from '../../util/datetime.js';
 import type { AutodateField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, normalizeWith, textFromDb, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, type FieldTypeImpl, normalizeWith, type OptionSpecs, stringValueMethods } from './common.js';
 
 /** The value an autodate field gets when a record is saved: now when the field applies, else the old value. */
 export function resolveAutodate(field: AutodateField, ctx: { isNew: boolean; previous: unknown; now: Date }): string {
@@ -23,6 +23,7 @@ const OPTIONS: OptionSpecs = {
 /** The `autodate` field type. */
 export const autodateFieldType: FieldTypeImpl<AutodateField> = {
   type: 'autodate',
+  ...stringValueMethods,
   options: OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<AutodateField>('autodate', OPTIONS, input);
@@ -43,22 +44,10 @@ export const autodateFieldType: FieldTypeImpl<AutodateField> = {
     }
     return errorsOrNull(errors);
   },
-  columnKind() {
-    return 'text';
-  },
-  zeroValue() {
-    return '';
-  },
   prepareValue(raw) {
     return normalizeDateTime(raw) ?? '';
   },
   validateValue() {
     return null;
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };

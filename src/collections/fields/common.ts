@@ -365,3 +365,15 @@ export function listValueMethods<F extends SelectField | RelationField | FileFie
     },
   };
 }
+
+/**
+ * The value plumbing of fields stored as one text column (text, email, url, editor, date, autodate,
+ * password): '' when empty, strings in and out. Types override what differs (e.g. date parsing).
+ */
+export const stringValueMethods = {
+  columnKind: (): ColumnKind => 'text',
+  zeroValue: (): unknown => '',
+  prepareValue: (raw: unknown): unknown => prepareString(raw),
+  toDb: (value: unknown): string => (typeof value === 'string' ? value : ''),
+  fromDb: (raw: unknown): unknown => textFromDb(raw),
+};

@@ -6,7 +6,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { normalizeDateTime } from '../../util/datetime.js';
 import type { DateField } from '../model.js';
-import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRequired, errUnsupportedType, invalid, normalizeWith, textFromDb, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, invalid, normalizeWith, type OptionSpecs, stringValueMethods } from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 function invalidDate(): FieldError {
@@ -28,6 +28,7 @@ const OPTIONS: OptionSpecs = {
 /** The `date` field type. */
 export const dateFieldType: FieldTypeImpl<DateField> = {
   type: 'date',
+  ...stringValueMethods,
   options: OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<DateField>('date', OPTIONS, input);
@@ -40,12 +41,6 @@ export const dateFieldType: FieldTypeImpl<DateField> = {
     }
     return errorsOrNull(errors);
   },
-  columnKind() {
-    return 'text';
-  },
-  zeroValue() {
-    return '';
-  },
   prepareValue(raw) {
     return toDateString(raw);
   },
@@ -57,11 +52,5 @@ export const dateFieldType: FieldTypeImpl<DateField> = {
     if (field.min !== '' && normalized < field.min) return errMin(field.min);
     if (field.max !== '' && normalized > field.max) return errMax(field.max);
     return null;
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };

@@ -1,7 +1,7 @@
 /** `editor`: rich text (HTML) as a string, zero value `''`, size-limited (5 MiB unless `maxSize` is set). */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { EditorField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, MAX_SAFE_JSON_INT, normalizeWith, prepareString, rangeError, textFromDb, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, normalizeWith, type OptionSpecs, rangeError, stringValueMethods } from './common.js';
 
 /** Default max size in bytes when `maxSize` is 0. */
 export const DEFAULT_EDITOR_MAX_SIZE = 5 << 20;
@@ -20,6 +20,7 @@ const OPTIONS: OptionSpecs = {
 /** The `editor` field type. */
 export const editorFieldType: FieldTypeImpl<EditorField> = {
   type: 'editor',
+  ...stringValueMethods,
   options: OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<EditorField>('editor', OPTIONS, input);
@@ -30,15 +31,6 @@ export const editorFieldType: FieldTypeImpl<EditorField> = {
     if (sizeErr) errors.maxSize = sizeErr;
     return errorsOrNull(errors);
   },
-  columnKind() {
-    return 'text';
-  },
-  zeroValue() {
-    return '';
-  },
-  prepareValue(raw) {
-    return prepareString(raw);
-  },
   validateValue(value, field) {
     if (typeof value !== 'string') return errUnsupportedType('a string');
     if (value === '' && field.required) return errRequired();
@@ -47,11 +39,5 @@ export const editorFieldType: FieldTypeImpl<EditorField> = {
       return fieldError('validation_content_size_limit', `The maximum allowed content size is ${maxSize} bytes.`, { maxSize });
     }
     return null;
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };

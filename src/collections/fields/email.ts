@@ -1,7 +1,7 @@
 /** `email`: a single address string, zero value `''`, optional allowed/blocked domains. */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { EmailField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, normalizeWith, prepareString, textFromDb, type FieldTypeImpl } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, normalizeWith, stringValueMethods } from './common.js';
 import { DOMAIN_OPTIONS, domainAllowed, domainOptionErrors } from './domains.js';
 
 // ozzo's is.EmailFormat (what PocketBase uses). Linear: the domain labels are separated by dots.
@@ -16,6 +16,7 @@ export function isEmail(value: string): boolean {
 /** The `email` field type. */
 export const emailFieldType: FieldTypeImpl<EmailField> = {
   type: 'email',
+  ...stringValueMethods,
   options: DOMAIN_OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<EmailField>('email', DOMAIN_OPTIONS, input);
@@ -24,15 +25,6 @@ export const emailFieldType: FieldTypeImpl<EmailField> = {
     const errors: FieldErrors = baseDefinitionErrors(field);
     domainOptionErrors(field, errors);
     return errorsOrNull(errors);
-  },
-  columnKind() {
-    return 'text';
-  },
-  zeroValue() {
-    return '';
-  },
-  prepareValue(raw) {
-    return prepareString(raw);
   },
   validateValue(value, field) {
     if (typeof value !== 'string') return errUnsupportedType('a string');
@@ -43,11 +35,5 @@ export const emailFieldType: FieldTypeImpl<EmailField> = {
       return fieldError('validation_email_domain_not_allowed', 'Email domain is not allowed.');
     }
     return null;
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };

@@ -5,21 +5,7 @@
  */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { PasswordField } from '../model.js';
-import {
-  baseDefinitionErrors,
-  errMax,
-  errMin,
-  errorsOrNull,
-  errRegex,
-  errRequired,
-  errUnsupportedType,
-  normalizeWith,
-  prepareString,
-  runeLength,
-  textFromDb,
-  type FieldTypeImpl,
-  type OptionSpecs,
-} from './common.js';
+import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, normalizeWith, type OptionSpecs, runeLength, stringValueMethods } from './common.js';
 import { patternError, testPattern } from './pattern-match.js';
 
 /** Longest accepted password (bcrypt's 72-byte input limit, as PocketBase), also the default `max`. */
@@ -38,6 +24,7 @@ const OPTIONS: OptionSpecs = {
 /** The `password` field type. */
 export const passwordFieldType: FieldTypeImpl<PasswordField> = {
   type: 'password',
+  ...stringValueMethods,
   options: OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<PasswordField>('password', OPTIONS, input);
@@ -57,15 +44,6 @@ export const passwordFieldType: FieldTypeImpl<PasswordField> = {
     }
     return errorsOrNull(errors);
   },
-  columnKind() {
-    return 'text';
-  },
-  zeroValue() {
-    return '';
-  },
-  prepareValue(raw) {
-    return prepareString(raw);
-  },
   validateValue(value, field, ctx) {
     if (typeof value !== 'string') return errUnsupportedType('a string');
     // An unchanged value is the stored hash, not a new password: only "is one set" applies.
@@ -77,11 +55,5 @@ export const passwordFieldType: FieldTypeImpl<PasswordField> = {
     if (length > max) return fieldError('validation_max_text_constraint', `Must be less than ${max} character(s).`, { max });
     if (field.pattern !== '' && !testPattern(field.pattern, value)) return fieldError('validation_invalid_format', 'Invalid value format.');
     return null;
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };

@@ -5,23 +5,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { TextField } from '../model.js';
 import type { InvalidValue } from './field-type.js';
-import {
-  baseDefinitionErrors,
-  errEmpty,
-  errIn,
-  errorsOrNull,
-  errRegex,
-  errRequired,
-  errUnsupportedType,
-  MAX_SAFE_JSON_INT,
-  normalizeWith,
-  prepareString,
-  rangeError,
-  runeLength,
-  textFromDb,
-  type FieldTypeImpl,
-  type OptionSpecs,
-} from './common.js';
+import { baseDefinitionErrors, errEmpty, errIn, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, normalizeWith, type OptionSpecs, prepareString, rangeError, runeLength, stringValueMethods } from './common.js';
 import { generateFromPattern } from './pattern-generate.js';
 import { patternError, testPattern } from './pattern-match.js';
 import { PatternSyntaxError } from './pattern-parse.js';
@@ -118,6 +102,7 @@ const OPTIONS: OptionSpecs = {
 /** The `text` field type. */
 export const textFieldType: FieldTypeImpl<TextField> = {
   type: 'text',
+  ...stringValueMethods,
   options: OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<TextField>('text', OPTIONS, input);
@@ -149,12 +134,6 @@ export const textFieldType: FieldTypeImpl<TextField> = {
   columnKind(field) {
     return field.primaryKey ? 'primaryKey' : 'text';
   },
-  zeroValue() {
-    return '';
-  },
-  prepareValue(raw) {
-    return prepareString(raw);
-  },
   validateValue(value, field, ctx) {
     if (typeof value !== 'string') return errUnsupportedType('a string');
     if (field.primaryKey) {
@@ -169,11 +148,5 @@ export const textFieldType: FieldTypeImpl<TextField> = {
       }
     }
     return validateTextPlain(value, field);
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };

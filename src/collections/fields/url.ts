@@ -1,7 +1,7 @@
 /** `url`: a single URL string, zero value `''`, optional allowed/blocked hosts. */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { UrlField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, normalizeWith, prepareString, textFromDb, type FieldTypeImpl } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, normalizeWith, stringValueMethods } from './common.js';
 import { DOMAIN_OPTIONS, domainAllowed, domainOptionErrors } from './domains.js';
 
 const MAX_URL_LENGTH = 2083;
@@ -33,6 +33,7 @@ export function parseUrl(value: string): URL | null {
 /** The `url` field type. */
 export const urlFieldType: FieldTypeImpl<UrlField> = {
   type: 'url',
+  ...stringValueMethods,
   options: DOMAIN_OPTIONS,
   normalizeDefinition(input) {
     return normalizeWith<UrlField>('url', DOMAIN_OPTIONS, input);
@@ -42,15 +43,6 @@ export const urlFieldType: FieldTypeImpl<UrlField> = {
     domainOptionErrors(field, errors);
     return errorsOrNull(errors);
   },
-  columnKind() {
-    return 'text';
-  },
-  zeroValue() {
-    return '';
-  },
-  prepareValue(raw) {
-    return prepareString(raw);
-  },
   validateValue(value, field) {
     if (typeof value !== 'string') return errUnsupportedType('a string');
     if (value === '') return field.required ? errRequired() : null;
@@ -59,11 +51,5 @@ export const urlFieldType: FieldTypeImpl<UrlField> = {
     // PocketBase compares the URL's host (including a port, if any).
     if (!domainAllowed(field, url.host)) return fieldError('validation_url_domain_not_allowed', 'Url domain is not allowed.');
     return null;
-  },
-  toDb(value) {
-    return typeof value === 'string' ? value : '';
-  },
-  fromDb(raw) {
-    return textFromDb(raw);
   },
 };
