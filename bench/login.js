@@ -13,14 +13,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
+import { freePort, HOST, percentile, request } from './lib.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = '127.0.0.1';
 const TARGET_P95_MS = 300;
 const argv = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']));
 const num = (k, env, d) => Number(argv[k] ?? process.env[env] ?? d);
@@ -36,43 +35,7 @@ const log = (...a) => console.error('[bench:login]', ...a);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections });
 
-function request(port, method, path, body, headers = {}) {
-  return new Promise((res, rej) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request(
-      { host: HOST, port, method, path, agent, headers: { ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}), ...headers } },
-      (r) => {
-        const chunks = [];
-        r.on('data', (c) => chunks.push(c));
-        r.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          res({ status: r.statusCode, json, text });
-        });
-      },
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
-    req.on('error', rej);
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.on('error', rej);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function run(args, logFile) {
   const fd = openSync(logFile, 'a');
@@ -81,10 +44,6 @@ function run(args, logFile) {
   return proc;
 }
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 async function main() {
   const tmp = mkdtempSync(join(os.tmpdir(), 'plinth-bench-login-'));
@@ -103,21 +62,21 @@ async function main() {
     for (let i = 0; ; i++) {
       if (i > 300) throw new Error('plinth did not start');
       try {
-        if ((await request(port, 'GET', '/api/health')).status === 200) break;
+        if ((await request(port, 'GET', '/api/health', { agent })).status === 200) break;
       } catch {
         // not listening yet
       }
       await sleep(100);
     }
-    const admin = await request(port, 'POST', '/api/collections/_superusers/auth-with-password', { identity: email, password });
+    const admin = await request(port, 'POST', '/api/collections/_superusers/auth-with-password', { body: { identity: email, password }, agent });
     if (admin.status !== 200) throw new Error(`superuser login: ${admin.status} ${admin.text}`);
     const auth = { authorization: admin.json.token };
-    const patch = await request(port, 'PATCH', '/api/settings', { rateLimits: { enabled: false } }, auth);
+    const patch = await request(port, 'PATCH', '/api/settings', { body: { rateLimits: { enabled: false } }, headers: auth, agent });
     if (patch.status !== 200) throw new Error(`settings: ${patch.status} ${patch.text}`);
     const users = [];
     for (let i = 0; i < config.users; i++) {
       const u = { email: `user${i}@bench.test`, password: `password-${i}-bench` };
-      const r = await request(port, 'POST', '/api/collections/users/records', { ...u, passwordConfirm: u.password }, auth);
+      const r = await request(port, 'POST', '/api/collections/users/records', { body: { ...u, passwordConfirm: u.password }, headers: auth, agent });
       if (r.status !== 200) throw new Error(`creating a user: ${r.status} ${r.text}`);
       users.push(u);
     }
@@ -135,7 +94,7 @@ async function main() {
             const u = users[i++ % users.length];
             const t0 = performance.now();
             try {
-              const r = await request(port, 'POST', '/api/collections/users/auth-with-password', { identity: u.email, password: u.password });
+              const r = await request(port, 'POST', '/api/collections/users/auth-with-password', { body: { identity: u.email, password: u.password }, agent });
               statuses[r.status] = (statuses[r.status] ?? 0) + 1;
               if (r.status === 200) latencies.push(performance.now() - t0);
             } catch {

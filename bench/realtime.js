@@ -14,10 +14,9 @@
 // Latency = client receive time − the moment before the create request was sent (same machine, wall clock).
 // Loopback only; every step is bounded; children and the temp dir are always cleaned up.
 import { fork, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { freePort, HOST, percentile, readMem, request } from './lib.js';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,7 +25,6 @@ import { randomBytes } from 'node:crypto';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
-const HOST = '127.0.0.1';
 const TOPIC = 'posts/*';
 
 function envNum(name, dflt) {
@@ -86,65 +84,9 @@ function nodeWithFds(args, opts) {
 }
 
 // --- small helpers -------------------------------------------------------------------------------
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.on('error', rej);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
-function request(port, method, path, { body, token } = {}) {
-  return new Promise((res, rej) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request(
-      {
-        host: HOST,
-        port,
-        method,
-        path,
-        agent: false,
-        headers: { connection: 'close', ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}), ...(token ? { authorization: token } : {}) },
-      },
-      (resp) => {
-        const chunks = [];
-        resp.on('data', (c) => chunks.push(c));
-        resp.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          res({ status: resp.statusCode, text, json });
-        });
-      },
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: timeout`)));
-    req.on('error', rej);
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
-function rssOf(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-    return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
-  } catch {
-    return { rssMB: NaN, hwmMB: NaN };
-  }
-}
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 function waitExit(proc, ms) {
   return Promise.race([new Promise((r) => proc.once('exit', (code) => r(code))), sleep(ms).then(() => 'timeout')]);
@@ -239,7 +181,7 @@ async function main() {
 
   const server = await startPlinth();
   await sleep(500);
-  const idle = rssOf(server.pid);
+  const idle = readMem(server.pid);
   log(`plinth pid ${server.pid} on ${HOST}:${server.port}; idle RSS ${idle.rssMB.toFixed(1)} MB`);
 
   // 1. connect and subscribe every client
@@ -256,7 +198,7 @@ async function main() {
   workers.forEach((w, i) => (w.connected = ready[i].connected));
   const connectMs = now() - connectStarted;
   await sleep(1000);
-  const afterConnect = rssOf(server.pid);
+  const afterConnect = readMem(server.pid);
   log(`connected ${connected}/${config.clients} (${failedConnects} failed) in ${(connectMs / 1000).toFixed(1)} s; RSS ${afterConnect.rssMB.toFixed(1)} MB`);
 
   // 2. broadcasts, one at a time
@@ -274,7 +216,7 @@ async function main() {
     broadcastMs.push(now() - t0);
     await sleep(config.gapMs);
   }
-  const afterEvents = rssOf(server.pid);
+  const afterEvents = readMem(server.pid);
 
   // 3. collect receive times
   const reports = await Promise.all(

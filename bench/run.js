@@ -14,9 +14,8 @@
 // Exit code: 0 when the measurement completed (whether or not targets were met), 1 if anything crashed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
+import { freePort, HOST, readMem, request } from './lib.js';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +36,6 @@ import {
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
-const HOST = '127.0.0.1';
 const RECORDS = `/api/collections/${COLLECTION}/records`;
 const TARGETS = { view: 0.6, list: 0.5, create: 0.5 };
 const RSS_TARGET_MB = 80;
@@ -170,58 +168,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 // --- small helpers -------------------------------------------------------------------------
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
-/** One HTTP request, no keep-alive; resolves {status, text, json}. */
-function request(port, method, path, { body, headers = {}, timeoutMs = 10_000 } = {}) {
-  return new Promise((res, rej) => {
-    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const req = http.request(
-      {
-        host: HOST,
-        port,
-        method,
-        path,
-        agent: false,
-        headers: {
-          connection: 'close',
-          ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}),
-          ...headers,
-        },
-        timeout: timeoutMs,
-      },
-      (resp) => {
-        const chunks = [];
-        resp.on('data', (c) => chunks.push(c));
-        resp.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          res({ status: resp.statusCode, text, json });
-        });
-        resp.on('error', rej);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout after ${timeoutMs} ms`)));
-    req.on('error', rej);
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
 /** Ready = the port answers HTTP at all (GET /api/health; any status counts). */
 async function waitReady(child, port) {
@@ -241,15 +188,6 @@ async function waitReady(child, port) {
   }
 }
 
-function readMem(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-    return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
-  } catch {
-    return { rssMB: NaN, hwmMB: NaN };
-  }
-}
 
 function runCli(args, logFile, timeoutMs = 60_000) {
   const child = startChild(`plinth ${args[1]}`, args, { logFile });
