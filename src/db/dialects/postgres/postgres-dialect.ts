@@ -5,11 +5,8 @@
  * `plinth_jsonb()` helper the driver installs, which answers NULL instead of failing on bad text.
  */
 import type { ColumnKind, DbErrorInfo, Dialect, DialectFunctions, SqlExpr } from '../../dialect.js';
+import { compileFragment } from '../../compile.js';
 import { join, sql, type CompiledQuery, type Sql, type SqlValue } from '../../sql.js';
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 const asJson = (doc: SqlExpr) => sql`plinth_jsonb(${doc}::text)`;
 const asArray = (doc: SqlExpr) =>
@@ -80,20 +77,13 @@ function toDriverValue(value: SqlValue): unknown {
   return value;
 }
 
-function compile(query: Sql): CompiledQuery {
-  let text = '';
-  const params: unknown[] = [];
-  for (const node of query.nodes) {
-    if (node.kind === 'text') text += node.text;
-    else if (node.kind === 'param') {
-      params.push(toDriverValue(node.value));
-      // Text parameters are typed so they work in polymorphic spots (COALESCE, jsonb_build_array, CASE),
-      // where PostgreSQL cannot infer an untyped parameter; the rest keep the column's inferred type.
-      text += typeof node.value === 'string' ? `$${params.length}::text` : `$${params.length}`;
-    } else text += node.names.map(quoteIdent).join('.');
-  }
-  return { text, params };
-}
+/**
+ * `$n` placeholders. Text parameters are typed so they work in polymorphic spots (COALESCE,
+ * jsonb_build_array, CASE), where PostgreSQL cannot infer an untyped parameter; the rest keep the
+ * column's inferred type.
+ */
+const compile = (query: Sql): CompiledQuery =>
+  compileFragment(query, { placeholder: (value, n) => (typeof value === 'string' ? `$${n}::text` : `$${n}`), toDriverValue });
 
 export const postgresDialect: Dialect = {
   name: 'postgres',

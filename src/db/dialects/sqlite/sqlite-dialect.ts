@@ -3,18 +3,9 @@
  * the rules compiler's SQL functions, and error classification. SQLite-only SQL lives here and nowhere else.
  */
 import type { ColumnKind, DbErrorInfo, Dialect, DialectFunctions } from '../../dialect.js';
+import { compileFragment } from '../../compile.js';
 import { sql, type CompiledQuery, type Sql, type SqlValue, join } from '../../sql.js';
 
-const quoted = new Map<string, string>();
-function quoteIdent(name: string): string {
-  let q = quoted.get(name);
-  if (q === undefined) {
-    q = `"${name.replace(/"/g, '""')}"`;
-    if (quoted.size > 10_000) quoted.clear();
-    quoted.set(name, q);
-  }
-  return q;
-}
 
 /** JSON path text for json_extract: `$."a"."b"[0]`. Keys are quoted so any key text is safe inside the bound path. */
 function jsonPathText(path: readonly (string | number)[]): string {
@@ -91,19 +82,7 @@ function toDriverValue(value: SqlValue): unknown {
   return value;
 }
 
-/** Compiled text is cached per fragment shape, so hot queries do not re-concatenate strings. */
-function compile(query: Sql): CompiledQuery {
-  let text = '';
-  const params: unknown[] = [];
-  for (const node of query.nodes) {
-    if (node.kind === 'text') text += node.text;
-    else if (node.kind === 'param') {
-      text += '?';
-      params.push(toDriverValue(node.value));
-    } else text += node.names.map(quoteIdent).join('.');
-  }
-  return { text, params };
-}
+const compile = (query: Sql): CompiledQuery => compileFragment(query, { placeholder: () => '?', toDriverValue });
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
