@@ -62,7 +62,7 @@ export class App {
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
     this.settings = new SettingsStore(db, this.hooks);
     this.reader = new RecordReader(db, this.collections);
-    this.files = new FileService(config.dataDir, () => this.settings.get(), db, logger);
+    this.files = new FileService(config.dataDir, () => this.settings.get(), logger);
     this.files.bindHooks(this.hooks);
     this.writer = new RecordWriter(db, this.collections, this.hooks, this.reader, this.files);
     this.realtime = new RealtimeService({ db, collections: this.collections, hooks: this.hooks, logger });

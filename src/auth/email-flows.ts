@@ -33,10 +33,6 @@ const INVALID = {
   emailChange: 'Invalid or expired token.',
 } as const;
 
-function sameEmail(a: unknown, b: unknown): boolean {
-  return typeof a === 'string' && typeof b === 'string' && a !== '' && a.toLowerCase() === b.toLowerCase();
-}
-
 /** Request and confirm handlers of the emailed-link flows. */
 export class EmailFlows {
   /** One mail per kind, record and 2 minutes. */

@@ -7,7 +7,7 @@ import type { Executor } from '../db/dialect.js';
 import { AppError, fieldError } from '../errors/index.js';
 import { fieldId } from './ids.js';
 import { getFieldType } from './fields/index.js';
-import type { Collection, Field, SchemaLookup, ViewCollection } from './model.js';
+import type { Field, SchemaLookup, ViewCollection } from './model.js';
 import { viewQuerySql } from './view-query.js';
 
 export async function inferViewFields(db: Executor, view: ViewCollection, schema: SchemaLookup): Promise<Field[]> {

@@ -6,7 +6,7 @@
  */
 import { invalidNewFiles } from '../collections/fields/index.js';
 import type { Collection, FileField } from '../collections/model.js';
-import type { Database, Executor } from '../db/dialect.js';
+import type { Executor } from '../db/dialect.js';
 import type { FieldErrors } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
 import { fileKey, recordPrefix, thumbsPrefix, type FileStorage } from './storage.js';
@@ -62,7 +62,6 @@ export class FileChanges {
   constructor(
     private readonly storage: FileStorage,
     private readonly janitor: FileJanitor,
-    private readonly db: Database,
     private readonly collection: Collection,
     private readonly recordId: string,
     private readonly written: readonly string[],
@@ -73,7 +72,6 @@ export class FileChanges {
   static async stage(
     storage: FileStorage,
     janitor: FileJanitor,
-    db: Database,
     collection: Collection,
     record: RecordData,
     previous: RecordData | undefined,
@@ -92,7 +90,7 @@ export class FileChanges {
       if (!previous) await storage.pruneEmpty(recordPrefix(collection.id, id));
       throw err;
     }
-    return new FileChanges(storage, janitor, db, collection, id, written, previous);
+    return new FileChanges(storage, janitor, collection, id, written, previous);
   }
 
   /**

@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import type { Collection } from '../collections/model.js';
-import type { Database } from '../db/dialect.js';
 import type { HookBus, RecordData } from '../hooks/index.js';
 import type { Settings } from '../settings/settings.js';
 import type { Logger } from '../util/logger.js';
@@ -39,7 +38,6 @@ export class FileService implements FileJanitor {
   constructor(
     dataDir: string,
     private readonly settings: () => Settings,
-    private readonly db: Database,
     private readonly logger: Logger,
   ) {
     this.local = new LocalStorage(join(dataDir, 'storage'));
@@ -67,7 +65,7 @@ export class FileService implements FileJanitor {
 
   /** Writes a record's kept uploads (see FileChanges for the rest of the protocol). */
   stage(collection: Collection, record: RecordData, previous: RecordData | undefined, plan: UploadPlan): Promise<FileChanges> {
-    return FileChanges.stage(this.storage(), this, this.db, collection, record, previous, plan);
+    return FileChanges.stage(this.storage(), this, collection, record, previous, plan);
   }
 
   /** After a record delete committed: removes its folder (files and thumbnails). */

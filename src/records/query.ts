@@ -167,8 +167,4 @@ export class RecordReader {
     );
     return new Set(rows.map((r) => r.id));
   }
-
-  isSuperuser(req: RequestInfo): boolean {
-    return isSuperuser(req);
-  }
 }

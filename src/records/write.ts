@@ -19,7 +19,7 @@ import { ROOT_ALIAS, ruleCondition } from './access.js';
 import type { RecordReader } from './query.js';
 import { rowToRecord } from './record-io.js';
 import { formatDateTime } from '../util/datetime.js';
-import { generateFromPattern as generatePattern } from '../collections/fields/text.js';
+import { generateFromPattern } from '../collections/fields/text.js';
 import { randomString } from '../util/random.js';
 import { checkFileFields, planUploads, type FileChanges, type FileService, type Upload } from '../files/index.js';
 
@@ -30,9 +30,6 @@ export interface WriteInput {
 }
 
 const RECORD_ID_RE = /^[a-z0-9]+$/;
-/** Keys on auth collections that are not fields but steer the write. */
-const AUTH_CONTROL_KEYS = new Set(['passwordConfirm', 'oldPassword']);
-
 interface ParsedKey {
   name: string;
   modifier: Modifier | null;
@@ -411,9 +408,4 @@ function safeParseIndex(text: string) {
   } catch {
     return undefined;
   }
-}
-
-/** Generates a value for a text field's autogenerate pattern (e.g. `[a-z0-9]{15}`). */
-function generateFromPattern(pattern: string): string {
-  return generatePattern(pattern);
 }

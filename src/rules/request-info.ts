@@ -2,7 +2,7 @@
  * What a rule or filter may know about the request (`@request.*`). Built once per request by http/,
  * consumed by the rules compiler. Plain data: no framework types.
  */
-import type { AuthCollection, Collection } from '../collections/model.js';
+import type { AuthCollection } from '../collections/model.js';
 
 /** The authenticated record, with raw stored values (hidden fields included, password/tokenKey too). */
 export interface AuthState {
@@ -34,4 +34,3 @@ export function guestRequest(overrides: Partial<RequestInfo> = {}): RequestInfo 
   return { context: 'default', method: 'GET', headers: {}, query: {}, body: {}, auth: null, ...overrides };
 }
 
-export type { Collection };
