@@ -13,3 +13,4 @@ export { isSafeFileName } from './names.js';
 export { cacheControl, contentDisposition, FILE_RESPONSE_HEADERS, isDownloadParam, THUMBABLE_TYPES } from './serve-policy.js';
 export { fileKey, type FileStorage, type ObjectInfo } from './storage.js';
 export { S3Error } from './s3/client.js';
+export { storageError } from './storage-errors.js';

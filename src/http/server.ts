@@ -13,6 +13,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { AppError, fromUnknown } from '../errors/index.js';
+import { storageError } from '../files/index.js';
 import type { AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
 import { fieldsPickerHook } from './fields-picker.js';
@@ -162,6 +163,8 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 /** The one place anything thrown becomes an AppError: database failures get their own codes. */
 function toAppError(err: unknown, app: App): AppError {
   if (err instanceof AppError) return err;
+  const storage = storageError(err);
+  if (storage) return storage;
   const info = app.db.dialect.classifyError(err);
   switch (info.kind) {
     case 'busy':

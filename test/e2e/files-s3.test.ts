@@ -118,6 +118,11 @@ describe('files on S3', () => {
       assert.ok(err instanceof ClientResponseError);
       assert.equal(err.status, 400);
       assert.match(err.message, /NoSuchBucket/);
+      // Uploads against a broken bucket: a 503 that names the storage, not a bare 500; nothing is saved.
+      const upload = await s.client().collection('media').create({ notes: [new File(['x'], 'n.txt', { type: 'text/plain' })] }).catch((e: ClientResponseError) => e);
+      assert.ok(upload instanceof ClientResponseError);
+      assert.equal(upload.status, 503);
+      assert.match(upload.message, /file storage \(S3\) is unavailable/);
       await s.admin.settings.update({ s3: { bucket: s3.bucket, accessKey: 'WRONGKEY' } });
       const denied = await s.admin.settings.testS3('storage').catch((e: ClientResponseError) => e);
       assert.ok(denied instanceof ClientResponseError);
