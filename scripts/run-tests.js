@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/**/*.test.js) with Node's built-in test runner, in two phases:
-// first everything except the browser tests (two files at a time), then the browser tests on their own,
-// because Chromium takes both cores for a while and would disturb timing-sensitive tests beside it.
-// Ends with one plain "N passed, N failed" line for the whole run.
+// Runs every compiled test file (dist/**/*.test.js) with Node's built-in test runner:
+//   1. everything except the browser tests, on SQLite (two files at a time);
+//   2. every file that opens a Plinth app through test/helpers/server again, on PostgreSQL
+//      (PLINTH_TEST_DB=postgres: each app gets a throw-away database on 127.0.0.1:5432, dropped after);
+//   3. the browser tests on their own, on both dialects, because Chromium takes both cores for a while
+//      and would disturb timing-sensitive tests beside it.
+// Ends with one plain "N passed, N failed" line for the whole run. `--sqlite-only` / `--postgres-only`
+// limit the dialects.
 // `npm test` builds first (pretest), so this only finds and runs. Arguments filter files by substring.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -36,7 +40,9 @@ function runPhase(files, env) {
   });
 }
 
-const filter = process.argv.slice(2);
+const args = process.argv.slice(2);
+const filter = args.filter((a) => !a.startsWith('--'));
+const dialects = args.includes('--sqlite-only') ? ['sqlite'] : args.includes('--postgres-only') ? ['postgres'] : ['sqlite', 'postgres'];
 let files = find('dist').sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) {
@@ -44,16 +50,28 @@ if (files.length === 0) {
   process.exit(1);
 }
 const isBrowser = (f) => BROWSER_TESTS.some((b) => f.endsWith(b));
-const phases = [files.filter((f) => !isBrowser(f)), files.filter(isBrowser)].filter((p) => p.length);
+// A file runs on PostgreSQL when it starts apps through the shared helper (which picks the dialect).
+const opensApps = (f) => /helpers\/server\.js|admin-browser\.js/.test(readFileSync(f, "utf8"));
+const pgFiles = files.filter(opensApps);
+const phases = [];
+if (dialects.includes('sqlite')) phases.push({ name: 'sqlite', files: files.filter((f) => !isBrowser(f)), env: {} });
+if (dialects.includes('postgres')) phases.push({ name: 'postgres', files: pgFiles.filter((f) => !isBrowser(f)), env: { PLINTH_TEST_DB: 'postgres' } });
+for (const name of dialects) {
+  phases.push({ name: `${name} browser`, files: files.filter(isBrowser), env: name === 'postgres' ? { PLINTH_TEST_DB: 'postgres' } : {} });
+}
 
 let passed = 0;
 let failed = 0;
 let exitCode = 0;
-for (const phase of phases) {
-  const r = await runPhase(phase, {});
+const summary = [];
+for (const phase of phases.filter((p) => p.files.length)) {
+  console.log(`\n=== ${phase.name}: ${phase.files.length} files ===`);
+  const r = await runPhase(phase.files, phase.env);
   passed += r.passed;
   failed += r.failed;
+  summary.push(`${phase.name}: ${r.passed} passed, ${r.failed} failed`);
   if (r.code !== 0) exitCode = r.code;
 }
+console.log(`\n${summary.join('\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(exitCode !== 0 || failed > 0 ? exitCode || 1 : 0);

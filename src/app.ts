@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import { AuthServices } from './auth/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
+import { openPostgres } from './db/dialects/postgres/postgres-database.js';
 import { openSqlite } from './db/dialects/sqlite/sqlite-database.js';
+import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, type SharedCounters } from './cluster/index.js';
 import { FileService } from './files/index.js';
+import { Scheduler } from './jobs/index.js';
 import { HookBus } from './hooks/index.js';
 import { LogStore } from './logs/log-store.js';
 import { Mailer } from './mail/index.js';
@@ -30,8 +33,10 @@ export interface AppConfig {
   automigrate?: boolean;
   /** Apply pending migration files at start (default true, as PocketBase's serve does). */
   applyMigrations?: boolean;
-  /** A database URL (PostgreSQL, later); SQLite in dataDir when absent. */
+  /** `postgres://…` runs on PostgreSQL; absent (or `sqlite:`), SQLite in `dataDir/data.db`. */
   databaseUrl?: string;
+  /** PostgreSQL connection pool size (default 10). */
+  poolSize?: number;
   logger?: Logger;
 }
 
@@ -51,12 +56,22 @@ export class App {
   readonly mailer: Mailer;
   /** Auth flows beyond password login: OTP, MFA, TOTP, emailed links, API keys (see auth/index.ts). */
   readonly auth: AuthServices;
+  /** Scheduled jobs, each run once per schedule across a cluster (see jobs/index.ts). */
+  readonly cron: Scheduler;
+  /** The other nodes on the same PostgreSQL database (a no-op bus on SQLite); see cluster/index.ts. */
+  readonly bus: ClusterBus;
+  /** Rate-limit counters all nodes share (PostgreSQL only; one node counts in memory). */
+  readonly sharedCounters: SharedCounters | undefined;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
   ) {
+    const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
+    this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
+    this.sharedCounters = pgUrl ? new DatabaseCounters(db) : undefined;
+    this.cron = new Scheduler(db, this.bus.nodeId, logger);
     this.hooks = new HookBus((err, msg) => logger.error({ err }, msg));
     this.collections = new CollectionStore(db, this.hooks);
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
@@ -82,11 +97,8 @@ export class App {
 
   /** Opens (and on first run creates) the database, system collections and settings. */
   static async open(config: AppConfig): Promise<App> {
-    if (config.databaseUrl && !config.databaseUrl.startsWith('sqlite:')) {
-      throw new Error('Only SQLite is supported in this version; PostgreSQL support is planned (see the issues).');
-    }
     mkdirSync(config.dataDir, { recursive: true });
-    const db = openSqlite({ filename: join(config.dataDir, 'data.db') });
+    const db = await openDatabase(config);
     const logger = config.logger ?? createLogger();
     const full = {
       dataDir: config.dataDir,
@@ -100,10 +112,37 @@ export class App {
     await app.auth.init();
     if (config.applyMigrations ?? true) await migrateUp(app, full.migrationsDir);
     if (full.automigrate) enableAutomigrate(app, full.migrationsDir);
+    await app.startCluster();
     return app;
   }
 
+  /** Joins the other nodes (PostgreSQL) and starts the built-in scheduled jobs. */
+  private async startCluster(): Promise<void> {
+    if (this.bus instanceof PostgresBus) await this.bus.start();
+    if (this.sharedCounters instanceof DatabaseCounters) await this.sharedCounters.init();
+    joinCluster({
+      bus: this.bus,
+      hooks: this.hooks,
+      collections: this.collections,
+      settings: this.settings,
+      reader: this.reader,
+      realtime: this.realtime,
+      logger: this.logger,
+    });
+    await this.cron.init();
+    // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
+    this.cron.add('__pbOTPCleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_otps')));
+    this.cron.add('__pbMFACleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_mfas')));
+    this.cron.add('__plinthHousekeeping__', '15 * * * *', async () => {
+      await this.cron.prune();
+      await this.sharedCounters?.prune();
+    });
+    this.cron.start();
+  }
+
   async close(): Promise<void> {
+    await this.cron.close();
+    await this.bus.close();
     await this.realtime.close();
     await this.auth.settled();
     this.mailer.close();
@@ -112,4 +151,12 @@ export class App {
     await this.logs.close();
     await this.db.close();
   }
+}
+
+/** PostgreSQL for a `postgres://` / `postgresql://` URL, SQLite in the data directory otherwise. */
+async function openDatabase(config: AppConfig): Promise<Database> {
+  const url = config.databaseUrl;
+  if (!url || url.startsWith('sqlite:')) return openSqlite({ filename: join(config.dataDir, 'data.db') });
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres({ url, ...(config.poolSize ? { poolSize: config.poolSize } : {}) });
+  throw new Error(`Unsupported database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}": use postgres://user:password@host:5432/db, or omit it for SQLite.`);
 }

@@ -6,7 +6,7 @@
  * powers inside their scopes only (rules bypassed, like a service role), and can expire or be revoked.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Database } from '../db/dialect.js';
+import type { Database, Executor } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import type { CollectionStore } from '../collections/store.js';
@@ -58,10 +58,10 @@ export class VerifiedApiKey {
 }
 
 /** Creates the `_apiKeys` table when missing. */
-export async function ensureApiKeyTable(db: Database): Promise<void> {
-  await db.run(sql`CREATE TABLE IF NOT EXISTS _apiKeys (
+export async function ensureApiKeyTable(db: Executor): Promise<void> {
+  await db.run(sql`CREATE TABLE IF NOT EXISTS "_apiKeys" (
     id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, scopes TEXT DEFAULT '[]' NOT NULL,
-    created TEXT DEFAULT '' NOT NULL, expires TEXT DEFAULT '' NOT NULL, lastUsed TEXT DEFAULT '' NOT NULL)`);
+    created TEXT DEFAULT '' NOT NULL, expires TEXT DEFAULT '' NOT NULL, "lastUsed" TEXT DEFAULT '' NOT NULL)`);
 }
 
 function sha256(text: string): string {
@@ -104,7 +104,7 @@ export class ApiKeyStore {
     const created = nowDateTime();
     const expires = (duration as number) > 0 ? formatDateTime(new Date(Date.now() + (duration as number) * 1000)) : '';
     await this.db.run(
-      sql`INSERT INTO _apiKeys (id, name, hash, scopes, created, expires, lastUsed)
+      sql`INSERT INTO "_apiKeys" (id, name, hash, scopes, created, expires, "lastUsed")
           VALUES (${id}, ${(name as string).trim()}, ${sha256(key)}, ${JSON.stringify(scopes)}, ${created}, ${expires}, '')`,
     );
     return { id, name: (name as string).trim(), scopes, created, expires, lastUsed: '', key };
@@ -135,7 +135,7 @@ export class ApiKeyStore {
   async verify(key: string): Promise<VerifiedApiKey | null> {
     const m = KEY_RE.exec(key);
     if (!m) return null;
-    const row = await this.db.get<ApiKeyRow>(sql`SELECT * FROM _apiKeys WHERE id = ${m[1] as string}`);
+    const row = await this.db.get<ApiKeyRow>(sql`SELECT * FROM "_apiKeys" WHERE id = ${m[1] as string}`);
     if (!row) return null;
     const a = Buffer.from(sha256(key), 'hex');
     const b = Buffer.from(row.hash, 'hex');
@@ -153,18 +153,18 @@ export class ApiKeyStore {
     if ((this.lastUsedWritten.get(id) ?? 0) + LAST_USED_EVERY_MS > now) return;
     this.lastUsedWritten.set(id, now);
     if (this.lastUsedWritten.size > 10_000) this.lastUsedWritten.clear();
-    this.db.run(sql`UPDATE _apiKeys SET lastUsed = ${nowDateTime()} WHERE id = ${id}`).catch(() => undefined);
+    this.db.run(sql`UPDATE "_apiKeys" SET "lastUsed" = ${nowDateTime()} WHERE id = ${id}`).catch(() => undefined);
   }
 
   /** Every key, newest first, without secrets or hashes. */
   async list(): Promise<ApiKeyInfo[]> {
-    const rows = await this.db.all<ApiKeyRow>(sql`SELECT * FROM _apiKeys ORDER BY created DESC, id`);
+    const rows = await this.db.all<ApiKeyRow>(sql`SELECT * FROM "_apiKeys" ORDER BY created DESC, id`);
     return rows.map(toInfo);
   }
 
   /** Revokes (deletes) a key; 404 when there is no such key. */
   async revoke(id: string): Promise<void> {
-    const res = await this.db.run(sql`DELETE FROM _apiKeys WHERE id = ${id}`);
+    const res = await this.db.run(sql`DELETE FROM "_apiKeys" WHERE id = ${id}`);
     if (res.changes !== 1) throw AppError.notFound();
     this.lastUsedWritten.delete(id);
   }

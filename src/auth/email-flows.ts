@@ -64,7 +64,7 @@ export class EmailFlows {
     const id = found.record.id as string;
     return db.transaction(async (tx) => {
       const pending = await tx.get(
-        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('email')} = ${String(found.claims.email)} AND ${ident('verified')} = ${false}`,
+        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('email')} = ${String(found.claims.email)} AND ${ident('verified')} = ${false}${db.dialect.forUpdate}`,
       );
       if (!pending) throw AppError.badRequest(INVALID.verification);
       const data: Record<string, unknown> = { verified: true };
@@ -96,7 +96,7 @@ export class EmailFlows {
     const id = found.record.id as string;
     return db.transaction(async (tx) => {
       const current = await tx.get(
-        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('tokenKey')} = ${String(found.record.tokenKey)}`,
+        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('tokenKey')} = ${String(found.record.tokenKey)}${db.dialect.forUpdate}`,
       );
       if (!current) throw AppError.badRequest(INVALID.passwordReset);
       const data: Record<string, unknown> = { password, passwordConfirm };
@@ -133,7 +133,7 @@ export class EmailFlows {
     const id = found.record.id as string;
     return db.transaction(async (tx) => {
       const current = await tx.get(
-        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('tokenKey')} = ${String(found.record.tokenKey)}`,
+        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('tokenKey')} = ${String(found.record.tokenKey)}${db.dialect.forUpdate}`,
       );
       if (!current) throw AppError.validation(INVALID.emailChange, { token: fieldError('validation_invalid_token', 'Invalid or expired token.') });
       const taken = await findAuthRecordByEmail(tx, collection, newEmail);

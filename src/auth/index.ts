@@ -5,6 +5,7 @@
 import type { AuthCollection } from '../collections/model.js';
 import { ident, sql } from '../db/sql.js';
 import type { RecordEvent } from '../hooks/index.js';
+import { formatDateTime } from '../util/datetime.js';
 import { randomString } from '../util/random.js';
 import { ApiKeyStore, ensureApiKeyTable } from './api-keys.js';
 import { BackgroundTasks } from './background.js';
@@ -78,6 +79,24 @@ export class AuthServices {
       const event: RecordEvent = { tags: [collection.id, collection.name], collection, record: { ...previous, tokenKey }, previous };
       tx.afterCommit(() => hooks.afterCommit(hooks.onRecordAfterUpdateCommit, event));
     });
+  }
+
+  /**
+   * Deletes the OTPs (or MFA sessions) that outlived their auth collection's `otp.duration` /
+   * `mfa.duration` (PocketBase's `__pbOTPCleanup__` / `__pbMFACleanup__` jobs); returns how many.
+   */
+  async cleanupExpired(table: '_otps' | '_mfas', now = Date.now()): Promise<number> {
+    const { db, collections } = this.deps;
+    let removed = 0;
+    for (const c of collections.all()) {
+      if (c.type !== 'auth') continue;
+      if (!collections.find(table)) continue;
+      const seconds = table === '_otps' ? c.otp.duration : c.mfa.duration;
+      const cutoff = formatDateTime(new Date(now - seconds * 1000));
+      const res = await db.run(sql`DELETE FROM ${ident(table)} WHERE ${ident('collectionRef')} = ${c.id} AND ${ident('created')} < ${cutoff}`);
+      removed += res.changes;
+    }
+    return removed;
   }
 
   /** Resolves once the background work started so far has finished (shutdown, tests). */

@@ -8,6 +8,7 @@
  * be that app (or one of its recovery codes).
  */
 import type { AuthCollection } from '../collections/model.js';
+import type { Executor } from '../db/dialect.js';
 import { ident, sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
@@ -81,16 +82,32 @@ export class MfaService {
    * Completes the session with a second method: it must belong to the record, use a different method
    * (the TOTP one when `requireMethod` says so), and still exist when we delete it (single use).
    */
-  async complete(collection: AuthCollection, record: RecordData, mfaId: string, method: AuthMethod, requireMethod?: AuthMethod): Promise<void> {
+  async complete(
+    collection: AuthCollection,
+    record: RecordData,
+    mfaId: string,
+    method: AuthMethod,
+    requireMethod?: AuthMethod,
+    exec: Executor = this.deps.db,
+  ): Promise<void> {
     const session = await this.find(collection, mfaId);
     if (!session) throw AppError.badRequest('Invalid or expired MFA session.');
     if (session.recordRef !== record.id) throw AppError.badRequest('Invalid MFA session.');
     if (session.method === method) throw AppError.badRequest('A different authentication method is required.');
     if (requireMethod && method !== requireMethod) throw AppError.badRequest('A different authentication method is required.');
-    const res = await this.deps.db.transaction((tx) =>
+    const res = await exec.transaction((tx) =>
       tx.run(sql`DELETE FROM ${ident(MFAS)} WHERE ${ident('id')} = ${mfaId} AND ${ident('recordRef')} = ${record.id as string}`),
     );
     if (res.changes !== 1) throw AppError.badRequest('Invalid or expired MFA session.');
+  }
+
+  /**
+   * Inside a transaction: holds the session until it ends, so concurrent attempts on one session run
+   * one after another (a row lock on PostgreSQL; SQLite's single writer already does). False when gone.
+   */
+  async lock(mfaId: string, tx: Executor): Promise<boolean> {
+    const row = await tx.get(sql`SELECT ${ident('id')} FROM ${ident(MFAS)} WHERE ${ident('id')} = ${mfaId}${this.deps.db.dialect.forUpdate}`);
+    return row !== undefined;
   }
 
   /** Drops a session (expired, or too many wrong second-factor codes). */

@@ -31,11 +31,11 @@ export interface TotpStatus {
 }
 
 /** Creates the `_totp` table when missing. */
-export async function ensureTotpTable(db: Database): Promise<void> {
+export async function ensureTotpTable(db: Executor): Promise<void> {
   await db.run(sql`CREATE TABLE IF NOT EXISTS _totp (
-    collectionRef TEXT NOT NULL, recordRef TEXT NOT NULL, secret TEXT NOT NULL, enabled INTEGER DEFAULT 0 NOT NULL,
-    lastStep INTEGER DEFAULT 0 NOT NULL, recoveryCodes TEXT DEFAULT '[]' NOT NULL,
-    created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL, PRIMARY KEY (collectionRef, recordRef))`);
+    "collectionRef" TEXT NOT NULL, "recordRef" TEXT NOT NULL, secret TEXT NOT NULL, enabled INTEGER DEFAULT 0 NOT NULL,
+    "lastStep" INTEGER DEFAULT 0 NOT NULL, "recoveryCodes" TEXT DEFAULT '[]' NOT NULL,
+    created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL, PRIMARY KEY ("collectionRef", "recordRef"))`);
 }
 
 function parseCodes(json: string): string[] {
@@ -52,7 +52,7 @@ export class TotpStore {
   constructor(private readonly db: Database) {}
 
   private row(c: AuthCollection, recordId: string, exec: Executor = this.db): Promise<TotpRow | undefined> {
-    return exec.get<TotpRow>(sql`SELECT * FROM _totp WHERE collectionRef = ${c.id} AND recordRef = ${recordId}`);
+    return exec.get<TotpRow>(sql`SELECT * FROM _totp WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId}`);
   }
 
   /** Enrolment state. */
@@ -63,7 +63,7 @@ export class TotpStore {
 
   /** Whether the record has a confirmed authenticator (so logins need it as second factor). */
   async isEnabled(c: AuthCollection, recordId: string): Promise<boolean> {
-    const row = await this.db.get<{ enabled: number }>(sql`SELECT enabled FROM _totp WHERE collectionRef = ${c.id} AND recordRef = ${recordId}`);
+    const row = await this.db.get<{ enabled: number }>(sql`SELECT enabled FROM _totp WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId}`);
     return row?.enabled === 1;
   }
 
@@ -72,9 +72,9 @@ export class TotpStore {
     const secret = newTotpSecret();
     const now = nowDateTime();
     const res = await this.db.run(
-      sql`INSERT INTO _totp (collectionRef, recordRef, secret, enabled, lastStep, recoveryCodes, created, updated)
+      sql`INSERT INTO _totp ("collectionRef", "recordRef", secret, enabled, "lastStep", "recoveryCodes", created, updated)
           VALUES (${c.id}, ${recordId}, ${secret}, 0, 0, '[]', ${now}, ${now})
-          ON CONFLICT (collectionRef, recordRef) DO UPDATE SET secret = excluded.secret, updated = excluded.updated WHERE _totp.enabled = 0`,
+          ON CONFLICT ("collectionRef", "recordRef") DO UPDATE SET secret = excluded.secret, updated = excluded.updated WHERE _totp.enabled = 0`,
     );
     if (res.changes !== 1) throw AppError.badRequest('An authenticator app is already enabled; disable it first.');
     return { secret, url: otpauthURL(secret, issuer, account) };
@@ -88,8 +88,8 @@ export class TotpStore {
     if (step === null) throw AppError.badRequest('Invalid or expired code.');
     const codes = newRecoveryCodes();
     const res = await this.db.run(
-      sql`UPDATE _totp SET enabled = 1, lastStep = ${step}, recoveryCodes = ${JSON.stringify(codes.map(hashRecoveryCode))}, updated = ${nowDateTime()}
-          WHERE collectionRef = ${c.id} AND recordRef = ${recordId} AND enabled = 0 AND secret = ${row.secret}`,
+      sql`UPDATE _totp SET enabled = 1, "lastStep" = ${step}, "recoveryCodes" = ${JSON.stringify(codes.map(hashRecoveryCode))}, updated = ${nowDateTime()}
+          WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId} AND enabled = 0 AND secret = ${row.secret}`,
     );
     if (res.changes !== 1) throw AppError.badRequest('There is no pending authenticator setup.');
     return codes;
@@ -99,13 +99,13 @@ export class TotpStore {
    * Checks and consumes a second-factor code: a 6-digit TOTP code (its step becomes used) or a recovery
    * code (removed from the list). False for anything else, a replayed step or a used recovery code.
    */
-  async consume(c: AuthCollection, recordId: string, code: string): Promise<boolean> {
-    const row = await this.row(c, recordId);
+  async consume(c: AuthCollection, recordId: string, code: string, exec: Executor = this.db): Promise<boolean> {
+    const row = await this.row(c, recordId, exec);
     if (!row || row.enabled !== 1) return false;
     const step = matchTotp(row.secret, code);
     if (step !== null) {
-      const res = await this.db.run(
-        sql`UPDATE _totp SET lastStep = ${step} WHERE collectionRef = ${c.id} AND recordRef = ${recordId} AND enabled = 1 AND lastStep < ${step}`,
+      const res = await exec.run(
+        sql`UPDATE _totp SET "lastStep" = ${step} WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId} AND enabled = 1 AND "lastStep" < ${step}`,
       );
       return res.changes === 1;
     }
@@ -115,9 +115,9 @@ export class TotpStore {
     if (!codes.includes(hash)) return false;
     const rest = JSON.stringify(codes.filter((h) => h !== hash));
     // Compare-and-swap on the whole list: a concurrent use of any code makes this one retry-free fail.
-    const res = await this.db.run(
-      sql`UPDATE _totp SET recoveryCodes = ${rest}, updated = ${nowDateTime()}
-          WHERE collectionRef = ${c.id} AND recordRef = ${recordId} AND enabled = 1 AND recoveryCodes = ${row.recoveryCodes}`,
+    const res = await exec.run(
+      sql`UPDATE _totp SET "recoveryCodes" = ${rest}, updated = ${nowDateTime()}
+          WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId} AND enabled = 1 AND "recoveryCodes" = ${row.recoveryCodes}`,
     );
     return res.changes === 1;
   }
@@ -126,8 +126,8 @@ export class TotpStore {
   async regenerate(c: AuthCollection, recordId: string): Promise<string[]> {
     const codes = newRecoveryCodes();
     const res = await this.db.run(
-      sql`UPDATE _totp SET recoveryCodes = ${JSON.stringify(codes.map(hashRecoveryCode))}, updated = ${nowDateTime()}
-          WHERE collectionRef = ${c.id} AND recordRef = ${recordId} AND enabled = 1`,
+      sql`UPDATE _totp SET "recoveryCodes" = ${JSON.stringify(codes.map(hashRecoveryCode))}, updated = ${nowDateTime()}
+          WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId} AND enabled = 1`,
     );
     if (res.changes !== 1) throw AppError.badRequest('No authenticator app is enabled.');
     return codes;
@@ -136,6 +136,6 @@ export class TotpStore {
   /** Removes the enrolment (pending or confirmed). */
   async remove(c: AuthCollection | string, recordId: string, exec: Executor = this.db): Promise<void> {
     const id = typeof c === 'string' ? c : c.id;
-    await exec.run(sql`DELETE FROM _totp WHERE collectionRef = ${id} AND recordRef = ${recordId}`);
+    await exec.run(sql`DELETE FROM _totp WHERE "collectionRef" = ${id} AND "recordRef" = ${recordId}`);
   }
 }

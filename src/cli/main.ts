@@ -1,6 +1,7 @@
 /**
  * The `plinth` command: serve, superuser, migrate. PocketBase-compatible flags.
  */
+import { migrateData, MigrateDataError, MIGRATE_DATA_HELP } from '../migrations/migrate-data.js';
 import { join, resolve } from 'node:path';
 import { App } from '../app.js';
 import { buildServer } from '../http/server.js';
@@ -21,6 +22,7 @@ Commands:
   serve       Start the web server (default http://127.0.0.1:8090)
   superuser   Manage superusers (upsert, create, delete)
   migrate     Apply, revert or create migrations
+  migrate-data  Copy a SQLite instance into an empty PostgreSQL database
 
 Run "plinth <command> --help" for a command's flags.
 `;
@@ -36,6 +38,7 @@ Flags:
   --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
   --migrationsDir  Where API schema changes write migrations     default plinth_migrations beside --dir
   --automigrate    Write a migration file for every schema change made through the API (default true)
+  --poolSize       PostgreSQL connections per node (same as PLINTH_DB_POOL_SIZE)  default 10
   --dev            Log every request
 `;
 
@@ -63,6 +66,14 @@ function databaseUrl(flags: Record<string, string | true>): string | undefined {
   return url && url !== '' ? url : undefined;
 }
 
+/** `--poolSize=N` or PLINTH_DB_POOL_SIZE: PostgreSQL connections per node (default 10). */
+function poolSize(flags: Record<string, string | true>): { poolSize?: number } {
+  const raw = typeof flags.poolSize === 'string' ? flags.poolSize : process.env.PLINTH_DB_POOL_SIZE;
+  if (raw === undefined || raw === '') return {};
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw new UsageError(`Invalid pool size "${raw}": expected a whole number from 1 to 1000.`);
+  return { poolSize: Number(raw) };
+}
+
 function parseHttp(value: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
@@ -71,7 +82,7 @@ function parseHttp(value: string): { host: string; port: number } {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean' });
+  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string' });
   if (flags.help || flags.h) {
     process.stdout.write(SERVE_HELP);
     return 0;
@@ -86,6 +97,7 @@ async function serve(argv: string[]): Promise<number> {
     migrationsDir: migrationsDir(flags),
     automigrate: flags.automigrate !== 'false',
     ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
+    ...poolSize(flags),
     logger,
   });
   const server = await buildServer(app, { logRequests: flags.dev === true });
@@ -171,6 +183,8 @@ export async function main(argv: string[]): Promise<number> {
         }
         return await runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags) });
       }
+      case 'migrate-data':
+        return await migrateDataCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -188,6 +202,28 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof AppError) {
       const details = Object.keys(err.data).length ? `\n${JSON.stringify(err.data, null, 2)}` : '';
       process.stderr.write(`Error: ${err.message}${details}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function migrateDataCommand(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv, { from: 'string', to: 'string', help: 'boolean', h: 'boolean' });
+  if (flags.help || flags.h) {
+    process.stdout.write(MIGRATE_DATA_HELP);
+    return 0;
+  }
+  if (typeof flags.to !== 'string') throw new UsageError(`Missing --to=postgres://….\n\n${MIGRATE_DATA_HELP}`);
+  const from = resolve(typeof flags.from === 'string' ? flags.from : 'plinth_data');
+  try {
+    const result = await migrateData({ from, to: flags.to });
+    process.stdout.write(`Copied ${result.rows} rows in ${result.tables.length} tables; row counts verified.\n`);
+    for (const t of result.tables) process.stdout.write(`  ${t.name}: ${t.rows}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof MigrateDataError) {
+      process.stderr.write(`Error: ${err.message}\n`);
       return 1;
     }
     throw err;

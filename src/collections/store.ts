@@ -35,7 +35,8 @@ interface CollectionRow {
 
 export type RuleValidator = (collection: Collection, rule: RuleName | 'authRule' | 'manageRule' | 'mfaRule', expr: string, schema: SchemaLookup) => FieldError | null;
 
-export type ChangeSource = 'api' | 'migration' | 'bootstrap';
+/** Where a schema change came from; `cluster`: another node made it (this one only reloads). */
+export type ChangeSource = 'api' | 'migration' | 'bootstrap' | 'cluster';
 
 export interface CollectionChange extends CollectionChangeEvent {
   source: ChangeSource;
@@ -72,17 +73,7 @@ export class CollectionStore implements SchemaLookup {
 
   /** Creates the internal tables and the system collections on a fresh database, then loads the cache. */
   async bootstrap(): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.run(sql`CREATE TABLE IF NOT EXISTS _collections (
-        id TEXT PRIMARY KEY NOT NULL, system BOOLEAN DEFAULT FALSE NOT NULL, type TEXT DEFAULT 'base' NOT NULL,
-        name TEXT UNIQUE NOT NULL, fields JSON DEFAULT '[]' NOT NULL, indexes JSON DEFAULT '[]' NOT NULL,
-        listRule TEXT DEFAULT NULL, viewRule TEXT DEFAULT NULL, createRule TEXT DEFAULT NULL,
-        updateRule TEXT DEFAULT NULL, deleteRule TEXT DEFAULT NULL, options JSON DEFAULT '{}' NOT NULL,
-        created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL)`);
-      await tx.run(sql`CREATE TABLE IF NOT EXISTS _params (
-        id TEXT PRIMARY KEY NOT NULL, value JSON DEFAULT NULL, created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL)`);
-      await tx.run(sql`CREATE TABLE IF NOT EXISTS _migrations (file TEXT PRIMARY KEY NOT NULL, applied INTEGER NOT NULL)`);
-    });
+    await this.db.transaction((tx) => createInternalTables(tx));
     await this.load();
     const missing = systemCollections().filter((c) => !this.byId.has(c.id));
     if (missing.length) {
@@ -274,7 +265,7 @@ async function runDdl(tx: Executor, stmt: Sql): Promise<void> {
 function insertRow(c: Collection): Sql {
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) if (!(COLUMN_KEYS as readonly string[]).includes(k)) options[k] = v;
-  return sql`INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, options, created, updated)
+  return sql`INSERT INTO _collections (id, system, type, name, fields, indexes, "listRule", "viewRule", "createRule", "updateRule", "deleteRule", options, created, updated)
     VALUES (${c.id}, ${c.system}, ${c.type}, ${c.name}, ${JSON.stringify(c.fields)}, ${JSON.stringify(c.indexes)},
       ${c.listRule}, ${c.viewRule}, ${c.createRule}, ${c.updateRule}, ${c.deleteRule}, ${JSON.stringify(options)}, ${c.created}, ${c.updated})`;
 }
@@ -297,4 +288,17 @@ function rowToCollection(row: CollectionRow): Collection {
     created: row.created,
     updated: row.updated,
   } as Collection;
+}
+
+/** The schema's own tables: collection definitions, settings and other params, applied migrations. */
+export async function createInternalTables(exec: Executor): Promise<void> {
+  await exec.run(sql`CREATE TABLE IF NOT EXISTS _collections (
+    id TEXT PRIMARY KEY NOT NULL, system BOOLEAN DEFAULT FALSE NOT NULL, type TEXT DEFAULT 'base' NOT NULL,
+    name TEXT UNIQUE NOT NULL, fields TEXT DEFAULT '[]' NOT NULL, indexes TEXT DEFAULT '[]' NOT NULL,
+    "listRule" TEXT DEFAULT NULL, "viewRule" TEXT DEFAULT NULL, "createRule" TEXT DEFAULT NULL,
+    "updateRule" TEXT DEFAULT NULL, "deleteRule" TEXT DEFAULT NULL, options TEXT DEFAULT '{}' NOT NULL,
+    created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL)`);
+  await exec.run(sql`CREATE TABLE IF NOT EXISTS _params (
+    id TEXT PRIMARY KEY NOT NULL, value TEXT DEFAULT NULL, created TEXT DEFAULT '' NOT NULL, updated TEXT DEFAULT '' NOT NULL)`);
+  await exec.run(sql`CREATE TABLE IF NOT EXISTS _migrations (file TEXT PRIMARY KEY NOT NULL, applied BIGINT NOT NULL)`);
 }

@@ -122,6 +122,12 @@ export interface Dialect {
   columnType(kind: ColumnKind): Sql;
   /** Maps a driver error to a classification (never throws). */
   classifyError(err: unknown): DbErrorInfo;
+  /**
+   * Appended to a `SELECT` inside a transaction that decides a write on what it read (single-use
+   * tokens): `FOR UPDATE` where writers run concurrently, so a second transaction waits and re-checks;
+   * empty on SQLite, whose writes are already one at a time.
+   */
+  readonly forUpdate: Sql;
   /** Converts a JS value to what the driver binds (booleans, bigint …). */
   toDriverValue(value: SqlValue): unknown;
 }

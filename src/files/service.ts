@@ -56,7 +56,8 @@ export class FileService implements FileJanitor {
   bindHooks(hooks: HookBus): void {
     hooks.onCollectionChange.bind(
       async (event, next) => {
-        if (event.action === 'delete') this.deleteLater(this.storage(), [], [event.collection.id]);
+        // Another node's change (source `cluster`): that node deletes the files.
+        if (event.action === 'delete' && (event as { source?: string }).source !== 'cluster') this.deleteLater(this.storage(), [], [event.collection.id]);
         await next();
       },
       { id: 'files:collection-delete' },

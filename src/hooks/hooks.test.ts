@@ -8,10 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hook } from './hook.js';
-import { App } from '../app.js';
-import { silentLogger } from '../util/logger.js';
 import { systemRequest } from '../records/system-request.js';
 import { AppError } from '../errors/index.js';
+import { openTestApp } from '../../test/helpers/server.js';
 
 describe('Hook', () => {
   it('runs handlers by priority then bind order, around the final action', async () => {
@@ -75,7 +74,7 @@ describe('Hook', () => {
 describe('record hooks and transactions', () => {
   it('a throwing record hook aborts the write; after-commit hooks fire only for committed writes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-hooks-'));
-    const app = await App.open({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'm'), logger: silentLogger() });
+    const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'm') });
     try {
       const posts = await app.collections.create({ name: 'posts', type: 'base', fields: [{ name: 'title', type: 'text' }] });
       const committed: string[] = [];

@@ -10,10 +10,14 @@
  * The client IP is the socket's peer address, or, only when `settings.trustedProxy.headers` names them,
  * the first configured proxy header present (leftmost or rightmost entry per `useLeftmostIP`). A client can
  * therefore never pick its own IP by sending `X-Forwarded-For` unless the operator said a proxy sets it.
+ *
+ * On one node the windows live in memory. Nodes of a cluster count in the shared database instead
+ * (`SharedCounters`), so a limit holds across all of them; the checks then return a promise.
  */
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { RateLimitRule, Settings } from '../settings/index.js';
+import type { SharedCounters } from '../cluster/counters.js';
 
 interface Window {
   count: number;
@@ -30,6 +34,7 @@ export class RateLimiter {
   constructor(
     private readonly settings: () => Settings,
     private readonly now: () => number = Date.now,
+    private readonly shared?: SharedCounters,
   ) {
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
@@ -40,7 +45,7 @@ export class RateLimiter {
   }
 
   /** Applies the most specific path rule to the request (called once per request). */
-  checkPath(req: FastifyRequest): void {
+  checkPath(req: FastifyRequest): void | Promise<void> {
     const cfg = this.settings().rateLimits;
     if (!cfg.enabled || cfg.rules.length === 0) return;
     const path = req.url.split('?')[0] ?? '/';
@@ -51,28 +56,36 @@ export class RateLimiter {
       const score = pathScore(rule.label, method, path);
       if (score > 0 && (!best || score > best.score)) best = { rule, score };
     }
-    if (best) this.hit(best.rule, req, cfg.excludedIPs);
+    if (best) return this.hit(best.rule, req, cfg.excludedIPs);
   }
 
   /**
    * Applies the tag rule for `collection:action` (or `*:action`), and for the password/OAuth2/OTP auth
    * actions also the `auth` umbrella tag, as PocketBase does.
    */
-  checkTag(req: FastifyRequest, collection: string, action: string): void {
+  checkTag(req: FastifyRequest, collection: string, action: string): void | Promise<void> {
     const cfg = this.settings().rateLimits;
     if (!cfg.enabled || cfg.rules.length === 0) return;
     const actions = AUTH_ACTIONS.has(action) ? [action, 'auth'] : [action];
+    const pending: Array<Promise<void>> = [];
     for (const a of actions) {
       const exact = cfg.rules.find((r) => r.label === `${collection}:${a}` && appliesTo(r, req));
       const rule = exact ?? cfg.rules.find((r) => r.label === `*:${a}` && appliesTo(r, req));
-      if (rule) this.hit(rule, req, cfg.excludedIPs);
+      const p = rule ? this.hit(rule, req, cfg.excludedIPs) : undefined;
+      if (p) pending.push(p);
     }
+    if (pending.length) return Promise.all(pending).then(() => undefined);
   }
 
-  private hit(rule: RateLimitRule, req: FastifyRequest, excluded: string[]): void {
+  private hit(rule: RateLimitRule, req: FastifyRequest, excluded: string[]): void | Promise<void> {
     const ip = clientIp(req, this.settings());
     if (excluded.includes(ip)) return;
-    const key = `${rule.label}\u0000${rule.audience}\u0000${ip}`;
+    const key = `${rule.label}\u001f${rule.audience}\u001f${ip}`;
+    if (this.shared) {
+      return this.shared.hit(key, rule.duration * 1000).then((count) => {
+        if (count > rule.maxRequests) throw new AppError('too_many_requests');
+      });
+    }
     const now = this.now();
     let w = this.buckets.get(key);
     if (!w || w.resetAt <= now) {

@@ -22,6 +22,7 @@ import { resolveAuth, tokenFromHeader } from './request-info.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerInstallRoutes } from './routes/admin-install.js';
 import { registerAdminToolRoutes } from './routes/admin-tools.js';
+import { registerCronRoutes } from './routes/crons.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBatchRoutes } from './routes/batch.js';
@@ -93,7 +94,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     done();
   });
 
-  const rateLimiter = new RateLimiter(() => app.settings.get());
+  const rateLimiter = new RateLimiter(() => app.settings.get(), Date.now, app.sharedCounters);
   server.decorate('rateLimiter', rateLimiter);
   server.addHook('onClose', (_instance, done) => {
     rateLimiter.close();
@@ -104,8 +105,9 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.addHook('preHandler', (req, _reply, done) => {
     const limit = () => {
       try {
-        rateLimiter.checkPath(req);
-        done();
+        const shared = rateLimiter.checkPath(req);
+        if (shared) shared.then(() => done(), (err: Error) => done(err));
+        else done();
       } catch (err) {
         done(err as Error);
       }
@@ -138,7 +140,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err, app);
     if (appError.status >= 500) app.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'request failed');
-    if (appError.code === 'db_busy') void reply.header('Retry-After', '1');
+    if (appError.code === 'db_busy' || appError.code === 'unavailable') void reply.header('Retry-After', '1');
     void reply.code(appError.status).type('application/json').send(appError.toEnvelope());
   });
   server.setNotFoundHandler((_req, reply) => {
@@ -154,6 +156,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerFileRoutes(server, app);
   registerRealtimeRoutes(server, app);
   registerLogRoutes(server, app);
+  registerCronRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
@@ -170,7 +173,14 @@ function toAppError(err: unknown, app: App): AppError {
     case 'busy':
       return new AppError('db_busy', undefined, undefined, { cause: err });
     case 'unavailable':
-      return new AppError('unavailable', 'The database cannot accept writes right now.', undefined, { cause: err });
+      return new AppError(
+        'unavailable',
+        app.db.dialect.name === 'postgres'
+          ? 'The database is unreachable or restarting; please try again shortly.'
+          : 'The database cannot accept writes right now.',
+        undefined,
+        { cause: err },
+      );
     case 'too_big':
       return new AppError('payload_too_large', undefined, undefined, { cause: err });
     case 'unique':

@@ -16,6 +16,8 @@ export interface AccessContext {
   exec: Executor;
   dialect: Dialect;
   schema: CollectionStore;
+  /** Check against this row source instead of the stored row (records/record-io.ts `virtualRow`). */
+  row?: Sql;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function canAccessRecord(
   const root = ident(ROOT_ALIAS);
   const where = join(conditions.map((c) => sql`(${c})`), sql` AND `);
   const row = await ctx.exec.get(
-    sql`SELECT 1 AS ok FROM ${ident(collection.name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = ${id} AND ${where} LIMIT 1`,
+    sql`SELECT 1 AS ok FROM ${ctx.row ? sql`(${ctx.row})` : ident(collection.name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = ${id} AND ${where} LIMIT 1`,
   );
   return row !== undefined;
 }

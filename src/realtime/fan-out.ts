@@ -7,6 +7,7 @@
 import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Dialect, Executor } from '../db/dialect.js';
+import type { Sql } from '../db/sql.js';
 import type { RecordData } from '../hooks/index.js';
 import { pickFields } from '../records/pick-fields.js';
 import { expandRecords, parseExpand } from '../records/expand.js';
@@ -65,7 +66,7 @@ export class FanOut {
    * Checks and serialises `record` for every subscription that may see it, reading through `exec` (the
    * database after commit; the open transaction for a delete, before the row goes).
    */
-  async prepare(action: RecordAction, collection: Collection, record: RecordData, exec: Executor): Promise<PreparedMessage[]> {
+  async prepare(action: RecordAction, collection: Collection, record: RecordData, exec: Executor, row?: Sql): Promise<PreparedMessage[]> {
     const id = String(record.id);
     const groups = new Map<string, Group>();
     for (const [topic, rule] of topicsFor(collection, id)) {
@@ -78,7 +79,7 @@ export class FanOut {
       }
     }
     const out: PreparedMessage[] = [];
-    const ctx: AccessContext = { exec, dialect: this.dialect, schema: this.schema };
+    const ctx: AccessContext = { exec, dialect: this.dialect, schema: this.schema, ...(row ? { row } : {}) };
     for (const group of groups.values()) {
       let data: string | null;
       try {

@@ -19,7 +19,10 @@ import { Broker, type BrokerStats } from './broker.js';
 import { authKeyOf, RealtimeClient } from './client.js';
 import { FanOut } from './fan-out.js';
 import { DEFAULT_REALTIME_OPTIONS, type RealtimeOptions } from './options.js';
-import { bindRecordEvents } from './record-events.js';
+import { bindRecordEvents, relayRecordEvent, type RecordEventDeps } from './record-events.js';
+import type { RecordAction } from './fan-out.js';
+import type { Collection } from '../collections/model.js';
+import type { RecordData } from '../hooks/index.js';
 import { SseConnection, type SseTarget } from './sse-connection.js';
 import type { SubscribeForm } from './subscribe-form.js';
 
@@ -44,6 +47,7 @@ export class RealtimeService {
   readonly options: RealtimeOptions;
   private readonly broker = new Broker();
   private readonly unbind: () => void;
+  private readonly events: RecordEventDeps;
   private chain: Promise<void> = Promise.resolve();
   private closing = false;
 
@@ -54,7 +58,13 @@ export class RealtimeService {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
     const logError = (err: unknown, msg: string) => deps.logger.error({ err }, msg);
     const fanOut = new FanOut(this.broker, deps.collections, deps.db.dialect, (err) => deps.logger.debug({ err }, 'realtime: group skipped'));
-    this.unbind = bindRecordEvents({ hooks: deps.hooks, db: deps.db, broker: this.broker, fanOut, enqueue: (job) => this.enqueue(job), logError });
+    this.events = { hooks: deps.hooks, db: deps.db, broker: this.broker, fanOut, enqueue: (job) => this.enqueue(job), logError };
+    this.unbind = bindRecordEvents(this.events);
+  }
+
+  /** Delivers a record change committed on another node to this node's subscribers (cluster/index.ts). */
+  relay(action: RecordAction, collection: Collection, record: RecordData, tokenKeyChanged = false): Promise<void> {
+    return relayRecordEvent(this.events, action, collection, record, tokenKeyChanged);
   }
 
   /** Changes timeouts / queue bounds for streams opened from now on (tests use short timeouts). */

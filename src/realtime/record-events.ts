@@ -10,9 +10,10 @@
  *   the stored collection, and a rotated token secret or a dropped collection drops the auth. These run in
  *   the delivery queue, so they take effect exactly between the events committed before and after them.
  */
-import type { AuthCollection } from '../collections/model.js';
+import type { AuthCollection, Collection } from '../collections/model.js';
 import type { Database } from '../db/dialect.js';
-import type { CollectionChangeEvent, HookBus, RecordEvent } from '../hooks/index.js';
+import type { CollectionChangeEvent, HookBus, RecordData, RecordEvent } from '../hooks/index.js';
+import { virtualRow } from '../records/record-io.js';
 import type { AuthState } from '../rules/request-info.js';
 import type { Broker } from './broker.js';
 import { deliver, type FanOut, type RecordAction } from './fan-out.js';
@@ -89,6 +90,32 @@ export function bindRecordEvents(deps: RecordEventDeps): () => void {
     hooks.onRecordDelete.unbind(ids.delete);
     hooks.onCollectionChange.unbind(ids.collection);
   };
+}
+
+/**
+ * A record change committed on another node of the cluster (cluster/index.ts): the same deliveries and
+ * auth changes as a local one. A create/update comes re-read from the database; a delete comes as the
+ * record that was deleted, and rules are checked against it as a virtual row, since the stored one is gone.
+ */
+export function relayRecordEvent(
+  deps: RecordEventDeps,
+  action: RecordAction,
+  collection: Collection,
+  record: RecordData,
+  tokenKeyChanged = false,
+): Promise<void> {
+  const { broker, fanOut } = deps;
+  const key = `${collection.id}/${String(record.id)}`;
+  const jobs: Array<Promise<void>> = [];
+  if (action === 'update' && collection.type === 'auth') {
+    jobs.push(deps.enqueue(() => (tokenKeyChanged ? broker.dropAuth(key) : broker.refreshAuth({ collection: collection as AuthCollection, record }))));
+  }
+  if (fanOut.hasSubscribers(collection, String(record.id))) {
+    const row = action === 'delete' ? virtualRow(collection, record) : undefined;
+    jobs.push(deps.enqueue(async () => void deliver(await fanOut.prepare(action, collection, record, deps.db, row))));
+  }
+  if (action === 'delete' && collection.type === 'auth') jobs.push(deps.enqueue(() => broker.dropAuth(key)));
+  return Promise.all(jobs).then(() => undefined);
 }
 
 /** A dropped auth collection drops its auths; an updated one refreshes them, unless its token secret changed. */

@@ -3,6 +3,7 @@
  */
 import { getFieldType } from '../collections/fields/index.js';
 import type { Collection, Field } from '../collections/model.js';
+import { ident, join, param, sql, type Sql } from '../db/sql.js';
 import type { RecordData } from '../hooks/index.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 
@@ -63,4 +64,13 @@ export function publicRecord(
   }
   if (expand && Object.keys(expand).length) out.expand = expand;
   return out;
+}
+
+/**
+ * `SELECT ? AS "col", …`: a record that is not (or no longer) stored, as a row source rules can be
+ * checked against: a would-be record for create rules, a deleted one relayed from another node.
+ */
+export function virtualRow(collection: Collection, record: RecordData): Sql {
+  const cols = collection.fields.map((f) => sql`${param(getFieldType(f.type).toDb(record[f.name], f as never))} AS ${ident(f.name)}`);
+  return sql`SELECT ${join(cols)}`;
 }

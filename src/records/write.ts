@@ -17,7 +17,7 @@ import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from '../auth/passwo
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
 import type { RecordReader } from './query.js';
-import { rowToRecord } from './record-io.js';
+import { rowToRecord, virtualRow } from './record-io.js';
 import { formatDateTime } from '../util/datetime.js';
 import { generateFromPattern } from '../collections/fields/text.js';
 import { randomString } from '../util/random.js';
@@ -89,7 +89,7 @@ export class RecordWriter {
       exec.transaction(async (tx) => {
         event.tx = tx;
         if (rule.kind === 'where') {
-          const ok = await tx.get(sql`SELECT 1 AS ok FROM (${this.virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
+          const ok = await tx.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
           if (!ok) throw AppError.badRequest('Failed to create record.');
         }
         await this.hooks.onRecordCreate.trigger(event, async (e) => {
@@ -358,12 +358,6 @@ export class RecordWriter {
       if (existing && existing[field.name] === value) continue;
       record[field.name] = await hashPassword(value);
     }
-  }
-
-  /** `SELECT ? AS "col", …`: the would-be record as a row source, for create rules. */
-  private virtualRow(collection: Collection, record: RecordData) {
-    const cols = collection.fields.map((f) => sql`${param(getFieldType(f.type).toDb(record[f.name], f as never))} AS ${ident(f.name)}`);
-    return sql`SELECT ${join(cols)}`;
   }
 
   private async insert(tx: Executor, collection: Collection, record: RecordData): Promise<void> {

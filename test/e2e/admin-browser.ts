@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { App } from '../../src/app.js';
 import { buildServer } from '../../src/http/server.js';
-import { silentLogger } from '../../src/util/logger.js';
+import { openTestApp } from '../helpers/server.js';
 
 export const CHROMIUM_PATH = process.env.PLINTH_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = join(process.cwd(), 'test-artifacts', 'admin');
@@ -52,7 +52,7 @@ export interface BareServer {
 /** A server on a loopback port with an empty database: no superuser, rate limits off. */
 export async function startBareServer(): Promise<BareServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-admin-'));
-  const app = await App.open({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), logger: silentLogger() });
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
   await app.settings.update({ rateLimits: { enabled: false } });
   const server = await buildServer(app);
   await server.listen({ host: '127.0.0.1', port: 0 });

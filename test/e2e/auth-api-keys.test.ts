@@ -49,9 +49,9 @@ describe('API keys', () => {
     const list = await getJson(s, '/api/api-keys', s.admin.authStore.token);
     const entry = (list.body as unknown as Array<Record<string, unknown>>).find((k) => k.id === created.id)!;
     assert.deepEqual(Object.keys(entry).sort(), ['created', 'expires', 'id', 'lastUsed', 'name', 'scopes']);
-    const row = await s.app.db.get<{ hash: string }>(sql`SELECT hash FROM _apiKeys WHERE id = ${String(created.id)}`);
+    const row = await s.app.db.get<{ hash: string }>(sql`SELECT hash FROM "_apiKeys" WHERE id = ${String(created.id)}`);
     assert.equal(row?.hash, createHash('sha256').update(key).digest('hex'));
-    const all = JSON.stringify(await s.app.db.all(sql`SELECT * FROM _apiKeys`));
+    const all = JSON.stringify(await s.app.db.all(sql`SELECT * FROM "_apiKeys"`));
     assert.ok(!all.includes(key.slice(20)), 'the secret is nowhere in the table');
   });
 

@@ -126,7 +126,7 @@ describe('MFA', () => {
       assert.ok(codes.every((c) => /^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/.test(c)));
       assert.deepEqual((await getJson(s, '/api/collections/users/totp', token)).body, { enabled: true, recoveryCodesLeft: 10 });
       assert.equal((await postJson(s, '/api/collections/users/totp/setup', {}, token)).status, 400, 'no silent re-enrolment');
-      const stored = await s.app.db.get<{ recoveryCodes: string }>((await import('../../src/db/sql.js')).sql`SELECT recoveryCodes FROM _totp`);
+      const stored = await s.app.db.get<{ recoveryCodes: string }>((await import('../../src/db/sql.js')).sql`SELECT "recoveryCodes" FROM _totp`);
       assert.ok(stored && !codes.some((c) => stored.recoveryCodes.includes(c)), 'recovery codes are stored hashed');
     });
 
@@ -202,7 +202,7 @@ describe('MFA', () => {
       const u = await enrolled('gone@example.com');
       await s.admin.collection('users').delete(u.id);
       const { sql } = await import('../../src/db/sql.js');
-      assert.equal((await s.app.db.all(sql`SELECT * FROM _totp WHERE recordRef = ${u.id}`)).length, 0);
+      assert.equal((await s.app.db.all(sql`SELECT * FROM _totp WHERE "recordRef" = ${u.id}`)).length, 0);
     });
   });
 });

@@ -32,7 +32,7 @@ async function signIn(createData?: Record<string, unknown>, token?: string) {
 }
 
 async function linksOf(recordId: string) {
-  return s.app.db.all<{ provider: string; providerId: string }>(sql`SELECT provider, providerId FROM _externalAuths WHERE recordRef = ${recordId}`);
+  return s.app.db.all<{ provider: string; providerId: string }>(sql`SELECT provider, "providerId" FROM "_externalAuths" WHERE "recordRef" = ${recordId}`);
 }
 
 describe('OAuth2 / OIDC', () => {

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientResponseError } from 'pocketbase';
-import { App } from '../../src/app.js';
-import { silentLogger } from '../../src/util/logger.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { openTestApp } from '../helpers/server.js';
 
 let s: TestServer;
 
@@ -175,7 +174,7 @@ describe('migrations', () => {
     const files = readdirSync(dir);
     assert.ok(files.some((f) => f.includes('created_migrated')));
     assert.ok(files.some((f) => f.includes('updated_migrated')));
-    const other = await App.open({ dataDir: join(s.dir, 'other-data'), migrationsDir: dir, logger: silentLogger(), automigrate: false });
+    const other = await openTestApp({ dataDir: join(s.dir, 'other-data'), migrationsDir: dir, automigrate: false });
     try {
       const c = other.collections.find('migrated');
       assert.ok(c, 'the other instance has the collection after start-up');

@@ -1,16 +1,35 @@
 /**
  * Starts a real Plinth (App + HTTP server on an ephemeral loopback port, SQLite in a temp dir) for a
- * test, with a superuser, and hands back the URL, the app and a logged-in `pocketbase` SDK client.
+ * test, with a superuser (on PostgreSQL instead when PLINTH_TEST_DB=postgres), and hands back the URL, the app and a logged-in `pocketbase` SDK client.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PocketBase from 'pocketbase';
-import { App } from '../../src/app.js';
+import { App, type AppConfig } from '../../src/app.js';
 import { buildServer } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { createTempDatabase, type TempDatabase } from './postgres.js';
+
+/** Which database the suite runs on: `PLINTH_TEST_DB=postgres` runs it on a throw-away PostgreSQL database per app. */
+export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.PLINTH_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Opens an App for a test on the suite's dialect; `close` also drops its throw-away database. */
+export async function openTestApp(config: Omit<AppConfig, 'databaseUrl' | 'logger'>): Promise<App & { dropDatabase?: () => Promise<void> }> {
+  let temp: TempDatabase | undefined;
+  if (TEST_DIALECT === 'postgres') temp = await createTempDatabase();
+  const app = await App.open({ logger: silentLogger(), ...config, ...(temp ? { databaseUrl: temp.url, poolSize: 4 } : {}) });
+  if (temp) {
+    const close = app.close.bind(app);
+    app.close = async () => {
+      await close();
+      await temp.drop();
+    };
+  }
+  return app;
+}
 
 export const SUPERUSER_EMAIL = 'admin@example.com';
 export const SUPERUSER_PASSWORD = 'correct-horse-battery';
@@ -30,7 +49,7 @@ export interface TestServer {
 
 export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown> } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
-  const app = await App.open({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), logger: silentLogger() });
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
   const superusers = app.collections.require(SUPERUSERS_COLLECTION_ID);
   await app.writer.create(
     superusers,

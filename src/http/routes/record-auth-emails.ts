@@ -29,14 +29,14 @@ function notForSuperusers(c: AuthCollection, message: string): void {
 /** Registers the six request/confirm endpoints. */
 export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App): void {
   const flows = app.auth.emailFlows;
-  const start = (req: FastifyRequest, tag: string) => {
+  const start = async (req: FastifyRequest, tag: string) => {
     const c = authCollection(app, req);
-    server.rateLimiter.checkTag(req, c.name, tag);
+    await server.rateLimiter.checkTag(req, c.name, tag);
     return c;
   };
 
   server.post('/api/collections/:collection/request-verification', async (req, reply) => {
-    const c = start(req, 'requestVerification');
+    const c = await start(req, 'requestVerification');
     notForSuperusers(c, 'All superusers are verified by default.');
     const { email } = readStrings(req, { email: { max: 255 } });
     requireEmail(email, 'email');
@@ -45,7 +45,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/confirm-verification', async (req, reply) => {
-    const c = start(req, 'confirmVerification');
+    const c = await start(req, 'confirmVerification');
     notForSuperusers(c, 'All superusers are verified by default.');
     const { token } = readStrings(req, { token: { max: 4096 } });
     await flows.confirmVerification(c, token);
@@ -53,7 +53,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/request-password-reset', async (req, reply) => {
-    const c = start(req, 'requestPasswordReset');
+    const c = await start(req, 'requestPasswordReset');
     const { email } = readStrings(req, { email: { max: 255 } });
     requireEmail(email, 'email');
     flows.requestPasswordReset(c, email);
@@ -61,7 +61,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/confirm-password-reset', async (req, reply) => {
-    const c = start(req, 'confirmPasswordReset');
+    const c = await start(req, 'confirmPasswordReset');
     const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 }, passwordConfirm: { max: 4096 } });
     if (input.password !== input.passwordConfirm) {
       throw AppError.validation('An error occurred while validating the submitted data.', { passwordConfirm: fieldError('validation_values_mismatch', "Values don't match") });
@@ -71,7 +71,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/request-email-change', async (req, reply) => {
-    const c = start(req, 'requestEmailChange');
+    const c = await start(req, 'requestEmailChange');
     notForSuperusers(c, 'All superusers can change their emails directly.');
     if (!req.auth) throw AppError.unauthorized('The request requires valid auth record.');
     if (req.auth.collection.id !== c.id) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
@@ -86,7 +86,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/confirm-email-change', async (req, reply) => {
-    const c = start(req, 'confirmEmailChange');
+    const c = await start(req, 'confirmEmailChange');
     notForSuperusers(c, 'All superusers can change their emails directly.');
     const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 } });
     await flows.confirmEmailChange(c, input.token, input.password);

@@ -25,7 +25,7 @@ const FAILURE_PATH = '../_/#/auth/oauth2-redirect-failure';
 export function registerRecordAuthOAuth2Routes(server: FastifyInstance, app: App): void {
   server.post('/api/collections/:collection/auth-with-oauth2', async (req, reply) => {
     const collection = authCollection(app, req);
-    server.rateLimiter.checkTag(req, collection.name, 'authWithOAuth2');
+    await server.rateLimiter.checkTag(req, collection.name, 'authWithOAuth2');
     if (!collection.oauth2.enabled) throw AppError.forbidden('The collection is not configured to allow OAuth2 authentication.');
     const input = readStrings(req, {
       provider: { max: 100 },

@@ -14,7 +14,7 @@ import { authCollection, readStrings, sendAuthResponse } from './record-auth-hel
 export function registerRecordAuthOtpRoutes(server: FastifyInstance, app: App): void {
   server.post('/api/collections/:collection/request-otp', async (req) => {
     const collection = authCollection(app, req);
-    server.rateLimiter.checkTag(req, collection.name, 'requestOTP');
+    await server.rateLimiter.checkTag(req, collection.name, 'requestOTP');
     if (!collection.otp.enabled) throw AppError.forbidden('The collection is not configured to allow OTP authentication.');
     const { email } = readStrings(req, { email: { max: 255 } });
     if (!isEmailFormat(email)) {
@@ -25,7 +25,7 @@ export function registerRecordAuthOtpRoutes(server: FastifyInstance, app: App): 
 
   server.post('/api/collections/:collection/auth-with-otp', async (req, reply) => {
     const collection = authCollection(app, req);
-    server.rateLimiter.checkTag(req, collection.name, 'authWithOTP');
+    await server.rateLimiter.checkTag(req, collection.name, 'authWithOTP');
     if (!collection.otp.enabled) throw AppError.forbidden('The collection is not configured to allow OTP authentication.');
     const { otpId, password } = readStrings(req, { otpId: { max: 255 }, password: { max: 71 } });
     const record = await app.auth.otp.consume(collection, otpId, password);

@@ -14,6 +14,7 @@ import type { App } from '../../app.js';
 import { AttemptCounter } from '../../auth/attempts.js';
 import { verifyPassword } from '../../auth/passwords.js';
 import type { AuthCollection } from '../../collections/model.js';
+import type { Executor } from '../../db/dialect.js';
 import { AppError } from '../../errors/index.js';
 import type { RecordData } from '../../hooks/index.js';
 import { authCollection, readStrings, sendAuthResponse } from './record-auth-helpers.js';
@@ -34,9 +35,9 @@ export function registerRecordAuthTotpRoutes(server: FastifyInstance, app: App):
     if (req.auth.collection.id !== c.id) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
     return { c, record: req.auth.record };
   };
-  const checked = async (c: AuthCollection, id: string, code: string) => {
+  const checked = async (c: AuthCollection, id: string, code: string, exec: Executor = app.db) => {
     if (!perRecord.hit(`${c.id}/${id}`)) throw new AppError('too_many_requests', 'Too many attempts, please try again later.');
-    if (!(await totp.consume(c, id, code))) throw AppError.badRequest(BAD_CODE);
+    if (!(await totp.consume(c, id, code, exec))) throw AppError.badRequest(BAD_CODE);
   };
 
   server.get('/api/collections/:collection/totp', async (req) => {
@@ -78,19 +79,29 @@ export function registerRecordAuthTotpRoutes(server: FastifyInstance, app: App):
 
   server.post('/api/collections/:collection/auth-with-totp', async (req, reply) => {
     const c = authCollection(app, req);
-    server.rateLimiter.checkTag(req, c.name, 'authWithTOTP');
-    server.rateLimiter.checkTag(req, c.name, 'auth');
+    await server.rateLimiter.checkTag(req, c.name, 'authWithTOTP');
+    await server.rateLimiter.checkTag(req, c.name, 'auth');
     const { mfaId, code } = readStrings(req, { mfaId: { max: 255 }, code: { max: 40 } });
     const session = await app.auth.mfa.find(c, mfaId);
     if (!session) throw AppError.badRequest('Invalid or expired MFA session.');
     const record = await app.reader.findById(c, session.recordRef);
     if (!record) throw AppError.badRequest('Invalid or expired MFA session.');
-    if (!perSession.hit(mfaId)) {
-      await app.auth.mfa.delete(mfaId);
-      throw new AppError('too_many_requests', 'Too many attempts, please sign in again.');
+    try {
+      // One attempt per session at a time: the first valid code completes the session, every concurrent
+      // attempt then finds it gone.
+      await app.db.transaction(async (tx) => {
+        if (!(await app.auth.mfa.lock(mfaId, tx))) throw AppError.badRequest('Invalid or expired MFA session.');
+        await checked(c, record.id as string, code, tx);
+        await app.auth.mfa.complete(c, record, mfaId, 'totp', undefined, tx);
+      });
+    } catch (err) {
+      // Wrong codes count against the session; past 5 it is gone.
+      if (err instanceof AppError && err.status === 400 && !perSession.hit(mfaId)) {
+        await app.auth.mfa.delete(mfaId);
+        throw new AppError('too_many_requests', 'Too many attempts, please sign in again.');
+      }
+      throw err;
     }
-    await checked(c, record.id as string, code);
-    await app.auth.mfa.complete(c, record, mfaId, 'totp');
     perSession.clear(mfaId);
     return sendAuthResponse(app, req, reply, c, record, { method: 'totp', mfaDone: true });
   });

@@ -33,7 +33,7 @@ import { registerRecordAuthTotpRoutes } from './record-auth-totp.js';
 export function registerRecordAuthRoutes(server: FastifyInstance, app: App): void {
   server.get('/api/collections/:collection/auth-methods', async (req) => {
     const c = authCollection(app, req);
-    server.rateLimiter.checkTag(req, c.name, 'listAuthMethods');
+    await server.rateLimiter.checkTag(req, c.name, 'listAuthMethods');
     const password = { enabled: c.passwordAuth.enabled, identityFields: c.passwordAuth.enabled ? c.passwordAuth.identityFields : [] };
     const providers: ProviderInfo[] = c.oauth2.enabled
       ? c.oauth2.providers.map((p) => providerInfo(toProviderConfig(p))).filter((p): p is ProviderInfo => p !== null)
@@ -52,7 +52,7 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
 
   server.post('/api/collections/:collection/auth-with-password', async (req, reply) => {
     const collection = authCollection(app, req);
-    server.rateLimiter.checkTag(req, collection.name, 'authWithPassword');
+    await server.rateLimiter.checkTag(req, collection.name, 'authWithPassword');
     if (!collection.passwordAuth.enabled) throw AppError.forbidden('The collection is not configured to allow password authentication.');
     const input = readStrings(req, { identity: { max: 255 }, password: { max: 4096 }, identityField: { max: 255, optional: true } });
 
@@ -90,7 +90,7 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
 
   server.post('/api/collections/:collection/auth-refresh', async (req, reply) => {
     const collection = authCollection(app, req);
-    server.rateLimiter.checkTag(req, collection.name, 'authRefresh');
+    await server.rateLimiter.checkTag(req, collection.name, 'authRefresh');
     if (!req.auth) throw AppError.unauthorized('The request requires valid record authorization token.');
     if (req.auth.collection.id !== collection.id) throw AppError.forbidden('The request requires valid record authorization token.');
     const current = tokenFromHeader(req.headers.authorization) ?? '';

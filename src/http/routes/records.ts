@@ -13,27 +13,27 @@ export function registerRecordRoutes(server: FastifyInstance, app: App): void {
   const base = '/api/collections/:collection/records';
   server.get(base, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
-    server.rateLimiter.checkTag(req, collection.name, 'list');
+    await server.rateLimiter.checkTag(req, collection.name, 'list');
     return send(reply, await listAction(app, collection, query(req), requestInfo(req)));
   });
   server.get(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
-    server.rateLimiter.checkTag(req, collection.name, 'view');
+    await server.rateLimiter.checkTag(req, collection.name, 'view');
     return send(reply, await viewAction(app, collection, param(req, 'id'), query(req), requestInfo(req)));
   });
   server.post(base, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
-    server.rateLimiter.checkTag(req, collection.name, 'create');
+    await server.rateLimiter.checkTag(req, collection.name, 'create');
     return send(reply, await createAction(app, collection, bodyOf(req), query(req), requestInfo(req)));
   });
   server.patch(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
-    server.rateLimiter.checkTag(req, collection.name, 'update');
+    await server.rateLimiter.checkTag(req, collection.name, 'update');
     return send(reply, await updateAction(app, collection, param(req, 'id'), bodyOf(req), query(req), requestInfo(req)));
   });
   server.delete(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
-    server.rateLimiter.checkTag(req, collection.name, 'delete');
+    await server.rateLimiter.checkTag(req, collection.name, 'delete');
     return send(reply, await deleteAction(app, collection, param(req, 'id'), requestInfo(req)));
   });
 }

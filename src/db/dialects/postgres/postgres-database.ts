@@ -21,6 +21,15 @@ export interface PostgresOptions {
   statementTimeoutMs?: number;
 }
 
+/**
+ * Row values as JS numbers, the way better-sqlite3 gives them: COUNT(*) and other bigint results
+ * (int8) and NUMERIC would otherwise arrive as strings. Plinth stores no integer beyond 2^53.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 async function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
@@ -120,6 +129,7 @@ export class PostgresDatabase implements Database {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       statement_timeout: options.statementTimeoutMs ?? 30_000,
       idleTimeoutMillis: 30_000,
+      types: TYPES,
     });
     // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);

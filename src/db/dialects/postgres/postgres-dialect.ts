@@ -65,7 +65,12 @@ function classifyError(err: unknown): DbErrorInfo {
   if (code === '23514') return { kind: 'check' };
   if (code === '40001' || code === '40P01' || code === '55P03' || code === '57014') return { kind: 'busy' };
   if (code === '54000' || code === '22001') return { kind: 'too_big' };
-  if (code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code)) {
+  if (code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) {
+    return { kind: 'unavailable' };
+  }
+  // node-postgres's own connection failures carry no code, only these messages.
+  const message = err instanceof Error ? err.message : '';
+  if (/timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Connection ended|not queryable/i.test(message)) {
     return { kind: 'unavailable' };
   }
   return { kind: 'other' };
@@ -92,5 +97,6 @@ export const postgresDialect: Dialect = {
   compile,
   columnType: (kind) => COLUMN_TYPES[kind],
   classifyError,
+  forUpdate: sql` FOR UPDATE`,
   toDriverValue,
 };

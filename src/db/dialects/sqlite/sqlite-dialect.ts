@@ -91,5 +91,6 @@ export const sqliteDialect: Dialect = {
   compile,
   columnType: (kind) => COLUMN_TYPES[kind],
   classifyError,
+  forUpdate: sql``,
   toDriverValue,
 };

@@ -1,0 +1,124 @@
+/**
+ * `plinth migrate-data`: a SQLite instance (schema, records, an auth user, settings, migration history)
+ * moved into an empty PostgreSQL database answers the same API the same way: same records, the user signs
+ * in with the same password, tokens issued before the move still work. A non-empty target is refused.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import PocketBase from 'pocketbase';
+import { App } from '../../src/app.js';
+import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
+import { buildServer } from '../../src/http/server.js';
+import { systemRequest } from '../../src/records/system-request.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { createTempDatabase } from '../helpers/postgres.js';
+
+const BIN = resolve('bin/plinth.js');
+const EMAIL = 'admin@example.com';
+const PASSWORD = 'correct-horse-battery';
+
+async function serveApp(app: App) {
+  const server = await buildServer(app);
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`;
+  return { url, close: () => server.close() };
+}
+
+describe('plinth migrate-data', () => {
+  it('moves a SQLite instance into an empty PostgreSQL database, verified, and refuses a non-empty one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-move-'));
+    const target = await createTempDatabase();
+    try {
+      const dataDir = join(dir, 'data');
+      const source = await App.open({ dataDir, migrationsDir: join(dir, 'migrations'), logger: silentLogger() });
+      await source.settings.update({ meta: { appName: 'Moved app' }, rateLimits: { enabled: false } });
+      await source.writer.create(
+        source.collections.require(SUPERUSERS_COLLECTION_ID),
+        { data: { email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD } },
+        systemRequest(source.collections),
+      );
+      const http = await serveApp(source);
+      const admin = new PocketBase(http.url);
+      await admin.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+      const users = new PocketBase(http.url);
+      await admin.collections.create({
+        name: 'posts',
+        type: 'base',
+        fields: [
+          { name: 'title', type: 'text' },
+          { name: 'views', type: 'number' },
+          { name: 'draft', type: 'bool' },
+          { name: 'tags', type: 'select', values: ['a', 'b', 'c'], maxSelect: 3 },
+          { name: 'meta', type: 'json' },
+          { name: 'when', type: 'date' },
+          { name: 'author', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+        ],
+        indexes: ['CREATE INDEX idx_posts_title ON posts (title)'],
+        listRule: 'draft = false',
+        viewRule: '',
+      });
+      await admin.collections.create({ name: 'titles', type: 'view', viewQuery: 'SELECT id, title FROM posts', listRule: '' });
+      const user = await admin.collection('users').create({ email: 'u@example.com', password: 'user-password-1', passwordConfirm: 'user-password-1', name: 'U' });
+      for (let i = 0; i < 250; i++) {
+        await admin.collection('posts').create({
+          title: `post ${i}`,
+          views: i * 1.5,
+          draft: i % 3 === 0,
+          tags: i % 2 ? ['a', 'c'] : [],
+          meta: { i, nested: { ok: true } },
+          when: i % 5 ? '2026-01-02 03:04:05.678Z' : '',
+          author: i % 4 ? user.id : '',
+        });
+      }
+      const signedIn = new PocketBase(http.url);
+      await signedIn.collection('users').authWithPassword('u@example.com', 'user-password-1');
+      const tokenBefore = signedIn.authStore.token;
+      const before = await users.collection('posts').getFullList({ sort: 'id', filter: 'tags ?= "c" && views > 10' });
+      const viewBefore = await users.collection('titles').getFullList({ sort: 'id' });
+      await http.close();
+      await source.close();
+
+      const run = spawnSync(process.execPath, [BIN, 'migrate-data', `--from=${dataDir}`, `--to=${target.url}`], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /row counts verified/);
+      assert.match(run.stdout, /posts: 250/);
+
+      const moved = await App.open({ dataDir: join(dir, 'pg-node'), migrationsDir: join(dir, 'migrations'), databaseUrl: target.url, logger: silentLogger() });
+      const http2 = await serveApp(moved);
+      try {
+        const guest = new PocketBase(http2.url);
+        assert.deepEqual(await guest.collection('posts').getFullList({ sort: 'id', filter: 'tags ?= "c" && views > 10' }), before);
+        assert.deepEqual(await guest.collection('titles').getFullList({ sort: 'id' }), viewBefore);
+        const again = new PocketBase(http2.url);
+        await again.collection('users').authWithPassword('u@example.com', 'user-password-1');
+        const withOldToken = new PocketBase(http2.url);
+        withOldToken.authStore.save(tokenBefore, null);
+        await withOldToken.collection('users').authRefresh();
+        assert.equal(moved.settings.get().meta.appName, 'Moved app');
+        const admin2 = new PocketBase(http2.url);
+        await admin2.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+        const posts = await admin2.collections.getOne('posts');
+        assert.deepEqual(posts.indexes, ['CREATE INDEX `idx_posts_title` ON `posts` (`title`)']);
+        // Migration files written on SQLite count as applied on PostgreSQL: nothing is replayed.
+        const applied = await moved.db.all(
+          (await import('../../src/db/sql.js')).sql`SELECT file FROM _migrations`,
+        );
+        assert.ok(applied.length >= 2);
+      } finally {
+        await http2.close();
+        await moved.close();
+      }
+
+      const refused = spawnSync(process.execPath, [BIN, 'migrate-data', `--from=${dataDir}`, `--to=${target.url}`], { encoding: 'utf8' });
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /not empty/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await target.drop();
+    }
+  });
+});
