@@ -20,12 +20,12 @@ export function createCollectionDdl(collection: Collection, dialect: Dialect): S
     return [sql`CREATE VIEW ${ident(collection.name)} AS ${viewQuerySql(collection.viewQuery)}`];
   }
   const columns = collection.fields.map((f) => columnDefinition(f, dialect));
-  return [sql`CREATE TABLE ${ident(collection.name)} (${join(columns)})`, ...createIndexesDdl(collection)];
+  return [sql`CREATE TABLE ${ident(collection.name)} (${join(columns)})`, ...createIndexesDdl(collection, dialect)];
 }
 
-export function createIndexesDdl(collection: Collection): Sql[] {
+export function createIndexesDdl(collection: Collection, dialect: Dialect): Sql[] {
   if (collection.type === 'view') return [];
-  return collection.indexes.map((text) => buildIndexSql(parseIndex(text), collection.name));
+  return collection.indexes.map((text) => buildIndexSql(parseIndex(text), collection.name, dialect));
 }
 
 export function dropIndexesDdl(collection: Collection): Sql[] {
@@ -74,6 +74,6 @@ export function alterCollectionDdl(before: Collection, after: Collection, dialec
       out.push(sql`UPDATE ${table} SET ${col} = CASE WHEN ${col} IS NULL OR ${col} = '' THEN '[]' ELSE ${dialect.fn.jsonArrayOf(col)} END`);
     }
   }
-  out.push(...createIndexesDdl(after));
+  out.push(...createIndexesDdl(after, dialect));
   return out;
 }

@@ -6,7 +6,7 @@ import { AppError } from '../errors/index.js';
 import { buildIndexSql, findSingleColumnUniqueIndex, formatIndex, indexColumnNames, parseIndex, tryParseIndex, type ParsedIndex } from './indexes.js';
 
 function compile(index: ParsedIndex, table: string): { text: string; params: readonly unknown[] } {
-  return sqliteDialect.compile(buildIndexSql(index, table));
+  return sqliteDialect.compile(buildIndexSql(index, table, sqliteDialect));
 }
 
 describe('parseIndex', () => {
@@ -122,9 +122,9 @@ describe('buildIndexSql', () => {
   it('refuses tampered structures instead of emitting them', () => {
     const idx = parseIndex("CREATE INDEX i ON t (a) WHERE a = 'ok'");
     const tampered = { ...idx, where: { kind: 'compare', column: 'a', op: '=', value: { kind: 'string', value: "x' OR 1=1 --" } } } as ParsedIndex;
-    assert.throws(() => buildIndexSql(tampered, 't'));
-    assert.throws(() => buildIndexSql({ ...idx, name: 'bad name' }, 't'));
-    assert.throws(() => buildIndexSql(idx, 't; DROP TABLE x'));
+    assert.throws(() => buildIndexSql(tampered, 't', sqliteDialect));
+    assert.throws(() => buildIndexSql({ ...idx, name: 'bad name' }, 't', sqliteDialect));
+    assert.throws(() => buildIndexSql(idx, 't; DROP TABLE x', sqliteDialect));
   });
 });
 

@@ -8,6 +8,7 @@
  * `col (= | == | != | <> | IS | IS NOT) (NULL | number | 'text')` joined by AND/OR, with parentheses.
  * Everything else (expressions, functions, subqueries, a second statement, comments) is rejected.
  */
+import type { Dialect } from '../db/dialect.js';
 import { AppError, fieldError, type FieldError } from '../errors/index.js';
 import { EMPTY, ident, isSafeIdentifier, join, Sql, sql } from '../db/sql.js';
 
@@ -280,19 +281,6 @@ export function parseIndex(text: string): ParsedIndex {
 // ---------------------------------------------------------------------------------------------------
 // DDL.
 
-function collateSql(collate: IndexCollate | undefined): Sql {
-  switch (collate) {
-    case 'NOCASE':
-      return sql` COLLATE NOCASE`;
-    case 'BINARY':
-      return sql` COLLATE BINARY`;
-    case 'RTRIM':
-      return sql` COLLATE RTRIM`;
-    default:
-      return EMPTY;
-  }
-}
-
 function sortSql(sort: IndexSort | undefined): Sql {
   if (sort === 'ASC') return sql` ASC`;
   if (sort === 'DESC') return sql` DESC`;
@@ -335,10 +323,10 @@ function whereSql(where: IndexWhere): Sql {
 }
 
 /** The `CREATE INDEX` statement for `index` on `tableName` (the collection's table, whatever `index.table` says). */
-export function buildIndexSql(index: ParsedIndex, tableName: string): Sql {
+export function buildIndexSql(index: ParsedIndex, tableName: string, dialect: Dialect): Sql {
   const head = index.unique ? sql`CREATE UNIQUE INDEX ` : sql`CREATE INDEX `;
   const ifNotExists = index.optional ? sql`IF NOT EXISTS ` : EMPTY;
-  const columns = join(index.columns.map((c) => sql`${ident(c.name)}${collateSql(c.collate)}${sortSql(c.sort)}`));
+  const columns = join(index.columns.map((c) => sql`${dialect.indexColumn(ident(c.name), c.collate)}${sortSql(c.sort)}`));
   const where = index.where ? sql` WHERE ${whereSql(index.where)}` : EMPTY;
   return sql`${head}${ifNotExists}${ident(index.name)} ON ${ident(tableName)} (${columns})${where}`;
 }

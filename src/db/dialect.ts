@@ -88,6 +88,11 @@ export interface DialectFunctions {
   /** A table expression yielding one row per element of a JSON array (column `value`), usable as `FROM <x> AS alias`.
    *  Non-array or invalid input yields one row holding the whole scalar, like PocketBase's json_each fallback. */
   jsonEach(doc: SqlExpr): Sql;
+  /**
+   * The JSON value at a path with its JSON type kept, for typed comparisons (`sqliteCompare`); on SQLite
+   * the same as `jsonExtract`, whose result already carries the type.
+   */
+  jsonValue(doc: SqlExpr, path: readonly (string | number)[]): Sql;
   /** The last element of a JSON array as text ('' when empty/invalid): single-value conversion of a list. */
   jsonArrayLast(doc: SqlExpr): Sql;
   /** A one-element JSON array holding a scalar (list conversion of a single value). */
@@ -102,6 +107,11 @@ export interface DialectFunctions {
   geoDistance(lonA: SqlExpr, latA: SqlExpr, lonB: SqlExpr, latB: SqlExpr): Sql;
   /** ASCII lower-case. */
   lower(a: SqlExpr): Sql;
+  /**
+   * One ORDER BY term (or several): NULLs first ascending, as in SQLite. `json`: the value is a
+   * `jsonValue`, ordered NULL < numbers (booleans as 1/0) < text and JSON text, as SQLite orders them.
+   */
+  orderBy(value: Sql, desc: boolean, kind?: 'json'): Sql;
   /** A random ordering expression. */
   random(): Sql;
   /** The physical row order key of a table alias (`_rowid_` in SQLite). */
@@ -110,6 +120,18 @@ export interface DialectFunctions {
   toNumber(a: SqlExpr): Sql;
   /** Casts to text. */
   toText(a: SqlExpr): Sql;
+  /**
+   * Where the database is strictly typed (PostgreSQL): compares two values of different kinds the way
+   * SQLite does (NULL if either is NULL; numbers and booleans numerically; text bytewise; a number sorts
+   * before any text), as -1/0/1. Each argument comes from `comparable`. Null where comparisons across
+   * kinds already work (SQLite).
+   */
+  readonly sqliteCompare: ((a: Sql, b: Sql) => Sql) | null;
+  /**
+   * An operand's value in the form `sqliteCompare` takes, given its kind. `numericText`: a text column
+   * compared with a number column, which SQLite reads as a number where it looks like one.
+   */
+  comparable(value: SqlExpr, kind: 'number' | 'bool' | 'text' | 'json' | 'numericText'): Sql;
 }
 
 export interface Dialect {
@@ -120,6 +142,12 @@ export interface Dialect {
   compile(query: Sql): CompiledQuery;
   /** A column's type and default for `CREATE TABLE` / `ADD COLUMN`. */
   columnType(kind: ColumnKind): Sql;
+  /**
+   * An index column with a SQLite collation as PocketBase index strings write it: SQLite keeps
+   * `COLLATE NOCASE|BINARY|RTRIM`; PostgreSQL indexes `LOWER(col)` / `col COLLATE "C"` / `RTRIM(col)`,
+   * which enforce the same uniqueness.
+   */
+  indexColumn(column: SqlExpr, collate: 'NOCASE' | 'BINARY' | 'RTRIM' | undefined): Sql;
   /** Maps a driver error to a classification (never throws). */
   classifyError(err: unknown): DbErrorInfo;
   /**

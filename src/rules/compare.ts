@@ -12,7 +12,7 @@
 import type { Dialect } from '../db/dialect.js';
 import { join, param, sql, type Sql } from '../db/sql.js';
 import type { CompareOp } from './ast.js';
-import type { MultiSource, Operand, Side } from './operand.js';
+import { staticOperand, type MultiSource, type Operand, type Side } from './operand.js';
 
 /** Whether `str` has `ch` not preceded by an (itself unescaped) backslash. */
 function containsUnescaped(str: string, ch: string): boolean {
@@ -55,13 +55,18 @@ function emptyTest(s: Side): Sql {
   return s.textual ? sql`(${s.expr} = '' OR ${s.expr} IS NULL)` : sql`${s.expr} IS NULL`;
 }
 
+/** A never-NULL "is NULL" test (known values are tested in JS, so no untyped NULL parameter reaches SQL). */
+function nullTest(s: Side): Sql {
+  return s.static ? param(s.static.value === null) : sql`${s.expr} IS NULL`;
+}
+
 /**
  * Null-safe-vs-empty equality. `twoValued` makes it never NULL (needed under NOT); the positive form
  * keeps a bare `a = b` term (and `a = ''` / `a IS NULL` for a known right side) so indexes stay usable.
  */
 function equals(l: Side, r: Side, twoValued: boolean): Sql {
   const core = twoValued ? sql`(${l.expr} = ${r.expr}) IS TRUE` : sql`${l.expr} = ${r.expr}`;
-  if (l.strict || r.strict) return sql`(${core} OR (${l.expr} IS NULL AND ${r.expr} IS NULL))`;
+  if (l.strict || r.strict) return sql`(${core} OR (${nullTest(l)} AND ${nullTest(r)}))`;
   const known = l.static && !r.static ? l : r.static && !l.static ? r : null;
   if (!twoValued && known) {
     const column = known === l ? r : l;
@@ -82,8 +87,64 @@ function pattern(r: Side): Sql {
   return r.static.wrap ? r.static.wrap(p) : p;
 }
 
+/**
+ * SQLite's type affinity for a known value compared with a column, applied in JS for strictly typed
+ * databases: text that looks like a number meets a number column as that number; a number meets a text
+ * column as the text SQLite would make of it (bound numbers are REAL there: 5 → "5.0").
+ */
+function withAffinity(known: Side, other: Side): Side {
+  const v = known.static?.value;
+  if (known.static?.wrap) return known;
+  if (other.valueKind === 'number' && typeof v === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(v)) {
+    return staticOperand(Number(v));
+  }
+  if (other.valueKind === 'text' && typeof v === 'number' && Number.isFinite(v)) {
+    return staticOperand(Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : String(v));
+  }
+  return known;
+}
+
+/** Whether two sides need the dialect's cross-kind comparison (their kinds differ, or one is read from JSON). */
+function needsTypedCompare(l: Side, r: Side): boolean {
+  if (!l.valueKind || !r.valueKind) return false;
+  return l.valueKind === 'json' || r.valueKind === 'json' || l.valueKind !== r.valueKind;
+}
+
+/** `l op r` through the dialect's SQLite-style comparison of mixed kinds (see DialectFunctions.sqliteCompare). */
+function typedComparison(dialect: Dialect, op: CompareOp, l: Side, r: Side): Sql {
+  const fn = dialect.fn;
+  // A text column meeting a number column takes NUMERIC affinity, as in SQLite.
+  const numericText = (s: Side, other: Side) => s.valueKind === 'text' && !s.static && other.valueKind === 'number' && !other.static;
+  const value = (s: Side, other: Side) =>
+    fn.comparable(s.typed ?? s.expr, s.typed ? 'json' : numericText(s, other) ? 'numericText' : (s.valueKind ?? 'text'));
+  const cmp = (fn.sqliteCompare as (a: Sql, b: Sql) => Sql)(value(l, r), value(r, l));
+  const same = () => {
+    const bothEmpty = l.strict || r.strict ? sql`(${nullTest(l)} AND ${nullTest(r)})` : sql`(${emptyTest(l)} AND ${emptyTest(r)})`;
+    return sql`(COALESCE(${cmp} = 0, FALSE) OR ${bothEmpty})`;
+  };
+  switch (op) {
+    case '=':
+      return same();
+    case '!=':
+      return sql`(NOT ${same()})`;
+    case '<':
+      return sql`(${cmp} < 0)`;
+    case '<=':
+      return sql`(${cmp} <= 0)`;
+    case '>':
+      return sql`(${cmp} > 0)`;
+    default:
+      return sql`(${cmp} >= 0)`;
+  }
+}
+
 /** The comparison on single values, as a parenthesised boolean. */
 function compareValues(dialect: Dialect, op: CompareOp, l: Side, r: Side): Sql {
+  if (dialect.fn.sqliteCompare && op !== '~' && op !== '!~') {
+    if (l.static && !r.static) l = withAffinity(l, r);
+    else if (r.static && !l.static) r = withAffinity(r, l);
+    if (needsTypedCompare(l, r)) return typedComparison(dialect, op, l, r);
+  }
   switch (op) {
     case '=':
       return equals(l, r, false);
@@ -117,7 +178,12 @@ function counterexample(dialect: Dialect, op: CompareOp, l: Side, r: Side, items
   )})`;
 }
 
-const itemSide = (op: Operand, value: Sql): Side => ({ expr: value, textual: op.textual, strict: op.strict });
+const itemSide = (op: Operand, value: Sql): Side => ({
+  expr: value,
+  textual: op.textual,
+  strict: op.strict,
+  ...(op.valueKind ? { valueKind: op.valueKind } : {}),
+});
 
 /**
  * The full comparison: evaluated on the shared joined row (so it holds for at least one value), and for

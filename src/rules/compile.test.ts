@@ -76,8 +76,8 @@ const GOLDEN: Array<{ filter: string; text: string; params: unknown[]; opts?: Pa
     filter: `meta.a.b = 1`,
     text:
       `((CASE WHEN json_valid("_r"."meta") THEN json_extract("_r"."meta", ?) ELSE NULL END) = ? OR ` +
-      `((CASE WHEN json_valid("_r"."meta") THEN json_extract("_r"."meta", ?) ELSE NULL END) IS NULL AND ? IS NULL))`,
-    params: ['$."a"."b"', 1, '$."a"."b"', 1],
+      `((CASE WHEN json_valid("_r"."meta") THEN json_extract("_r"."meta", ?) ELSE NULL END) IS NULL AND ?))`,
+    params: ['$."a"."b"', 1, '$."a"."b"', 0],
   },
   { filter: `created >= @todayStart`, text: `("_r"."created" >= ?)`, params: ['2024-05-15 00:00:00.000Z'] },
   {

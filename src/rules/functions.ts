@@ -23,7 +23,7 @@ function geoDistance(ctx: CompileContext, node: CallNode, resolve: Resolve): Ope
     }
     return resolve(arg).expr;
   }) as [Sql, Sql, Sql, Sql];
-  return exprOperand(ctx.dialect.fn.geoDistance(...args), { textual: false, strict: true });
+  return exprOperand(ctx.dialect.fn.geoDistance(...args), { textual: false, strict: true, valueKind: 'number' });
 }
 
 /**
@@ -50,6 +50,7 @@ function strftime(ctx: CompileContext, node: CallNode, resolve: Resolve): Operan
     expr: apply(timeOperand.expr),
     textual: true,
     strict: false,
+    valueKind: 'text',
     notNull: true, // NULL is normalised to ''
     multi: timeOperand.multi ? lazyMap(timeOperand.multi, apply) : null,
     guards: timeOperand.guards,

@@ -8,9 +8,20 @@ export interface StaticValue {
   readonly wrap: ((p: Sql) => Sql) | null;
 }
 
+/**
+ * What kind of value an operand holds, for dialects that must compare across kinds explicitly
+ * (PostgreSQL; SQLite compares mixed kinds by its own affinity rules). `json`: a value read out of a
+ * JSON document, whose kind is only known per row.
+ */
+export type ValueKind = 'number' | 'bool' | 'text' | 'json';
+
 /** How one side of a comparison behaves. */
 export interface Side {
   readonly expr: Sql;
+  /** Unknown (undefined) for NULL literals and computed values with no fixed kind. */
+  readonly valueKind?: ValueKind;
+  /** `json` operands: the value with its JSON type kept (DialectFunctions.jsonValue), for typed comparisons. */
+  readonly typed?: Sql;
   /** May hold `''` (so the empty test is `x = '' OR x IS NULL`); false for numbers and booleans. */
   readonly textual: boolean;
   /** JSON-like: NULL only equals NULL and `''` is an ordinary value (PocketBase's "no COALESCE"). */
@@ -47,10 +58,13 @@ export interface Operand extends Side {
 /** A JS value bound as a parameter. */
 export function staticOperand(value: SqlValue, wrap: ((p: Sql) => Sql) | null = null): Operand {
   const p = param(value);
+  const valueKind: ValueKind | undefined =
+    typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'bool' : typeof value === 'string' ? 'text' : undefined;
   return {
     expr: wrap ? wrap(p) : p,
     textual: typeof value !== 'number' && typeof value !== 'boolean',
     strict: false,
+    ...(valueKind ? { valueKind } : {}),
     static: { value, wrap },
     multi: null,
     guards: [],
@@ -58,16 +72,26 @@ export function staticOperand(value: SqlValue, wrap: ((p: Sql) => Sql) | null = 
 }
 
 /** A computed, single-valued SQL expression. */
-export function exprOperand(expr: Sql, opts: { textual: boolean; strict: boolean; notNull?: boolean }): Operand {
-  return { expr, textual: opts.textual, strict: opts.strict, notNull: opts.notNull ?? false, multi: null, guards: [] };
+export function exprOperand(expr: Sql, opts: { textual: boolean; strict: boolean; notNull?: boolean; valueKind?: ValueKind }): Operand {
+  return {
+    expr,
+    textual: opts.textual,
+    strict: opts.strict,
+    notNull: opts.notNull ?? false,
+    ...(opts.valueKind ? { valueKind: opts.valueKind } : {}),
+    multi: null,
+    guards: [],
+  };
 }
 
 /** Applies `fn` to the operand's value everywhere it is evaluated (joined row and multi source). */
-export function mapOperand(op: Operand, fn: (e: Sql) => Sql, flags?: Partial<Pick<Side, 'textual' | 'strict'>>): Operand {
+export function mapOperand(op: Operand, fn: (e: Sql) => Sql, flags?: Partial<Pick<Side, 'textual' | 'strict' | 'valueKind'>>): Operand {
+  const valueKind = flags?.valueKind ?? op.valueKind;
   return {
     expr: fn(op.expr),
     textual: flags?.textual ?? op.textual,
     strict: flags?.strict ?? op.strict,
+    ...(valueKind ? { valueKind } : {}),
     notNull: op.notNull ?? false,
     multi: op.multi ? lazyMap(op.multi, fn) : null,
     guards: op.guards,

@@ -6,7 +6,7 @@
  */
 import { join, sql, type Sql } from '../db/sql.js';
 import type { CompileContext } from './context.js';
-import type { Operand } from './operand.js';
+import type { Operand, ValueKind } from './operand.js';
 import { JoinScope } from './scope.js';
 
 /** One LEFT JOIN of a path. `prev` is the alias of the previous step (the root alias for the first). */
@@ -29,6 +29,9 @@ export interface PathRef {
   readonly textual: boolean;
   readonly strict: boolean;
   readonly notNull: boolean;
+  readonly valueKind?: ValueKind;
+  /** `json` values: the typed form (see Side.typed), given the same alias. */
+  readonly typed?: (alias: string) => Sql;
 }
 
 /** A value known in JS (request data, macros, missing `@request` fields as NULL). */
@@ -46,7 +49,14 @@ const noGuards = (): Sql[] => [];
 export function pathRef(
   steps: readonly Step[],
   value: (alias: string) => Sql,
-  flags: { textual: boolean; strict?: boolean; notNull?: boolean; guards?: (alias: string) => Sql[] },
+  flags: {
+    textual: boolean;
+    strict?: boolean;
+    notNull?: boolean;
+    guards?: (alias: string) => Sql[];
+    valueKind?: ValueKind;
+    typed?: (alias: string) => Sql;
+  },
 ): PathRef {
   return {
     kind: 'path',
@@ -56,6 +66,8 @@ export function pathRef(
     textual: flags.textual,
     strict: flags.strict ?? false,
     notNull: flags.notNull ?? false,
+    ...(flags.valueKind ? { valueKind: flags.valueKind } : {}),
+    ...(flags.typed ? { typed: flags.typed } : {}),
   };
 }
 
@@ -81,7 +93,16 @@ export function refToOperand(ref: Ref, ctx: CompileContext): Operand {
       return { from: own.from(), value: ref.value(last) };
     };
   }
-  return { expr: ref.value(alias), textual: ref.textual, strict: ref.strict, notNull: ref.notNull, multi, guards: ref.guards(alias) };
+  return {
+    expr: ref.value(alias),
+    textual: ref.textual,
+    strict: ref.strict,
+    notNull: ref.notNull,
+    ...(ref.valueKind ? { valueKind: ref.valueKind } : {}),
+    ...(ref.typed ? { typed: ref.typed(alias) } : {}),
+    multi,
+    guards: ref.guards(alias),
+  };
 }
 
 /** A single-valued expression for ORDER BY: the root column, or a scalar subquery over single hops. */

@@ -10,7 +10,7 @@ import type { CompileContext } from './context.js';
 import { filterError, unknownField } from './errors.js';
 import { hasSingleColumnUniqueIndex } from './indexes.js';
 import { MAX_RELATION_HOPS } from './limits.js';
-import { staticOperand } from './operand.js';
+import { staticOperand, type ValueKind } from './operand.js';
 import { pathRef, type Ref, type Step } from './refs.js';
 
 /** Field modifiers (`:each` …); '' for none. */
@@ -189,7 +189,9 @@ function jsonPath(ctx: CompileContext, field: Field, rest: readonly string[], st
       const v = ctx.dialect.fn.jsonExtract(sql`${ident(a, column)}`, path);
       return lower ? ctx.dialect.fn.lower(v) : v;
     },
-    { textual: true, strict: true },
+    lower
+      ? { textual: true, strict: true, valueKind: 'text' }
+      : { textual: true, strict: true, valueKind: 'json', typed: (a) => ctx.dialect.fn.jsonValue(sql`${ident(a, column)}`, path) },
   );
 }
 
@@ -225,29 +227,36 @@ function lastProp(
       : undefined;
 
   if (modifier === 'length') {
-    if (isMultiValued(field)) return pathRef(steps, (a) => fn.jsonArrayLength(col(a)), { textual: false, notNull: true });
-    return pathRef(steps, (a) => sql`(CASE WHEN ${col(a)} = '' OR ${col(a)} IS NULL THEN 0 ELSE 1 END)`, { textual: false, notNull: true });
+    if (isMultiValued(field)) return pathRef(steps, (a) => fn.jsonArrayLength(col(a)), { textual: false, notNull: true, valueKind: 'number' });
+    return pathRef(steps, (a) => sql`(CASE WHEN ${col(a)} = '' OR ${col(a)} IS NULL THEN 0 ELSE 1 END)`, { textual: false, notNull: true, valueKind: 'number' });
   }
 
   let value: (a: string) => Sql = col;
   let textual = isTextual(field);
   let strict = false;
+  let valueKind: ValueKind = field.type === 'number' ? 'number' : field.type === 'bool' ? 'bool' : 'text';
+  let typed: ((a: string) => Sql) | undefined;
   if (isMultiValued(field) && (modifier === 'each' || !input.forSort)) {
     // a multi select/relation/file compares item by item (match-all, or any with `?op`)
     steps.push(eachStep(ctx, key, column));
     value = (a) => sql`${ident(a, 'value')}`;
     textual = true;
+    valueKind = 'text';
   } else if (field.type === 'json' && modifier !== 'each') {
     // json_extract so top-level scalars compare like SQL values (PocketBase #4068); NULL-strict
     value = (a) => fn.jsonExtract(col(a), []);
     strict = true;
+    valueKind = 'json';
+    typed = (a) => fn.jsonValue(col(a), []);
   }
   if (modifier === 'lower') {
     const base = value;
     value = (a) => fn.lower(base(a));
     textual = true;
+    valueKind = 'text';
+    typed = undefined;
   }
   // A column of the root row itself (no joins) is NOT NULL by the storage convention; views can hold NULLs.
   const notNull = steps.length === 0 && !strict && collection.type !== 'view';
-  return pathRef(steps, value, { textual, strict, notNull, ...(guards ? { guards } : {}) });
+  return pathRef(steps, value, { textual, strict, notNull, valueKind, ...(typed ? { typed } : {}), ...(guards ? { guards } : {}) });
 }

@@ -42,7 +42,7 @@ export function compileSort(sort: string, opts: CompileOptions): Sql {
     if (ctx.restricted && name.startsWith('@collection.')) throw superusersOnly('@collection.');
     if (ctx.restricted && name.startsWith('@request.')) throw superusersOnly('@request.');
     if (name === '@random') return fn.random();
-    const dir = (e: Sql) => (desc ? sql`${e} DESC` : sql`${e} ASC`);
+    const dir = (e: Sql, kind?: 'json') => fn.orderBy(e, desc, kind);
     if (name === '@rowid') return dir(fn.rowid(sql`${ident(ctx.rootAlias)}`));
     if (!FIELD_RE.test(name)) throw invalid();
 
@@ -54,6 +54,8 @@ export function compileSort(sort: string, opts: CompileOptions): Sql {
       throw err;
     }
     if (ref.kind === 'static' || ref.steps.some((s) => s.multi)) throw invalid();
+    // JSON values sort by their JSON type first (NULL, numbers, text), as SQLite's json_extract does.
+    if (ref.typed) return dir(refToScalar({ ...ref, value: ref.typed }, ctx), 'json');
     return dir(refToScalar(ref, ctx));
   });
   return join(items);

@@ -12,34 +12,65 @@ const asJson = (doc: SqlExpr) => sql`plinth_jsonb(${doc}::text)`;
 const asArray = (doc: SqlExpr) =>
   sql`(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN ${asJson(doc)} ELSE jsonb_build_array(${doc}) END)`;
 
+const jsonPathKeys = (path: readonly (string | number)[]) => join(path.map((p) => sql`${String(p)}::text`));
+const num = (x: SqlExpr) => sql`plinth_num((${x})::text)`;
+
 const fn: DialectFunctions = {
   jsonExtract: (doc, path) =>
     path.length === 0
       ? sql`(${asJson(doc)} #>> '{}')`
-      : sql`jsonb_extract_path_text(${asJson(doc)}, ${join(path.map((p) => sql`${String(p)}::text`))})`,
+      : sql`jsonb_extract_path_text(${asJson(doc)}, ${jsonPathKeys(path)})`,
+  jsonValue: (doc, path) => (path.length === 0 ? asJson(doc) : sql`jsonb_extract_path(${asJson(doc)}, ${jsonPathKeys(path)})`),
   // A set-returning function (implicitly LATERAL); its single column is named `value`, as json_each's.
   jsonEach: (doc) => sql`jsonb_array_elements_text(${asArray(doc)})`,
   jsonArrayLength: (doc) =>
     sql`(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN jsonb_array_length(${asJson(doc)}) ELSE 0 END)`,
   jsonArrayLast: (doc) => sql`COALESCE(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN ${asJson(doc)} ->> -1 END, '')`,
   jsonArrayOf: (value) => sql`jsonb_build_array(${value})::text`,
-  // ILIKE is case-insensitive beyond ASCII too (SQLite's LIKE only folds ASCII): documented in docs/.
+  // ILIKE on the "C"-collated text columns folds ASCII letters only, as SQLite's LIKE.
   like: (a, pattern, negate) =>
     negate ? sql`(${a})::text NOT ILIKE (${pattern})::text ESCAPE '\\'` : sql`(${a})::text ILIKE (${pattern})::text ESCAPE '\\'`,
   strftime: (format, value, modifiers) => sql`plinth_strftime(${format}::text, ${value ?? sql`NULL`}::text, ARRAY[${join(modifiers.map((m) => sql`${m}::text`))}]::text[])`,
+  // Arguments may be JSON text (geoPoint lon/lat): read as numbers, as SQLite's dynamic typing does.
   geoDistance: (lonA, latA, lonB, latB) =>
-    sql`(6371 * acos(LEAST(1.0, GREATEST(-1.0, cos(radians(${latA})) * cos(radians(${latB})) * cos(radians(${lonB}) - radians(${lonA})) + sin(radians(${latA})) * sin(radians(${latB}))))))`,
+    sql`(6371 * acos(LEAST(1.0, GREATEST(-1.0, cos(radians(${num(latA)})) * cos(radians(${num(latB)})) * cos(radians(${num(lonB)}) - radians(${num(lonA)})) + sin(radians(${num(latA)})) * sin(radians(${num(latB)}))))))`,
   lower: (a) => sql`LOWER((${a})::text)`,
+  orderBy: (value, desc, kind) => {
+    const dir = desc ? sql` DESC NULLS LAST` : sql` ASC NULLS FIRST`;
+    if (kind !== 'json') return sql`${value}${dir}`;
+    const t = sql`(${value})`;
+    const rank = sql`(CASE jsonb_typeof(${t}) WHEN 'null' THEN NULL WHEN 'number' THEN 1 WHEN 'boolean' THEN 1 ELSE 2 END)`;
+    const number = sql`(CASE jsonb_typeof(${t}) WHEN 'number' THEN (${t} #>> '{}')::double precision WHEN 'boolean' THEN (CASE WHEN ${t} = 'true'::jsonb THEN 1 ELSE 0 END) END)`;
+    const text = sql`(CASE jsonb_typeof(${t}) WHEN 'string' THEN ${t} #>> '{}' ELSE ${t}::text END) COLLATE "C"`;
+    return join([sql`${rank}${dir}`, sql`${number}${dir}`, sql`${text}${dir}`]);
+  },
   random: () => sql`RANDOM()`,
   // PostgreSQL has no rowid; the physical tuple id orders rows the way `@rowid` does on a fresh table.
   rowid: (alias) => sql`${alias}.ctid`,
   toNumber: (a) => sql`plinth_num((${a})::text)`,
   toText: (a) => sql`(${a})::text`,
+  sqliteCompare: (a, b) => sql`plinth_cmp(${a}, ${b})`,
+  comparable: (a, kind) => {
+    switch (kind) {
+      case 'number':
+        return sql`to_jsonb((${a})::double precision)`;
+      case 'bool':
+        return sql`to_jsonb(CASE WHEN (${a})::boolean THEN 1 ELSE 0 END)`;
+      case 'json':
+        return sql`(${a})::jsonb`;
+      case 'numericText':
+        return sql`plinth_num_affinity((${a})::text)`;
+      default:
+        return sql`to_jsonb((${a})::text)`;
+    }
+  },
 };
 
+// Text columns use the "C" collation: bytewise order and equality, as SQLite's BINARY, whatever the
+// database's locale, so sorts and range filters give the same records on both.
 const COLUMN_TYPES: Record<ColumnKind, Sql> = {
-  primaryKey: sql`TEXT PRIMARY KEY NOT NULL`,
-  text: sql`TEXT DEFAULT '' NOT NULL`,
+  primaryKey: sql`TEXT COLLATE "C" PRIMARY KEY NOT NULL`,
+  text: sql`TEXT COLLATE "C" DEFAULT '' NOT NULL`,
   number: sql`DOUBLE PRECISION DEFAULT 0 NOT NULL`,
   bool: sql`BOOLEAN DEFAULT FALSE NOT NULL`,
   json: sql`TEXT DEFAULT NULL`,
@@ -97,6 +128,8 @@ export const postgresDialect: Dialect = {
   compile,
   columnType: (kind) => COLUMN_TYPES[kind],
   classifyError,
+  indexColumn: (column, collate) =>
+    collate === 'NOCASE' ? sql`LOWER(${column})` : collate === 'RTRIM' ? sql`RTRIM(${column})` : collate === 'BINARY' ? sql`${column} COLLATE "C"` : sql`${column}`,
   forUpdate: sql` FOR UPDATE`,
   toDriverValue,
 };

@@ -23,6 +23,34 @@ BEGIN
 EXCEPTION WHEN others THEN
   RETURN 0;
 END $$`,
+  // SQLite's comparison of two values of any kind: NULL (SQL or JSON) → NULL; booleans count as 1/0;
+  // numbers compare numerically, text bytewise; a number is less than any text. Objects and arrays
+  // compare as their JSON text, which is what SQLite's json_extract gives for them.
+  sql`CREATE OR REPLACE FUNCTION plinth_cmp(a jsonb, b jsonb) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  ta text := jsonb_typeof(a);
+  tb text := jsonb_typeof(b);
+  x text;
+  y text;
+BEGIN
+  IF ta IS NULL OR tb IS NULL OR ta = 'null' OR tb = 'null' THEN RETURN NULL; END IF;
+  IF ta = 'boolean' THEN a := to_jsonb(CASE WHEN a = 'true'::jsonb THEN 1 ELSE 0 END); ta := 'number'; END IF;
+  IF tb = 'boolean' THEN b := to_jsonb(CASE WHEN b = 'true'::jsonb THEN 1 ELSE 0 END); tb := 'number'; END IF;
+  IF ta = 'number' AND tb = 'number' THEN
+    RETURN sign((a #>> '{}')::double precision - (b #>> '{}')::double precision)::int;
+  END IF;
+  IF ta = 'number' THEN RETURN -1; END IF;
+  IF tb = 'number' THEN RETURN 1; END IF;
+  x := CASE WHEN ta = 'string' THEN a #>> '{}' ELSE a::text END;
+  y := CASE WHEN tb = 'string' THEN b #>> '{}' ELSE b::text END;
+  RETURN CASE WHEN x COLLATE "C" < y COLLATE "C" THEN -1 WHEN x COLLATE "C" > y COLLATE "C" THEN 1 ELSE 0 END;
+END $$`,
+  // SQLite's NUMERIC affinity: text that looks like a number is that number, anything else stays text.
+  sql`CREATE OR REPLACE FUNCTION plinth_num_affinity(t text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN t IS NULL THEN NULL
+    WHEN t ~ '^[[:space:]]*[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?[[:space:]]*$' THEN to_jsonb(t::double precision)
+    ELSE to_jsonb(t) END
+$$`,
   sql`CREATE OR REPLACE FUNCTION plinth_strftime(fmt text, val text, mods text[]) RETURNS text LANGUAGE plpgsql STABLE AS $$
 DECLARE
   ts timestamptz;

@@ -2,7 +2,7 @@
  * SQLite's side of the dialect seam: compiling fragments (`?` placeholders, `"` quoting), column types,
  * the rules compiler's SQL functions, and error classification. SQLite-only SQL lives here and nowhere else.
  */
-import type { ColumnKind, DbErrorInfo, Dialect, DialectFunctions } from '../../dialect.js';
+import type { ColumnKind, DbErrorInfo, Dialect, DialectFunctions, SqlExpr } from '../../dialect.js';
 import { compileFragment } from '../../compile.js';
 import { sql, type CompiledQuery, type Sql, type SqlValue, join } from '../../sql.js';
 
@@ -17,9 +17,12 @@ function jsonPathText(path: readonly (string | number)[]): string {
   return out;
 }
 
+const jsonExtract = (doc: SqlExpr, path: readonly (string | number)[]) =>
+  sql`(CASE WHEN json_valid(${doc}) THEN json_extract(${doc}, ${jsonPathText(path)}) ELSE NULL END)`;
+
 const fn: DialectFunctions = {
-  jsonExtract: (doc, path) =>
-    sql`(CASE WHEN json_valid(${doc}) THEN json_extract(${doc}, ${jsonPathText(path)}) ELSE NULL END)`,
+  jsonExtract,
+  jsonValue: jsonExtract,
   jsonEach: (doc) =>
     sql`json_each(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN ${doc} ELSE json_array(${doc}) END)`,
   jsonArrayLast: (doc) =>
@@ -36,10 +39,15 @@ const fn: DialectFunctions = {
   geoDistance: (lonA, latA, lonB, latB) =>
     sql`(6371 * acos(min(1.0, max(-1.0, cos(radians(${latA})) * cos(radians(${latB})) * cos(radians(${lonB}) - radians(${lonA})) + sin(radians(${latA})) * sin(radians(${latB}))))))`,
   lower: (a) => sql`LOWER(${a})`,
+  // SQLite already orders NULLs first and JSON values by type.
+  orderBy: (value, desc) => (desc ? sql`${value} DESC` : sql`${value} ASC`),
   random: () => sql`RANDOM()`,
   rowid: (alias) => sql`${alias}._rowid_`,
   toNumber: (a) => sql`CAST(${a} AS NUMERIC)`,
   toText: (a) => sql`CAST(${a} AS TEXT)`,
+  // SQLite compares values of different kinds itself (type affinity and its cross-type ordering).
+  sqliteCompare: null,
+  comparable: (a) => sql`${a}`,
 };
 
 const COLUMN_TYPES: Record<ColumnKind, Sql> = {
@@ -82,6 +90,8 @@ function toDriverValue(value: SqlValue): unknown {
   return value;
 }
 
+const COLLATIONS = { NOCASE: sql` COLLATE NOCASE`, BINARY: sql` COLLATE BINARY`, RTRIM: sql` COLLATE RTRIM` } as const;
+
 const compile = (query: Sql): CompiledQuery => compileFragment(query, { placeholder: () => '?', toDriverValue });
 
 export const sqliteDialect: Dialect = {
@@ -91,6 +101,7 @@ export const sqliteDialect: Dialect = {
   compile,
   columnType: (kind) => COLUMN_TYPES[kind],
   classifyError,
+  indexColumn: (column, collate) => (collate ? sql`${column}${COLLATIONS[collate]}` : sql`${column}`),
   forUpdate: sql``,
   toDriverValue,
 };
