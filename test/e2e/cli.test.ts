@@ -40,7 +40,7 @@ describe('plinth CLI', () => {
     const main = plinth(['--help']);
     assert.equal(main.code, 0);
     assert.match(main.out, /serve/);
-    for (const sub of ['serve', 'superuser', 'migrate']) {
+    for (const sub of ['serve', 'superuser', 'migrate', 'migrate-data']) {
       const r = plinth([sub, '--help']);
       assert.equal(r.code, 0, sub);
       assert.match(r.out, /Usage:/);
@@ -48,11 +48,19 @@ describe('plinth CLI', () => {
   });
 
   it('rejects unknown commands and bad flags clearly (exit 2)', () => {
-    for (const args of [['bogus'], ['serve', '--nope'], ['serve', '--http=notanaddress'], ['serve', '--http'], ['superuser', 'upsert'], ['migrate', 'sideways', `--dir=${dir}/d0`]]) {
+    for (const args of [['bogus'], ['serve', '--nope'], ['serve', '--http=notanaddress'], ['serve', '--http'], ['superuser', 'upsert'], ['migrate', 'sideways', `--dir=${dir}/d0`], ['migrate-data', `--from=${dir}/d0`], ['serve', '--poolSize=0'], ['serve', '--poolSize=lots']]) {
       const r = plinth(args);
       assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.err}`);
       assert.match(r.err, /Error:/);
     }
+  });
+
+  it('migrate-data explains what is wrong with its source or target (exit 1)', () => {
+    const missing = plinth(['migrate-data', `--from=${dir}/does-not-exist`, '--to=postgres://127.0.0.1:5432/x']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /No Plinth SQLite database/);
+    const notPg = plinth(['migrate-data', `--from=${dir}`, '--to=mysql://x']);
+    assert.equal(notPg.code, 1);
   });
 
   it('creates, updates and deletes superusers', () => {
