@@ -1,7 +1,11 @@
-// Helpers the bench scripts share: ports, one-shot JSON requests, process memory, percentiles.
+// Helpers the bench scripts share: ports, one-shot JSON requests, process memory, percentiles,
+// throw-away PostgreSQL databases.
 import http from 'node:http';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 
 export const HOST = '127.0.0.1';
 
@@ -74,8 +78,81 @@ export function readMem(pid) {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; NaN when unavailable). */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in USER_HZ (100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Waits until a process is idle: below `maxPct` % of one core over a `windowMs` window (background work a
+ * server deferred during a load run, e.g. queued notifications, would otherwise run into the next one).
+ * Resolves the ms waited (0 if it was idle at once); gives up after `timeoutMs`.
+ */
+export async function waitIdle(pid, { maxPct = 10, windowMs = 250, timeoutMs = 120_000 } = {}) {
+  const t0 = performance.now();
+  for (;;) {
+    const a = cpuMs(pid);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const used = cpuMs(pid) - a;
+    if (!(used * 100 > maxPct * (performance.now() - w0))) return Math.max(0, performance.now() - t0 - windowMs);
+    if (performance.now() - t0 > timeoutMs) return performance.now() - t0;
+  }
+}
+
 /** The p-th percentile of an ascending array (nearest rank). */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+// --- throw-away PostgreSQL databases ----------------------------------------------------------
+
+/** Where CREATE/DROP DATABASE are sent (BENCH_PG_URL; the local trust-auth server by default). */
+export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function adminQuery(adminUrl, text) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+/** CREATE DATABASE <prefix><random hex>; resolves {name, url} (url: adminUrl with the new database). */
+export async function createTempDatabase(adminUrl, prefix) {
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`bad database prefix ${prefix}`);
+  const name = `${prefix}${randomBytes(6).toString('hex')}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`); // name: [a-z0-9_] only, checked above
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+/** DROP DATABASE IF EXISTS … WITH (FORCE) (ends any session still connected). */
+export function dropDatabase(adminUrl, name) {
+  return adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+/** dropDatabase for an `exit` hook, where nothing asynchronous runs any more: a child node does it. */
+export function dropDatabasesSync(adminUrl, names) {
+  if (names.length === 0) return;
+  const script = `import pg from 'pg';
+const c = new pg.Client({ connectionString: process.argv[1] });
+await c.connect();
+for (const n of process.argv.slice(2)) await c.query('DROP DATABASE IF EXISTS ' + n + ' WITH (FORCE)').catch(() => {});
+await c.end();`;
+  spawnSync(process.execPath, ['--input-type=module', '-e', script, adminUrl, ...names], {
+    cwd: new URL('.', import.meta.url).pathname,
+    stdio: 'ignore',
+    timeout: 10_000,
+  });
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench`: Plinth vs a hand-written node:http + better-sqlite3 baseline, same run, same data.
+// `npm run bench:postgres` (--db=postgres): Plinth on PostgreSQL vs node:http + pg, same run, same data.
 //
-//   node bench/run.js [--only=baseline|plinth] [--ops=view,list,create] [--duration=10] [--warmup=2]
-//                     [--rounds=1] [--connections=50] [--rows=100000] [--keep] [--plinth-bin=bin/plinth.js]
-//   env: BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ROWS, BENCH_IDLE_MS, BENCH_STARTUP_TIMEOUT_MS,
+//   node bench/run.js [--db=sqlite|postgres] [--only=baseline|plinth] [--ops=view,list,create] [--duration=10]
+//                     [--warmup=2] [--rounds=1] [--connections=50] [--rows=100000] [--pool-size=10] [--keep]
+//                     [--plinth-bin=bin/plinth.js]
+//   env: BENCH_DB, BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ROWS, BENCH_POOL_SIZE,
+//        BENCH_IDLE_MS, BENCH_STARTUP_TIMEOUT_MS, BENCH_PG_URL (admin connection, default postgres://postgres@127.0.0.1:5432/postgres),
 //        PLINTH_BIN
 //
 // Steps: preload the baseline DB and start bench/baseline-server.js; create a superuser with the Plinth CLI,
@@ -11,26 +14,35 @@
 // straight into <dir>/data.db (through the API would take minutes), restart Plinth; check both servers
 // answer alike; sample Plinth's idle RSS; then for each operation run autocannon (warm-up + measured run)
 // against the baseline and then Plinth. Prints a markdown table and writes bench/results/latest.json.
+//
+// With --db=postgres each side gets its own throw-away database (CREATE DATABASE before, DROP … WITH (FORCE)
+// after, also on failure and Ctrl-C): the baseline is bench/baseline-pg-server.js on a `posts` table laid out
+// as Plinth's; Plinth runs `serve --db=<url> --poolSize=<pool-size>`, and the rows are bulk-inserted into its
+// `posts` table with multi-row INSERTs while it is stopped, as above. Both tables are then VACUUM ANALYZEd.
+// Results go to bench/results/postgres.json instead.
 // Exit code: 0 when the measurement completed (whether or not targets were met), 1 if anything crashed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { freePort, HOST, readMem, request } from './lib.js';
+import { createTempDatabase, dropDatabase, dropDatabasesSync, freePort, HOST, PG_ADMIN_URL, readMem, request, waitIdle } from './lib.js';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import {
   AUTHOR_COUNT,
   COLLECTION,
   ROW_COUNT,
   authorName,
   collectionCreateBody,
+  createBaselinePgSchema,
   createBaselineSchema,
   generateIds,
   loadRows,
+  loadRowsPg,
   prng,
 } from './schema.js';
 
@@ -56,6 +68,7 @@ function num(name, env, dflt) {
   return n;
 }
 const config = {
+  db: argv.db ?? process.env.BENCH_DB ?? 'sqlite',
   only: argv.only ?? 'both',
   ops: (argv.ops ?? 'view,list,create').split(',').map((s) => s.trim()).filter(Boolean),
   duration: num('duration', 'BENCH_DURATION', 10),
@@ -64,22 +77,35 @@ const config = {
   connections: num('connections', 'BENCH_CONNECTIONS', 50),
   pipelining: 1,
   rows: num('rows', 'BENCH_ROWS', ROW_COUNT),
+  poolSize: num('pool-size', 'BENCH_POOL_SIZE', 10),
   idleMs: num('idle-ms', 'BENCH_IDLE_MS', 3000),
   startupTimeoutMs: num('startup-timeout-ms', 'BENCH_STARTUP_TIMEOUT_MS', 30_000),
   keep: argv.keep === 'true',
   plinthBin: resolve(ROOT, argv['plinth-bin'] ?? process.env.PLINTH_BIN ?? join('bin', 'plinth.js')),
 };
+if (!['sqlite', 'postgres'].includes(config.db)) throw new Error(`--db must be sqlite or postgres, got ${config.db}`);
+if (config.db === 'postgres' && !(Number.isInteger(config.poolSize) && config.poolSize >= 1)) throw new Error('--pool-size must be a whole number ≥ 1');
 if (!['both', 'baseline', 'plinth'].includes(config.only)) throw new Error(`--only must be baseline or plinth, got ${config.only}`);
 for (const op of config.ops) if (!(op in TARGETS)) throw new Error(`unknown op ${op} (view, list, create)`);
 if (config.rows < 1) throw new Error('--rows must be ≥ 1');
 const useBaseline = config.only !== 'plinth';
 const usePlinth = config.only !== 'baseline';
+const onPostgres = config.db === 'postgres';
+const RESULTS_FILE = onPostgres ? 'postgres.json' : 'latest.json';
 
 const log = (...a) => console.error('[bench]', ...a);
 
-// --- process / temp dir bookkeeping (always cleaned up) ------------------------------------
+// --- process / temp dir / temp database bookkeeping (always cleaned up) --------------------
 const children = new Set();
 const tempDirs = new Set();
+const tempDbs = new Set(); // PostgreSQL database names
+
+async function makeTempDatabase(prefix) {
+  const db = await createTempDatabase(PG_ADMIN_URL, prefix);
+  tempDbs.add(db.name);
+  log(`created database ${db.name}`);
+  return db;
+}
 
 function makeTempDir(prefix) {
   const d = mkdtempSync(join(os.tmpdir(), prefix));
@@ -144,8 +170,17 @@ async function cleanup() {
   if (!config.keep) {
     for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
     tempDirs.clear();
-  } else if (tempDirs.size) {
-    log(`--keep: left ${[...tempDirs].join(', ')}`);
+    for (const name of [...tempDbs]) {
+      try {
+        await dropDatabase(PG_ADMIN_URL, name);
+        tempDbs.delete(name);
+        log(`dropped database ${name}`);
+      } catch (err) {
+        log(`could not drop database ${name}: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  } else if (tempDirs.size || tempDbs.size) {
+    log(`--keep: left ${[...tempDirs, ...tempDbs].join(', ')}`);
   }
 }
 
@@ -158,7 +193,10 @@ process.on('exit', () => {
       // already gone
     }
   }
-  if (!config.keep) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  if (!config.keep) {
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    dropDatabasesSync(PG_ADMIN_URL, [...tempDbs]);
+  }
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(sig, () => {
@@ -201,7 +239,47 @@ function runCli(args, logFile, timeoutMs = 60_000) {
 }
 
 // --- servers -------------------------------------------------------------------------------
+/** Rows in, then VACUUM ANALYZE (what autovacuum would do a minute later, mid-measurement). */
+async function preloadPg(url, what) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { inserted, ms } = await loadRowsPg(client, config.rows);
+    const count = (await client.query(`SELECT COUNT(*)::int AS n FROM "${COLLECTION}"`)).rows[0].n;
+    if (count !== config.rows) throw new Error(`expected ${config.rows} rows in ${what}, found ${count}`);
+    await client.query(`VACUUM ANALYZE "${COLLECTION}"`);
+    log(`${what}: preloaded ${inserted} rows in ${ms.toFixed(0)} ms (then VACUUM ANALYZE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function setupBaselinePg() {
+  const dir = makeTempDir('plinth-bench-baseline-');
+  const db = await makeTempDatabase('plinth_bench_baseline_');
+  {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await createBaselinePgSchema(client);
+    } finally {
+      await client.end();
+    }
+  }
+  await preloadPg(db.url, 'baseline');
+  const port = await freePort();
+  const child = startChild(
+    'baseline',
+    [join(BENCH_DIR, 'baseline-pg-server.js'), `--host=${HOST}`, `--port=${port}`, `--db=${db.url}`, `--pool-size=${config.poolSize}`],
+    { logFile: join(dir, 'server.log') },
+  );
+  await waitReady(child, port);
+  log(`baseline: listening on ${HOST}:${port} (pid ${child.proc.pid}, pg pool ${config.poolSize})`);
+  return { name: 'baseline', port, child, dir };
+}
+
 async function setupBaseline() {
+  if (onPostgres) return setupBaselinePg();
   const dir = makeTempDir('plinth-bench-baseline-');
   const dbFile = join(dir, 'baseline.db');
   const db = new Database(dbFile);
@@ -251,15 +329,17 @@ async function setupPlinth() {
   mkdirSync(dir, { recursive: true });
   const email = 'bench@example.com';
   const password = 'bench-' + randomBytes(12).toString('hex');
+  const pgDb = onPostgres ? await makeTempDatabase('plinth_bench_plinth_') : null;
+  const dbFlags = pgDb ? [`--db=${pgDb.url}`] : [];
 
   // 1. superuser via the CLI
-  const up = await runCli([bin, 'superuser', 'upsert', email, password, `--dir=${dir}`], logFile);
+  const up = await runCli([bin, 'superuser', 'upsert', email, password, `--dir=${dir}`, ...dbFlags], logFile);
   if (up.code !== 0) throw new Error(`plinth superuser upsert failed (${JSON.stringify(up)})\n--- log tail ---\n${tail(logFile)}`);
 
   // 2. serve, log in, create the collection
   const port = await freePort();
   // Started exactly as `npm start` / the `plinth` shebang start it (2 MiB young generation: lower idle RSS).
-  const serveArgs = [...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`];
+  const serveArgs = [...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`, ...dbFlags, ...(pgDb ? [`--poolSize=${config.poolSize}`] : [])];
   const env = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
   let child = startChild('plinth', serveArgs, { logFile, env });
   await waitReady(child, port);
@@ -276,9 +356,16 @@ async function setupPlinth() {
   }
   log(`plinth: superuser + "${COLLECTION}" collection created`);
 
-  // 3. stop, bulk-insert the rows straight into the SQLite file, restart.
+  // 3. stop, bulk-insert the rows straight into the SQLite file (or PostgreSQL table), restart.
   //    (Through the API this would be 100k POSTs: minutes, and it would benchmark the wrong thing.)
   await stopChild(child);
+  if (pgDb) {
+    await preloadPg(pgDb.url, `plinth (${pgDb.name})`);
+    child = startChild('plinth', serveArgs, { logFile, env });
+    await waitReady(child, port);
+    log(`plinth: listening on ${HOST}:${port} (pid ${child.proc.pid}, PostgreSQL, pool ${config.poolSize})`);
+    return { name: 'plinth', port, child, dir: tmp };
+  }
   const dbFile = findPlinthDb(dir);
   const db = new Database(dbFile, { fileMustExist: true });
   db.pragma('busy_timeout = 10000');
@@ -404,11 +491,26 @@ function summarize(r) {
   };
 }
 
+/**
+ * After a run, wait until the server is idle again, so work it deferred (e.g. queued notifications) does
+ * not run into the next measured run, which may be the other server's. How long that took is reported.
+ */
+async function settle(server) {
+  const ms = await waitIdle(server.child.proc.pid);
+  assertAlive(server.child);
+  return ms;
+}
+
 async function measure(server, op, ids, round) {
-  if (round === 0 && config.warmup > 0) await cannon(server, op, ids, config.warmup);
+  if (round === 0 && config.warmup > 0) {
+    await cannon(server, op, ids, config.warmup);
+    await settle(server);
+  }
   const s = summarize(await cannon(server, op, ids, config.duration));
+  s.settleMs = Math.round(await settle(server));
   const tag = config.rounds > 1 ? ` #${round + 1}` : '';
-  log(`${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}`);
+  const busy = s.settleMs >= 500 ? `  (busy ${(s.settleMs / 1000).toFixed(1)} s after the run)` : '';
+  log(`${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}${busy}`);
   return s;
 }
 
@@ -451,7 +553,7 @@ function renderTable(rows) {
 // --- main ----------------------------------------------------------------------------------
 async function main() {
   log(
-    `config: only=${config.only} ops=${config.ops.join(',')} rows=${config.rows} duration=${config.duration}s warmup=${config.warmup}s rounds=${config.rounds} connections=${config.connections} pipelining=1 host=${HOST} cpus=${os.cpus().length}`,
+    `config: db=${config.db} only=${config.only} ops=${config.ops.join(',')} rows=${config.rows} duration=${config.duration}s warmup=${config.warmup}s rounds=${config.rounds} connections=${config.connections} pipelining=1 host=${HOST} cpus=${os.cpus().length}`,
   );
   const ids = generateIds(config.rows);
   const servers = [];
@@ -494,13 +596,27 @@ async function main() {
     rssLines.push(`Plinth idle RSS: ${fmtMB(mb)} (target ≤ ${RSS_TARGET_MB} MB): ${mb <= RSS_TARGET_MB ? 'pass' : 'FAIL'}; peak under load ${fmtMB(after.plinth.hwmMB)}`);
   }
   if (byName.baseline) rssLines.push(`baseline idle RSS: ${fmtMB(idle.baseline.rssMB)} (reference); peak under load ${fmtMB(after.baseline.hwmMB)}`);
+  // Work a server deferred past the end of its runs is not in its req/s; say so when there was any.
+  const settleLines = [];
+  for (const r of rows) {
+    for (const side of ['baseline', 'plinth']) {
+      const runs = r[side]?.runs ?? (r[side] ? [r[side]] : []);
+      const ms = runs.map((x) => x.settleMs).sort((a, b) => a - b);
+      if (ms.length && ms[ms.length - 1] >= 500) {
+        settleLines.push(
+          `${side === 'plinth' ? 'Plinth' : 'baseline'} stayed busy after its ${r.op} runs for ${ms.map((x) => (x / 1000).toFixed(1)).join(' / ')} s (work deferred past the run, not in its req/s; the next run waited for it)`,
+        );
+      }
+    }
+  }
 
   console.log(
-    `\n## Plinth bench — ${config.rows.toLocaleString('en-US')} rows, ${config.connections} connections, ${config.duration}s per run${config.rounds > 1 ? ` (median of ${config.rounds})` : ''}, loopback, ${os.cpus().length} CPUs, Node ${process.version}\n`,
+    `\n## Plinth bench${onPostgres ? ` on PostgreSQL (pool ${config.poolSize} each)` : ''} — ${config.rows.toLocaleString('en-US')} rows, ${config.connections} connections, ${config.duration}s per run${config.rounds > 1 ? ` (median of ${config.rounds})` : ''}, loopback, ${os.cpus().length} CPUs, Node ${process.version}\n`,
   );
   console.log(table);
   console.log('\n' + rssLines.join('\n'));
-  if (warnings.length) console.log(`\n${warnings.length} equivalence warning(s); see above / latest.json`);
+  if (settleLines.length) console.log(settleLines.join('\n'));
+  if (warnings.length) console.log(`\n${warnings.length} equivalence warning(s); see above / ${RESULTS_FILE}`);
 
   const out = {
     date: new Date().toISOString(),
@@ -518,12 +634,13 @@ async function main() {
       baselineIdleMB: idle.baseline?.rssMB ?? null,
       baselinePeakMB: after.baseline?.hwmMB ?? null,
     },
+    settle: settleLines,
     warnings,
     table,
   };
   mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
-  writeFileSync(join(BENCH_DIR, 'results', 'latest.json'), JSON.stringify(out, null, 2) + '\n');
-  log(`wrote ${join('bench', 'results', 'latest.json')}`);
+  writeFileSync(join(BENCH_DIR, 'results', RESULTS_FILE), JSON.stringify(out, null, 2) + '\n');
+  log(`wrote ${join('bench', 'results', RESULTS_FILE)}`);
 }
 
 let exitCode = 0;

@@ -17,7 +17,7 @@ export const LIST_RULE = "status = 'published'";
 /** Default seed for the generator. */
 export const SEED = 0x5eed;
 
-/** Column order used for inserts (both into the baseline DB and Plinth's data.db). */
+/** Column order used for inserts (into the baseline DB and into Plinth's data.db or PostgreSQL table). */
 export const COLUMNS = ['id', 'title', 'body', 'author', 'status', 'views', 'created', 'updated'];
 
 /** The body of `POST /api/collections` that creates the collection in Plinth (PocketBase shape). */
@@ -162,5 +162,75 @@ export function loadRows(db, count = ROW_COUNT, seed = SEED, table = COLLECTION)
       inserted++;
     }
   })();
+  return { inserted, ms: performance.now() - t0 };
+}
+
+// --- PostgreSQL (`npm run bench:postgres`) ---------------------------------------------------
+
+/**
+ * The PostgreSQL baseline's table, laid out as Plinth's PostgreSQL dialect lays out a base collection
+ * (src/db/dialects/postgres/postgres-dialect.ts COLUMN_TYPES: id → TEXT COLLATE "C" PRIMARY KEY,
+ * text/autodate → TEXT COLLATE "C" DEFAULT '' NOT NULL, number → DOUBLE PRECISION DEFAULT 0 NOT NULL)
+ * plus the index on author.
+ * @param {{ query(text: string): Promise<unknown> }} client a connected pg Client or Pool
+ */
+export async function createBaselinePgSchema(client) {
+  const text = `TEXT COLLATE "C" DEFAULT '' NOT NULL`;
+  await client.query(`
+    CREATE TABLE IF NOT EXISTS ${COLLECTION} (
+      id      TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+      title   ${text},
+      body    ${text},
+      author  ${text},
+      status  ${text},
+      views   DOUBLE PRECISION DEFAULT 0 NOT NULL,
+      created ${text},
+      updated ${text}
+    );
+    CREATE INDEX IF NOT EXISTS idx_${COLLECTION}_author ON ${COLLECTION} (author);
+  `);
+}
+
+/**
+ * loadRows for PostgreSQL: the same generated rows into `table`, in multi-row INSERTs of `batch` rows
+ * inside one transaction. Throws if a COLUMNS column is missing.
+ * @param {{ query(text: string | object, values?: unknown[]): Promise<{ rows: any[] }> }} client a connected pg Client
+ * @returns {Promise<{ inserted: number, ms: number }>}
+ */
+export async function loadRowsPg(client, count = ROW_COUNT, seed = SEED, table = COLLECTION, batch = 1000) {
+  const t0 = performance.now();
+  const { rows } = await client.query(
+    `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
+    [table],
+  );
+  const present = new Set(rows.map((r) => r.name));
+  if (present.size === 0) throw new Error(`table "${table}" does not exist`);
+  const missing = COLUMNS.filter((c) => !present.has(c));
+  if (missing.length) throw new Error(`table "${table}" lacks column(s): ${missing.join(', ')}`);
+  const head = `INSERT INTO "${table}" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES `;
+  const tuples = (n) =>
+    Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, k) => `$${r * COLUMNS.length + k + 1}`).join(', ')})`).join(', ');
+  const fullText = head + tuples(batch);
+  let inserted = 0;
+  let values = [];
+  const flush = async () => {
+    const n = values.length / COLUMNS.length;
+    if (n === 0) return;
+    await client.query(n === batch ? fullText : head + tuples(n), values);
+    inserted += n;
+    values = [];
+  };
+  await client.query('BEGIN');
+  try {
+    for (const row of generateRows(count, seed)) {
+      for (const c of COLUMNS) values.push(row[c]);
+      if (values.length === batch * COLUMNS.length) await flush();
+    }
+    await flush();
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
   return { inserted, ms: performance.now() - t0 };
 }
