@@ -3,8 +3,10 @@
  * LISTEN/NOTIFY, so a cluster needs nothing beyond the database it already has. Messages are delivered
  * to every node (the sender ignores its own), in the order each sender published them.
  *
- * NOTIFY payloads are limited to 8000 bytes; a bigger message is stored in `_clusterMessages` and only its
- * id is notified (receivers read it; rows are pruned after a minute). A dropped LISTEN connection is
+ * Messages published in the same turn of the event loop go out together, as one NOTIFY on the LISTEN
+ * connection itself (so a burst of writes costs one round trip, not one pooled query per record). NOTIFY
+ * payloads are limited to 8000 bytes: batches are split below that, and a single bigger message is stored
+ * in `_clusterMessages` with only its id notified (receivers read it; rows are pruned after a minute). A dropped LISTEN connection is
  * re-opened with backoff; messages sent while a node was disconnected are lost to it, which is why every
  * receiver treats them as hints to reload (schema, settings) or as best-effort realtime pushes, exactly
  * like PocketBase's SSE, which never replays missed events either.
@@ -43,13 +45,18 @@ const CHANNEL = 'plinth_cluster';
 /** Below PostgreSQL's 8000-byte NOTIFY limit, with room for the envelope. */
 const MAX_INLINE = 7000;
 
-interface Envelope {
-  /** sender node */
-  n: string;
+interface Item {
   t: string;
   d?: unknown;
   /** id of a `_clusterMessages` row holding `d` */
   r?: number;
+}
+
+interface Envelope {
+  /** sender node */
+  n: string;
+  /** messages, in publish order */
+  m: Item[];
 }
 
 export class PostgresBus implements ClusterBus {
@@ -59,7 +66,8 @@ export class PostgresBus implements ClusterBus {
   private listener: pg.Client | null = null;
   private closed = false;
   private retryMs = 100;
-  private chain: Promise<void> = Promise.resolve();
+  private queue: ClusterMessage[] = [];
+  private flushing: Promise<void> | null = null;
   private lastPrune = 0;
 
   constructor(
@@ -106,38 +114,80 @@ export class PostgresBus implements ClusterBus {
     try {
       const env = JSON.parse(payload) as Envelope;
       if (env.n === this.nodeId) return;
-      let data = env.d;
-      if (env.r !== undefined) {
-        const row = await this.db.get<{ payload: string }>(sql`SELECT payload FROM "_clusterMessages" WHERE id = ${env.r}`);
-        if (!row) return;
-        data = JSON.parse(row.payload);
+      for (const item of env.m) {
+        let data = item.d;
+        if (item.r !== undefined) {
+          const row = await this.db.get<{ payload: string }>(sql`SELECT payload FROM "_clusterMessages" WHERE id = ${item.r}`);
+          if (!row) continue;
+          data = JSON.parse(row.payload);
+        }
+        for (const h of this.handlers) h({ topic: item.t, data });
       }
-      for (const h of this.handlers) h({ topic: env.t, data });
     } catch (err) {
       this.logError(err, 'cluster: bad message');
     }
   }
 
   publish(topic: string, data: unknown): Promise<void> {
-    // One at a time, so other nodes see this node's messages in the order they were published.
-    this.chain = this.chain.then(() => this.send(topic, data)).catch((err: unknown) => this.logError(err, `cluster: publishing ${topic} failed`));
-    return this.chain;
+    this.queue.push({ topic, data });
+    // One sender at a time, so other nodes see this node's messages in the order they were published.
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    return this.flushing;
   }
 
-  private async send(topic: string, data: unknown): Promise<void> {
-    let text = JSON.stringify({ n: this.nodeId, t: topic, d: data } satisfies Envelope);
-    if (Buffer.byteLength(text) > MAX_INLINE) {
-      const now = Date.now();
-      const row = await this.db.get<{ id: number }>(
-        sql`INSERT INTO "_clusterMessages" (payload, created) VALUES (${JSON.stringify(data)}, ${now}) RETURNING id`,
-      );
-      text = JSON.stringify({ n: this.nodeId, t: topic, r: Number(row?.id) } satisfies Envelope);
-      if (now - this.lastPrune > 10_000) {
-        this.lastPrune = now;
-        await this.db.run(sql`DELETE FROM "_clusterMessages" WHERE created < ${now - 60_000}`);
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0);
+        for (const payload of await this.payloads(batch)) await this.notify(payload);
       }
+    } catch (err) {
+      this.logError(err, 'cluster: publishing failed');
+    } finally {
+      this.flushing = null;
     }
-    await this.db.run(sql`SELECT pg_notify(${CHANNEL}, ${text})`);
+  }
+
+  /** Envelopes under the NOTIFY limit; an oversized message goes through `_clusterMessages`. */
+  private async payloads(batch: ClusterMessage[]): Promise<string[]> {
+    const out: string[] = [];
+    const head = `{"n":${JSON.stringify(this.nodeId)},"m":[`;
+    let items: string[] = [];
+    let size = head.length + 2;
+    for (const { topic, data } of batch) {
+      let item = JSON.stringify({ t: topic, d: data } satisfies Item);
+      if (Buffer.byteLength(item) > MAX_INLINE - head.length - 2) item = JSON.stringify({ t: topic, r: await this.store(data) } satisfies Item);
+      const bytes = Buffer.byteLength(item) + 1;
+      if (items.length && size + bytes > MAX_INLINE) {
+        out.push(`${head}${items.join(',')}]}`);
+        items = [];
+        size = head.length + 2;
+      }
+      items.push(item);
+      size += bytes;
+    }
+    if (items.length) out.push(`${head}${items.join(',')}]}`);
+    return out;
+  }
+
+  private async store(data: unknown): Promise<number> {
+    const now = Date.now();
+    const row = await this.db.get<{ id: number }>(sql`INSERT INTO "_clusterMessages" (payload, created) VALUES (${JSON.stringify(data)}, ${now}) RETURNING id`);
+    if (now - this.lastPrune > 10_000) {
+      this.lastPrune = now;
+      await this.db.run(sql`DELETE FROM "_clusterMessages" WHERE created < ${now - 60_000}`);
+    }
+    return Number(row?.id);
+  }
+
+  /** On the LISTEN connection when it is up (no pooled connection taken from requests), else through the pool. */
+  private async notify(payload: string): Promise<void> {
+    const client = this.listener;
+    if (client) {
+      await client.query({ text: 'SELECT pg_notify($1, $2)', values: [CHANNEL, payload] });
+      return;
+    }
+    await this.db.run(sql`SELECT pg_notify(${CHANNEL}, ${payload})`);
   }
 
   onMessage(handler: (message: ClusterMessage) => void): void {
@@ -145,8 +195,8 @@ export class PostgresBus implements ClusterBus {
   }
 
   async close(): Promise<void> {
+    await this.flushing;
     this.closed = true;
-    await this.chain;
     const client = this.listener;
     this.listener = null;
     await client?.end().catch(() => undefined);

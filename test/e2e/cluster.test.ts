@@ -140,6 +140,22 @@ describe('three nodes on one PostgreSQL database', () => {
     }
   });
 
+  it('a message bigger than a NOTIFY payload (a deleted 10 kB record) still reaches the other nodes', async () => {
+    const listener = new PocketBase(a.url);
+    const deleted: string[] = [];
+    await listener.collection('notes').subscribe('*', (e) => e.action === 'delete' && deleted.push(String(e.record.title)));
+    try {
+      const big = 'ü'.repeat(4_900); // 9.8 kB of UTF-8, under the text field's default 5,000-character limit
+      const writer = new PocketBase(b.url);
+      const rec = await writer.collection('notes').create({ title: big });
+      await writer.collection('notes').delete(rec.id);
+      await within(2000, async () => deleted.length === 1);
+      assert.equal(deleted[0], big);
+    } finally {
+      await listener.realtime.unsubscribe();
+    }
+  });
+
   it('settings changed on B are in force on A and C within a second', async () => {
     await b.admin.settings.update({ meta: { appName: 'Cluster app' } });
     await within(1000, async () => a.app.settings.get().meta.appName === 'Cluster app' && c.app.settings.get().meta.appName === 'Cluster app');
