@@ -85,8 +85,12 @@ export class RecordWriter {
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, request: req };
     // New files are written before the transaction and removed again if it does not commit.
     const files = await this.files.stage(collection, record, undefined, plan);
+    // Only a create-rule check or a create hook needs a transaction around the INSERT; otherwise the single
+    // statement is atomic by itself (on PostgreSQL that saves the BEGIN and COMMIT round trips).
+    // Inside a caller's transaction it stays a savepoint, so a failure undoes only this write.
+    const atomic = exec !== this.db || rule.kind === 'where' || this.hooks.onRecordCreate.length > 0;
     await this.withFiles(files, () =>
-      exec.transaction(async (tx) => {
+      inTransactionIf(atomic, exec, async (tx) => {
         event.tx = tx;
         if (rule.kind === 'where') {
           const ok = await tx.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
@@ -126,7 +130,7 @@ export class RecordWriter {
     // New files first; replaced ones are deleted only after the outermost commit (FileChanges.bind).
     const files = await this.files.stage(collection, record, existing, plan);
     await this.withFiles(files, () =>
-      exec.transaction(async (tx) => {
+      inTransactionIf(exec !== this.db || this.hooks.onRecordUpdate.length > 0, exec, async (tx) => {
         event.tx = tx;
         await this.hooks.onRecordUpdate.trigger(event, async (e) => {
           await this.updateRow(tx, collection, existing.id as string, e.record);
@@ -402,4 +406,9 @@ function safeParseIndex(text: string) {
   } catch {
     return undefined;
   }
+}
+
+/** `fn` inside a transaction of `exec` when `atomic`, else straight on `exec` (a single statement is atomic by itself). */
+function inTransactionIf<T>(atomic: boolean, exec: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> {
+  return atomic ? exec.transaction(fn) : fn(exec);
 }

@@ -32,9 +32,36 @@ const TYPES = {
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
+/**
+ * Named (prepared) statements: PostgreSQL parses and plans a statement once per connection instead of on
+ * every request. Plinth's statement texts depend only on a query's shape (values are always parameters),
+ * so a few hundred names cover an app; past the cap, new texts run unnamed. After a schema change a
+ * prepared `SELECT *` may no longer match its table (SQLSTATE 0A000): that text is forgotten and the
+ * query re-run unnamed, and the next use prepares it afresh under a new name.
+ */
+const MAX_NAMED_STATEMENTS = 500;
+const statementNames = new Map<string, string>();
+let statementSeq = 0;
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `plinth_${++statementSeq}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 async function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
   const { text, params } = postgresDialect.compile(query);
-  return conn.query({ text, values: params as unknown[] });
+  const name = statementName(text);
+  try {
+    return await conn.query({ text, values: params as unknown[], ...(name ? { name } : {}) });
+  } catch (err) {
+    if (!name || (err as { code?: string }).code !== '0A000') throw err;
+    statementNames.delete(text);
+    return conn.query({ text, values: params as unknown[] });
+  }
 }
 
 async function describe(conn: Queryable, query: Sql): Promise<ColumnInfo[]> {
