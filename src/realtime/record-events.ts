@@ -38,7 +38,7 @@ export function bindRecordEvents(deps: RecordEventDeps): () => void {
     const jobs: Array<Promise<void>> = [];
     if (action === 'update' && e.collection.type === 'auth') jobs.push(deps.enqueue(() => syncAuth(broker, e)));
     if (fanOut.hasSubscribers(e.collection, String(e.record.id))) {
-      jobs.push(deps.enqueue(async () => void deliver(await fanOut.prepare(action, e.collection, e.record, deps.db))));
+      jobs.push(deps.enqueue(async () => void (await deliver(await fanOut.prepare(action, e.collection, e.record, deps.db)))));
     }
     await next();
     await Promise.all(jobs);
@@ -67,7 +67,7 @@ export function bindRecordEvents(deps: RecordEventDeps): () => void {
         });
         await next();
         // Registered only once the delete itself succeeded; a rolled-back savepoint drops it too.
-        if (prepared.length) tx.afterCommit(() => void deps.enqueue(() => void deliver(prepared)));
+        if (prepared.length) tx.afterCommit(() => void deps.enqueue(async () => void (await deliver(prepared))));
       },
       // Late in the chain: handlers that change or veto the delete run first.
       { id: 'realtime:delete', priority: 1000 },
