@@ -6,7 +6,8 @@
 //   env: RT_CLIENTS (10000)  RT_EVENTS (20)  RT_WORKERS (2)  RT_CONCURRENCY (200 connects in flight per worker)
 //        RT_GAP_MS (100, pause between broadcasts)  RT_EVENT_TIMEOUT_MS (15000)  RT_TIMEOUT_S (300, whole run)
 //        RT_OUT (optional path for the JSON result)  PLINTH_BIN (bin/plinth.js)
-//        PLINTH_NODE_FLAGS (Node flags for the server, space-separated; default none, e.g. `--cpu-prof`)
+//        PLINTH_NODE_FLAGS, RT_WORKER_NODE_FLAGS (Node flags for the server / the client workers, space-separated;
+//        default none; e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
 //
 // Steps: `plinth superuser upsert` in a temp dir, `plinth serve` on a free loopback port (fd soft limit raised
 // to the hard limit through the shell), create `posts` (public list rule) through the API, sample idle RSS;
@@ -47,6 +48,7 @@ const config = {
   out: process.env.RT_OUT,
   bin: resolve(ROOT, process.env.PLINTH_BIN ?? join('bin', 'plinth.js')),
   nodeFlags: (process.env.PLINTH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  workerNodeFlags: (process.env.RT_WORKER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
 };
 const log = (...a) => console.error('[rt-bench]', ...a);
 const now = () => performance.timeOrigin + performance.now();
@@ -154,7 +156,7 @@ function startWorkers(port) {
       const proc = track(
         fork(join(BENCH_DIR, 'realtime-worker.js'), [], {
           execPath: '/bin/sh',
-          execArgv: ['-c', RAISE_FDS, process.execPath],
+          execArgv: ['-c', RAISE_FDS, process.execPath, ...config.workerNodeFlags],
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         }),
       );
