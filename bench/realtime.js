@@ -6,6 +6,8 @@
 //   env: RT_CLIENTS (10000)  RT_EVENTS (20)  RT_WORKERS (2)  RT_CONCURRENCY (200 connects in flight per worker)
 //        RT_GAP_MS (100, pause between broadcasts)  RT_EVENT_TIMEOUT_MS (15000)  RT_TIMEOUT_S (300, whole run)
 //        RT_OUT (optional path for the JSON result)  PLINTH_BIN (bin/plinth.js)
+//        PLINTH_NODE_FLAGS, RT_WORKER_NODE_FLAGS (Node flags for the server / the client workers, space-separated;
+//        default none; e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`)
 //
 // Steps: `plinth superuser upsert` in a temp dir, `plinth serve` on a free loopback port (fd soft limit raised
 // to the hard limit through the shell), create `posts` (public list rule) through the API, sample idle RSS;
@@ -14,7 +16,7 @@
 // Latency = client receive time − the moment before the create request was sent (same machine, wall clock).
 // Loopback only; every step is bounded; children and the temp dir are always cleaned up.
 import { fork, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { freePort, HOST, percentile, readMem, request } from './lib.js';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
 const TOPIC = 'posts/*';
+const CLK_TCK = 100; // Linux's USER_HZ for /proc/<pid>/stat, fixed by the kernel ABI
 
 function envNum(name, dflt) {
   const v = process.env[name];
@@ -44,6 +47,8 @@ const config = {
   timeoutS: envNum('RT_TIMEOUT_S', 300),
   out: process.env.RT_OUT,
   bin: resolve(ROOT, process.env.PLINTH_BIN ?? join('bin', 'plinth.js')),
+  nodeFlags: (process.env.PLINTH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  workerNodeFlags: (process.env.RT_WORKER_NODE_FLAGS ?? '').split(' ').filter(Boolean),
 };
 const log = (...a) => console.error('[rt-bench]', ...a);
 const now = () => performance.timeOrigin + performance.now();
@@ -88,6 +93,17 @@ function nodeWithFds(args, opts) {
 
 
 
+/** User + system CPU seconds a process has used so far (Linux /proc; NaN when unreadable). */
+function cpuSeconds(pid) {
+  try {
+    // Fields after the `(comm)` one; utime and stime are the 14th and 15th of the whole line.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
 function waitExit(proc, ms) {
   return Promise.race([new Promise((r) => proc.once('exit', (code) => r(code))), sleep(ms).then(() => 'timeout')]);
 }
@@ -106,7 +122,7 @@ async function startPlinth() {
   const up = track(spawn(process.execPath, [config.bin, 'superuser', 'upsert', email, password, `--dir=${dir}`], { cwd: ROOT, env, stdio: ['ignore', fd, fd] }));
   if ((await waitExit(up, 60_000)) !== 0) throw new Error(`superuser upsert failed; see ${logFile}`);
   const port = await freePort();
-  const server = nodeWithFds([config.bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  const server = nodeWithFds([...config.nodeFlags, config.bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const until = Date.now() + 30_000;
   for (;;) {
@@ -140,7 +156,7 @@ function startWorkers(port) {
       const proc = track(
         fork(join(BENCH_DIR, 'realtime-worker.js'), [], {
           execPath: '/bin/sh',
-          execArgv: ['-c', RAISE_FDS, process.execPath],
+          execArgv: ['-c', RAISE_FDS, process.execPath, ...config.workerNodeFlags],
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         }),
       );
@@ -202,6 +218,8 @@ async function main() {
   log(`connected ${connected}/${config.clients} (${failedConnects} failed) in ${(connectMs / 1000).toFixed(1)} s; RSS ${afterConnect.rssMB.toFixed(1)} MB`);
 
   // 2. broadcasts, one at a time
+  const cpuBefore = { server: cpuSeconds(server.pid), workers: workers.map((w) => cpuSeconds(w.proc.pid)) };
+  const phaseStarted = now();
   const sent = [];
   const broadcastMs = [];
   let incomplete = 0;
@@ -217,6 +235,9 @@ async function main() {
     await sleep(config.gapMs);
   }
   const afterEvents = readMem(server.pid);
+  const phaseS = (now() - phaseStarted) / 1000;
+  const serverCpuS = cpuSeconds(server.pid) - cpuBefore.server;
+  const workersCpuS = workers.reduce((n, w, i) => n + cpuSeconds(w.proc.pid) - cpuBefore.workers[i], 0);
 
   // 3. collect receive times
   const reports = await Promise.all(
@@ -261,6 +282,13 @@ async function main() {
       max: +(latencies.at(-1) ?? NaN).toFixed(1),
     },
     wholeBroadcastMs: { p50: +percentile(sortedBroadcast, 50).toFixed(1), max: +(sortedBroadcast.at(-1) ?? NaN).toFixed(1) },
+    // CPU used during step 2 (broadcasts and gaps), as a share of one core over that wall time.
+    broadcastPhaseCpu: {
+      seconds: +phaseS.toFixed(2),
+      serverCores: +(serverCpuS / phaseS).toFixed(2),
+      workersCores: +(workersCpuS / phaseS).toFixed(2),
+      machineCores: os.cpus().length,
+    },
     serverRssMB: {
       idle: +idle.rssMB.toFixed(1),
       connected: +afterConnect.rssMB.toFixed(1),

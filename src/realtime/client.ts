@@ -4,7 +4,7 @@
  */
 import type { AuthState } from '../rules/request-info.js';
 import type { ParsedSubscription } from './subscription.js';
-import { sseFrame, type SseConnection } from './sse-connection.js';
+import { sseFrame, type SharedFrame, type SseConnection } from './sse-connection.js';
 
 /** A subscription held by a client (the broker indexes these by topic). */
 export interface ClientSubscription extends ParsedSubscription {
@@ -23,13 +23,17 @@ export class RealtimeClient {
   subscriptions = new Map<string, ClientSubscription>();
   /** Set by the broker once the stream exists. */
   connection!: SseConnection;
+  /** `id` as UTF-8, spliced into shared frames. */
+  private readonly idBytes: Buffer;
 
   constructor(
     /** 40 random characters; also the `id:` of every frame. */
     readonly id: string,
     /** The address the stream came from; subscription requests must come from the same one. */
     readonly ip: string,
-  ) {}
+  ) {
+    this.idBytes = Buffer.from(id, 'utf8');
+  }
 
   /** The auth stored by the last subscription request (null: guest). The broker shares one object per identity. */
   get auth(): AuthState | null {
@@ -54,5 +58,10 @@ export class RealtimeClient {
   /** Sends one message (data already JSON); false if the client is gone or was just dropped as too slow. */
   send(event: string, data: string): boolean {
     return this.connection.send(sseFrame(this.id, event, data));
+  }
+
+  /** Sends a message encoded once for many clients (fan-out); false as for `send`. */
+  sendShared(frame: SharedFrame): boolean {
+    return this.connection.sendShared(frame, this.idBytes);
   }
 }

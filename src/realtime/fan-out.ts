@@ -2,7 +2,9 @@
  * Record event → per-subscriber messages. Candidate subscriptions come from the broker's topic index;
  * they are grouped by (rule, auth identity, options) so that N subscribers sharing all three cost one
  * access check and one serialisation. Each group gets its own freshly built record JSON (hidden fields,
- * email visibility, expand, fields), never a copy shared with another group.
+ * email visibility, expand, fields), never a copy shared with another group. Delivery encodes each
+ * group's message once per subscription name (`SharedFrame`) and writes it stream by stream, yielding to
+ * the event loop between batches so a large broadcast does not stall every other request.
  */
 import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
@@ -16,12 +18,13 @@ import type { RequestInfo } from '../rules/request-info.js';
 import { canAccessRecord, type AccessContext } from './access.js';
 import type { Broker } from './broker.js';
 import type { ClientSubscription } from './client.js';
+import { SharedFrame } from './sse-connection.js';
 
 export type RecordAction = 'create' | 'update' | 'delete';
 
-/** One message ready for the wire, with the identity it was checked for. */
+/** One group's message, ready for the wire: the subscriptions it goes to and the identity it was checked for. */
 export interface PreparedMessage {
-  sub: ClientSubscription;
+  subs: readonly ClientSubscription[];
   authKey: string;
   data: string;
 }
@@ -33,6 +36,9 @@ interface Group {
   sample: ClientSubscription;
   subs: ClientSubscription[];
 }
+
+/** Streams written per turn of the event loop; requests and socket events run between batches. */
+export const DELIVERY_BATCH = 1000;
 
 /** The topics a record event reaches, each with the rule that guards it (PocketBase's subscription/rule map). */
 export function topicsFor(collection: Collection, recordId: string): Array<[string, TopicRule]> {
@@ -68,19 +74,28 @@ export class FanOut {
    */
   async prepare(action: RecordAction, collection: Collection, record: RecordData, exec: Executor, row?: Sql): Promise<PreparedMessage[]> {
     const id = String(record.id);
-    const groups = new Map<string, Group>();
+    const groups: Group[] = [];
+    // rule → auth identity → options key → group (nested maps: no key string built per subscriber).
+    const index: Record<TopicRule, Map<string, Map<string, Group>>> = { listRule: new Map(), viewRule: new Map() };
     for (const [topic, rule] of topicsFor(collection, id)) {
+      const byAuth = index[rule];
       for (const sub of this.broker.subscribers(topic) ?? []) {
-        if (sub.client.closed) continue;
-        const key = `${rule}\n${sub.client.authKey}\n${sub.optionsKey}`;
-        const group = groups.get(key);
+        const client = sub.client;
+        if (client.closed) continue;
+        let byOptions = byAuth.get(client.authKey);
+        if (!byOptions) byAuth.set(client.authKey, (byOptions = new Map()));
+        const group = byOptions.get(sub.optionsKey);
         if (group) group.subs.push(sub);
-        else groups.set(key, { rule, sample: sub, subs: [sub] });
+        else {
+          const created: Group = { rule, sample: sub, subs: [sub] };
+          byOptions.set(sub.optionsKey, created);
+          groups.push(created);
+        }
       }
     }
     const out: PreparedMessage[] = [];
     const ctx: AccessContext = { exec, dialect: this.dialect, schema: this.schema, ...(row ? { row } : {}) };
-    for (const group of groups.values()) {
+    for (const group of groups) {
       let data: string | null;
       try {
         data = await this.messageFor(ctx, action, collection, record, group);
@@ -90,8 +105,7 @@ export class FanOut {
         continue;
       }
       if (data === null) continue;
-      const authKey = group.sample.client.authKey;
-      for (const sub of group.subs) out.push({ sub, authKey, data });
+      out.push({ subs: group.subs, authKey: group.sample.client.authKey, data });
     }
     return out;
   }
@@ -133,14 +147,37 @@ export class FanOut {
 
 /**
  * Writes prepared messages to the clients that still hold the subscription under the same identity (a
- * delete prepared inside a transaction is flushed after commit; things may have changed meanwhile).
+ * delete prepared inside a transaction is flushed after commit, and a large broadcast yields between
+ * batches: things may have changed meanwhile, so every stream is checked when its turn comes). Each
+ * message is encoded once per subscription name; a stream costs one buffer copy and one socket write.
+ * Resolves to the number of messages handed to streams.
  */
-export function deliver(messages: readonly PreparedMessage[]): number {
+export async function deliver(messages: readonly PreparedMessage[], batch = DELIVERY_BATCH): Promise<number> {
   let sent = 0;
+  let budget = batch;
   for (const m of messages) {
-    const client = m.sub.client;
-    if (client.closed || client.authKey !== m.authKey || !client.subscriptions.has(m.sub.name)) continue;
-    if (client.send(m.sub.name, m.data)) sent++;
+    // Usually one name per group (e.g. `posts/*`); `<collectionId>/*` or a bare name adds another.
+    let name = '';
+    let frame: SharedFrame | undefined;
+    let others: Map<string, SharedFrame> | undefined;
+    for (const sub of m.subs) {
+      if (--budget < 0) {
+        await yieldToEventLoop();
+        budget = batch - 1;
+      }
+      const client = sub.client;
+      if (client.closed || client.authKey !== m.authKey || !client.subscriptions.has(sub.name)) continue;
+      if (frame === undefined || sub.name !== name) {
+        if (frame !== undefined) (others ??= new Map()).set(name, frame);
+        name = sub.name;
+        frame = others?.get(name) ?? new SharedFrame(name, m.data);
+      }
+      if (client.sendShared(frame)) sent++;
+    }
   }
   return sent;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -23,13 +23,13 @@ import { bindRecordEvents, relayRecordEvent, type RecordEventDeps } from './reco
 import type { RecordAction } from './fan-out.js';
 import type { Collection } from '../collections/model.js';
 import type { RecordData } from '../hooks/index.js';
-import { SseConnection, type SseTarget } from './sse-connection.js';
+import { SharedFrame, SseConnection, type SseTarget } from './sse-connection.js';
 import type { SubscribeForm } from './subscribe-form.js';
 
 export { DEFAULT_REALTIME_OPTIONS, type RealtimeOptions } from './options.js';
 export { parseSubscribeForm, type SubscribeForm } from './subscribe-form.js';
 export type { BrokerStats } from './broker.js';
-export type { SseTarget } from './sse-connection.js';
+export { responseTarget, type SseTarget } from './sse-connection.js';
 
 /** What the service is built from (the app's own services). */
 export interface RealtimeDeps {
@@ -116,8 +116,14 @@ export class RealtimeService {
     const subs = this.broker.subscribers(topic);
     if (!subs) return 0;
     const json = encode(data);
+    // One encoding per subscription name (they differ only by options), not per client.
+    const frames = new Map<string, SharedFrame>();
     let sent = 0;
-    for (const sub of [...subs]) if (sub.client.send(sub.name, json)) sent++;
+    for (const sub of [...subs]) {
+      let frame = frames.get(sub.name);
+      if (!frame) frames.set(sub.name, (frame = new SharedFrame(sub.name, json)));
+      if (sub.client.sendShared(frame)) sent++;
+    }
     return sent;
   }
 

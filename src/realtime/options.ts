@@ -7,7 +7,7 @@ export interface RealtimeOptions {
   maxLifetimeMs: number;
   /** Messages held for a client whose socket is not draining; one more and the client is dropped. */
   maxQueuedMessages: number;
-  /** Characters held for such a client (frames are ASCII-dominated, so roughly bytes); over it the client is dropped. */
+  /** Bytes of frames held for such a client (frames are ASCII-dominated, so roughly characters); over it the client is dropped. */
   maxQueuedChars: number;
 }
 

@@ -39,7 +39,7 @@ export function bindRecordEvents(deps: RecordEventDeps): () => void {
     const jobs: Array<Promise<void>> = [];
     if (action === 'update' && e.collection.type === 'auth') jobs.push(deps.enqueue(() => syncAuth(broker, e)));
     if (fanOut.hasSubscribers(e.collection, String(e.record.id))) {
-      jobs.push(deps.enqueue(async () => void deliver(await fanOut.prepare(action, e.collection, e.record, deps.db))));
+      jobs.push(deps.enqueue(async () => void (await deliver(await fanOut.prepare(action, e.collection, e.record, deps.db)))));
     }
     await next();
     await Promise.all(jobs);
@@ -68,7 +68,7 @@ export function bindRecordEvents(deps: RecordEventDeps): () => void {
         });
         await next();
         // Registered only once the delete itself succeeded; a rolled-back savepoint drops it too.
-        if (prepared.length) tx.afterCommit(() => void deps.enqueue(() => void deliver(prepared)));
+        if (prepared.length) tx.afterCommit(() => void deps.enqueue(async () => void (await deliver(prepared))));
       },
       // Late in the chain: handlers that change or veto the delete run first.
       { id: 'realtime:delete', priority: 1000 },
@@ -112,7 +112,7 @@ export function relayRecordEvent(
   }
   if (fanOut.hasSubscribers(collection, String(record.id))) {
     const row = action === 'delete' ? virtualRow(collection, record) : undefined;
-    jobs.push(deps.enqueue(async () => void deliver(await fanOut.prepare(action, collection, record, deps.db, row))));
+    jobs.push(deps.enqueue(async () => void (await deliver(await fanOut.prepare(action, collection, record, deps.db, row)))));
   }
   if (action === 'delete' && collection.type === 'auth') jobs.push(deps.enqueue(() => broker.dropAuth(key)));
   return Promise.all(jobs).then(() => undefined);

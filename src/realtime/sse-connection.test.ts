@@ -2,18 +2,21 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sseFrame, SseConnection, type CloseReason } from './sse-connection.js';
+import { encodeFrame, SharedFrame, sseFrame, SseConnection, type CloseReason } from './sse-connection.js';
 
 /** A response stand-in whose socket "accepts" `capacity` writes before reporting backpressure. */
 class FakeTarget extends EventEmitter {
   written: string[] = [];
   ended = false;
   destroyed = false;
-  constructor(public capacity = Infinity) {
+  constructor(
+    public capacity = Infinity,
+    readonly chunked = false,
+  ) {
     super();
   }
-  write(chunk: string): boolean {
-    this.written.push(chunk);
+  write(bytes: Uint8Array): boolean {
+    this.written.push(Buffer.from(bytes).toString('utf8'));
     return this.written.length < this.capacity;
   }
   end(): void {
@@ -37,6 +40,40 @@ function open(target: FakeTarget, overrides: Partial<typeof limits> = {}): { con
 describe('sseFrame', () => {
   it('is PocketBase wire format', () => {
     assert.equal(sseFrame('cid', 'posts/*', '{"a":1}'), 'id:cid\nevent:posts/*\ndata:{"a":1}\n\n');
+  });
+});
+
+describe('wire bytes', () => {
+  it('frames as one HTTP chunk (length in bytes, hex) on a chunked body, as is otherwise', () => {
+    const frame = sseFrame('cid', 'posts/*', '{"t":"é€"}');
+    assert.equal(encodeFrame(frame, false).toString('utf8'), frame);
+    const bytes = Buffer.byteLength(frame, 'utf8');
+    assert.equal(encodeFrame(frame, true).toString('utf8'), `${bytes.toString(16)}\r\n${frame}\r\n`);
+  });
+
+  it('a shared frame gives each stream the same bytes as encoding its own frame would', () => {
+    const shared = new SharedFrame('posts/*?options=%7B%7D', '{"action":"create","record":{"title":"ünïcode"}}');
+    for (const id of ['a'.repeat(40), 'B'.repeat(40), 'short']) {
+      for (const chunked of [true, false]) {
+        const own = encodeFrame(sseFrame(id, 'posts/*?options=%7B%7D', '{"action":"create","record":{"title":"ünïcode"}}'), chunked);
+        const got = shared.bytesFor(Buffer.from(id), chunked);
+        assert.deepEqual(got, own, `${id} chunked=${chunked}`);
+      }
+    }
+    const first = shared.bytesFor(Buffer.from('x'.repeat(40)), true);
+    shared.bytesFor(Buffer.from('y'.repeat(40)), true);
+    assert.ok(first.includes('id:' + 'x'.repeat(40)), 'a buffer handed out is never reused for another stream');
+  });
+
+  it('sends shared frames in the framing of each stream, and nothing once closed', () => {
+    const target = new FakeTarget(Infinity, true);
+    const { conn } = open(target);
+    const shared = new SharedFrame('e', '1');
+    assert.ok(conn.sendShared(shared, Buffer.from('cid')));
+    assert.deepEqual(target.written, ['17\r\nid:cid\nevent:e\ndata:1\n\n\r\n']);
+    conn.close('server');
+    assert.equal(conn.sendShared(shared, Buffer.from('cid')), false);
+    assert.equal(target.written.length, 1);
   });
 });
 

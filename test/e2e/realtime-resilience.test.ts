@@ -129,6 +129,50 @@ describe('realtime on the wire', () => {
     stream.abort();
   });
 
+  it('frames every message as one whole HTTP chunk (HTTP/1.1), and as plain bytes to an HTTP/1.0 client', async () => {
+    const port = Number(new URL(s.url).port);
+    const raw = async (version: string) => {
+      const sock = net.connect(port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      let text = '';
+      sock.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      sock.write(`GET /api/realtime HTTP/${version}\r\nHost: 127.0.0.1\r\n\r\n`);
+      await waitFor(() => /\nid:[A-Za-z0-9]{40}\n/.test(text), `PB_CONNECT over HTTP/${version}`);
+      const clientId = /\nid:([A-Za-z0-9]{40})\n/.exec(text)![1]!;
+      return { sock, clientId, text: () => text };
+    };
+    const v11 = await raw('1.1');
+    const v10 = await raw('1.0');
+    for (const c of [v11, v10]) assert.equal((await subscribe(c.clientId, ['posts/*'])).status, 204);
+    await s.admin.collection('posts').create({ title: 'chunked ünïcode' });
+    await s.admin.collection('posts').create({ title: 'second' });
+    await waitFor(() => (v11.text().match(/event:posts\/\*/g) ?? []).length === 2 && (v10.text().match(/event:posts\/\*/g) ?? []).length === 2, 'both records on both streams');
+
+    const head11 = v11.text().split('\r\n\r\n', 1)[0]!;
+    assert.match(head11, /\r\ntransfer-encoding: chunked/i);
+    const bytes = Buffer.from(v11.text().slice(head11.length + 4), 'utf8');
+    const frames: string[] = [];
+    let at = 0;
+    while (at < bytes.length) {
+      const eol = bytes.indexOf('\r\n', at);
+      const size = parseInt(bytes.subarray(at, eol).toString('latin1'), 16);
+      frames.push(bytes.subarray(eol + 2, eol + 2 + size).toString('utf8'));
+      assert.equal(bytes.subarray(eol + 2 + size, eol + 4 + size).toString('latin1'), '\r\n', 'chunk ends with CRLF');
+      at = eol + 4 + size;
+    }
+    assert.equal(frames.length, 3, 'PB_CONNECT and two records, one chunk each');
+    for (const f of frames) assert.match(f, new RegExp(`^id:${v11.clientId}\nevent:[^\n]+\ndata:[^\n]+\n\n$`));
+    assert.equal((JSON.parse(frames[1]!.split('\ndata:')[1]!) as { record: { title: string } }).record.title, 'chunked ünïcode');
+
+    const head10 = v10.text().split('\r\n\r\n', 1)[0]!;
+    assert.doesNotMatch(head10, /transfer-encoding/i);
+    const plain = v10.text().slice(head10.length + 4).split('\n\n').filter(Boolean);
+    assert.equal(plain.length, 3);
+    for (const f of plain) assert.match(f, new RegExp(`^id:${v10.clientId}\nevent:[^\n]+\ndata:[^\n]+$`));
+    v11.sock.destroy();
+    v10.sock.destroy();
+  });
+
   it('answers bad subscription requests with a clear 4xx and stays up', async () => {
     const stream = await openStream();
     const id = stream.clientId;

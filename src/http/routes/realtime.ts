@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
-import { parseSubscribeForm } from '../../realtime/index.js';
+import { parseSubscribeForm, responseTarget } from '../../realtime/index.js';
 import { bodyOf } from './helpers.js';
 
 const SSE_HEADERS = {
@@ -20,11 +20,13 @@ export function registerRealtimeRoutes(server: FastifyInstance, app: App): void 
   server.get('/api/realtime', { exposeHeadRoute: false }, (req, reply) => {
     reply.hijack();
     const res = reply.raw;
-    if (req.raw.socket.destroyed) return;
+    const socket = req.raw.socket;
+    if (socket.destroyed) return;
     // Headers set by the onRequest hooks (CORS, security) are not sent for hijacked replies unless we do.
     res.writeHead(200, { ...reply.getHeaders(), ...SSE_HEADERS } as Record<string, string>);
-    req.raw.socket.setNoDelay(true);
-    app.realtime.connect(res, req.ip);
+    socket.setNoDelay(true);
+    // Sends the headers now; frames then go straight to the socket (see responseTarget).
+    app.realtime.connect(responseTarget(res, socket), req.ip);
   });
 
   server.post('/api/realtime', async (req, reply) => {
