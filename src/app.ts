@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { AuthServices } from './auth/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
-import { openPostgres } from './db/dialects/postgres/postgres-database.js';
 import { openSqlite } from './db/dialects/sqlite/sqlite-database.js';
 import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, type SharedCounters } from './cluster/index.js';
 import { FileService } from './files/index.js';
@@ -157,6 +156,10 @@ export class App {
 async function openDatabase(config: AppConfig): Promise<Database> {
   const url = config.databaseUrl;
   if (!url || url.startsWith('sqlite:')) return openSqlite({ filename: join(config.dataDir, 'data.db') });
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres({ url, ...(config.poolSize ? { poolSize: config.poolSize } : {}) });
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    // Loaded only here: a SQLite node never pays for the PostgreSQL driver.
+    const { openPostgres } = await import('./db/dialects/postgres/postgres-database.js');
+    return openPostgres({ url, ...(config.poolSize ? { poolSize: config.poolSize } : {}) });
+  }
   throw new Error(`Unsupported database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}": use postgres://user:password@host:5432/db, or omit it for SQLite.`);
 }

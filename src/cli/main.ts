@@ -1,7 +1,6 @@
 /**
  * The `plinth` command: serve, superuser, migrate. PocketBase-compatible flags.
  */
-import { migrateData, MigrateDataError, MIGRATE_DATA_HELP } from '../migrations/migrate-data.js';
 import { join, resolve } from 'node:path';
 import { App } from '../app.js';
 import { buildServer } from '../http/server.js';
@@ -209,6 +208,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function migrateDataCommand(argv: string[]): Promise<number> {
+  const { migrateData, MigrateDataError, MIGRATE_DATA_HELP } = await import('../migrations/migrate-data.js');
   const { flags } = parseArgs(argv, { from: 'string', to: 'string', help: 'boolean', h: 'boolean' });
   if (flags.help || flags.h) {
     process.stdout.write(MIGRATE_DATA_HELP);

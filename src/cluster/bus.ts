@@ -12,7 +12,7 @@
  * like PocketBase's SSE, which never replays missed events either.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Database } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 
@@ -85,7 +85,8 @@ export class PostgresBus implements ClusterBus {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const { default: driver } = await import('pg');
+    const client = new driver.Client({ connectionString: this.url });
     client.on('notification', (msg) => void this.receive(msg.payload ?? ''));
     client.on('error', (err) => this.reconnect(client, err));
     client.on('end', () => this.reconnect(client, new Error('connection ended')));
