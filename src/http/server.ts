@@ -42,10 +42,12 @@ declare module 'fastify' {
   }
 }
 
-const SECURITY_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'SAMEORIGIN',
-  'X-XSS-Protection': '1; mode=block',
+/** Sent on every response: PocketBase's CORS default (any origin) and its security headers. */
+const DEFAULT_HEADERS = {
+  'access-control-allow-origin': '*',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-xss-protection': '1; mode=block',
 };
 
 /** Default request body limit (PocketBase: 32 MiB). */
@@ -84,9 +86,9 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   // Hooks on the hot path are callback-style: no promise per request when there is nothing to await.
   server.addHook('onRequest', (req, reply, done) => {
-    applyCors(req, reply);
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(DEFAULT_HEADERS);
     if (req.method === 'OPTIONS') {
+      preflight(req, reply);
       void reply.code(204).send();
       return;
     }
@@ -102,24 +104,19 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   // Auth first (rate-limit audiences depend on it), then the path rate limits.
   server.addHook('preHandler', (req, _reply, done) => {
-    const limit = () => {
-      try {
-        rateLimiter.checkPath(req);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    };
     const token = tokenFromHeader(req.headers.authorization);
-    if (!token) return limit();
+    if (!token) return limitThenContinue(rateLimiter, req, done);
     if (isApiKey(token)) {
-      authenticateApiKey(app, req, token).then(limit, (err: Error) => done(err));
+      authenticateApiKey(app, req, token).then(
+        () => limitThenContinue(rateLimiter, req, done),
+        (err: Error) => done(err),
+      );
       return;
     }
     resolveAuth(token, app.collections, app.reader).then(
       (auth) => {
         req.auth = auth;
-        limit();
+        limitThenContinue(rateLimiter, req, done);
       },
       (err: Error) => done(err),
     );
@@ -183,13 +180,19 @@ function toAppError(err: unknown, app: App): AppError {
   }
 }
 
-/** PocketBase's default CORS: any origin, common methods, requested headers echoed back. */
-function applyCors(req: FastifyRequest, reply: FastifyReply): void {
-  reply.header('Access-Control-Allow-Origin', '*');
-  if (req.method === 'OPTIONS') {
-    reply.header('Access-Control-Allow-Methods', 'GET, HEAD, PUT, PATCH, POST, DELETE');
-    const requested = req.headers['access-control-request-headers'];
-    if (typeof requested === 'string' && requested.length < 2000) reply.header('Access-Control-Allow-Headers', requested);
-    reply.header('Access-Control-Max-Age', '86400');
+function limitThenContinue(rateLimiter: RateLimiter, req: FastifyRequest, done: (err?: Error) => void): void {
+  try {
+    rateLimiter.checkPath(req);
+  } catch (err) {
+    return done(err as Error);
   }
+  done();
+}
+
+/** PocketBase's default CORS preflight: common methods, requested headers echoed back. */
+function preflight(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('Access-Control-Allow-Methods', 'GET, HEAD, PUT, PATCH, POST, DELETE');
+  const requested = req.headers['access-control-request-headers'];
+  if (typeof requested === 'string' && requested.length < 2000) reply.header('Access-Control-Allow-Headers', requested);
+  reply.header('Access-Control-Max-Age', '86400');
 }
