@@ -36,6 +36,8 @@ import { registerSettingsRoutes } from './routes/settings.js';
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthState | null;
+    /** performance.now() when the onRequest hook ran (the request log's execTime). */
+    startedAt: number;
   }
   interface FastifyInstance {
     rateLimiter: RateLimiter;
@@ -66,7 +68,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   const server: FastifyInstance = Fastify({
     // Fastify gets no logger: its per-request logger plumbing (even with request logging off) measured
     // slower in isolation, and nothing needs it. Errors are logged through app.logger below; requests go to
-    // the request log (logs/) and, with --dev, to stdout from an onResponse hook.
+    // the request log (logs/, from an onSend hook) and, with --dev, to stdout from an onResponse hook.
     logger: false,
     bodyLimit,
     return503OnClosing: true,
@@ -82,10 +84,12 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.server.headersTimeout = 10_000;
 
   server.decorateRequest('auth', null);
+  server.decorateRequest('startedAt', 0);
   registerBodyParsers(server, { bodyLimit });
 
   // Hooks on the hot path are callback-style: no promise per request when there is nothing to await.
   server.addHook('onRequest', (req, reply, done) => {
+    req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);
     if (req.method === 'OPTIONS') {
       preflight(req, reply);
@@ -123,8 +127,9 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   });
 
   server.addHook('preSerialization', fieldsPickerHook());
-  // Request logs: queued after the reply is sent, written in batches to their own database.
-  server.addHook('onResponse', requestLogHook(app));
+  // Request logs: queued as the reply is sent (not onResponse: see requestLogHook), written in batches to
+  // their own database.
+  server.addHook('onSend', requestLogHook(app));
   if (options.logRequests) {
     server.addHook('onResponse', (req, reply, done) => {
       app.logger.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
