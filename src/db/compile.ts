@@ -31,7 +31,7 @@ export function compileFragment(query: Sql, style: PlaceholderStyle): CompiledQu
     else if (node.kind === 'param') {
       params.push(style.toDriverValue(node.value));
       text += style.placeholder(node.value, params.length);
-    } else text += node.names.map(quoteIdent).join('.');
+    } else text += node.quoted;
   }
   return { text, params };
 }

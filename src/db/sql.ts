@@ -11,24 +11,32 @@
  *   sql`SELECT * FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id}`
  */
 
+import { quoteIdent } from './compile.js';
+
 /** A value SQL can bind. Booleans are mapped by the dialect (SQLite: 1/0). */
 export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
 
 export type SqlNode =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'param'; readonly value: SqlValue }
-  | { readonly kind: 'ident'; readonly names: readonly string[] };
+  | { readonly kind: 'ident'; readonly names: readonly string[]; readonly quoted: string };
 
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** An identifier, possibly qualified (`table.column`). Construct with `ident()`. */
+/**
+ * An identifier, possibly qualified (`table.column`). Construct with `ident()`. It is its own fragment
+ * node, quoted once (every dialect quotes with `"`), so interpolating one allocates nothing.
+ */
 export class Identifier {
+  readonly kind = 'ident' as const;
   readonly names: readonly string[];
+  readonly quoted: string;
   constructor(names: readonly string[]) {
     for (const n of names) {
       if (!IDENT_RE.test(n) || n.length > 255) throw new Error(`unsafe SQL identifier: ${JSON.stringify(n)}`);
     }
     this.names = Object.freeze([...names]);
+    this.quoted = this.names.map(quoteIdent).join('.');
   }
 }
 
@@ -47,8 +55,9 @@ export class Sql {
 export type SqlArg = Sql | Identifier | SqlValue;
 
 function pushArg(nodes: SqlNode[], arg: SqlArg): void {
-  if (arg instanceof Sql) nodes.push(...arg.nodes);
-  else if (arg instanceof Identifier) nodes.push({ kind: 'ident', names: arg.names });
+  if (arg instanceof Sql) {
+    for (const n of arg.nodes) nodes.push(n);
+  } else if (arg instanceof Identifier) nodes.push(arg);
   else if (arg === undefined) throw new Error('undefined interpolated into SQL');
   else nodes.push({ kind: 'param', value: arg });
 }
@@ -64,10 +73,27 @@ export function sql(strings: TemplateStringsArray, ...args: SqlArg[]): Sql {
 }
 
 const identCache = new Map<string, Identifier>();
+const qualifiedCache = new Map<string, Map<string, Identifier>>();
 
 /** A checked identifier. Pass several parts for a qualified name: `ident('t', 'col')` → `"t"."col"`. */
 export function ident(...names: string[]): Identifier {
   // Identifiers are immutable and names come from the schema, so checked ones are reused (bounded).
+  // `table.column`, the common qualified case, is looked up without building a key string.
+  if (names.length === 2) {
+    const [table, column] = names as [string, string];
+    let byColumn = qualifiedCache.get(table);
+    if (!byColumn) {
+      if (qualifiedCache.size > 1_000) qualifiedCache.clear();
+      qualifiedCache.set(table, (byColumn = new Map()));
+    }
+    let id = byColumn.get(column);
+    if (!id) {
+      id = new Identifier(names);
+      if (byColumn.size > 10_000) byColumn.clear();
+      byColumn.set(column, id);
+    }
+    return id;
+  }
   const key = names.length === 1 ? (names[0] as string) : names.join('\u0000');
   let id = identCache.get(key);
   if (!id) {

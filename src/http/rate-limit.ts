@@ -29,6 +29,7 @@ const MAX_BUCKETS = 100_000;
 
 export class RateLimiter {
   private buckets = new Map<string, Window>();
+  private cache: CompiledRules | null = null;
   private sweeper: NodeJS.Timeout;
 
   constructor(
@@ -47,14 +48,16 @@ export class RateLimiter {
   /** Applies the most specific path rule to the request (called once per request). */
   checkPath(req: FastifyRequest): void | Promise<void> {
     const cfg = this.settings().rateLimits;
-    if (!cfg.enabled || cfg.rules.length === 0) return;
+    if (!cfg.enabled) return;
+    const { pathRules } = this.compiled(cfg);
+    if (pathRules.length === 0) return; // the default rules are all tags: nothing to do per request
     const path = req.url.split('?')[0] ?? '/';
     const method = req.method.toUpperCase();
     let best: { rule: RateLimitRule; score: number } | null = null;
-    for (const rule of cfg.rules) {
-      if (!appliesTo(rule, req)) continue;
-      const score = pathScore(rule.label, method, path);
-      if (score > 0 && (!best || score > best.score)) best = { rule, score };
+    for (const p of pathRules) {
+      if (!appliesTo(p.rule, req)) continue;
+      const score = pathScore(p, method, path);
+      if (score > 0 && (!best || score > best.score)) best = { rule: p.rule, score };
     }
     if (best) return this.hit(best.rule, req, cfg.excludedIPs);
   }
@@ -65,7 +68,9 @@ export class RateLimiter {
    */
   checkTag(req: FastifyRequest, collection: string, action: string): void | Promise<void> {
     const cfg = this.settings().rateLimits;
-    if (!cfg.enabled || cfg.rules.length === 0) return;
+    if (!cfg.enabled) return;
+    const { tagActions } = this.compiled(cfg);
+    if (!tagActions.has(action) && !(AUTH_ACTIONS.has(action) && tagActions.has('auth'))) return;
     const actions = AUTH_ACTIONS.has(action) ? [action, 'auth'] : [action];
     const pending: Array<Promise<void>> = [];
     for (const a of actions) {
@@ -75,6 +80,16 @@ export class RateLimiter {
       if (p) pending.push(p);
     }
     if (pending.length) return Promise.all(pending).then(() => undefined);
+  }
+
+  /** The rules split once per settings object (settings updates replace the object). */
+  private compiled(cfg: RateLimitSettings): CompiledRules {
+    let c = this.cache;
+    if (c?.cfg !== cfg || c.rules !== cfg.rules) {
+      c = compileRules(cfg);
+      this.cache = c;
+    }
+    return c;
   }
 
   private hit(rule: RateLimitRule, req: FastifyRequest, excluded: string[]): void | Promise<void> {
@@ -114,17 +129,51 @@ function appliesTo(rule: RateLimitRule, req: FastifyRequest): boolean {
   return true;
 }
 
-/** How well a path label matches: 0 = no match; exact beats prefix; a method makes it more specific. */
-function pathScore(label: string, method: string, path: string): number {
-  let pattern = label.trim();
+type RateLimitSettings = Settings['rateLimits'];
+
+/** A path rule's label taken apart once: optional method, then the path pattern. */
+interface PathRule {
+  rule: RateLimitRule;
+  method: string | null;
+  pattern: string;
+}
+
+interface CompiledRules {
+  cfg: RateLimitSettings;
+  rules: RateLimitRule[];
+  pathRules: PathRule[];
+  /** The actions (`x` of `collection:x`) that have at least one tag rule. */
+  tagActions: Set<string>;
+}
+
+function compileRules(cfg: RateLimitSettings): CompiledRules {
+  const pathRules: PathRule[] = [];
+  const tagActions = new Set<string>();
+  for (const rule of cfg.rules) {
+    let pattern = rule.label.trim();
+    let method: string | null = null;
+    const m = /^([A-Z]+)\s+(\/.*)$/.exec(pattern);
+    if (m) {
+      method = m[1] as string;
+      pattern = m[2] as string;
+    }
+    if (pattern.startsWith('/')) pathRules.push({ rule, method, pattern });
+    else if (!m) {
+      const colon = rule.label.lastIndexOf(':');
+      if (colon >= 0) tagActions.add(rule.label.slice(colon + 1));
+    }
+  }
+  return { cfg, rules: cfg.rules, pathRules, tagActions };
+}
+
+/** How well a path rule matches: 0 = no match; exact beats prefix; a method makes it more specific. */
+function pathScore(rule: PathRule, method: string, path: string): number {
+  const { pattern } = rule;
   let methodBonus = 0;
-  const m = /^([A-Z]+)\s+(\/.*)$/.exec(pattern);
-  if (m) {
-    if (m[1] !== method) return 0;
-    pattern = m[2] as string;
+  if (rule.method !== null) {
+    if (rule.method !== method) return 0;
     methodBonus = 1;
   }
-  if (!pattern.startsWith('/')) return 0; // a tag, handled by checkTag
   if (pattern.endsWith('/')) {
     return path.startsWith(pattern) || `${path}/` === pattern ? pattern.length * 4 + methodBonus : 0;
   }

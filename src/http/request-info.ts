@@ -33,8 +33,17 @@ export async function resolveAuth(token: string | null, collections: CollectionS
   return { collection: collection as AuthCollection, record };
 }
 
+const snakeNames = new Map<string, string>();
+
+/** `X-Custom-Header` → `x_custom_header`; the few distinct names a server sees are remembered (bounded). */
 function snakeHeaderName(name: string): string {
-  return name.toLowerCase().replace(/-/g, '_');
+  let snake = snakeNames.get(name);
+  if (snake === undefined) {
+    snake = name.toLowerCase().replace(/-/g, '_');
+    if (snakeNames.size >= 1000) snakeNames.clear();
+    snakeNames.set(name, snake);
+  }
+  return snake;
 }
 
 /** First value of every query param, as strings. */
@@ -49,12 +58,17 @@ export function queryOf(req: FastifyRequest): Record<string, string> {
   return out;
 }
 
-export function buildRequestInfo(req: FastifyRequest, auth: AuthState | null, context: RequestContext = 'default'): RequestInfo {
+/** `@request.headers`: names lower-cased with '-' → '_', repeated values comma-joined. */
+function headersOf(req: FastifyRequest): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (typeof v === 'string') headers[snakeHeaderName(k)] = v;
     else if (Array.isArray(v)) headers[snakeHeaderName(k)] = v.join(',');
   }
+  return headers;
+}
+
+export function buildRequestInfo(req: FastifyRequest, auth: AuthState | null, context: RequestContext = 'default'): RequestInfo {
   const body = (req.body as ParsedBody | undefined)?.data ?? {};
-  return { context, method: req.method.toUpperCase(), headers, query: queryOf(req), body, auth };
+  return { context, method: req.method.toUpperCase(), headers: headersOf(req), query: queryOf(req), body, auth };
 }

@@ -37,16 +37,20 @@ import { registerSettingsRoutes } from './routes/settings.js';
 declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthState | null;
+    /** performance.now() when the onRequest hook ran (the request log's execTime). */
+    startedAt: number;
   }
   interface FastifyInstance {
     rateLimiter: RateLimiter;
   }
 }
 
-const SECURITY_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'SAMEORIGIN',
-  'X-XSS-Protection': '1; mode=block',
+/** Sent on every response: PocketBase's CORS default (any origin) and its security headers. */
+const DEFAULT_HEADERS = {
+  'access-control-allow-origin': '*',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-xss-protection': '1; mode=block',
 };
 
 /** Default request body limit (PocketBase: 32 MiB). */
@@ -65,7 +69,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   const server: FastifyInstance = Fastify({
     // Fastify gets no logger: its per-request logger plumbing (even with request logging off) measured
     // slower in isolation, and nothing needs it. Errors are logged through app.logger below; requests go to
-    // the request log (logs/) and, with --dev, to stdout from an onResponse hook.
+    // the request log (logs/, from an onSend hook) and, with --dev, to stdout from an onResponse hook.
     logger: false,
     bodyLimit,
     return503OnClosing: true,
@@ -81,13 +85,15 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.server.headersTimeout = 10_000;
 
   server.decorateRequest('auth', null);
+  server.decorateRequest('startedAt', 0);
   registerBodyParsers(server, { bodyLimit });
 
   // Hooks on the hot path are callback-style: no promise per request when there is nothing to await.
   server.addHook('onRequest', (req, reply, done) => {
-    applyCors(req, reply);
-    reply.headers(SECURITY_HEADERS);
+    req.startedAt = performance.now();
+    reply.headers(DEFAULT_HEADERS);
     if (req.method === 'OPTIONS') {
+      preflight(req, reply);
       void reply.code(204).send();
       return;
     }
@@ -103,33 +109,28 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   // Auth first (rate-limit audiences depend on it), then the path rate limits.
   server.addHook('preHandler', (req, _reply, done) => {
-    const limit = () => {
-      try {
-        const shared = rateLimiter.checkPath(req);
-        if (shared) shared.then(() => done(), (err: Error) => done(err));
-        else done();
-      } catch (err) {
-        done(err as Error);
-      }
-    };
     const token = tokenFromHeader(req.headers.authorization);
-    if (!token) return limit();
+    if (!token) return limitThenContinue(rateLimiter, req, done);
     if (isApiKey(token)) {
-      authenticateApiKey(app, req, token).then(limit, (err: Error) => done(err));
+      authenticateApiKey(app, req, token).then(
+        () => limitThenContinue(rateLimiter, req, done),
+        (err: Error) => done(err),
+      );
       return;
     }
     resolveAuth(token, app.collections, app.reader).then(
       (auth) => {
         req.auth = auth;
-        limit();
+        limitThenContinue(rateLimiter, req, done);
       },
       (err: Error) => done(err),
     );
   });
 
   server.addHook('preSerialization', fieldsPickerHook());
-  // Request logs: queued after the reply is sent, written in batches to their own database.
-  server.addHook('onResponse', requestLogHook(app));
+  // Request logs: queued as the reply is sent (not onResponse: see requestLogHook), written in batches to
+  // their own database.
+  server.addHook('onSend', requestLogHook(app));
   if (options.logRequests) {
     server.addHook('onResponse', (req, reply, done) => {
       app.logger.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -193,13 +194,22 @@ function toAppError(err: unknown, app: App): AppError {
   }
 }
 
-/** PocketBase's default CORS: any origin, common methods, requested headers echoed back. */
-function applyCors(req: FastifyRequest, reply: FastifyReply): void {
-  reply.header('Access-Control-Allow-Origin', '*');
-  if (req.method === 'OPTIONS') {
-    reply.header('Access-Control-Allow-Methods', 'GET, HEAD, PUT, PATCH, POST, DELETE');
-    const requested = req.headers['access-control-request-headers'];
-    if (typeof requested === 'string' && requested.length < 2000) reply.header('Access-Control-Allow-Headers', requested);
-    reply.header('Access-Control-Max-Age', '86400');
+function limitThenContinue(rateLimiter: RateLimiter, req: FastifyRequest, done: (err?: Error) => void): void {
+  let shared: void | Promise<void>;
+  try {
+    shared = rateLimiter.checkPath(req);
+  } catch (err) {
+    return done(err as Error);
   }
+  // Cluster nodes count in the shared database (a promise); one node decides at once.
+  if (shared) shared.then(() => done(), (err: Error) => done(err));
+  else done();
+}
+
+/** PocketBase's default CORS preflight: common methods, requested headers echoed back. */
+function preflight(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('Access-Control-Allow-Methods', 'GET, HEAD, PUT, PATCH, POST, DELETE');
+  const requested = req.headers['access-control-request-headers'];
+  if (typeof requested === 'string' && requested.length < 2000) reply.header('Access-Control-Allow-Headers', requested);
+  reply.header('Access-Control-Max-Age', '86400');
 }

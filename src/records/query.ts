@@ -59,6 +59,20 @@ export function parseListParams(query: Record<string, string | undefined>): List
   return { page, perPage, sort: query.sort ?? '', filter: query.filter ?? '', skipTotal, expand: query.expand ?? '' };
 }
 
+const byIdHeads = new Map<string, Sql>();
+
+/** `SELECT _r.* FROM "name" AS _r WHERE _r.id = `, built once per collection name (bounded). */
+function byIdHead(name: string): Sql {
+  let head = byIdHeads.get(name);
+  if (!head) {
+    const root = ident(ROOT_ALIAS);
+    head = sql`SELECT ${root}.* FROM ${ident(name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = `;
+    if (byIdHeads.size >= 1000) byIdHeads.clear();
+    byIdHeads.set(name, head);
+  }
+  return head;
+}
+
 export class RecordReader {
   private readonly timingGuard = new TimingGuard();
 
@@ -67,8 +81,11 @@ export class RecordReader {
     private readonly schema: CollectionStore,
   ) {}
 
-  /** GET /records: the list rule (403 if locked) ANDed with the client filter, sorted, paged. */
-  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db): Promise<ListResult> {
+  /**
+   * GET /records: the list rule (403 if locked) ANDed with the client filter, sorted, paged. `client` (the
+   * requester's IP) keys the anti-timing guard.
+   */
+  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db, client = ''): Promise<ListResult> {
     const dialect = this.db.dialect;
     const rule = ruleCondition(collection, 'listRule', req, this.schema, dialect);
     const conditions: Sql[] = [];
@@ -92,7 +109,7 @@ export class RecordReader {
       totalPages = Math.ceil(totalItems / params.perPage);
     }
     if (rows.length === 0 && rule.kind === 'where' && params.filter.trim() !== '') {
-      await this.timingGuard.emptyResult(collection.id);
+      await this.timingGuard.emptyResult(collection.id, client);
     }
     const records = rows.map((row) => rowToRecord(collection, row));
     const items = await this.serialise(collection, records, params.expand, req, exec);
@@ -102,6 +119,8 @@ export class RecordReader {
   /** GET /records/{id}: the view rule as a condition; a miss is a 404 like an unknown id. */
   async view(collection: Collection, id: string, req: RequestInfo, expand = '', exec: Executor = this.db): Promise<Record<string, unknown>> {
     const record = await this.findVisible(collection, id, 'viewRule', req, exec);
+    // The common case (nothing to expand, no manageRule to consult) needs no further async step.
+    if (expand === '' && !mayManage(collection, req)) return publicRecord(collection, record, viewerOf(req));
     const [out] = await this.serialise(collection, [record], expand, req, exec);
     return out as Record<string, unknown>;
   }
@@ -117,10 +136,9 @@ export class RecordReader {
     exec: Executor = this.db,
   ): Promise<RecordData> {
     const cond = ruleCondition(collection, rule, req, this.schema, this.db.dialect);
-    const root = ident(ROOT_ALIAS);
-    const extra = cond.kind === 'where' ? sql` AND (${cond.condition})` : sql``;
+    const head = byIdHead(collection.name);
     const row = await exec.get(
-      sql`SELECT ${root}.* FROM ${ident(collection.name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = ${id}${extra} LIMIT 1`,
+      cond.kind === 'where' ? sql`${head}${id} AND (${cond.condition}) LIMIT 1` : sql`${head}${id} LIMIT 1`,
     );
     if (!row) throw AppError.notFound();
     return rowToRecord(collection, row);
@@ -141,10 +159,13 @@ export class RecordReader {
     exec: Executor = this.db,
   ): Promise<Record<string, unknown>[]> {
     const viewer = viewerOf(req);
-    const managed = await this.managedIds(collection, records, req, exec);
-    if (managed.size) viewer.manages = (id) => managed.has(id);
-    const tree = parseExpand(expand);
-    const expanded = tree.size
+    // Both steps below are async only when they can matter; skipping the call saves a promise per request.
+    if (mayManage(collection, req)) {
+      const managed = await this.managedIds(collection, records, req, exec);
+      if (managed.size) viewer.manages = (id) => managed.has(id);
+    }
+    const tree = expand === '' ? null : parseExpand(expand);
+    const expanded = tree?.size
       ? await expandRecords(collection, records, tree, { exec, dialect: this.db.dialect, schema: this.schema, req, viewer })
       : [];
     return records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
@@ -156,7 +177,7 @@ export class RecordReader {
    */
   private async managedIds(collection: Collection, records: RecordData[], req: RequestInfo, exec: Executor): Promise<Set<string>> {
     const rule = collection.type === 'auth' ? collection.manageRule : null;
-    if (!rule || rule.trim() === '' || !req.auth || isSuperuser(req)) return new Set();
+    if (!rule || !mayManage(collection, req)) return new Set();
     const hidden = records.filter((r) => r.emailVisibility !== true && r.id !== req.auth?.record.id).map((r) => r.id as string);
     if (hidden.length === 0) return new Set();
     const dialect = this.db.dialect;
@@ -167,4 +188,10 @@ export class RecordReader {
     );
     return new Set(rows.map((r) => r.id));
   }
+}
+
+/** Whether the requester could pass the auth collection's manageRule at all (else no query is needed). */
+function mayManage(collection: Collection, req: RequestInfo): boolean {
+  const rule = collection.type === 'auth' ? collection.manageRule : null;
+  return Boolean(rule && rule.trim() !== '' && req.auth && !isSuperuser(req));
 }

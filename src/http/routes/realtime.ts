@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { parseSubscribeForm, responseTarget } from '../../realtime/index.js';
 import { bodyOf } from './helpers.js';
+import { logRequest } from './logs.js';
 
 const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
@@ -24,6 +25,8 @@ export function registerRealtimeRoutes(server: FastifyInstance, app: App): void 
     if (socket.destroyed) return;
     // Headers set by the onRequest hooks (CORS, security) are not sent for hijacked replies unless we do.
     res.writeHead(200, { ...reply.getHeaders(), ...SSE_HEADERS } as Record<string, string>);
+    // A hijacked reply never goes through onSend: the stream is logged when it ends, as before.
+    res.once('finish', () => logRequest(app, req, res.statusCode));
     socket.setNoDelay(true);
     // Sends the headers now; frames then go straight to the socket (see responseTarget).
     app.realtime.connect(responseTarget(res, socket), req.ip);

@@ -14,9 +14,17 @@ export interface ActionResult {
   body: unknown;
 }
 
-export async function listAction(app: App, collection: Collection, query: Record<string, string>, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
+/** `client` is the requester's IP (the anti-timing guard's key). */
+export async function listAction(
+  app: App,
+  collection: Collection,
+  query: Record<string, string>,
+  info: RequestInfo,
+  exec: Executor = app.db,
+  client = '',
+): Promise<ActionResult> {
   const params = parseListParams(query);
-  return { status: 200, body: await app.reader.list(collection, params, info, exec) };
+  return { status: 200, body: await app.reader.list(collection, params, info, exec, client) };
 }
 
 export async function viewAction(app: App, collection: Collection, id: string, query: Record<string, string>, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {

@@ -1,6 +1,7 @@
 /** /api/collections/{collection}/records[/{id}]: PocketBase's records CRUD. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { App } from '../../app.js';
+import { clientIp } from '../rate-limit.js';
 import { bodyOf, param, query, requestInfo } from './helpers.js';
 import { createAction, deleteAction, listAction, updateAction, viewAction, type ActionResult } from './record-actions.js';
 
@@ -14,7 +15,7 @@ export function registerRecordRoutes(server: FastifyInstance, app: App): void {
   server.get(base, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
     await server.rateLimiter.checkTag(req, collection.name, 'list');
-    return send(reply, await listAction(app, collection, query(req), requestInfo(req)));
+    return send(reply, await listAction(app, collection, query(req), requestInfo(req), app.db, clientIp(req, app.settings.get())));
   });
   server.get(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
