@@ -67,6 +67,8 @@ export class PostgresBus implements ClusterBus {
   private closed = false;
   private retryMs = 100;
   private queue: ClusterMessage[] = [];
+  /** Incoming notifications are handled one at a time (an overflow read must not let a later one overtake it). */
+  private receiving: Promise<void> = Promise.resolve();
   private flushing: Promise<void> | null = null;
   private lastPrune = 0;
 
@@ -87,7 +89,9 @@ export class PostgresBus implements ClusterBus {
   private async listen(): Promise<void> {
     const { default: driver } = await import('pg');
     const client = new driver.Client({ connectionString: this.url });
-    client.on('notification', (msg) => void this.receive(msg.payload ?? ''));
+    client.on('notification', (msg) => {
+      this.receiving = this.receiving.then(() => this.receive(msg.payload ?? ''));
+    });
     client.on('error', (err) => this.reconnect(client, err));
     client.on('end', () => this.reconnect(client, new Error('connection ended')));
     await client.connect();
