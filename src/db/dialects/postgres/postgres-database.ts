@@ -6,7 +6,8 @@
  */
 import pg from 'pg';
 import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
-import { ident, sql, type Sql } from '../../sql.js';
+import { sql, type Sql } from '../../sql.js';
+import { OpenTransaction } from '../../transaction.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { HELPER_FUNCTIONS, INSTALL_LOCK } from './postgres-functions.js';
 
@@ -86,62 +87,22 @@ async function describe(conn: Queryable, query: Sql): Promise<ColumnInfo[]> {
   return out;
 }
 
-class PostgresTransaction implements Executor {
-  private savepointSeq = 0;
-  readonly onCommit: Array<() => void> = [];
-  readonly onRollback: Array<() => void> = [];
-  closed = false;
-
-  constructor(private readonly client: pg.PoolClient) {}
-
-  private check(): pg.PoolClient {
-    if (this.closed) throw new Error('transaction already finished');
-    return this.client;
-  }
+/** A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts). */
+class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return (await runQuery(this.check(), query)).rows as T[];
+    return (await runQuery(this.connection(), query)).rows as T[];
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return (await runQuery(this.check(), query)).rows[0] as T | undefined;
+    return (await runQuery(this.connection(), query)).rows[0] as T | undefined;
   }
   async run(query: Sql): Promise<RunResult> {
-    return { changes: (await runQuery(this.check(), query)).rowCount ?? 0 };
+    return { changes: (await runQuery(this.connection(), query)).rowCount ?? 0 };
   }
   describeColumns(query: Sql): Promise<ColumnInfo[]> {
-    return describe(this.check(), query);
+    return describe(this.connection(), query);
   }
-  afterCommit(fn: () => void): void {
-    this.check();
-    this.onCommit.push(fn);
-  }
-  afterRollback(fn: () => void): void {
-    this.check();
-    this.onRollback.push(fn);
-  }
-  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    const client = this.check();
-    const name = ident(`sp${++this.savepointSeq}`);
-    await runQuery(client, sql`SAVEPOINT ${name}`);
-    const commits = this.onCommit.length;
-    const undos = this.onRollback.length;
-    try {
-      const result = await fn(this);
-      await runQuery(client, sql`RELEASE SAVEPOINT ${name}`);
-      return result;
-    } catch (err) {
-      await runQuery(client, sql`ROLLBACK TO SAVEPOINT ${name}`);
-      this.onCommit.length = commits;
-      for (const undo of this.onRollback.splice(undos)) quietly(undo);
-      throw err;
-    }
-  }
-}
-
-function quietly(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // an undo's failure must not mask the error that caused the rollback
+  protected execute(conn: pg.PoolClient, query: Sql): Promise<pg.QueryResult> {
+    return runQuery(conn, query);
   }
 }
 
@@ -197,17 +158,15 @@ export class PostgresDatabase implements Database {
       await runQuery(client, sql`BEGIN`);
       const result = await fn(tx);
       await runQuery(client, sql`COMMIT`);
-      tx.closed = true;
-      for (const cb of tx.onCommit) cb();
+      tx.committed();
       return result;
     } catch (err) {
-      tx.closed = true;
       try {
         await runQuery(client, sql`ROLLBACK`);
       } catch {
         broken = true; // the connection itself failed: do not return it to the pool
       }
-      for (const undo of tx.onRollback) quietly(undo);
+      tx.rolledBack();
       throw err;
     } finally {
       client.release(broken);

@@ -5,8 +5,8 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
-import type { Sql } from '../../sql.js';
-import { ident, sql } from '../../sql.js';
+import { sql, type Sql } from '../../sql.js';
+import { OpenTransaction } from '../../transaction.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
 type Conn = BetterSqlite3.Database;
@@ -63,15 +63,6 @@ class Connection {
   }
 }
 
-/** Undo callbacks must not turn a rollback's error into a different one. */
-function runQuietly(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // the original error is what the caller needs to see
-  }
-}
-
 export interface SqliteOptions {
   /** File path, or ':memory:' (then reads share the writer connection). */
   filename: string;
@@ -82,61 +73,22 @@ export function openSqlite(options: SqliteOptions): SqliteDatabase {
   return new SqliteDatabase(options);
 }
 
-/**
- * An open transaction on the writer connection. Nested `transaction()` calls become savepoints;
- * after-commit callbacks wait for the outermost commit.
- */
-class SqliteTransaction implements Executor {
-  private savepointSeq = 0;
-  readonly onCommit: Array<() => void> = [];
-  readonly onRollback: Array<() => void> = [];
-  closed = false;
-
-  constructor(private readonly conn: Connection) {}
-
-  private check(): Connection {
-    // A transaction handle kept past its end would silently write outside any transaction.
-    if (this.closed) throw new Error('transaction already finished');
-    return this.conn;
-  }
+/** An open transaction on the writer connection (savepoints and callbacks: db/transaction.ts). */
+class SqliteTransaction extends OpenTransaction<Connection> {
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return this.check().allSync<T>(query);
+    return this.connection().allSync<T>(query);
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return this.check().getSync<T>(query);
+    return this.connection().getSync<T>(query);
   }
   async run(query: Sql): Promise<RunResult> {
-    return this.check().runSync(query);
+    return this.connection().runSync(query);
   }
   async describeColumns(query: Sql): Promise<ColumnInfo[]> {
-    return this.check().describe(query);
+    return this.connection().describe(query);
   }
-  afterCommit(fn: () => void): void {
-    this.check();
-    this.onCommit.push(fn);
-  }
-  afterRollback(fn: () => void): void {
-    this.check();
-    this.onRollback.push(fn);
-  }
-  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    const conn = this.check();
-    // Savepoint names come from a counter, never from input.
-    const name = ident(`sp${++this.savepointSeq}`);
-    conn.runSync(sql`SAVEPOINT ${name}`);
-    const pendingCallbacks = this.onCommit.length;
-    const pendingUndos = this.onRollback.length;
-    try {
-      const result = await fn(this);
-      conn.runSync(sql`RELEASE ${name}`);
-      return result;
-    } catch (err) {
-      conn.runSync(sql`ROLLBACK TO ${name}`);
-      conn.runSync(sql`RELEASE ${name}`);
-      this.onCommit.length = pendingCallbacks; // what the rolled-back part announced never happened
-      for (const undo of this.onRollback.splice(pendingUndos)) runQuietly(undo);
-      throw err;
-    }
+  protected execute(conn: Connection, query: Sql): RunResult {
+    return conn.runSync(query);
   }
 }
 
@@ -189,13 +141,11 @@ export class SqliteDatabase implements Database {
       try {
         const result = await fn(tx);
         this.writer.runSync(sql`COMMIT`);
-        tx.closed = true;
-        for (const cb of tx.onCommit) cb();
+        tx.committed();
         return result;
       } catch (err) {
-        tx.closed = true;
         if (this.writer.conn.inTransaction) this.writer.runSync(sql`ROLLBACK`);
-        for (const undo of tx.onRollback) runQuietly(undo);
+        tx.rolledBack();
         throw err;
       }
     };
