@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AuthServices } from './auth/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
-import { openSqlite } from './db/dialects/sqlite/sqlite-database.js';
+import { openDatabase } from './db/index.js';
 import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, type SharedCounters } from './cluster/index.js';
 import { FileService } from './files/index.js';
 import { Scheduler } from './jobs/index.js';
@@ -97,7 +97,7 @@ export class App {
   /** Opens (and on first run creates) the database, system collections and settings. */
   static async open(config: AppConfig): Promise<App> {
     mkdirSync(config.dataDir, { recursive: true });
-    const db = await openDatabase(config);
+    const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize });
     const logger = config.logger ?? createLogger();
     const full = {
       dataDir: config.dataDir,
@@ -152,14 +152,3 @@ export class App {
   }
 }
 
-/** PostgreSQL for a `postgres://` / `postgresql://` URL, SQLite in the data directory otherwise. */
-async function openDatabase(config: AppConfig): Promise<Database> {
-  const url = config.databaseUrl;
-  if (!url || url.startsWith('sqlite:')) return openSqlite({ filename: join(config.dataDir, 'data.db') });
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    // Loaded only here: a SQLite node never pays for the PostgreSQL driver.
-    const { openPostgres } = await import('./db/dialects/postgres/postgres-database.js');
-    return openPostgres({ url, ...(config.poolSize ? { poolSize: config.poolSize } : {}) });
-  }
-  throw new Error(`Unsupported database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}": use postgres://user:password@host:5432/db, or omit it for SQLite.`);
-}

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { App } from '../app.js';
 import { buildServer } from '../http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../collections/model.js';
-import { AppError } from '../errors/index.js';
+import { AppError, StartupError } from '../errors/index.js';
 import { systemRequest } from '../records/system-request.js';
 import { ident, sql } from '../db/sql.js';
 import { createLogger } from '../util/logger.js';
@@ -198,6 +198,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Error: ${err.message}\n`);
       return 2;
     }
+    if (err instanceof StartupError) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      return 1;
+    }
     if (err instanceof AppError) {
       const details = Object.keys(err.data).length ? `\n${JSON.stringify(err.data, null, 2)}` : '';
       process.stderr.write(`Error: ${err.message}${details}\n`);
@@ -208,7 +212,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function migrateDataCommand(argv: string[]): Promise<number> {
-  const { migrateData, MigrateDataError, MIGRATE_DATA_HELP } = await import('../migrations/migrate-data.js');
+  const { migrateData, MIGRATE_DATA_HELP } = await import('../migrations/migrate-data.js');
   const { flags } = parseArgs(argv, { from: 'string', to: 'string', help: 'boolean', h: 'boolean' });
   if (flags.help || flags.h) {
     process.stdout.write(MIGRATE_DATA_HELP);
@@ -216,16 +220,9 @@ async function migrateDataCommand(argv: string[]): Promise<number> {
   }
   if (typeof flags.to !== 'string') throw new UsageError(`Missing --to=postgres://….\n\n${MIGRATE_DATA_HELP}`);
   const from = resolve(typeof flags.from === 'string' ? flags.from : 'plinth_data');
-  try {
-    const result = await migrateData({ from, to: flags.to });
-    process.stdout.write(`Copied ${result.rows} rows in ${result.tables.length} tables; row counts verified.\n`);
-    for (const t of result.tables) process.stdout.write(`  ${t.name}: ${t.rows}\n`);
-    return 0;
-  } catch (err) {
-    if (err instanceof MigrateDataError) {
-      process.stderr.write(`Error: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  // MigrateDataError is a StartupError: main() reports it as one line, exit code 1.
+  const result = await migrateData({ from, to: flags.to });
+  process.stdout.write(`Copied ${result.rows} rows in ${result.tables.length} tables; row counts verified.\n`);
+  for (const t of result.tables) process.stdout.write(`  ${t.name}: ${t.rows}\n`);
+  return 0;
 }

@@ -9,3 +9,4 @@ export {
   type FieldError,
   type FieldErrors,
 } from './app-error.js';
+export { StartupError } from './startup-error.js';

@@ -15,9 +15,9 @@ import { ensureTotpTable } from '../auth/totp.js';
 import { createCollectionDdl } from '../collections/ddl.js';
 import { CollectionStore, createInternalTables } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
-import { openPostgres } from '../db/dialects/postgres/postgres-database.js';
 import { openSqlite } from '../db/dialects/sqlite/sqlite-database.js';
-import { ident, join as joinSql, param, sql } from '../db/sql.js';
+import { ident, isPostgresUrl, join as joinSql, openDatabase, param, sql } from '../db/index.js';
+import { StartupError } from '../errors/index.js';
 import { HookBus } from '../hooks/index.js';
 
 export const MIGRATE_DATA_HELP = `Copy a SQLite instance into an empty PostgreSQL database.
@@ -39,7 +39,8 @@ const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_ap
 /** Rows per INSERT: well under PostgreSQL's 65,535 bound parameters for any sane column count. */
 const BATCH_PARAMS = 30_000;
 
-export class MigrateDataError extends Error {}
+/** Why the move cannot proceed (reported by the CLI as one line, exit code 1). */
+export class MigrateDataError extends StartupError {}
 
 export interface MigrateDataOptions {
   from: string;
@@ -56,13 +57,11 @@ export interface MigrateDataResult {
 export async function migrateData(options: MigrateDataOptions): Promise<MigrateDataResult> {
   const file = join(options.from, 'data.db');
   if (!existsSync(file)) throw new MigrateDataError(`No Plinth SQLite database at ${file} (use --from=<data directory>).`);
-  if (!/^postgres(ql)?:\/\//.test(options.to)) throw new MigrateDataError('--to must be a postgres:// URL.');
+  if (!isPostgresUrl(options.to)) throw new MigrateDataError('--to must be a postgres:// URL.');
   const source = openSqlite({ filename: file });
   let target: Database | undefined;
   try {
-    const pgDb = await openPostgres({ url: options.to, poolSize: 2 }).catch((err: Error) => {
-      throw new MigrateDataError(`Cannot connect to the target database: ${err.message}`);
-    });
+    const pgDb = await openDatabase({ url: options.to, dataDir: options.from, poolSize: 2 });
     target = pgDb;
     // Plinth's own helper functions were just installed; anything else means someone's data is there.
     const existing = await pgDb.tableNames();

@@ -63,6 +63,18 @@ describe('plinth CLI', () => {
     assert.equal(notPg.code, 1);
   });
 
+  it('a database that cannot be opened is one clear line (password hidden), exit 1, no stack trace', () => {
+    const unsupported = plinth(['serve', '--db=mysql://me:secret@host/db', `--dir=${dir}/d9`]);
+    assert.equal(unsupported.code, 1);
+    assert.match(unsupported.err, /^Error: Unsupported database URL "mysql:\/\/\*\*\*@host\/db"/);
+    const down = plinth(['serve', '--db=postgres://me:secret@127.0.0.1:1/db', `--dir=${dir}/d9`]);
+    assert.equal(down.code, 1);
+    assert.match(down.err, /^Error: Cannot open the PostgreSQL database postgres:\/\/\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/);
+    for (const r of [unsupported, down]) {
+      assert.doesNotMatch(r.err, /secret|\n\s+at /);
+    }
+  });
+
   it('creates, updates and deletes superusers', () => {
     const d = `--dir=${join(dir, 'su')}`;
     assert.equal(plinth(['superuser', 'create', 'root@example.com', 'password-123', d]).code, 0);
