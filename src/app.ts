@@ -117,8 +117,8 @@ export class App {
 
   /** Joins the other nodes (PostgreSQL) and starts the built-in scheduled jobs. */
   private async startCluster(): Promise<void> {
-    if (this.bus instanceof PostgresBus) await this.bus.start();
-    if (this.sharedCounters instanceof DatabaseCounters) await this.sharedCounters.init();
+    await this.bus.start();
+    await this.sharedCounters?.init();
     joinCluster({
       bus: this.bus,
       hooks: this.hooks,

@@ -26,6 +26,8 @@ export interface ClusterBus {
   readonly nodeId: string;
   /** Whether other nodes may exist (false for SQLite: one process owns the file). */
   readonly shared: boolean;
+  /** Connects (PostgreSQL: the LISTEN connection and the overflow table); resolves once messages can flow. */
+  start(): Promise<void>;
   /** Sends to every other node; resolves once the database accepted it. Never rejects. */
   publish(topic: string, data: unknown): Promise<void>;
   onMessage(handler: (message: ClusterMessage) => void): void;
@@ -36,6 +38,7 @@ export interface ClusterBus {
 export class LocalBus implements ClusterBus {
   readonly nodeId = randomUUID();
   readonly shared = false;
+  async start(): Promise<void> {}
   async publish(): Promise<void> {}
   onMessage(): void {}
   async close(): Promise<void> {}

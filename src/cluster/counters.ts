@@ -8,6 +8,8 @@ import type { Database } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 
 export interface SharedCounters {
+  /** Creates the counters table. */
+  init(): Promise<void>;
   /** Counts one hit on `key` in its current window of `windowMs`; resolves to the count so far in that window. */
   hit(key: string, windowMs: number): Promise<number>;
   /** Deletes expired windows. */

@@ -13,7 +13,6 @@
  * Rate limits (counters.ts) and scheduled jobs (jobs/) use the shared database directly. With SQLite the
  * bus is a no-op: one process owns the file.
  */
-import type { Collection } from '../collections/model.js';
 import type { CollectionChange, CollectionStore } from '../collections/store.js';
 import type { HookBus, RecordEvent } from '../hooks/index.js';
 import type { RealtimeService } from '../realtime/index.js';
@@ -25,17 +24,17 @@ import type { ClusterBus, ClusterMessage } from './bus.js';
 export { LocalBus, PostgresBus, type ClusterBus } from './bus.js';
 export { DatabaseCounters, type SharedCounters } from './counters.js';
 
+/** Only the id: every node reads the definition from the database (so no token secret travels). */
 interface CollectionMessage {
   action: CollectionChange['action'];
-  /** The collection as it was before (a delete: the one that went). */
-  collection: Collection;
+  id: string;
 }
 
 interface RecordMessage {
   action: 'create' | 'update' | 'delete';
   collectionId: string;
   id: string;
-  /** Deletes only: the record as it was. */
+  /** Deletes only: the record as it was (the row is gone, so rules are checked against this). */
   record?: Record<string, unknown>;
   /** Updates of auth records: the tokenKey changed (password/email change), so streams holding it lose their auth. */
   tokenKeyChanged?: boolean;
@@ -59,7 +58,7 @@ export function joinCluster(deps: ClusterDeps): void {
   hooks.onCollectionChange.bind(
     async (e, next) => {
       const change = e as CollectionChange;
-      if (change.source !== 'cluster') void bus.publish('collections', { action: change.action, collection: change.collection } satisfies CollectionMessage);
+      if (change.source !== 'cluster') void bus.publish('collections', { action: change.action, id: change.collection.id } satisfies CollectionMessage);
       await next();
     },
     { id: 'cluster:collections', priority: -1000 },
@@ -94,10 +93,10 @@ async function apply(deps: ClusterDeps, { topic, data }: ClusterMessage): Promis
     await deps.settings.load();
   } else if (topic === 'collections') {
     const m = data as CollectionMessage;
-    const previous = deps.collections.find(m.collection.id);
+    const previous = deps.collections.find(m.id);
     await deps.collections.load();
-    const current = deps.collections.find(m.collection.id);
-    const collection = m.action === 'delete' ? m.collection : current;
+    // A deleted collection is known only from this node's cache, as it was before the reload.
+    const collection = m.action === 'delete' ? previous : deps.collections.find(m.id);
     if (!collection) return;
     const change: CollectionChange = {
       tags: [collection.id, collection.name],
