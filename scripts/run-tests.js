@@ -50,8 +50,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const isBrowser = (f) => BROWSER_TESTS.some((b) => f.endsWith(b));
-// A file runs on PostgreSQL when it starts apps through the shared helper (which picks the dialect).
-const opensApps = (f) => /helpers\/server\.js|admin-browser\.js/.test(readFileSync(f, "utf8"));
+// A file runs again on PostgreSQL when it starts apps through the helpers that pick the dialect
+// (test/helpers/server.ts); files that open a PostgreSQL database themselves run once.
+const opensApps = (f) => /\b(startServer|openTestApp|startBareServer)\(/.test(readFileSync(f, 'utf8'));
 const pgFiles = files.filter(opensApps);
 const phases = [];
 if (dialects.includes('sqlite')) phases.push({ name: 'sqlite', files: files.filter((f) => !isBrowser(f)), env: {} });

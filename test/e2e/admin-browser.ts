@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { App } from '../../src/app.js';
-import { buildServer } from '../../src/http/server.js';
-import { openTestApp } from '../helpers/server.js';
+import { openTestApp, serveApp } from '../helpers/server.js';
 
 export const CHROMIUM_PATH = process.env.PLINTH_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = join(process.cwd(), 'test-artifacts', 'admin');
@@ -54,21 +53,17 @@ export async function startBareServer(): Promise<BareServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-admin-'));
   const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
   await app.settings.update({ rateLimits: { enabled: false } });
-  const server = await buildServer(app);
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const address = server.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const served = await serveApp(app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     app,
     async installToken() {
-      const token = await server.installer.issue();
+      const token = await served.server.installer.issue();
       if (!token) throw new Error('a superuser already exists');
       return token;
     },
     async close() {
-      await server.close();
-      await app.close();
+      await served.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -16,16 +16,12 @@ import { EventSource } from 'eventsource';
 import PocketBase from 'pocketbase';
 import pg from 'pg';
 import { App } from '../../src/app.js';
-import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
-import { buildServer } from '../../src/http/server.js';
-import { systemRequest } from '../../src/records/system-request.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { createTempDatabase, type TempDatabase } from '../helpers/postgres.js';
+import { addSuperuser, serveApp, SUPERUSER_EMAIL as EMAIL, SUPERUSER_PASSWORD as PASSWORD } from '../helpers/server.js';
 
 (globalThis as Record<string, unknown>).EventSource = EventSource;
 
-const EMAIL = 'admin@example.com';
-const PASSWORD = 'correct-horse-battery';
 const BIN = resolve('bin/plinth.js');
 
 interface Node {
@@ -38,22 +34,10 @@ interface Node {
 
 async function startNode(name: string, dbUrl: string, dir: string): Promise<Node> {
   const app = await App.open({ dataDir: join(dir, name, 'data'), migrationsDir: join(dir, name, 'migrations'), databaseUrl: dbUrl, poolSize: 4, logger: silentLogger() });
-  const server = await buildServer(app);
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const port = (server.server.address() as { port: number }).port;
-  const url = `http://127.0.0.1:${port}`;
+  const { url, close } = await serveApp(app);
   const admin = new PocketBase(url);
   admin.autoCancellation(false);
-  return {
-    name,
-    app,
-    url,
-    admin,
-    async close() {
-      await server.close();
-      await app.close();
-    },
-  };
+  return { name, app, url, admin, close };
 }
 
 /** Polls `check` until it returns true or `ms` pass; resolves to the time it took. */
@@ -79,11 +63,7 @@ describe('three nodes on one PostgreSQL database', () => {
     a = await startNode('a', db.url, dir);
     b = await startNode('b', db.url, dir);
     c = await startNode('c', db.url, dir);
-    await a.app.writer.create(
-      a.app.collections.require(SUPERUSERS_COLLECTION_ID),
-      { data: { email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD } },
-      systemRequest(a.app.collections),
-    );
+    await addSuperuser(a.app);
     // The default auth limit (2 per 3 s per IP) now counts across the nodes: switch it off for the logins.
     await a.app.settings.update({ rateLimits: { enabled: false, rules: [] } });
     await within(1000, async () => !b.app.settings.get().rateLimits.enabled && !c.app.settings.get().rateLimits.enabled);

@@ -13,14 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PocketBase from 'pocketbase';
 import { App } from '../../src/app.js';
-import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
-import { buildServer } from '../../src/http/server.js';
-import { systemRequest } from '../../src/records/system-request.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { createTempDatabase, type TempDatabase } from '../helpers/postgres.js';
+import { addSuperuser, serveApp, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from '../helpers/server.js';
 
-const EMAIL = 'admin@example.com';
-const PASSWORD = 'correct-horse-battery';
 
 interface Side {
   app: App;
@@ -31,24 +27,12 @@ interface Side {
 async function open(dir: string, databaseUrl?: string): Promise<Side> {
   const app = await App.open({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'm'), automigrate: false, ...(databaseUrl ? { databaseUrl } : {}), logger: silentLogger() });
   await app.settings.update({ rateLimits: { enabled: false } });
-  await app.writer.create(
-    app.collections.require(SUPERUSERS_COLLECTION_ID),
-    { data: { email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD } },
-    systemRequest(app.collections),
-  );
-  const server = await buildServer(app);
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const pb = new PocketBase(`http://127.0.0.1:${(server.server.address() as { port: number }).port}`);
+  await addSuperuser(app);
+  const { url, close } = await serveApp(app);
+  const pb = new PocketBase(url);
   pb.autoCancellation(false);
-  await pb.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
-  return {
-    app,
-    pb,
-    async close() {
-      await server.close();
-      await app.close();
-    },
-  };
+  await pb.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
+  return { app, pb, close };
 }
 
 const OWNERS = [

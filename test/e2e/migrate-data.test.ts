@@ -11,22 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import PocketBase from 'pocketbase';
 import { App } from '../../src/app.js';
-import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
-import { buildServer } from '../../src/http/server.js';
-import { systemRequest } from '../../src/records/system-request.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { createTempDatabase } from '../helpers/postgres.js';
+import { addSuperuser, serveApp, SUPERUSER_EMAIL as EMAIL, SUPERUSER_PASSWORD as PASSWORD } from '../helpers/server.js';
 
 const BIN = resolve('bin/plinth.js');
-const EMAIL = 'admin@example.com';
-const PASSWORD = 'correct-horse-battery';
-
-async function serveApp(app: App) {
-  const server = await buildServer(app);
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`;
-  return { url, close: () => server.close() };
-}
 
 describe('plinth migrate-data', () => {
   it('moves a SQLite instance into an empty PostgreSQL database, verified, and refuses a non-empty one', async () => {
@@ -36,11 +25,7 @@ describe('plinth migrate-data', () => {
       const dataDir = join(dir, 'data');
       const source = await App.open({ dataDir, migrationsDir: join(dir, 'migrations'), logger: silentLogger() });
       await source.settings.update({ meta: { appName: 'Moved app' }, rateLimits: { enabled: false } });
-      await source.writer.create(
-        source.collections.require(SUPERUSERS_COLLECTION_ID),
-        { data: { email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD } },
-        systemRequest(source.collections),
-      );
+      await addSuperuser(source);
       const http = await serveApp(source);
       const admin = new PocketBase(http.url);
       await admin.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
@@ -79,8 +64,7 @@ describe('plinth migrate-data', () => {
       const tokenBefore = signedIn.authStore.token;
       const before = await users.collection('posts').getFullList({ sort: 'id', filter: 'tags ?= "c" && views > 10' });
       const viewBefore = await users.collection('titles').getFullList({ sort: 'id' });
-      await http.close();
-      await source.close();
+      await http.close(); // and the app
 
       const run = spawnSync(process.execPath, [BIN, 'migrate-data', `--from=${dataDir}`, `--to=${target.url}`], { encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
@@ -109,8 +93,7 @@ describe('plinth migrate-data', () => {
         );
         assert.ok(applied.length >= 2);
       } finally {
-        await http2.close();
-        await moved.close();
+        await http2.close(); // and the app
       }
 
       const refused = spawnSync(process.execPath, [BIN, 'migrate-data', `--from=${dataDir}`, `--to=${target.url}`], { encoding: 'utf8' });

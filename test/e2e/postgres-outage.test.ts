@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App } from '../../src/app.js';
-import { buildServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { createTempDatabase } from '../helpers/postgres.js';
+import { serveApp } from '../helpers/server.js';
 
 /** A loopback TCP proxy to PostgreSQL that can be cut and restored. */
 class Proxy {
@@ -57,9 +57,7 @@ describe('PostgreSQL outage', () => {
     viaProxy.port = String(proxy.port);
     const dir = mkdtempSync(join(tmpdir(), 'plinth-outage-'));
     const app = await App.open({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'm'), databaseUrl: viaProxy.toString(), logger: silentLogger() });
-    const server = await buildServer(app);
-    await server.listen({ host: '127.0.0.1', port: 0 });
-    const url = `http://127.0.0.1:${(server.server.address() as { port: number }).port}`;
+    const { url, close } = await serveApp(app);
     try {
       await app.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }], listRule: '', createRule: '' });
       const ok = await fetch(`${url}/api/collections/notes/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"before"}' });
@@ -93,8 +91,7 @@ describe('PostgreSQL outage', () => {
       const after = await fetch(`${url}/api/collections/notes/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"after"}' });
       assert.equal(after.status, 200);
     } finally {
-      await server.close();
-      await app.close();
+      await close();
       await proxy.stop();
       rmSync(dir, { recursive: true, force: true });
       await db.drop();

@@ -5,9 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import PocketBase from 'pocketbase';
 import { App, type AppConfig } from '../../src/app.js';
-import { buildServer } from '../../src/http/server.js';
+import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -47,22 +49,45 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown> } = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
-  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
-  const superusers = app.collections.require(SUPERUSERS_COLLECTION_ID);
+/** Adds the test superuser (SUPERUSER_EMAIL / SUPERUSER_PASSWORD) to `app`. */
+export async function addSuperuser(app: App): Promise<void> {
   await app.writer.create(
-    superusers,
+    app.collections.require(SUPERUSERS_COLLECTION_ID),
     { data: { email: SUPERUSER_EMAIL, password: SUPERUSER_PASSWORD, passwordConfirm: SUPERUSER_PASSWORD } },
     systemRequest(app.collections),
   );
+}
+
+export interface ServedApp {
+  url: string;
+  server: FastifyInstance;
+  /** Stops the HTTP server, then closes the app. */
+  close(): Promise<void>;
+}
+
+/** Serves `app` over HTTP on an ephemeral loopback port. */
+export async function serveApp(app: App, options: ServerOptions = {}): Promise<ServedApp> {
+  const server = await buildServer(app, options);
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+  return {
+    url,
+    server,
+    async close() {
+      await server.close();
+      await app.close();
+    },
+  };
+}
+
+export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown> } = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
+  await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
   await app.settings.update({ rateLimits: { enabled: false }, ...(opts.settings ?? {}) });
-  const server = await buildServer(app, opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {});
-  await server.listen({ host: '127.0.0.1', port: 0 });
-  const address = server.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  const served = await serveApp(app, opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {});
+  const url = served.url;
   const admin = new PocketBase(url);
   admin.autoCancellation(false);
   await admin.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
@@ -78,8 +103,7 @@ export async function startServer(opts: { bodyLimit?: number; settings?: Record<
     },
     fetch: (path, init) => fetch(url + path, init),
     async close() {
-      await server.close();
-      await app.close();
+      await served.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
