@@ -72,7 +72,7 @@ async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: Upl
   for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
   const body: ParsedBody = { data: sub.body, files };
   const info = { ...requestInfo(req, 'batch'), method: sub.method, query, body: sub.body };
-  const result = await dispatch(app, route.action, collection, m, sub, body, query, info, tx);
+  const result = await dispatch(app, route.action, collection, m, sub, body, info, tx);
   // `?fields=` in a sub-request's URL picks from that sub-response, as PocketBase does.
   if (query.fields && result.body && typeof result.body === 'object') result.body = pickFields(result.body, query.fields);
   return result;
@@ -85,21 +85,20 @@ async function dispatch(
   m: RegExpExecArray,
   sub: SubRequest,
   body: ParsedBody,
-  query: Record<string, string>,
   info: RequestInfo,
   tx: Executor,
 ): Promise<ActionResult> {
   switch (action) {
     case 'create':
-      return createAction(app, collection, body, query, info, tx);
+      return createAction(app, collection, body, info, tx);
     case 'update':
-      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, query, info, tx);
+      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, info, tx);
     case 'delete':
       return deleteAction(app, collection, decodeURIComponent(m[2] as string), info, tx);
     case 'upsert': {
       const id = typeof sub.body.id === 'string' ? sub.body.id : '';
       const exists = id !== '' && (await app.reader.findById(collection, id, tx));
-      return exists ? updateAction(app, collection, id, body, query, info, tx) : createAction(app, collection, body, query, info, tx);
+      return exists ? updateAction(app, collection, id, body, info, tx) : createAction(app, collection, body, info, tx);
     }
   }
 }
