@@ -62,12 +62,29 @@ function filesFor(index: number, files: UploadedFile[]): UploadedFile[] {
   });
 }
 
+/** A sub-request URL's path segment, decoded; malformed percent-encoding is the client's error (400). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw AppError.badRequest('Invalid batch request url: malformed percent-encoding.');
+  }
+}
+
+function parseUrl(raw: string): URL {
+  try {
+    return new URL(raw, 'http://batch.local');
+  } catch {
+    throw AppError.badRequest('Invalid batch request url.');
+  }
+}
+
 async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: UploadedFile[], tx: Executor): Promise<ActionResult> {
-  const url = new URL(sub.url, 'http://batch.local');
+  const url = parseUrl(sub.url);
   const route = ROUTES.find((r) => r.method === sub.method && r.re.test(url.pathname));
   if (!route) throw AppError.badRequest(`Unknown batch request action: ${sub.method} ${url.pathname.slice(0, 200)}.`);
   const m = route.re.exec(url.pathname)!;
-  const collection = app.collections.require(decodeURIComponent(m[1] as string));
+  const collection = app.collections.require(decodeSegment(m[1] as string));
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
   const body: ParsedBody = { data: sub.body, files };
@@ -92,9 +109,9 @@ async function dispatch(
     case 'create':
       return createAction(app, collection, body, info, tx);
     case 'update':
-      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, info, tx);
+      return updateAction(app, collection, decodeSegment(m[2] as string), body, info, tx);
     case 'delete':
-      return deleteAction(app, collection, decodeURIComponent(m[2] as string), info, tx);
+      return deleteAction(app, collection, decodeSegment(m[2] as string), info, tx);
     case 'upsert': {
       const id = typeof sub.body.id === 'string' ? sub.body.id : '';
       const exists = id !== '' && (await app.reader.findById(collection, id, tx));
