@@ -5,12 +5,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import { AppError, fieldError, fromUnknown } from '../../errors/index.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import type { Collection } from '../../collections/model.js';
 import type { Executor } from '../../db/dialect.js';
 import type { RequestInfo } from '../../rules/request-info.js';
 import { pickFields } from '../../records/pick-fields.js';
 import type { ParsedBody, UploadedFile } from '../body-parser.js';
+import { toAppError } from '../error-mapping.js';
 import { bodyOf, requestInfo } from './helpers.js';
 import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';
 
@@ -134,7 +135,10 @@ export function registerBatchRoutes(server: FastifyInstance, app: App): void {
           if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
           results.push(await runOne(app, req, sub, filesFor(i, parsed.files), tx));
         } catch (err) {
-          const response = fromUnknown(err).toEnvelope();
+          // Mapped and logged like a top-level request's error (database and storage failures get their codes).
+          const appError = toAppError(err, app);
+          if (appError.status >= 500) app.logger.error({ err, method: sub.method, url: sub.url.slice(0, 200) }, 'batch request failed');
+          const response = appError.toEnvelope();
           throw AppError.validation('Batch transaction failed.', {
             requests: { [String(i)]: { code: 'batch_request_failed', message: 'Batch request failed.', response } as never },
           });
