@@ -9,7 +9,7 @@ import type { AuthCollection } from '../collections/model.js';
 import type { RecordReader } from '../records/query.js';
 import { peekClaims, verifyToken } from '../auth/tokens.js';
 import type { AuthState, RequestContext, RequestInfo } from '../rules/request-info.js';
-import type { ParsedBody } from './body-parser.js';
+import { requestBody } from './body-parser.js';
 
 /** The raw token from `Authorization: <token>` or `Authorization: Bearer <token>`. */
 export function tokenFromHeader(header: string | undefined): string | null {
@@ -69,6 +69,5 @@ function headersOf(req: FastifyRequest): Record<string, string> {
 }
 
 export function buildRequestInfo(req: FastifyRequest, auth: AuthState | null, context: RequestContext = 'default'): RequestInfo {
-  const body = (req.body as ParsedBody | undefined)?.data ?? {};
-  return { context, method: req.method.toUpperCase(), headers: headersOf(req), query: queryOf(req), body, auth };
+  return { context, method: req.method.toUpperCase(), headers: headersOf(req), query: queryOf(req), body: requestBody(req).data, auth };
 }

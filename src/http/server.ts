@@ -12,10 +12,9 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import { AppError, fromUnknown } from '../errors/index.js';
-import { storageError } from '../files/index.js';
 import type { AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
+import { toAppError } from './error-mapping.js';
 import { fieldsPickerHook } from './fields-picker.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveAuth, tokenFromHeader } from './request-info.js';
@@ -162,36 +161,6 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
   return server;
-}
-
-/** The one place anything thrown becomes an AppError: database failures get their own codes. */
-function toAppError(err: unknown, app: App): AppError {
-  if (err instanceof AppError) return err;
-  const storage = storageError(err);
-  if (storage) return storage;
-  const info = app.db.dialect.classifyError(err);
-  switch (info.kind) {
-    case 'busy':
-      return new AppError('db_busy', undefined, undefined, { cause: err });
-    case 'unavailable':
-      return new AppError(
-        'unavailable',
-        app.db.dialect.name === 'postgres'
-          ? 'The database is unreachable or restarting; please try again shortly.'
-          : 'The database cannot accept writes right now.',
-        undefined,
-        { cause: err },
-      );
-    case 'too_big':
-      return new AppError('payload_too_large', undefined, undefined, { cause: err });
-    case 'unique':
-    case 'not_null':
-    case 'foreign_key':
-    case 'check':
-      return new AppError('bad_request', 'The data violates a database constraint.', undefined, { cause: err });
-    default:
-      return fromUnknown(err);
-  }
 }
 
 function limitThenContinue(rateLimiter: RateLimiter, req: FastifyRequest, done: (err?: Error) => void): void {

@@ -4,7 +4,7 @@ import { sql } from '../db/sql.js';
 import type { HookBus } from '../hooks/index.js';
 import { defaultSettings, mergeSettings, redactSettings, type Settings } from './settings.js';
 
-export { defaultSettings, mergeSettings, redactSettings, type Settings, type RateLimitRule } from './settings.js';
+export { defaultSettings, mergeSettings, redactSettings, type Settings, type RateLimitRule, type S3Settings } from './settings.js';
 
 const SETTINGS_KEY = 'settings';
 

@@ -12,6 +12,17 @@ export interface RateLimitRule {
   maxRequests: number;
 }
 
+/** File storage (`s3`) and backup storage (`backups.s3`) share one shape. */
+export interface S3Settings {
+  enabled: boolean;
+  bucket: string;
+  region: string;
+  endpoint: string;
+  accessKey: string;
+  secret: string;
+  forcePathStyle: boolean;
+}
+
 export interface Settings {
   meta: {
     appName: string;
@@ -30,20 +41,8 @@ export interface Settings {
     tls: boolean;
     localName: string;
   };
-  s3: {
-    enabled: boolean;
-    bucket: string;
-    region: string;
-    endpoint: string;
-    accessKey: string;
-    secret: string;
-    forcePathStyle: boolean;
-  };
-  backups: {
-    cron: string;
-    cronMaxKeep: number;
-    s3: { enabled: boolean; bucket: string; region: string; endpoint: string; accessKey: string; secret: string; forcePathStyle: boolean };
-  };
+  s3: S3Settings;
+  backups: { cron: string; cronMaxKeep: number; s3: S3Settings };
   batch: { enabled: boolean; maxRequests: number; timeout: number; maxBodySize: number };
   rateLimits: { enabled: boolean; rules: RateLimitRule[]; excludedIPs: string[] };
   trustedProxy: { headers: string[]; useLeftmostIP: boolean };
@@ -57,7 +56,7 @@ export interface Settings {
  * behind a proxy without `trustedProxy` every user shares one IP.
  */
 export function defaultSettings(): Settings {
-  const s3 = { enabled: false, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false };
+  const s3: S3Settings = { enabled: false, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false };
   return {
     meta: { appName: 'Plinth', appURL: 'http://127.0.0.1:8090', senderName: 'Support', senderAddress: 'support@example.com', hideControls: false },
     smtp: { enabled: false, host: 'smtp.example.com', port: 587, username: '', password: '', authMethod: '', tls: false, localName: '' },

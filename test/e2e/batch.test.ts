@@ -88,6 +88,17 @@ describe('batch', () => {
     assert.equal((await post({})).status, 400);
   });
 
+  it('answers a malformed sub-request URL with a 400 sub-response, not an internal error', async () => {
+    const res = await s.fetch('/api/batch', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [{ method: 'PATCH', url: '/api/collections/todos/records/%E0%A4%A', body: { done: true } }] }),
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { data: { requests: Record<string, { response: { status: number } }> } };
+    assert.equal(body.data.requests['0']!.response.status, 400);
+  });
+
   it('applies each sub-request\'s rules with the caller\'s auth', async () => {
     await s.admin.collections.update('todos', { createRule: null });
     try {

@@ -5,12 +5,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import { AppError, fieldError, fromUnknown } from '../../errors/index.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import type { Collection } from '../../collections/model.js';
 import type { Executor } from '../../db/dialect.js';
 import type { RequestInfo } from '../../rules/request-info.js';
 import { pickFields } from '../../records/pick-fields.js';
 import type { ParsedBody, UploadedFile } from '../body-parser.js';
+import { toAppError } from '../error-mapping.js';
 import { bodyOf, requestInfo } from './helpers.js';
 import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';
 
@@ -62,17 +63,34 @@ function filesFor(index: number, files: UploadedFile[]): UploadedFile[] {
   });
 }
 
+/** A sub-request URL's path segment, decoded; malformed percent-encoding is the client's error (400). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw AppError.badRequest('Invalid batch request url: malformed percent-encoding.');
+  }
+}
+
+function parseUrl(raw: string): URL {
+  try {
+    return new URL(raw, 'http://batch.local');
+  } catch {
+    throw AppError.badRequest('Invalid batch request url.');
+  }
+}
+
 async function runOne(app: App, req: FastifyRequest, sub: SubRequest, files: UploadedFile[], tx: Executor): Promise<ActionResult> {
-  const url = new URL(sub.url, 'http://batch.local');
+  const url = parseUrl(sub.url);
   const route = ROUTES.find((r) => r.method === sub.method && r.re.test(url.pathname));
   if (!route) throw AppError.badRequest(`Unknown batch request action: ${sub.method} ${url.pathname.slice(0, 200)}.`);
   const m = route.re.exec(url.pathname)!;
-  const collection = app.collections.require(decodeURIComponent(m[1] as string));
+  const collection = app.collections.require(decodeSegment(m[1] as string));
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
   const body: ParsedBody = { data: sub.body, files };
   const info = { ...requestInfo(req, 'batch'), method: sub.method, query, body: sub.body };
-  const result = await dispatch(app, route.action, collection, m, sub, body, query, info, tx);
+  const result = await dispatch(app, route.action, collection, m, sub, body, info, tx);
   // `?fields=` in a sub-request's URL picks from that sub-response, as PocketBase does.
   if (query.fields && result.body && typeof result.body === 'object') result.body = pickFields(result.body, query.fields);
   return result;
@@ -85,21 +103,20 @@ async function dispatch(
   m: RegExpExecArray,
   sub: SubRequest,
   body: ParsedBody,
-  query: Record<string, string>,
   info: RequestInfo,
   tx: Executor,
 ): Promise<ActionResult> {
   switch (action) {
     case 'create':
-      return createAction(app, collection, body, query, info, tx);
+      return createAction(app, collection, body, info, tx);
     case 'update':
-      return updateAction(app, collection, decodeURIComponent(m[2] as string), body, query, info, tx);
+      return updateAction(app, collection, decodeSegment(m[2] as string), body, info, tx);
     case 'delete':
-      return deleteAction(app, collection, decodeURIComponent(m[2] as string), info, tx);
+      return deleteAction(app, collection, decodeSegment(m[2] as string), info, tx);
     case 'upsert': {
       const id = typeof sub.body.id === 'string' ? sub.body.id : '';
       const exists = id !== '' && (await app.reader.findById(collection, id, tx));
-      return exists ? updateAction(app, collection, id, body, query, info, tx) : createAction(app, collection, body, query, info, tx);
+      return exists ? updateAction(app, collection, id, body, info, tx) : createAction(app, collection, body, info, tx);
     }
   }
 }
@@ -118,7 +135,10 @@ export function registerBatchRoutes(server: FastifyInstance, app: App): void {
           if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
           results.push(await runOne(app, req, sub, filesFor(i, parsed.files), tx));
         } catch (err) {
-          const response = fromUnknown(err).toEnvelope();
+          // Mapped and logged like a top-level request's error (database and storage failures get their codes).
+          const appError = toAppError(err, app);
+          if (appError.status >= 500) app.logger.error({ err, method: sub.method, url: sub.url.slice(0, 200) }, 'batch request failed');
+          const response = appError.toEnvelope();
           throw AppError.validation('Batch transaction failed.', {
             requests: { [String(i)]: { code: 'batch_request_failed', message: 'Batch request failed.', response } as never },
           });

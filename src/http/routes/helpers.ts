@@ -2,8 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors/index.js';
 import { isSuperuser, type RequestContext, type RequestInfo } from '../../rules/request-info.js';
-import type { ParsedBody } from '../body-parser.js';
-import { buildRequestInfo, queryOf } from '../request-info.js';
+import { buildRequestInfo } from '../request-info.js';
 
 export function requestInfo(req: FastifyRequest, context: RequestContext = 'default'): RequestInfo {
   return buildRequestInfo(req, req.auth, context);
@@ -15,14 +14,11 @@ export function requireSuperuser(req: FastifyRequest): void {
   if (!isSuperuser(req)) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
 }
 
-export function bodyOf(req: FastifyRequest): ParsedBody {
-  const body = req.body as ParsedBody | undefined;
-  return body && typeof body === 'object' && 'data' in body ? body : { data: {}, files: [] };
-}
+/** The request's parsed body (empty for bodyless requests): the body parser's own accessor. */
+export { requestBody as bodyOf } from '../body-parser.js';
 
-export function query(req: FastifyRequest): Record<string, string> {
-  return queryOf(req);
-}
+/** First value of every query param, as strings. */
+export { queryOf as query } from '../request-info.js';
 
 /** Route params arrive URL-decoded; anything absurdly long is simply not found. */
 export function param(req: FastifyRequest, name: string): string {

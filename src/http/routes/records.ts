@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { App } from '../../app.js';
 import { clientIp } from '../rate-limit.js';
-import { bodyOf, param, query, requestInfo } from './helpers.js';
+import { bodyOf, param, requestInfo } from './helpers.js';
 import { createAction, deleteAction, listAction, updateAction, viewAction, type ActionResult } from './record-actions.js';
 
 function send(reply: FastifyReply, result: ActionResult) {
@@ -15,22 +15,22 @@ export function registerRecordRoutes(server: FastifyInstance, app: App): void {
   server.get(base, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
     await server.rateLimiter.checkTag(req, collection.name, 'list');
-    return send(reply, await listAction(app, collection, query(req), requestInfo(req), app.db, clientIp(req, app.settings.get())));
+    return send(reply, await listAction(app, collection, requestInfo(req), app.db, clientIp(req, app.settings.get())));
   });
   server.get(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
     await server.rateLimiter.checkTag(req, collection.name, 'view');
-    return send(reply, await viewAction(app, collection, param(req, 'id'), query(req), requestInfo(req)));
+    return send(reply, await viewAction(app, collection, param(req, 'id'), requestInfo(req)));
   });
   server.post(base, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
     await server.rateLimiter.checkTag(req, collection.name, 'create');
-    return send(reply, await createAction(app, collection, bodyOf(req), query(req), requestInfo(req)));
+    return send(reply, await createAction(app, collection, bodyOf(req), requestInfo(req)));
   });
   server.patch(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
     await server.rateLimiter.checkTag(req, collection.name, 'update');
-    return send(reply, await updateAction(app, collection, param(req, 'id'), bodyOf(req), query(req), requestInfo(req)));
+    return send(reply, await updateAction(app, collection, param(req, 'id'), bodyOf(req), requestInfo(req)));
   });
   server.delete(`${base}/:id`, async (req, reply) => {
     const collection = app.collections.require(param(req, 'collection'));
