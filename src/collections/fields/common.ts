@@ -342,14 +342,28 @@ export function isStringOrStringList(value: unknown): value is string | string[]
 }
 
 /**
+ * A `finish` for listValueMethods that only caps the count: a multi-valued field refuses more than
+ * `maxSelect` items (with `tooMany`'s error), a single-valued one keeps the last item.
+ */
+export function cappedList<F extends RelationField | FileField>(tooMany: (field: F) => FieldError) {
+  return (list: string[], field: F): string | string[] | InvalidValue => {
+    const multi = isMultiValued(field);
+    if (multi && list.length > field.maxSelect) return invalid(tooMany(field));
+    return listToValue(list, multi);
+  };
+}
+
+/**
  * The value plumbing select, relation and file fields share: a JSON array column when the field takes
  * several values, one string otherwise; submitted values (and `+`/`-` modifiers) become a string list via
  * `toItem`, then `finish` checks it (too many, unknown values) and shapes it as the field's value.
+ * validateValue refuses a wrong shape and an empty required value, then runs `checkList` on the list.
  */
 export function listValueMethods<F extends SelectField | RelationField | FileField>(
   toItem: (item: unknown) => string | undefined,
   expected: string,
   finish: (list: string[], field: F) => unknown,
+  checkList: (list: string[], field: F) => FieldError | null,
 ) {
   return {
     columnKind: (field: F): ColumnKind => (isMultiValued(field) ? 'jsonArray' : 'text'),
@@ -363,6 +377,17 @@ export function listValueMethods<F extends SelectField | RelationField | FileFie
       if (!Array.isArray(list)) return list;
       return finish(applyListModifier(valueToList(current), modifier, list), field);
     },
+    validateValue(value: unknown, field: F): FieldError | null {
+      if (!isStringOrStringList(value)) return errUnsupportedType(expected);
+      const list = valueToList(value);
+      if (list.length === 0) return field.required ? errRequired() : null;
+      return checkList(list, field);
+    },
+    toDb(value: unknown, field: F): string {
+      const list = valueToList(value);
+      return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
+    },
+    fromDb: (raw: unknown, field: F): unknown => listToValue(listFromDb(raw), isMultiValued(field)),
   };
 }
 

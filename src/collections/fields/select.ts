@@ -11,10 +11,7 @@ import {
   errMin,
   errorsOrNull,
   errRequired,
-  errUnsupportedType,
   invalid,
-  isStringOrStringList,
-  listFromDb,
   listToValue,
   normalizeWith,
   scalarToString,
@@ -64,18 +61,5 @@ export const selectFieldType: FieldTypeImpl<SelectField> = {
     else if (field.maxSelect > max) errors.maxSelect = errMax(max);
     return errorsOrNull(errors);
   },
-  ...listValueMethods(scalarToString, EXPECTED, finish),
-  validateValue(value, field) {
-    if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
-    const list = valueToList(value);
-    if (list.length === 0) return field.required ? errRequired() : null;
-    return listErrors(list, field);
-  },
-  toDb(value, field) {
-    const list = valueToList(value);
-    return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
-  },
-  fromDb(raw, field) {
-    return listToValue(listFromDb(raw), isMultiValued(field));
-  },
+  ...listValueMethods(scalarToString, EXPECTED, finish, listErrors),
 };
