@@ -7,7 +7,6 @@ import { publicCollection } from '../../collections/public.js';
 import { scaffolds, tableAsCollection } from '../../collections/system-collections.js';
 import { inferViewFields } from '../../collections/view-fields.js';
 import { ident, sql, type Sql } from '../../db/sql.js';
-import { AppError } from '../../errors/index.js';
 import { parseListParams } from '../../records/query.js';
 import { compileFilter, compileSort } from '../../rules/index.js';
 import { bodyOf, param, query, requestInfo, requireSuperuser } from './helpers.js';
@@ -58,9 +57,7 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
   server.post('/api/collections/meta/dry-run-view', async (req) => {
     requireSuperuser(req);
     const q = bodyOf(req).data.query;
-    const draft = { ...scaffolds().view, viewQuery: typeof q === 'string' ? q : '', fields: [] } as unknown as Collection;
-    if (draft.type !== 'view') throw AppError.badRequest('Invalid view scaffold.');
-    return inferViewFields(app.db, draft, app.collections);
+    return inferViewFields(app.db, { ...scaffolds().view, viewQuery: typeof q === 'string' ? q : '', fields: [] }, app.collections);
   });
 
   server.put('/api/collections/import', async (req, reply) => {
