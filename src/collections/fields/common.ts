@@ -179,6 +179,15 @@ export function normalizeWith<F extends Field>(type: FieldTypeName, specs: Optio
   return sorted as unknown as F;
 }
 
+/** What a field type derives from its name and option table: `type`, `options` and normalizeDefinition. */
+export function definedBy<F extends Field>(type: F['type'], options: OptionSpecs) {
+  return {
+    type,
+    options,
+    normalizeDefinition: (input: Record<string, unknown>): F => normalizeWith<F>(type, options, input),
+  };
+}
+
 // PocketBase's DefaultFieldNameValidationRule exclusions (filter literals and the record JSON's own keys).
 const EXCLUDED_NAMES = ['null', 'true', 'false', 'collectionId', 'collectionName', 'expand'];
 // `\w+` as PocketBase, but not starting with a digit: names become SQL identifiers (see db/sql.ts ident()).

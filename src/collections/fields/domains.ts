@@ -7,7 +7,7 @@ import {
   errorsOrNull,
   errRequired,
   errUnsupportedType,
-  normalizeWith,
+  definedBy,
   stringValueMethods,
   type FieldTypeImpl,
   type OptionSpecs,
@@ -64,12 +64,8 @@ export function domainFieldType<F extends EmailField | UrlField>(
   checkValue: (value: string, field: F) => FieldError | null,
 ): FieldTypeImpl<F> {
   return {
-    type,
+    ...definedBy<F>(type, DOMAIN_OPTIONS),
     ...stringValueMethods,
-    options: DOMAIN_OPTIONS,
-    normalizeDefinition(input) {
-      return normalizeWith<F>(type, DOMAIN_OPTIONS, input);
-    },
     validateDefinition(field) {
       const errors: FieldErrors = baseDefinitionErrors(field);
       domainOptionErrors(field, errors);

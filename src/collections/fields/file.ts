@@ -13,7 +13,7 @@ import {
   errorsOrNull,
   listValueMethods,
   MAX_SAFE_JSON_INT,
-  normalizeWith,
+  definedBy,
   rangeError,
   stringOnly,
   valueToList,
@@ -72,11 +72,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `file` field type. */
 export const fileFieldType: FieldTypeImpl<FileField> = {
-  type: 'file',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<FileField>('file', OPTIONS, input);
-  },
+  ...definedBy<FileField>('file', OPTIONS),
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     const selectErr = rangeError(field.maxSelect, 0, MAX_SAFE_JSON_INT);

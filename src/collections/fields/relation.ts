@@ -12,7 +12,7 @@ import {
   errorsOrNull,
   errRequired,
   listValueMethods,
-  normalizeWith,
+  definedBy,
   type FieldTypeImpl,
   type OptionSpecs,
 } from './common.js';
@@ -41,11 +41,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `relation` field type. */
 export const relationFieldType: FieldTypeImpl<RelationField> = {
-  type: 'relation',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<RelationField>('relation', OPTIONS, input);
-  },
+  ...definedBy<RelationField>('relation', OPTIONS),
   validateDefinition(field, ctx) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     if (field.collectionId === '') {

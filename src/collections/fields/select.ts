@@ -13,7 +13,7 @@ import {
   errRequired,
   invalid,
   listToValue,
-  normalizeWith,
+  definedBy,
   scalarToString,
   valueToList,
   type FieldTypeImpl,
@@ -48,11 +48,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `select` field type. */
 export const selectFieldType: FieldTypeImpl<SelectField> = {
-  type: 'select',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<SelectField>('select', OPTIONS, input);
-  },
+  ...definedBy<SelectField>('select', OPTIONS),
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     if (field.values.length === 0) errors.values = errRequired();
