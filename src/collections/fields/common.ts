@@ -41,6 +41,12 @@ export function errLength(min: number, max: number): FieldError {
   return fieldError('validation_length_out_of_range', `The length must be between ${min} and ${max}.`, { min, max });
 }
 
+/** More select/relation values than `maxSelect` (at least 1) allows: "Select no more than {maxSelect}." */
+export function errTooManyValues(field: { maxSelect: number }): FieldError {
+  const maxSelect = Math.max(field.maxSelect, 1);
+  return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
+}
+
 /** ozzo `Match`: "Must be in a valid format." */
 export function errMatch(): FieldError {
   return fieldError('validation_match_invalid', 'Must be in a valid format.');

@@ -3,7 +3,7 @@
  * `[]`) of ids in `collectionId`. Supports `+field` / `field+` / `field-`. That the records exist is checked
  * by the records layer (`validation_missing_rel_records`).
  */
-import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
+import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { RelationField } from '../model.js';
 import {
   baseDefinitionErrors,
@@ -11,6 +11,7 @@ import {
   errMin,
   errorsOrNull,
   errRequired,
+  errTooManyValues,
   listValueMethods,
   definedBy,
   type FieldTypeImpl,
@@ -24,11 +25,6 @@ function idToString(item: unknown): string | undefined {
   if (typeof item === 'string') return item;
   if (typeof item === 'number' && Number.isSafeInteger(item) && item >= 0) return String(item);
   return undefined;
-}
-
-function tooMany(field: RelationField): FieldError {
-  const maxSelect = Math.max(field.maxSelect, 1);
-  return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
 }
 
 const OPTIONS: OptionSpecs = {
@@ -65,10 +61,10 @@ export const relationFieldType: FieldTypeImpl<RelationField> = {
     else if (field.maxSelect !== 0 && field.maxSelect < Math.max(field.minSelect, 0)) errors.maxSelect = errMin(field.minSelect);
     return errorsOrNull(errors);
   },
-  ...listValueMethods(idToString, EXPECTED, cappedList(tooMany), (list, field) => {
+  ...listValueMethods(idToString, EXPECTED, cappedList<RelationField>(errTooManyValues), (list, field) => {
     if (field.minSelect > 0 && list.length < field.minSelect) {
       return fieldError('validation_not_enough_values', `Select at least ${field.minSelect}.`, { minSelect: field.minSelect });
     }
-    return list.length > Math.max(field.maxSelect, 1) ? tooMany(field) : null;
+    return list.length > Math.max(field.maxSelect, 1) ? errTooManyValues(field) : null;
   }),
 };

@@ -10,6 +10,7 @@ import {
   errMax,
   errMin,
   errorsOrNull,
+  errTooManyValues,
   errRequired,
   invalid,
   listToValue,
@@ -24,8 +25,7 @@ import type { InvalidValue } from './field-type.js';
 const EXPECTED = 'a string or a list of strings';
 
 function listErrors(list: readonly string[], field: SelectField): FieldError | null {
-  const maxSelect = Math.max(field.maxSelect, 1);
-  if (list.length > maxSelect) return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
+  if (list.length > Math.max(field.maxSelect, 1)) return errTooManyValues(field);
   for (const v of list) {
     if (!field.values.includes(v)) return fieldError('validation_invalid_value', `Invalid value ${v}.`, { value: v });
   }
