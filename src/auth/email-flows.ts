@@ -13,6 +13,7 @@
  * run in the background. Each record gets at most one mail of a kind per 2 minutes (mail bombing).
  */
 import type { AuthCollection } from '../collections/model.js';
+import type { Dialect, Executor } from '../db/dialect.js';
 import { ident, sql } from '../db/sql.js';
 import { AppError, fieldError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
@@ -24,7 +25,7 @@ import type { AuthDeps } from './deps.js';
 import { findAuthRecordByEmail } from './lookup.js';
 import { verifyPassword } from './passwords.js';
 import { recordFromToken } from './token-records.js';
-import { issueToken, unverifiedClaims } from './tokens.js';
+import { issueToken, unverifiedClaims, type IssueOptions } from './tokens.js';
 
 /** Why a confirm failed, in PocketBase's words per flow. */
 const INVALID = {
@@ -33,6 +34,11 @@ const INVALID = {
   emailChange: 'Invalid or expired token.',
 } as const;
 
+/** A refused email change token, in PocketBase's shape (the error sits on the `token` field). */
+function invalidEmailChangeToken(): AppError {
+  return AppError.validation(INVALID.emailChange, { token: fieldError('validation_invalid_token', 'Invalid or expired token.') });
+}
+
 /** Request and confirm handlers of the emailed-link flows. */
 export class EmailFlows {
   /** One mail per kind, record and 2 minutes. */
@@ -40,8 +46,14 @@ export class EmailFlows {
 
   constructor(private readonly deps: AuthDeps) {}
 
-  private async mail(kind: RecordMailKind, collection: AuthCollection, record: RecordData, to: string, token: string): Promise<void> {
-    const mail = renderRecordMail(kind, collection, record, this.deps.settings(), { TOKEN: token });
+  /**
+   * Mails `to` a `kind` link carrying a fresh `token` for `record`, unless this record got one of the same
+   * type (and `resendSuffix`) lately.
+   */
+  private async mailToken(kind: RecordMailKind, collection: AuthCollection, record: RecordData, to: string, token: IssueOptions, resendSuffix = ''): Promise<void> {
+    if (!this.resend.hit(`${token.type}/${collection.id}/${record.id as string}${resendSuffix}`)) return;
+    const signed = await issueToken(collection, record as { id: string; tokenKey: string }, token);
+    const mail = renderRecordMail(kind, collection, record, this.deps.settings(), { TOKEN: signed });
     await this.deps.mailer.send({ to, ...mail });
   }
 
@@ -50,9 +62,7 @@ export class EmailFlows {
     this.deps.background.run('verification request', async () => {
       const record = await findAuthRecordByEmail(this.deps.db, collection, email);
       if (!record || record.verified === true) return;
-      if (!this.resend.hit(`verification/${collection.id}/${record.id as string}`)) return;
-      const token = await issueToken(collection, record as { id: string; tokenKey: string }, { type: 'verification', extra: { email: record.email } });
-      await this.mail('verification', collection, record, String(record.email), token);
+      await this.mailToken('verification', collection, record, String(record.email), { type: 'verification', extra: { email: record.email } });
     });
   }
 
@@ -82,9 +92,7 @@ export class EmailFlows {
     this.deps.background.run('password reset request', async () => {
       const record = await findAuthRecordByEmail(this.deps.db, collection, email);
       if (!record) return;
-      if (!this.resend.hit(`passwordReset/${collection.id}/${record.id as string}`)) return;
-      const token = await issueToken(collection, record as { id: string; tokenKey: string }, { type: 'passwordReset', extra: { email: record.email } });
-      await this.mail('password-reset', collection, record, String(record.email), token);
+      await this.mailToken('password-reset', collection, record, String(record.email), { type: 'passwordReset', extra: { email: record.email } });
     });
   }
 
@@ -95,10 +103,7 @@ export class EmailFlows {
     if (!found || found.claims.email !== found.record.email) throw AppError.badRequest(INVALID.passwordReset);
     const id = found.record.id as string;
     return db.transaction(async (tx) => {
-      const current = await tx.get(
-        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('tokenKey')} = ${String(found.record.tokenKey)}${db.dialect.forUpdate}`,
-      );
-      if (!current) throw AppError.badRequest(INVALID.passwordReset);
+      if (!(await lockIfTokenKeyUnchanged(tx, db.dialect, collection, found.record))) throw AppError.badRequest(INVALID.passwordReset);
       const data: Record<string, unknown> = { password, passwordConfirm };
       // The mail reached the address, which proves it.
       if (found.record.verified !== true) data.verified = true;
@@ -110,9 +115,8 @@ export class EmailFlows {
   requestEmailChange(collection: AuthCollection, record: RecordData, newEmail: string): void {
     this.deps.background.run('email change request', async () => {
       if (await findAuthRecordByEmail(this.deps.db, collection, newEmail)) return;
-      if (!this.resend.hit(`emailChange/${collection.id}/${record.id as string}/${newEmail.toLowerCase()}`)) return;
-      const token = await issueToken(collection, record as { id: string; tokenKey: string }, { type: 'emailChange', extra: { email: record.email, newEmail } });
-      await this.mail('email-change', collection, record, newEmail, token);
+      const token: IssueOptions = { type: 'emailChange', extra: { email: record.email, newEmail } };
+      await this.mailToken('email-change', collection, record, newEmail, token, `/${newEmail.toLowerCase()}`);
     });
   }
 
@@ -123,7 +127,7 @@ export class EmailFlows {
     const newEmail = typeof claimed === 'string' ? claimed : '';
     const found = await recordFromToken(token, 'emailChange', collections, reader, collection);
     if (!found || newEmail === '' || found.claims.email !== found.record.email || found.claims.newEmail !== newEmail) {
-      throw AppError.validation(INVALID.emailChange, { token: fieldError('validation_invalid_token', 'Invalid or expired token.') });
+      throw invalidEmailChangeToken();
     }
     if (!(await verifyPassword(String(found.record.password ?? ''), password))) {
       throw AppError.validation('An error occurred while validating the submitted data.', {
@@ -132,10 +136,7 @@ export class EmailFlows {
     }
     const id = found.record.id as string;
     return db.transaction(async (tx) => {
-      const current = await tx.get(
-        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('tokenKey')} = ${String(found.record.tokenKey)}${db.dialect.forUpdate}`,
-      );
-      if (!current) throw AppError.validation(INVALID.emailChange, { token: fieldError('validation_invalid_token', 'Invalid or expired token.') });
+      if (!(await lockIfTokenKeyUnchanged(tx, db.dialect, collection, found.record))) throw invalidEmailChangeToken();
       const taken = await findAuthRecordByEmail(tx, collection, newEmail);
       if (taken && taken.id !== id) {
         throw AppError.validation(INVALID.emailChange, { token: fieldError('validation_existing_token_email', 'The new email address is already registered.') });
@@ -143,6 +144,17 @@ export class EmailFlows {
       return writer.update(collection, id, { data: { email: newEmail, verified: true } }, systemRequest(collections), tx).catch(rethrowAsFormError);
     });
   }
+}
+
+/**
+ * Locks the record's row for the transaction if its tokenKey is still the one read with the token (that
+ * signed it); false once a first use rotated it.
+ */
+async function lockIfTokenKeyUnchanged(tx: Executor, dialect: Dialect, collection: AuthCollection, record: RecordData): Promise<boolean> {
+  const row = await tx.get(
+    sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${record.id as string} AND ${ident('tokenKey')} = ${String(record.tokenKey)}${dialect.forUpdate}`,
+  );
+  return row !== undefined;
 }
 
 /** The record writer's "Failed to update record." becomes the form message PocketBase uses for these endpoints. */

@@ -7,6 +7,7 @@ describe('ids', () => {
     assert.equal(crc32(''), 0);
     assert.equal(crc32('123456789'), 0xcbf43926);
     assert.equal(crc32('é'), crc32('\u00e9'), 'UTF-8 bytes');
+    assert.equal(crc32(Buffer.from('123456789', 'latin1')), 0xcbf43926, 'bytes as given');
   });
 
   it('collection and field ids match PocketBase', () => {

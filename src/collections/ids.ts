@@ -17,10 +17,13 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-/** IEEE CRC32 of the UTF-8 bytes of `text` (what Go's `crc32.ChecksumIEEE` returns), as an unsigned number. */
-export function crc32(text: string): number {
+/**
+ * IEEE CRC32 (what Go's `crc32.ChecksumIEEE` and PNG chunks use) of `data`, a string taken as its UTF-8
+ * bytes, as an unsigned number.
+ */
+export function crc32(data: string | Uint8Array): number {
   let crc = 0xffffffff;
-  for (const byte of Buffer.from(text, 'utf8')) crc = (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  for (const byte of typeof data === 'string' ? Buffer.from(data, 'utf8') : data) crc = (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 

@@ -159,33 +159,14 @@ export class CollectionStore implements SchemaLookup {
       await exec.transaction(async (tx) => {
         const importedIds = new Set<string>();
         for (const [i, item] of list.entries()) {
-          const id = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : undefined;
-          const name = typeof (item as { name?: unknown })?.name === 'string' ? (item as { name: string }).name : undefined;
-          const existing = (id && this.byId.get(id)) || (name && this.find(name)) || undefined;
-          try {
-            if (existing) {
-              const updated = await this.update(existing.id, { ...(item as object), id: existing.id }, 'migration', tx);
-              importedIds.add(updated.id);
-              changes.push({ action: 'update', collection: updated, previous: existing, tags: [updated.id], source });
-            } else {
-              const created = await this.create(item, 'migration', tx);
-              importedIds.add(created.id);
-              changes.push({ action: 'create', collection: created, tags: [created.id], source });
-            }
-          } catch (err) {
-            if (err instanceof AppError) {
-              throw AppError.validation('Failed to import collections.', { collections: { [String(i)]: err.toEnvelope() } });
-            }
-            throw err;
-          }
+          const change = await this.importOne(item, i, source, tx);
+          importedIds.add(change.collection.id);
+          changes.push(change);
         }
-        if (deleteMissing) {
-          for (const c of this.all()) {
-            if (!importedIds.has(c.id) && !c.system) {
-              await this.delete(c.id, 'migration', tx);
-              changes.push({ action: 'delete', collection: c, tags: [c.id], source });
-            }
-          }
+        if (!deleteMissing) return;
+        for (const c of this.all().filter((c) => !importedIds.has(c.id) && !c.system)) {
+          await this.delete(c.id, 'migration', tx);
+          changes.push({ action: 'delete', collection: c, tags: [c.id], source });
         }
       });
     } catch (err) {
@@ -198,6 +179,26 @@ export class CollectionStore implements SchemaLookup {
     };
     if (exec === this.db) await announce();
     else exec.afterCommit(() => void announce().catch(() => undefined));
+  }
+
+  /** One item of an import: updates the collection it names (by id, then name) or creates it. */
+  private async importOne(item: unknown, index: number, source: ChangeSource, tx: Executor): Promise<CollectionChange> {
+    const id = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : undefined;
+    const name = typeof (item as { name?: unknown })?.name === 'string' ? (item as { name: string }).name : undefined;
+    const existing = (id && this.byId.get(id)) || (name && this.find(name)) || undefined;
+    try {
+      if (existing) {
+        const updated = await this.update(existing.id, { ...(item as object), id: existing.id }, 'migration', tx);
+        return { action: 'update', collection: updated, previous: existing, tags: [updated.id], source };
+      }
+      const created = await this.create(item, 'migration', tx);
+      return { action: 'create', collection: created, tags: [created.id], source };
+    } catch (err) {
+      if (err instanceof AppError) {
+        throw AppError.validation('Failed to import collections.', { collections: { [String(index)]: err.toEnvelope() } });
+      }
+      throw err;
+    }
   }
 
   /** Deletes every record of a collection (not views). */

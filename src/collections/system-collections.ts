@@ -113,6 +113,28 @@ export function makeField(type: FieldTypeName, props: Record<string, unknown> & 
   return field;
 }
 
+/**
+ * An internal table (`_collections`, `_logs`) described as a base collection, so the rules compiler can
+ * filter and sort it: each field's id is its name, list/view are open, writes are superusers-only.
+ */
+export function tableAsCollection(id: string, fields: ReadonlyArray<readonly [name: string, type: FieldTypeName]>): BaseCollection {
+  return {
+    id,
+    name: id,
+    type: 'base',
+    system: true,
+    fields: fields.map(([name, type]) => makeField(type, { name, id: name })),
+    indexes: [],
+    listRule: '',
+    viewRule: '',
+    createRule: null,
+    updateRule: null,
+    deleteRule: null,
+    created: '',
+    updated: '',
+  };
+}
+
 /** The `id` primary key every base and auth collection has. */
 export function defaultIdField(): Field {
   return makeField('text', {

@@ -3,23 +3,7 @@
  * few bytes of data — the "pixel flood" / decompression-bomb shape thumbnailers must refuse.
  */
 import { deflateSync } from 'node:zlib';
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 as PNG chunks use it. */
-export function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of data) c = (CRC_TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from '../collections/ids.js';
 
 function chunk(type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4);

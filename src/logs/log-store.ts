@@ -11,8 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { getFieldType } from '../collections/fields/index.js';
-import type { Collection, Field, SchemaLookup } from '../collections/model.js';
+import type { SchemaLookup } from '../collections/model.js';
+import { tableAsCollection } from '../collections/system-collections.js';
 import type { Database } from '../db/dialect.js';
 import { openSqlite, sqliteDialect } from '../db/index.js';
 import { ident, join, sql, type Sql } from '../db/sql.js';
@@ -79,26 +79,6 @@ export const SUCCESS_LOGS_PER_SECOND = 50;
 const INSERT_CHUNK = 200;
 const DAY_MS = 86_400_000;
 
-/** The `_logs` table described as a collection, so the rules compiler filters and sorts it. */
-function logsCollection(): Collection {
-  const field = (name: string, type: Field['type']) => ({ ...getFieldType(type).normalizeDefinition({ name, type }), id: name }) as Field;
-  return {
-    id: '_logs',
-    name: '_logs',
-    type: 'base',
-    system: true,
-    fields: [field('id', 'text'), field('created', 'text'), field('level', 'number'), field('message', 'text'), field('data', 'json')],
-    indexes: [],
-    listRule: '',
-    viewRule: '',
-    createRule: null,
-    updateRule: null,
-    deleteRule: null,
-    created: '',
-    updated: '',
-  };
-}
-
 interface LogRow {
   id: string;
   created: string;
@@ -125,7 +105,13 @@ export class LogStore {
   private flushTimer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  private readonly collection = logsCollection();
+  private readonly collection = tableAsCollection('_logs', [
+    ['id', 'text'],
+    ['created', 'text'],
+    ['level', 'number'],
+    ['message', 'text'],
+    ['data', 'json'],
+  ]);
   private readonly schema: SchemaLookup;
   private sampleSecond = 0;
   private sampleKept = 0;

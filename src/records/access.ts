@@ -27,19 +27,12 @@ export function ruleCondition(
   dialect: Dialect,
   alias: string = ROOT_ALIAS,
 ): RuleCondition {
-  if (isSuperuser(req)) return { kind: 'all' };
-  const expr = collection[rule];
-  if (expr === null || expr === undefined) {
-    throw AppError.forbidden('Only superusers can perform this action.');
-  }
-  if (expr.trim() === '') return { kind: 'all' };
-  return {
-    kind: 'where',
-    condition: compileFilter(expr, { collection, schema, dialect, rootAlias: alias, request: req, mode: 'rule' }),
-  };
+  const condition = ruleConditionOrNone(collection, rule, req, schema, dialect, alias);
+  if (!condition) throw AppError.forbidden('Only superusers can perform this action.');
+  return condition;
 }
 
-/** Like ruleCondition, but a locked rule yields "nothing matches" instead of 403 (expand, realtime). */
+/** Like ruleCondition, but a locked rule yields "nothing matches" (null) instead of 403 (expand, realtime). */
 export function ruleConditionOrNone(
   collection: Collection,
   rule: RuleName,
@@ -48,6 +41,12 @@ export function ruleConditionOrNone(
   dialect: Dialect,
   alias: string = ROOT_ALIAS,
 ): RuleCondition | null {
-  if (!isSuperuser(req) && (collection[rule] === null || collection[rule] === undefined)) return null;
-  return ruleCondition(collection, rule, req, schema, dialect, alias);
+  if (isSuperuser(req)) return { kind: 'all' };
+  const expr = collection[rule];
+  if (expr === null || expr === undefined) return null;
+  if (expr.trim() === '') return { kind: 'all' };
+  return {
+    kind: 'where',
+    condition: compileFilter(expr, { collection, schema, dialect, rootAlias: alias, request: req, mode: 'rule' }),
+  };
 }

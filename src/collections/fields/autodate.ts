@@ -6,7 +6,7 @@
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import { formatDateTime, normalizeDateTime } from '../../util/datetime.js';
 import type { AutodateField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, type FieldTypeImpl, normalizeWith, type OptionSpecs, stringValueMethods } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, type FieldTypeImpl, definedBy, type OptionSpecs, stringValueMethods } from './common.js';
 
 /** The value an autodate field gets when a record is saved: now when the field applies, else the old value. */
 export function resolveAutodate(field: AutodateField, ctx: { isNew: boolean; previous: unknown; now: Date }): string {
@@ -22,12 +22,8 @@ const OPTIONS: OptionSpecs = {
 
 /** The `autodate` field type. */
 export const autodateFieldType: FieldTypeImpl<AutodateField> = {
-  type: 'autodate',
+  ...definedBy<AutodateField>('autodate', OPTIONS),
   ...stringValueMethods,
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<AutodateField>('autodate', OPTIONS, input);
-  },
   validateDefinition(field, ctx) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     if (!field.onCreate && !field.onUpdate) {

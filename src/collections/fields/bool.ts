@@ -1,6 +1,6 @@
 /** `bool`: true/false (0/1 column), zero value false; `required` means "must be true", as in PocketBase. */
 import type { BoolField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, invalid, normalizeWith, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, invalid, definedBy, type FieldTypeImpl, type OptionSpecs } from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 // Go's strconv.ParseBool spellings, plus "on"/"off" (what an HTML checkbox submits).
@@ -23,11 +23,7 @@ const OPTIONS: OptionSpecs = { required: { kind: 'bool', default: false } };
 
 /** The `bool` field type. */
 export const boolFieldType: FieldTypeImpl<BoolField> = {
-  type: 'bool',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<BoolField>('bool', OPTIONS, input);
-  },
+  ...definedBy<BoolField>('bool', OPTIONS),
   validateDefinition(field) {
     return errorsOrNull(baseDefinitionErrors(field));
   },

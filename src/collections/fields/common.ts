@@ -41,6 +41,12 @@ export function errLength(min: number, max: number): FieldError {
   return fieldError('validation_length_out_of_range', `The length must be between ${min} and ${max}.`, { min, max });
 }
 
+/** More select/relation values than `maxSelect` (at least 1) allows: "Select no more than {maxSelect}." */
+export function errTooManyValues(field: { maxSelect: number }): FieldError {
+  const maxSelect = Math.max(field.maxSelect, 1);
+  return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
+}
+
 /** ozzo `Match`: "Must be in a valid format." */
 export function errMatch(): FieldError {
   return fieldError('validation_match_invalid', 'Must be in a valid format.');
@@ -177,6 +183,15 @@ export function normalizeWith<F extends Field>(type: FieldTypeName, specs: Optio
   const sorted: Record<string, unknown> = {};
   for (const key of Object.keys(values).sort()) sorted[key] = values[key];
   return sorted as unknown as F;
+}
+
+/** What a field type derives from its name and option table: `type`, `options` and normalizeDefinition. */
+export function definedBy<F extends Field>(type: F['type'], options: OptionSpecs) {
+  return {
+    type,
+    options,
+    normalizeDefinition: (input: Record<string, unknown>): F => normalizeWith<F>(type, options, input),
+  };
 }
 
 // PocketBase's DefaultFieldNameValidationRule exclusions (filter literals and the record JSON's own keys).
@@ -342,14 +357,28 @@ export function isStringOrStringList(value: unknown): value is string | string[]
 }
 
 /**
+ * A `finish` for listValueMethods that only caps the count: a multi-valued field refuses more than
+ * `maxSelect` items (with `tooMany`'s error), a single-valued one keeps the last item.
+ */
+export function cappedList<F extends RelationField | FileField>(tooMany: (field: F) => FieldError) {
+  return (list: string[], field: F): string | string[] | InvalidValue => {
+    const multi = isMultiValued(field);
+    if (multi && list.length > field.maxSelect) return invalid(tooMany(field));
+    return listToValue(list, multi);
+  };
+}
+
+/**
  * The value plumbing select, relation and file fields share: a JSON array column when the field takes
  * several values, one string otherwise; submitted values (and `+`/`-` modifiers) become a string list via
  * `toItem`, then `finish` checks it (too many, unknown values) and shapes it as the field's value.
+ * validateValue refuses a wrong shape and an empty required value, then runs `checkList` on the list.
  */
 export function listValueMethods<F extends SelectField | RelationField | FileField>(
   toItem: (item: unknown) => string | undefined,
   expected: string,
   finish: (list: string[], field: F) => unknown,
+  checkList: (list: string[], field: F) => FieldError | null,
 ) {
   return {
     columnKind: (field: F): ColumnKind => (isMultiValued(field) ? 'jsonArray' : 'text'),
@@ -363,6 +392,17 @@ export function listValueMethods<F extends SelectField | RelationField | FileFie
       if (!Array.isArray(list)) return list;
       return finish(applyListModifier(valueToList(current), modifier, list), field);
     },
+    validateValue(value: unknown, field: F): FieldError | null {
+      if (!isStringOrStringList(value)) return errUnsupportedType(expected);
+      const list = valueToList(value);
+      if (list.length === 0) return field.required ? errRequired() : null;
+      return checkList(list, field);
+    },
+    toDb(value: unknown, field: F): string {
+      const list = valueToList(value);
+      return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
+    },
+    fromDb: (raw: unknown, field: F): unknown => listToValue(listFromDb(raw), isMultiValued(field)),
   };
 }
 

@@ -6,7 +6,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { normalizeDateTime } from '../../util/datetime.js';
 import type { DateField } from '../model.js';
-import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, invalid, normalizeWith, type OptionSpecs, stringValueMethods } from './common.js';
+import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, invalid, definedBy, type OptionSpecs, stringValueMethods } from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 function invalidDate(): FieldError {
@@ -27,12 +27,8 @@ const OPTIONS: OptionSpecs = {
 
 /** The `date` field type. */
 export const dateFieldType: FieldTypeImpl<DateField> = {
-  type: 'date',
+  ...definedBy<DateField>('date', OPTIONS),
   ...stringValueMethods,
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<DateField>('date', OPTIONS, input);
-  },
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     // Canonical strings compare chronologically.

@@ -1,7 +1,17 @@
-/** Shared by `email` and `url`: the `onlyDomains` / `exceptDomains` options and their checks. */
-import { fieldError, type FieldErrors } from '../../errors/index.js';
+/** Shared by `email` and `url`: the `onlyDomains` / `exceptDomains` options and their checks, and the type built on them. */
+import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { EmailField, UrlField } from '../model.js';
-import { errEmpty, type OptionSpecs } from './common.js';
+import {
+  baseDefinitionErrors,
+  errEmpty,
+  errorsOrNull,
+  errRequired,
+  errUnsupportedType,
+  definedBy,
+  stringValueMethods,
+  type FieldTypeImpl,
+  type OptionSpecs,
+} from './common.js';
 
 /** Option specs for the two domain lists (nullable, as PocketBase serialises them). */
 export const DOMAIN_OPTIONS: OptionSpecs = {
@@ -29,7 +39,7 @@ function listErrors(list: readonly string[] | null, other: readonly string[] | n
 }
 
 /** Adds errors for the domain options of an email/url field definition. */
-export function domainOptionErrors(field: EmailField | UrlField, errors: FieldErrors): void {
+function domainOptionErrors(field: EmailField | UrlField, errors: FieldErrors): void {
   const except = listErrors(field.exceptDomains, field.onlyDomains);
   if (except) errors.exceptDomains = except;
   const only = listErrors(field.onlyDomains, field.exceptDomains);
@@ -43,4 +53,28 @@ export function domainAllowed(field: EmailField | UrlField, domain: string): boo
   if (field.onlyDomains && field.onlyDomains.length > 0 && !has(field.onlyDomains)) return false;
   if (field.exceptDomains && field.exceptDomains.length > 0 && has(field.exceptDomains)) return false;
   return true;
+}
+
+/**
+ * An email/url field type: one string, `''` when empty; a non-empty value must pass `checkValue` (its
+ * format and the domain lists, via domainAllowed).
+ */
+export function domainFieldType<F extends EmailField | UrlField>(
+  type: F['type'],
+  checkValue: (value: string, field: F) => FieldError | null,
+): FieldTypeImpl<F> {
+  return {
+    ...definedBy<F>(type, DOMAIN_OPTIONS),
+    ...stringValueMethods,
+    validateDefinition(field) {
+      const errors: FieldErrors = baseDefinitionErrors(field);
+      domainOptionErrors(field, errors);
+      return errorsOrNull(errors);
+    },
+    validateValue(value, field) {
+      if (typeof value !== 'string') return errUnsupportedType('a string');
+      if (value === '') return field.required ? errRequired() : null;
+      return checkValue(value, field);
+    },
+  };
 }

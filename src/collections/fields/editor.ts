@@ -1,7 +1,7 @@
 /** `editor`: rich text (HTML) as a string, zero value `''`, size-limited (5 MiB unless `maxSize` is set). */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { EditorField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, normalizeWith, type OptionSpecs, rangeError, stringValueMethods } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, definedBy, type OptionSpecs, rangeError, stringValueMethods } from './common.js';
 
 /** Default max size in bytes when `maxSize` is 0. */
 export const DEFAULT_EDITOR_MAX_SIZE = 5 << 20;
@@ -19,12 +19,8 @@ const OPTIONS: OptionSpecs = {
 
 /** The `editor` field type. */
 export const editorFieldType: FieldTypeImpl<EditorField> = {
-  type: 'editor',
+  ...definedBy<EditorField>('editor', OPTIONS),
   ...stringValueMethods,
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<EditorField>('editor', OPTIONS, input);
-  },
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     const sizeErr = rangeError(field.maxSize, 0, MAX_SAFE_JSON_INT);

@@ -1,8 +1,7 @@
 /** `email`: a single address string, zero value `''`, optional allowed/blocked domains. */
-import { fieldError, type FieldErrors } from '../../errors/index.js';
+import { fieldError } from '../../errors/index.js';
 import type { EmailField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, normalizeWith, stringValueMethods } from './common.js';
-import { DOMAIN_OPTIONS, domainAllowed, domainOptionErrors } from './domains.js';
+import { domainAllowed, domainFieldType } from './domains.js';
 
 // ozzo's is.EmailFormat (what PocketBase uses). Linear: the domain labels are separated by dots.
 const EMAIL_RE =
@@ -14,26 +13,11 @@ export function isEmail(value: string): boolean {
 }
 
 /** The `email` field type. */
-export const emailFieldType: FieldTypeImpl<EmailField> = {
-  type: 'email',
-  ...stringValueMethods,
-  options: DOMAIN_OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<EmailField>('email', DOMAIN_OPTIONS, input);
-  },
-  validateDefinition(field) {
-    const errors: FieldErrors = baseDefinitionErrors(field);
-    domainOptionErrors(field, errors);
-    return errorsOrNull(errors);
-  },
-  validateValue(value, field) {
-    if (typeof value !== 'string') return errUnsupportedType('a string');
-    if (value === '') return field.required ? errRequired() : null;
-    // PocketBase answers with ozzo's is.Email error here.
-    if (!isEmail(value)) return fieldError('validation_is_email', 'Must be a valid email address.');
-    if (!domainAllowed(field, value.slice(value.lastIndexOf('@') + 1))) {
-      return fieldError('validation_email_domain_not_allowed', 'Email domain is not allowed.');
-    }
-    return null;
-  },
-};
+export const emailFieldType = domainFieldType<EmailField>('email', (value, field) => {
+  // PocketBase answers with ozzo's is.Email error here.
+  if (!isEmail(value)) return fieldError('validation_is_email', 'Must be a valid email address.');
+  if (!domainAllowed(field, value.slice(value.lastIndexOf('@') + 1))) {
+    return fieldError('validation_email_domain_not_allowed', 'Email domain is not allowed.');
+  }
+  return null;
+});

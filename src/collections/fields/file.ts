@@ -4,28 +4,22 @@
  * type handles the names. Supports `+field` / `field+` / `field-` (remove the listed names).
  */
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
-import { isMultiValued, type FileField } from '../model.js';
+import type { FileField } from '../model.js';
 import {
-  listValueMethods,
   baseDefinitionErrors,
+  cappedList,
   errMatch,
   errNotIn,
   errorsOrNull,
-  errRequired,
-  errUnsupportedType,
-  invalid,
-  isStringOrStringList,
-  listFromDb,
-  listToValue,
+  listValueMethods,
   MAX_SAFE_JSON_INT,
-  normalizeWith,
+  definedBy,
   rangeError,
   stringOnly,
   valueToList,
   type FieldTypeImpl,
   type OptionSpecs,
 } from './common.js';
-import type { InvalidValue } from './field-type.js';
 
 /** Default max size of one file in bytes when `maxSize` is 0. */
 export const DEFAULT_FILE_MAX_SIZE = 5 << 20;
@@ -57,17 +51,14 @@ function tooMany(field: FileField): FieldError {
  */
 export function invalidNewFiles(value: unknown, previous: unknown, uploaded: readonly string[] = []): FieldError | null {
   const known = new Set([...valueToList(previous), ...uploaded]);
-  const invalidFiles = valueToList(value)
-    .filter((name) => !known.has(name))
-    .map((name) => name.slice(0, 250));
-  if (invalidFiles.length === 0) return null;
-  return fieldError('validation_invalid_file', `Invalid new files: ${invalidFiles.join(', ')}.`, { invalidFiles });
+  return invalidFilesError(valueToList(value).filter((name) => !known.has(name)));
 }
 
-function finish(list: string[], field: FileField): string | string[] | InvalidValue {
-  const multi = isMultiValued(field);
-  if (multi && list.length > field.maxSelect) return invalid(tooMany(field));
-  return listToValue(list, multi);
+/** `validation_invalid_file` naming the refused files (each cut to 250 characters), or null when none. */
+function invalidFilesError(names: readonly string[]): FieldError | null {
+  if (names.length === 0) return null;
+  const invalidFiles = names.map((name) => name.slice(0, 250));
+  return fieldError('validation_invalid_file', `Invalid new files: ${invalidFiles.join(', ')}.`, { invalidFiles });
 }
 
 const OPTIONS: OptionSpecs = {
@@ -81,11 +72,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `file` field type. */
 export const fileFieldType: FieldTypeImpl<FileField> = {
-  type: 'file',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<FileField>('file', OPTIONS, input);
-  },
+  ...definedBy<FileField>('file', OPTIONS),
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     const selectErr = rangeError(field.maxSelect, 0, MAX_SAFE_JSON_INT);
@@ -100,24 +87,8 @@ export const fileFieldType: FieldTypeImpl<FileField> = {
     if (Object.keys(thumbErrors).length) errors.thumbs = thumbErrors;
     return errorsOrNull(errors);
   },
-  ...listValueMethods(stringOnly, EXPECTED, finish),
-  validateValue(value, field) {
-    if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
-    const list = valueToList(value);
-    if (list.length === 0) return field.required ? errRequired() : null;
+  ...listValueMethods(stringOnly, EXPECTED, cappedList(tooMany), (list, field) => {
     if (list.length > fileMaxSelect(field)) return tooMany(field);
-    const bad = list.filter((name) => name.length > MAX_FILENAME_LENGTH || !FILENAME_RE.test(name));
-    if (bad.length) {
-      const invalidFiles = bad.map((name) => name.slice(0, 250));
-      return fieldError('validation_invalid_file', `Invalid new files: ${invalidFiles.join(', ')}.`, { invalidFiles });
-    }
-    return null;
-  },
-  toDb(value, field) {
-    const list = valueToList(value);
-    return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
-  },
-  fromDb(raw, field) {
-    return listToValue(listFromDb(raw), isMultiValued(field));
-  },
+    return invalidFilesError(list.filter((name) => name.length > MAX_FILENAME_LENGTH || !FILENAME_RE.test(name)));
+  }),
 };

@@ -4,7 +4,7 @@
  */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { GeoPointField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, invalid, isPlainObject, normalizeWith, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, invalid, isPlainObject, definedBy, type FieldTypeImpl, type OptionSpecs } from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 /** A geographic point. */
@@ -44,11 +44,7 @@ const OPTIONS: OptionSpecs = { required: { kind: 'bool', default: false } };
 
 /** The `geoPoint` field type. */
 export const geoPointFieldType: FieldTypeImpl<GeoPointField> = {
-  type: 'geoPoint',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<GeoPointField>('geoPoint', OPTIONS, input);
-  },
+  ...definedBy<GeoPointField>('geoPoint', OPTIONS),
   validateDefinition(field) {
     return errorsOrNull(baseDefinitionErrors(field) as FieldErrors);
   },

@@ -5,7 +5,7 @@
  */
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { JsonField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, invalid, isPlainObject, MAX_SAFE_JSON_INT, normalizeWith, rangeError, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errorsOrNull, errRequired, invalid, isPlainObject, MAX_SAFE_JSON_INT, definedBy, rangeError, type FieldTypeImpl, type OptionSpecs } from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 /** Default max size in bytes when `maxSize` is 0. */
@@ -93,11 +93,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `json` field type. */
 export const jsonFieldType: FieldTypeImpl<JsonField> = {
-  type: 'json',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<JsonField>('json', OPTIONS, input);
-  },
+  ...definedBy<JsonField>('json', OPTIONS),
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     const sizeErr = rangeError(field.maxSize, 0, MAX_SAFE_JSON_INT);

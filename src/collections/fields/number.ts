@@ -4,7 +4,7 @@
  */
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { NumberField } from '../model.js';
-import { baseDefinitionErrors, errMin, errorsOrNull, errRequired, invalid, normalizeWith, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import { baseDefinitionErrors, errMin, errorsOrNull, errRequired, invalid, definedBy, type FieldTypeImpl, type OptionSpecs } from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 // A plain decimal literal: what JSON and HTML forms send. No hex, no "Infinity", no surrounding spaces.
@@ -44,11 +44,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `number` field type. */
 export const numberFieldType: FieldTypeImpl<NumberField> = {
-  type: 'number',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<NumberField>('number', OPTIONS, input);
-  },
+  ...definedBy<NumberField>('number', OPTIONS),
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     const onlyIntError = fieldError('validation_only_int_constraint', 'Decimal numbers are not allowed.');

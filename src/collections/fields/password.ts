@@ -5,7 +5,7 @@
  */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { PasswordField } from '../model.js';
-import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, normalizeWith, type OptionSpecs, runeLength, stringValueMethods } from './common.js';
+import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, definedBy, type OptionSpecs, runeLength, stringValueMethods } from './common.js';
 import { patternError, testPattern } from './pattern-match.js';
 
 /** Longest accepted password (bcrypt's 72-byte input limit, as PocketBase), also the default `max`. */
@@ -23,12 +23,8 @@ const OPTIONS: OptionSpecs = {
 
 /** The `password` field type. */
 export const passwordFieldType: FieldTypeImpl<PasswordField> = {
-  type: 'password',
+  ...definedBy<PasswordField>('password', OPTIONS),
   ...stringValueMethods,
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<PasswordField>('password', OPTIONS, input);
-  },
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     // 0 means "not set" for min, max and cost (ozzo skips zero values).

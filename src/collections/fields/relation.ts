@@ -3,25 +3,20 @@
  * `[]`) of ids in `collectionId`. Supports `+field` / `field+` / `field-`. That the records exist is checked
  * by the records layer (`validation_missing_rel_records`).
  */
-import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
-import { isMultiValued, type RelationField } from '../model.js';
+import { fieldError, type FieldErrors } from '../../errors/index.js';
+import type { RelationField } from '../model.js';
 import {
-  listValueMethods,
   baseDefinitionErrors,
+  cappedList,
   errMin,
   errorsOrNull,
   errRequired,
-  errUnsupportedType,
-  invalid,
-  isStringOrStringList,
-  listFromDb,
-  listToValue,
-  normalizeWith,
-  valueToList,
+  errTooManyValues,
+  listValueMethods,
+  definedBy,
   type FieldTypeImpl,
   type OptionSpecs,
 } from './common.js';
-import type { InvalidValue } from './field-type.js';
 
 const EXPECTED = 'a record id or a list of record ids';
 
@@ -30,17 +25,6 @@ function idToString(item: unknown): string | undefined {
   if (typeof item === 'string') return item;
   if (typeof item === 'number' && Number.isSafeInteger(item) && item >= 0) return String(item);
   return undefined;
-}
-
-function tooMany(field: RelationField): FieldError {
-  const maxSelect = Math.max(field.maxSelect, 1);
-  return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
-}
-
-function finish(list: string[], field: RelationField): string | string[] | InvalidValue {
-  const multi = isMultiValued(field);
-  if (multi && list.length > field.maxSelect) return invalid(tooMany(field));
-  return listToValue(list, multi);
 }
 
 const OPTIONS: OptionSpecs = {
@@ -53,11 +37,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `relation` field type. */
 export const relationFieldType: FieldTypeImpl<RelationField> = {
-  type: 'relation',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<RelationField>('relation', OPTIONS, input);
-  },
+  ...definedBy<RelationField>('relation', OPTIONS),
   validateDefinition(field, ctx) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     if (field.collectionId === '') {
@@ -81,22 +61,10 @@ export const relationFieldType: FieldTypeImpl<RelationField> = {
     else if (field.maxSelect !== 0 && field.maxSelect < Math.max(field.minSelect, 0)) errors.maxSelect = errMin(field.minSelect);
     return errorsOrNull(errors);
   },
-  ...listValueMethods(idToString, EXPECTED, finish),
-  validateValue(value, field) {
-    if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
-    const list = valueToList(value);
-    if (list.length === 0) return field.required ? errRequired() : null;
+  ...listValueMethods(idToString, EXPECTED, cappedList<RelationField>(errTooManyValues), (list, field) => {
     if (field.minSelect > 0 && list.length < field.minSelect) {
       return fieldError('validation_not_enough_values', `Select at least ${field.minSelect}.`, { minSelect: field.minSelect });
     }
-    if (list.length > Math.max(field.maxSelect, 1)) return tooMany(field);
-    return null;
-  },
-  toDb(value, field) {
-    const list = valueToList(value);
-    return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
-  },
-  fromDb(raw, field) {
-    return listToValue(listFromDb(raw), isMultiValued(field));
-  },
+    return list.length > Math.max(field.maxSelect, 1) ? errTooManyValues(field) : null;
+  }),
 };

@@ -10,13 +10,11 @@ import {
   errMax,
   errMin,
   errorsOrNull,
+  errTooManyValues,
   errRequired,
-  errUnsupportedType,
   invalid,
-  isStringOrStringList,
-  listFromDb,
   listToValue,
-  normalizeWith,
+  definedBy,
   scalarToString,
   valueToList,
   type FieldTypeImpl,
@@ -27,8 +25,7 @@ import type { InvalidValue } from './field-type.js';
 const EXPECTED = 'a string or a list of strings';
 
 function listErrors(list: readonly string[], field: SelectField): FieldError | null {
-  const maxSelect = Math.max(field.maxSelect, 1);
-  if (list.length > maxSelect) return fieldError('validation_too_many_values', `Select no more than ${maxSelect}.`, { maxSelect });
+  if (list.length > Math.max(field.maxSelect, 1)) return errTooManyValues(field);
   for (const v of list) {
     if (!field.values.includes(v)) return fieldError('validation_invalid_value', `Invalid value ${v}.`, { value: v });
   }
@@ -51,11 +48,7 @@ const OPTIONS: OptionSpecs = {
 
 /** The `select` field type. */
 export const selectFieldType: FieldTypeImpl<SelectField> = {
-  type: 'select',
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<SelectField>('select', OPTIONS, input);
-  },
+  ...definedBy<SelectField>('select', OPTIONS),
   validateDefinition(field) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     if (field.values.length === 0) errors.values = errRequired();
@@ -64,18 +57,5 @@ export const selectFieldType: FieldTypeImpl<SelectField> = {
     else if (field.maxSelect > max) errors.maxSelect = errMax(max);
     return errorsOrNull(errors);
   },
-  ...listValueMethods(scalarToString, EXPECTED, finish),
-  validateValue(value, field) {
-    if (!isStringOrStringList(value)) return errUnsupportedType(EXPECTED);
-    const list = valueToList(value);
-    if (list.length === 0) return field.required ? errRequired() : null;
-    return listErrors(list, field);
-  },
-  toDb(value, field) {
-    const list = valueToList(value);
-    return isMultiValued(field) ? JSON.stringify(list) : (listToValue(list, false) as string);
-  },
-  fromDb(raw, field) {
-    return listToValue(listFromDb(raw), isMultiValued(field));
-  },
+  ...listValueMethods(scalarToString, EXPECTED, finish, listErrors),
 };

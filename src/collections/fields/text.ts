@@ -5,7 +5,7 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { TextField } from '../model.js';
 import type { InvalidValue } from './field-type.js';
-import { baseDefinitionErrors, errEmpty, errIn, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, normalizeWith, type OptionSpecs, prepareString, rangeError, runeLength, stringValueMethods } from './common.js';
+import { baseDefinitionErrors, errEmpty, errIn, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, definedBy, type OptionSpecs, prepareString, rangeError, runeLength, stringValueMethods } from './common.js';
 import { generateFromPattern } from './pattern-generate.js';
 import { patternError, testPattern } from './pattern-match.js';
 import { PatternSyntaxError } from './pattern-parse.js';
@@ -101,12 +101,8 @@ const OPTIONS: OptionSpecs = {
 
 /** The `text` field type. */
 export const textFieldType: FieldTypeImpl<TextField> = {
-  type: 'text',
+  ...definedBy<TextField>('text', OPTIONS),
   ...stringValueMethods,
-  options: OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<TextField>('text', OPTIONS, input);
-  },
   validateDefinition(field, ctx) {
     const errors: FieldErrors = baseDefinitionErrors(field);
     if (field.primaryKey && field.name !== 'id' && !errors.name) errors.name = errIn('The primary key must be named "id".');

@@ -1,8 +1,7 @@
 /** `url`: a single URL string, zero value `''`, optional allowed/blocked hosts. */
-import { fieldError, type FieldErrors } from '../../errors/index.js';
+import { fieldError } from '../../errors/index.js';
 import type { UrlField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, normalizeWith, stringValueMethods } from './common.js';
-import { DOMAIN_OPTIONS, domainAllowed, domainOptionErrors } from './domains.js';
+import { domainAllowed, domainFieldType } from './domains.js';
 
 const MAX_URL_LENGTH = 2083;
 const SCHEMES = new Set(['http:', 'https:', 'ftp:', 'ws:', 'wss:', 'tcp:', 'udp:']);
@@ -31,25 +30,10 @@ export function parseUrl(value: string): URL | null {
 }
 
 /** The `url` field type. */
-export const urlFieldType: FieldTypeImpl<UrlField> = {
-  type: 'url',
-  ...stringValueMethods,
-  options: DOMAIN_OPTIONS,
-  normalizeDefinition(input) {
-    return normalizeWith<UrlField>('url', DOMAIN_OPTIONS, input);
-  },
-  validateDefinition(field) {
-    const errors: FieldErrors = baseDefinitionErrors(field);
-    domainOptionErrors(field, errors);
-    return errorsOrNull(errors);
-  },
-  validateValue(value, field) {
-    if (typeof value !== 'string') return errUnsupportedType('a string');
-    if (value === '') return field.required ? errRequired() : null;
-    const url = parseUrl(value);
-    if (!url) return fieldError('validation_invalid_url', 'Must be a valid url.');
-    // PocketBase compares the URL's host (including a port, if any).
-    if (!domainAllowed(field, url.host)) return fieldError('validation_url_domain_not_allowed', 'Url domain is not allowed.');
-    return null;
-  },
-};
+export const urlFieldType = domainFieldType<UrlField>('url', (value, field) => {
+  const url = parseUrl(value);
+  if (!url) return fieldError('validation_invalid_url', 'Must be a valid url.');
+  // PocketBase compares the URL's host (including a port, if any).
+  if (!domainAllowed(field, url.host)) return fieldError('validation_url_domain_not_allowed', 'Url domain is not allowed.');
+  return null;
+});

@@ -1,40 +1,25 @@
 /** /api/collections: the schema editor's API (superusers only), PocketBase-compatible. */
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
-import { getFieldType } from '../../collections/fields/index.js';
-import type { Collection, Field } from '../../collections/model.js';
+import type { Collection } from '../../collections/model.js';
 import { builtinProviders } from '../../auth/oauth2/providers.js';
 import { publicCollection } from '../../collections/public.js';
-import { scaffolds } from '../../collections/system-collections.js';
+import { scaffolds, tableAsCollection } from '../../collections/system-collections.js';
 import { inferViewFields } from '../../collections/view-fields.js';
 import { ident, sql, type Sql } from '../../db/sql.js';
-import { AppError } from '../../errors/index.js';
 import { parseListParams } from '../../records/query.js';
 import { compileFilter, compileSort } from '../../rules/index.js';
 import { bodyOf, param, query, requestInfo, requireSuperuser } from './helpers.js';
 
-/** The `_collections` table described as a collection, so the filter language works on it too. */
-function collectionsMetaCollection(): Collection {
-  const field = (name: string, type: Field['type']) => ({ ...getFieldType(type).normalizeDefinition({ name, type }), id: name }) as Field;
-  return {
-    id: '_collections',
-    name: '_collections',
-    type: 'base',
-    system: true,
-    fields: [field('id', 'text'), field('name', 'text'), field('type', 'text'), field('system', 'bool'), field('created', 'text'), field('updated', 'text')],
-    indexes: [],
-    listRule: '',
-    viewRule: '',
-    createRule: null,
-    updateRule: null,
-    deleteRule: null,
-    created: '',
-    updated: '',
-  };
-}
-
 export function registerCollectionRoutes(server: FastifyInstance, app: App): void {
-  const meta = collectionsMetaCollection();
+  const meta = tableAsCollection('_collections', [
+    ['id', 'text'],
+    ['name', 'text'],
+    ['type', 'text'],
+    ['system', 'bool'],
+    ['created', 'text'],
+    ['updated', 'text'],
+  ]);
 
   server.get('/api/collections', async (req) => {
     requireSuperuser(req);
@@ -72,9 +57,7 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
   server.post('/api/collections/meta/dry-run-view', async (req) => {
     requireSuperuser(req);
     const q = bodyOf(req).data.query;
-    const draft = { ...scaffolds().view, viewQuery: typeof q === 'string' ? q : '', fields: [] } as unknown as Collection;
-    if (draft.type !== 'view') throw AppError.badRequest('Invalid view scaffold.');
-    return inferViewFields(app.db, draft, app.collections);
+    return inferViewFields(app.db, { ...scaffolds().view, viewQuery: typeof q === 'string' ? q : '', fields: [] }, app.collections);
   });
 
   server.put('/api/collections/import', async (req, reply) => {
