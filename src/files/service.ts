@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Collection } from '../collections/model.js';
 import type { HookBus, RecordData } from '../hooks/index.js';
-import type { Settings } from '../settings/settings.js';
+import type { S3Settings, Settings } from '../settings/settings.js';
 import type { Logger } from '../util/logger.js';
 import { LOWER_ALPHANUMERIC_ALPHABET, randomString } from '../util/random.js';
 import { LocalStorage } from './local-storage.js';
@@ -23,7 +23,6 @@ const THUMB_CONCURRENCY = 2;
 /** Remembered failed thumbnails, so a bad image is not decoded again on every request. */
 const MAX_FAILED_THUMBS = 1000;
 
-type S3Settings = Settings['s3'];
 
 /** Storage for records' files. */
 export class FileService implements FileJanitor {
