@@ -56,7 +56,8 @@ export class CollectionStore implements SchemaLookup {
   ) {}
 
   find(idOrName: string): Collection | undefined {
-    return this.byId.get(idOrName) ?? this.byName.get(idOrName.toLowerCase());
+    // Names match case-insensitively; most requests already spell them as stored, so try that first.
+    return this.byId.get(idOrName) ?? this.byName.get(idOrName) ?? this.byName.get(idOrName.toLowerCase());
   }
 
   all(): readonly Collection[] {

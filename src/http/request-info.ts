@@ -69,5 +69,5 @@ function headersOf(req: FastifyRequest): Record<string, string> {
 }
 
 export function buildRequestInfo(req: FastifyRequest, auth: AuthState | null, context: RequestContext = 'default'): RequestInfo {
-  return { context, method: req.method.toUpperCase(), headers: headersOf(req), query: queryOf(req), body: requestBody(req).data, auth };
+  return { context, method: req.method, headers: headersOf(req), query: queryOf(req), body: requestBody(req).data, auth };
 }

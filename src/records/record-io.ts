@@ -2,17 +2,48 @@
  * Converting between stored rows, in-memory records and the public JSON PocketBase clients expect.
  */
 import { getFieldType } from '../collections/fields/index.js';
+import type { FieldType } from '../collections/fields/field-type.js';
 import type { Collection, Field } from '../collections/model.js';
 import { ident, join, param, sql, type Sql } from '../db/sql.js';
 import type { RecordData } from '../hooks/index.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 
+/**
+ * What reading and printing a collection's records needs, worked out once per field list (records are
+ * converted on every request; the field list only changes with the schema, which replaces the array).
+ */
+interface RecordCodec {
+  readonly fields: readonly Field[];
+  readonly decoders: ReadonlyArray<{ readonly name: string; readonly field: Field; readonly type: FieldType<Field> }>;
+  /** Fields that may be printed, in order; `hidden` ones only for superusers, `email` only when visible. */
+  readonly printed: ReadonlyArray<{ readonly name: string; readonly hidden: boolean; readonly isAuthEmail: boolean }>;
+}
+
+const codecs = new WeakMap<Collection, RecordCodec>();
+
+function codecOf(collection: Collection): RecordCodec {
+  let codec = codecs.get(collection);
+  if (codec?.fields !== collection.fields) {
+    codec = {
+      fields: collection.fields,
+      decoders: collection.fields.map((field) => ({ name: field.name, field, type: getFieldType(field.type) })),
+      printed: collection.fields
+        .filter((field) => !neverOutput(field))
+        .map((field) => ({
+          name: field.name,
+          hidden: field.hidden,
+          isAuthEmail: collection.type === 'auth' && field.name === 'email' && field.system,
+        })),
+    };
+    codecs.set(collection, codec);
+  }
+  return codec;
+}
+
 /** A stored row → a record (every field, hidden ones included). */
 export function rowToRecord(collection: Collection, row: Record<string, unknown>): RecordData {
   const record: RecordData = {};
-  for (const field of collection.fields) {
-    record[field.name] = getFieldType(field.type).fromDb(row[field.name], field as never);
-  }
+  for (const { name, field, type } of codecOf(collection).decoders) record[name] = type.fromDb(row[name], field);
   return record;
 }
 
@@ -34,6 +65,13 @@ export function viewerOf(req: RequestInfo): Viewer {
   };
 }
 
+/** Owners, superusers and managers always see an auth record's email; others only with emailVisibility on. */
+function emailVisible(collection: Collection, record: RecordData, viewer: Viewer): boolean {
+  if (record.emailVisibility === true || viewer.superuser) return true;
+  if (viewer.authCollectionId === collection.id && viewer.authId === record.id) return true;
+  return Boolean(viewer.manages?.(record.id as string));
+}
+
 /** Fields never sent to anyone, whatever the viewer. */
 function neverOutput(field: Field): boolean {
   return field.type === 'password' || (field.name === 'tokenKey' && field.system);
@@ -51,16 +89,10 @@ export function publicRecord(
   expand?: Record<string, unknown>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { collectionId: collection.id, collectionName: collection.name };
-  const isOwner =
-    collection.type === 'auth' && viewer.authCollectionId === collection.id && viewer.authId === record.id;
-  for (const field of collection.fields) {
-    if (neverOutput(field)) continue;
-    if (field.hidden && !viewer.superuser) continue;
-    if (collection.type === 'auth' && field.name === 'email' && field.system) {
-      const visible = record.emailVisibility === true || isOwner || viewer.superuser || Boolean(viewer.manages?.(record.id as string));
-      if (!visible) continue;
-    }
-    out[field.name] = record[field.name];
+  for (const { name, hidden, isAuthEmail } of codecOf(collection).printed) {
+    if (hidden && !viewer.superuser) continue;
+    if (isAuthEmail && !emailVisible(collection, record, viewer)) continue;
+    out[name] = record[name];
   }
   if (expand && Object.keys(expand).length) out.expand = expand;
   return out;
