@@ -2,7 +2,7 @@
  * Fragment → statement text, shared by the dialects: text nodes verbatim, identifiers double-quoted
  * (both SQLite and PostgreSQL use `"`), parameters as the dialect's placeholder.
  */
-import type { CompiledQuery, Sql, SqlValue } from './sql.js';
+import type { CompiledQuery, Sql, SqlTemplate, SqlValue } from './sql.js';
 
 const quoted = new Map<string, string>();
 
@@ -24,6 +24,7 @@ export interface PlaceholderStyle {
 }
 
 export function compileFragment(query: Sql, style: PlaceholderStyle): CompiledQuery {
+  if (query.bound) return compileBound(query.bound.template, query.bound.values, style);
   let text = '';
   const params: unknown[] = [];
   for (const node of query.nodes) {
@@ -31,7 +32,34 @@ export function compileFragment(query: Sql, style: PlaceholderStyle): CompiledQu
     else if (node.kind === 'param') {
       params.push(style.toDriverValue(node.value));
       text += style.placeholder(node.value, params.length);
-    } else text += node.quoted;
+    } else if (node.kind === 'ident') text += node.quoted;
+    else throw new Error('SQL slot used outside SqlTemplate.bind');
   }
   return { text, params };
+}
+
+/** A bound template: its text is compiled on first use per style (dialect) and reused from then on. */
+function compileBound(template: SqlTemplate, values: readonly SqlValue[], style: PlaceholderStyle): CompiledQuery {
+  let compiled = template.compiled.get(style);
+  if (!compiled) {
+    let text = '';
+    const plan: Array<{ value: SqlValue } | { slot: number }> = [];
+    for (const node of template.query.nodes) {
+      if (node.kind === 'text') text += node.text;
+      else if (node.kind === 'ident') text += node.quoted;
+      else {
+        plan.push(node.kind === 'param' ? { value: node.value } : { slot: node.index });
+        text += style.placeholder(node.kind === 'param' ? node.value : node.sample, plan.length);
+      }
+    }
+    compiled = { text, plan };
+    template.compiled.set(style, compiled);
+  }
+  const params = compiled.plan.map((p) => {
+    if ('value' in p) return style.toDriverValue(p.value);
+    const value = values[p.slot];
+    if (value === undefined) throw new Error(`SQL slot ${p.slot} has no value`);
+    return style.toDriverValue(value);
+  });
+  return { text: compiled.text, params };
 }

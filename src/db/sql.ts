@@ -19,7 +19,9 @@ export type SqlValue = string | number | bigint | boolean | null | Uint8Array;
 export type SqlNode =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'param'; readonly value: SqlValue }
-  | { readonly kind: 'ident'; readonly names: readonly string[]; readonly quoted: string };
+  | { readonly kind: 'ident'; readonly names: readonly string[]; readonly quoted: string }
+  /** A value bound per execution of a {@link SqlTemplate}; `sample` has the kind of value it takes. */
+  | { readonly kind: 'slot'; readonly index: number; readonly sample: SqlValue };
 
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -43,8 +45,11 @@ export class Identifier {
 /** An immutable SQL fragment. */
 export class Sql {
   readonly nodes: readonly SqlNode[];
-  constructor(nodes: readonly SqlNode[]) {
+  /** Set by {@link SqlTemplate.bind}: the template (whose compiled text is reused) and this run's values. */
+  readonly bound: { readonly template: SqlTemplate; readonly values: readonly SqlValue[] } | undefined;
+  constructor(nodes: readonly SqlNode[], bound?: Sql['bound']) {
     this.nodes = nodes;
+    this.bound = bound;
   }
   /** True when the fragment has no nodes (or only empty text). */
   get isEmpty(): boolean {
@@ -56,7 +61,8 @@ export type SqlArg = Sql | Identifier | SqlValue;
 
 function pushArg(nodes: SqlNode[], arg: SqlArg): void {
   if (arg instanceof Sql) {
-    for (const n of arg.nodes) nodes.push(n);
+    const values = arg.bound?.values;
+    for (const n of arg.nodes) nodes.push(values && n.kind === 'slot' ? { kind: 'param', value: values[n.index] as SqlValue } : n);
   } else if (arg instanceof Identifier) nodes.push(arg);
   else if (arg === undefined) throw new Error('undefined interpolated into SQL');
   else nodes.push({ kind: 'param', value: arg });
@@ -117,6 +123,29 @@ export function join(parts: readonly SqlArg[], separator: Sql = sql`, `): Sql {
     pushArg(nodes, p);
   });
   return new Sql(nodes);
+}
+
+/**
+ * A statement run over and over with different values (the by-id reads behind every view and every
+ * authenticated request): built once with numbered {@link slot}s, compiled once per dialect, then
+ * {@link bind}-ed per run, so a hot read neither rebuilds nor recompiles its text.
+ *
+ * @example
+ *   const byId = new SqlTemplate(sql`SELECT * FROM ${ident(name)} WHERE ${ident('id')} = ${slot(0, '')}`);
+ *   await exec.get(byId.bind(id));
+ */
+export class SqlTemplate {
+  /** Compiled text and parameter plan per placeholder style (one per dialect); filled by db/compile.ts. */
+  readonly compiled = new Map<object, { text: string; plan: ReadonlyArray<{ value: SqlValue } | { slot: number }> }>();
+  constructor(readonly query: Sql) {}
+  bind(...values: SqlValue[]): Sql {
+    return new Sql(this.query.nodes, { template: this, values });
+  }
+}
+
+/** Slot `index` of a {@link SqlTemplate}, taking values of the kind of `sample` (PostgreSQL types text slots). */
+export function slot(index: number, sample: SqlValue): Sql {
+  return new Sql([{ kind: 'slot', index, sample }]);
 }
 
 /** A single bound value as a fragment (handy where a template would be noisy). */

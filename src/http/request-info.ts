@@ -51,7 +51,10 @@ export function queryOf(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   const q = req.query as Record<string, unknown> | undefined;
   if (!q) return out;
-  for (const [k, v] of Object.entries(q)) {
+  // for…in, not Object.entries (which allocates a pair per key): this runs on every request.
+  for (const k in q) {
+    if (!Object.hasOwn(q, k)) continue;
+    const v = q[k];
     const first = Array.isArray(v) ? v[0] : v;
     if (typeof first === 'string') out[k] = first;
   }
@@ -61,7 +64,10 @@ export function queryOf(req: FastifyRequest): Record<string, string> {
 /** `@request.headers`: names lower-cased with '-' → '_', repeated values comma-joined. */
 function headersOf(req: FastifyRequest): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
+  const raw = req.headers;
+  for (const k in raw) {
+    if (!Object.hasOwn(raw, k)) continue;
+    const v = raw[k];
     if (typeof v === 'string') headers[snakeHeaderName(k)] = v;
     else if (Array.isArray(v)) headers[snakeHeaderName(k)] = v.join(',');
   }

@@ -3,9 +3,9 @@
  * loading, body parsing, `?fields=` picking, the error envelope) and the route groups.
  *
  * Request lifecycle:
- *   onRequest  → CORS / preflight (204), security headers
+ *   onRequest  → CORS / preflight (204), security headers, Authorization token → req.auth (invalid
+ *                token = guest), path rate limits (429)
  *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
- *   preHandler → Authorization token → req.auth (invalid token = guest)
  *   handler    → services (records/collections/settings) → AppError on any refusal
  *   preSerialization → ?fields= picker on 2xx JSON
  *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
@@ -87,7 +87,18 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.decorateRequest('startedAt', 0);
   registerBodyParsers(server, { bodyLimit });
 
-  // Hooks on the hot path are callback-style: no promise per request when there is nothing to await.
+  const rateLimiter = new RateLimiter(() => app.settings.get(), Date.now, app.sharedCounters);
+  server.decorate('rateLimiter', rateLimiter);
+  server.addHook('onClose', (_instance, done) => {
+    rateLimiter.close();
+    done();
+  });
+
+  // One onRequest hook does all per-request set-up (each hook stage costs a runner per request), in
+  // PocketBase's middleware order: CORS and security headers, preflight, auth from the Authorization
+  // header, then the path rate limits (audiences depend on auth). All of it comes before the body is read,
+  // so a refused request never makes the server read its body. Callback style: no promise per request
+  // when there is nothing to await.
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);
@@ -96,18 +107,6 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
       void reply.code(204).send();
       return;
     }
-    done();
-  });
-
-  const rateLimiter = new RateLimiter(() => app.settings.get(), Date.now, app.sharedCounters);
-  server.decorate('rateLimiter', rateLimiter);
-  server.addHook('onClose', (_instance, done) => {
-    rateLimiter.close();
-    done();
-  });
-
-  // Auth first (rate-limit audiences depend on it), then the path rate limits.
-  server.addHook('preHandler', (req, _reply, done) => {
     const token = tokenFromHeader(req.headers.authorization);
     if (!token) return limitThenContinue(rateLimiter, req, done);
     if (isApiKey(token)) {

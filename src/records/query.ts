@@ -4,7 +4,7 @@
 import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
-import { ident, join, param, sql, type Sql } from '../db/sql.js';
+import { ident, join, param, slot, sql, SqlTemplate, type Sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
 import { compileFilter, compileSort } from '../rules/index.js';
@@ -59,18 +59,32 @@ export function parseListParams(query: Record<string, string | undefined>): List
   return { page, perPage, sort: query.sort ?? '', filter: query.filter ?? '', skipTotal, expand: query.expand ?? '' };
 }
 
-const byIdHeads = new Map<string, Sql>();
+/** The by-id reads, built and compiled once per collection name (bounded): they run on nearly every request. */
+interface ByIdQueries {
+  /** `SELECT _r.* FROM "name" AS _r WHERE _r.id = `, for a read under a rule condition. */
+  head: Sql;
+  /** `… WHERE _r.id = ? LIMIT 1`, for a read the rule lets through unconditionally. */
+  plain: SqlTemplate;
+  /** `SELECT * FROM "name" WHERE "id" = ? LIMIT 1`, the internal read with no rule. */
+  internal: SqlTemplate;
+}
 
-/** `SELECT _r.* FROM "name" AS _r WHERE _r.id = `, built once per collection name (bounded). */
-function byIdHead(name: string): Sql {
-  let head = byIdHeads.get(name);
-  if (!head) {
+const byIdQueries = new Map<string, ByIdQueries>();
+
+function byIdQueriesFor(name: string): ByIdQueries {
+  let queries = byIdQueries.get(name);
+  if (!queries) {
     const root = ident(ROOT_ALIAS);
-    head = sql`SELECT ${root}.* FROM ${ident(name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = `;
-    if (byIdHeads.size >= 1000) byIdHeads.clear();
-    byIdHeads.set(name, head);
+    const head = sql`SELECT ${root}.* FROM ${ident(name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = `;
+    queries = {
+      head,
+      plain: new SqlTemplate(sql`${head}${slot(0, '')} LIMIT 1`),
+      internal: new SqlTemplate(sql`SELECT * FROM ${ident(name)} WHERE ${ident('id')} = ${slot(0, '')} LIMIT 1`),
+    };
+    if (byIdQueries.size >= 1000) byIdQueries.clear();
+    byIdQueries.set(name, queries);
   }
-  return head;
+  return queries;
 }
 
 export class RecordReader {
@@ -136,9 +150,9 @@ export class RecordReader {
     exec: Executor = this.db,
   ): Promise<RecordData> {
     const cond = ruleCondition(collection, rule, req, this.schema, this.db.dialect);
-    const head = byIdHead(collection.name);
+    const queries = byIdQueriesFor(collection.name);
     const row = await exec.get(
-      cond.kind === 'where' ? sql`${head}${id} AND (${cond.condition}) LIMIT 1` : sql`${head}${id} LIMIT 1`,
+      cond.kind === 'where' ? sql`${queries.head}${id} AND (${cond.condition}) LIMIT 1` : queries.plain.bind(id),
     );
     if (!row) throw AppError.notFound();
     return rowToRecord(collection, row);
@@ -146,7 +160,7 @@ export class RecordReader {
 
   /** Loads a record by id with no rule (internal use). */
   async findById(collection: Collection, id: string, exec: Executor = this.db): Promise<RecordData | undefined> {
-    const row = await exec.get(sql`SELECT * FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} LIMIT 1`);
+    const row = await exec.get(byIdQueriesFor(collection.name).internal.bind(id));
     return row ? rowToRecord(collection, row) : undefined;
   }
 

@@ -118,8 +118,8 @@ function toDriverValue(value: SqlValue): unknown {
  * jsonb_build_array, CASE), where PostgreSQL cannot infer an untyped parameter; the rest keep the
  * column's inferred type.
  */
-const compile = (query: Sql): CompiledQuery =>
-  compileFragment(query, { placeholder: (value, n) => (typeof value === 'string' ? `$${n}::text` : `$${n}`), toDriverValue });
+const PLACEHOLDERS = { placeholder: (value: SqlValue, n: number) => (typeof value === 'string' ? `$${n}::text` : `$${n}`), toDriverValue };
+const compile = (query: Sql): CompiledQuery => compileFragment(query, PLACEHOLDERS);
 
 export const postgresDialect: Dialect = {
   name: 'postgres',

@@ -92,7 +92,9 @@ function toDriverValue(value: SqlValue): unknown {
 
 const COLLATIONS = { NOCASE: sql` COLLATE NOCASE`, BINARY: sql` COLLATE BINARY`, RTRIM: sql` COLLATE RTRIM` } as const;
 
-const compile = (query: Sql): CompiledQuery => compileFragment(query, { placeholder: () => '?', toDriverValue });
+/** One style object for the dialect: compiled templates are remembered per style. */
+const PLACEHOLDERS = { placeholder: () => '?', toDriverValue };
+const compile = (query: Sql): CompiledQuery => compileFragment(query, PLACEHOLDERS);
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
