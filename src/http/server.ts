@@ -4,7 +4,7 @@
  *
  * Request lifecycle:
  *   onRequest  → CORS / preflight (204), security headers, Authorization token → req.auth (invalid
- *                token = guest), path rate limits (429)
+ *                token = guest), superuser IP allowlist (403), path rate limits (429)
  *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
  *   handler    → services (records/collections/settings) → AppError on any refusal
  *   preSerialization → ?fields= picker on 2xx JSON
@@ -12,12 +12,13 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import type { AuthState } from '../rules/request-info.js';
+import { isSuperuser, type AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
 import { toAppError } from './error-mapping.js';
 import { fieldsPickerHook } from './fields-picker.js';
 import { RateLimiter } from './rate-limit.js';
 import { resolveAuth, tokenFromHeader } from './request-info.js';
+import { superuserIpAllowed, superuserIpRefused } from './superuser-ips.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerInstallRoutes } from './routes/admin-install.js';
 import { registerAdminToolRoutes } from './routes/admin-tools.js';
@@ -111,7 +112,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     if (!token) return limitThenContinue(rateLimiter, req, done);
     if (isApiKey(token)) {
       authenticateApiKey(app, req, token).then(
-        () => limitThenContinue(rateLimiter, req, done),
+        () => authorisedThenLimit(req, done),
         (err: Error) => done(err),
       );
       return;
@@ -119,11 +120,16 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     resolveAuth(token, app.collections, app.reader).then(
       (auth) => {
         req.auth = auth;
-        limitThenContinue(rateLimiter, req, done);
+        authorisedThenLimit(req, done);
       },
       (err: Error) => done(err),
     );
   });
+  /** settings.superuserIPs applies to anything acting with superuser powers; then the rate limits. */
+  const authorisedThenLimit = (req: FastifyRequest, done: (err?: Error) => void): void => {
+    if (isSuperuser(req) && !superuserIpAllowed(req, app.settings.get())) return done(superuserIpRefused());
+    limitThenContinue(rateLimiter, req, done);
+  };
 
   server.addHook('preSerialization', fieldsPickerHook());
   // Request logs: queued as the reply is sent (not onResponse: see requestLogHook), written in batches to

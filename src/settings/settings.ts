@@ -4,6 +4,7 @@
  * sends an empty) secret keeps the stored one.
  */
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
+import { ipOrSubnetError } from '../util/ip-list.js';
 
 export interface RateLimitRule {
   label: string;
@@ -205,6 +206,10 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
   ] as const) {
     // A bad endpoint would otherwise surface as a failure on every file request.
     if (endpoint !== '' && !isHttpUrl(endpoint)) setError(errors, [...path], 'validation_invalid_url', 'Must be an http(s) URL, e.g. https://s3.amazonaws.com');
+  }
+  for (const entry of s.superuserIPs) {
+    const problem = ipOrSubnetError(entry);
+    if (problem) setError(errors, ['superuserIPs'], 'validation_invalid_value', `Must be IP addresses or subnets: ${problem}`);
   }
   for (const h of s.trustedProxy.headers) {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(h)) setError(errors, ['trustedProxy', 'headers'], 'validation_invalid_value', `Invalid header name "${h.slice(0, 100)}"`);

@@ -10,10 +10,10 @@ export interface RawResponse {
 }
 
 /** POSTs JSON (any value, so tests can send type-confused bodies) with an optional Authorization. */
-export async function postJson(s: TestServer, path: string, body: unknown, token?: string): Promise<RawResponse> {
+export async function postJson(s: TestServer, path: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
   const res = await s.fetch(path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
+    headers: { 'content-type': 'application/json', ...headers, ...(token ? { authorization: token } : {}) },
     body: JSON.stringify(body),
   });
   const text = await res.text();

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { issueToken, peekClaims, verifyToken } from '../../auth/tokens.js';
-import type { AuthCollection, Collection, FileField } from '../../collections/model.js';
+import { SUPERUSERS_COLLECTION_ID, type AuthCollection, type Collection, type FileField } from '../../collections/model.js';
+import { superuserIpAllowed } from '../superuser-ips.js';
 import { AppError } from '../../errors/index.js';
 import {
   allowedThumb,
@@ -32,7 +33,7 @@ import { buildRequestInfo, queryOf } from '../request-info.js';
 import { param } from './helpers.js';
 
 /** The verified record behind a file token, or null for anything invalid. */
-async function resolveFileToken(app: App, token: string): Promise<AuthState | null> {
+async function resolveFileToken(app: App, req: FastifyRequest, token: string): Promise<AuthState | null> {
   const claims = peekClaims(token.trim());
   if (!claims || claims.type !== 'file') return null;
   const collection = app.collections.find(claims.collectionId);
@@ -40,13 +41,16 @@ async function resolveFileToken(app: App, token: string): Promise<AuthState | nu
   const record = await app.reader.findById(collection, claims.id);
   if (!record) return null;
   const ok = await verifyToken(token.trim(), collection as AuthCollection, { tokenKey: String(record.tokenKey ?? '') }, 'file');
-  return ok ? { collection: collection as AuthCollection, record } : null;
+  if (!ok) return null;
+  // Outside settings.superuserIPs a superuser's file token counts for nothing (PocketBase drops it too).
+  if (collection.id === SUPERUSERS_COLLECTION_ID && !superuserIpAllowed(req, app.settings.get())) return null;
+  return { collection: collection as AuthCollection, record };
 }
 
 /** Protected files: the view rule, evaluated for the token's record in the `protectedFile` context. */
 async function mayReadProtected(app: App, req: FastifyRequest, collection: Collection, recordId: string): Promise<boolean> {
   const token = queryOf(req).token ?? '';
-  const auth = token ? await resolveFileToken(app, token) : null;
+  const auth = token ? await resolveFileToken(app, req, token) : null;
   try {
     await app.reader.findVisible(collection, recordId, 'viewRule', buildRequestInfo(req, auth, 'protectedFile'));
     return true;

@@ -8,7 +8,8 @@ import type { App } from '../../app.js';
 import { recordLoginOrigin } from '../../auth/auth-origins.js';
 import type { AuthMethod } from '../../auth/index.js';
 import { issueToken } from '../../auth/tokens.js';
-import type { AuthCollection } from '../../collections/model.js';
+import { SUPERUSERS_COLLECTION_ID, type AuthCollection } from '../../collections/model.js';
+import { superuserIpAllowed, superuserIpRefused } from '../superuser-ips.js';
 import { ident, sql } from '../../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../../errors/index.js';
 import type { RecordData } from '../../hooks/index.js';
@@ -108,6 +109,7 @@ export async function sendAuthResponse(
   record: RecordData,
   opts: AuthResponseOptions,
 ): Promise<FastifyReply> {
+  if (collection.id === SUPERUSERS_COLLECTION_ID && !superuserIpAllowed(req, app.settings.get())) throw superuserIpRefused();
   await checkAuthRule(app, collection, record, req);
 
   if (opts.method !== '' && !opts.mfaDone) {

@@ -1,0 +1,57 @@
+/**
+ * IP allowlists (`settings.superuserIPs`): entries are addresses or CIDR subnets, IPv4 or IPv6, matched
+ * with Node's `net.BlockList`. IPv4 clients seen through an IPv6 socket (`::ffff:a.b.c.d`) match their
+ * IPv4 entries.
+ */
+import { BlockList, isIP } from 'node:net';
+
+/** Why `entry` is not an IP address or subnet, or null when it is one. */
+export function ipOrSubnetError(entry: string): string | null {
+  const [address = '', bits, ...rest] = entry.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return `"${entry.slice(0, 100)}" is not an IP address or subnet`;
+  if (bits === undefined) return null;
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `"${entry.slice(0, 100)}" has an invalid prefix length (0–${max})`;
+  return null;
+}
+
+/** A compiled allowlist: `allows(ip)`; an empty list allows everyone. Invalid entries are skipped. */
+export class IpAllowlist {
+  private readonly list = new BlockList();
+  readonly empty: boolean;
+
+  constructor(entries: readonly string[]) {
+    let added = 0;
+    for (const raw of entries) {
+      if (ipOrSubnetError(raw) !== null) continue;
+      const [address = '', bits] = raw.trim().split('/');
+      const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+      if (bits === undefined) this.list.addAddress(address, type);
+      else this.list.addSubnet(address, Number(bits), type);
+      added++;
+    }
+    this.empty = added === 0;
+  }
+
+  allows(ip: string): boolean {
+    if (this.empty) return true;
+    const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
+    const address = mapped ?? ip;
+    const family = isIP(address);
+    if (family === 0) return false;
+    return this.list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  }
+}
+
+const compiled = new WeakMap<readonly string[], IpAllowlist>();
+
+/** The allowlist for a settings array, compiled once per array (settings updates replace it). */
+export function allowlistOf(entries: readonly string[]): IpAllowlist {
+  let list = compiled.get(entries);
+  if (!list) {
+    list = new IpAllowlist(entries);
+    compiled.set(entries, list);
+  }
+  return list;
+}
