@@ -2,7 +2,7 @@
  * Fragment → statement text, shared by the dialects: text nodes verbatim, identifiers double-quoted
  * (both SQLite and PostgreSQL use `"`), parameters as the dialect's placeholder.
  */
-import type { CompiledQuery, Sql, SqlTemplate, SqlValue } from './sql.js';
+import { slotValue, type CompiledQuery, type Sql, type SqlTemplate, type SqlValue } from './sql.js';
 
 const quoted = new Map<string, string>();
 
@@ -55,11 +55,6 @@ function compileBound(template: SqlTemplate, values: readonly SqlValue[], style:
     compiled = { text, plan };
     template.compiled.set(style, compiled);
   }
-  const params = compiled.plan.map((p) => {
-    if ('value' in p) return style.toDriverValue(p.value);
-    const value = values[p.slot];
-    if (value === undefined) throw new Error(`SQL slot ${p.slot} has no value`);
-    return style.toDriverValue(value);
-  });
+  const params = compiled.plan.map((p) => style.toDriverValue('value' in p ? p.value : slotValue(values, p.slot)));
   return { text: compiled.text, params };
 }

@@ -62,7 +62,7 @@ export type SqlArg = Sql | Identifier | SqlValue;
 function pushArg(nodes: SqlNode[], arg: SqlArg): void {
   if (arg instanceof Sql) {
     const values = arg.bound?.values;
-    for (const n of arg.nodes) nodes.push(values && n.kind === 'slot' ? { kind: 'param', value: values[n.index] as SqlValue } : n);
+    for (const n of arg.nodes) nodes.push(values && n.kind === 'slot' ? { kind: 'param', value: slotValue(values, n.index) } : n);
   } else if (arg instanceof Identifier) nodes.push(arg);
   else if (arg === undefined) throw new Error('undefined interpolated into SQL');
   else nodes.push({ kind: 'param', value: arg });
@@ -141,6 +141,13 @@ export class SqlTemplate {
   bind(...values: SqlValue[]): Sql {
     return new Sql(this.query.nodes, { template: this, values });
   }
+}
+
+/** The value bound to slot `index`; a missing one is a programming error, never a silent NULL. */
+export function slotValue(values: readonly SqlValue[], index: number): SqlValue {
+  const value = values[index];
+  if (value === undefined) throw new Error(`SQL slot ${index} has no value`);
+  return value;
 }
 
 /** Slot `index` of a {@link SqlTemplate}, taking values of the kind of `sample` (PostgreSQL types text slots). */

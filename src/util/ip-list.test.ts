@@ -10,9 +10,10 @@ test('matches addresses and subnets of both families, and IPv4 clients seen thro
   for (const ip of ['11.0.0.1', '192.0.2.8', '::ffff:11.0.0.1', '2001:db9::1', '', 'localhost', '10.0.0.1; DROP']) assert.equal(list.allows(ip), false, ip);
 });
 
-test('an empty list, or one with only invalid entries, allows everyone', () => {
+test('an empty list allows everyone; invalid entries match nobody (the list fails closed)', () => {
   assert.equal(new IpAllowlist([]).allows('198.51.100.1'), true);
-  assert.equal(new IpAllowlist(['nonsense']).empty, true);
+  assert.equal(new IpAllowlist(['nonsense']).allows('198.51.100.1'), false);
+  assert.equal(new IpAllowlist(['nonsense', '198.51.100.0/24']).allows('198.51.100.1'), true);
 });
 
 test('names what is wrong with an entry', () => {

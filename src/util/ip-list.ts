@@ -16,22 +16,23 @@ export function ipOrSubnetError(entry: string): string | null {
   return null;
 }
 
-/** A compiled allowlist: `allows(ip)`; an empty list allows everyone. Invalid entries are skipped. */
+/**
+ * A compiled allowlist: `allows(ip)`. An empty list allows everyone. An invalid entry (settings are
+ * validated on save, so only a hand-edited row has one) matches nobody: an allowlist fails closed.
+ */
 export class IpAllowlist {
   private readonly list = new BlockList();
   readonly empty: boolean;
 
   constructor(entries: readonly string[]) {
-    let added = 0;
+    this.empty = entries.length === 0;
     for (const raw of entries) {
       if (ipOrSubnetError(raw) !== null) continue;
       const [address = '', bits] = raw.trim().split('/');
       const type = isIP(address) === 4 ? 'ipv4' : 'ipv6';
       if (bits === undefined) this.list.addAddress(address, type);
       else this.list.addSubnet(address, Number(bits), type);
-      added++;
     }
-    this.empty = added === 0;
   }
 
   allows(ip: string): boolean {

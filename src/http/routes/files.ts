@@ -8,7 +8,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { issueToken, peekClaims, verifyToken } from '../../auth/tokens.js';
 import { SUPERUSERS_COLLECTION_ID, type AuthCollection, type Collection, type FileField } from '../../collections/model.js';
-import { superuserIpAllowed } from '../superuser-ips.js';
 import { AppError } from '../../errors/index.js';
 import {
   allowedThumb,
@@ -30,6 +29,7 @@ import {
 } from '../../files/index.js';
 import type { AuthState } from '../../rules/request-info.js';
 import { buildRequestInfo, queryOf } from '../request-info.js';
+import { superuserIpAllowed } from '../superuser-ips.js';
 import { param } from './helpers.js';
 
 /** The verified record behind a file token, or null for anything invalid. */

@@ -9,7 +9,6 @@ import { recordLoginOrigin } from '../../auth/auth-origins.js';
 import type { AuthMethod } from '../../auth/index.js';
 import { issueToken } from '../../auth/tokens.js';
 import { SUPERUSERS_COLLECTION_ID, type AuthCollection } from '../../collections/model.js';
-import { superuserIpAllowed, superuserIpRefused } from '../superuser-ips.js';
 import { ident, sql } from '../../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../../errors/index.js';
 import type { RecordData } from '../../hooks/index.js';
@@ -17,6 +16,7 @@ import { ROOT_ALIAS } from '../../records/access.js';
 import { publicRecord } from '../../records/record-io.js';
 import { compileFilter } from '../../rules/index.js';
 import { clientIp } from '../rate-limit.js';
+import { superuserIpAllowed, superuserIpRefused } from '../superuser-ips.js';
 import { bodyOf, param, query, requestInfo } from './helpers.js';
 
 /** The auth collection named in the URL; 404 for anything else (PocketBase's message). */
