@@ -284,7 +284,8 @@ interface Sink {
 /**
  * Feeds `stream` to `sink`, counting bytes: past `limit` it stops with `overLimit()` (413 by default) without
  * buffering the rest, which keeps flowing to nowhere until Fastify closes the connection (it answers parser errors
- * with `Connection: close`). A client that aborts mid-body gets a 400 instead of a hang. Returns `detach`.
+ * with `Connection: close`). A client that aborts mid-body gets a 400 instead of a hang. Returns `detach`, after
+ * which the stream keeps being read and dropped.
  */
 function pump(stream: Readable, limit: number, sink: Sink, overLimit: () => AppError): () => void {
   let received = 0;
@@ -352,11 +353,25 @@ function parseMultipart(stream: Readable, contentType: string, limit: number, s:
     let pending = 0; // file parts still being read
     let inputEnded = false;
 
-    const fail = (err: AppError): void => {
+    /**
+     * Ends the parse with `err`. Fastify answers a parser error with `Connection: close`, and closing a
+     * socket that still has unread request bytes resets it, so a client still uploading (1,000 parts in
+     * and 9,000 to go) would see ECONNRESET instead of the answer. So a problem found inside the body
+     * limit is answered once the rest of the body has been read and dropped (at most `limit` bytes);
+     * only the stream's own failures (over the limit, client gone) answer at once.
+     */
+    const fail = (err: AppError, answerNow = false): void => {
       if (settled) return;
       settled = true;
       detach();
-      reject(err);
+      if (answerNow || inputEnded || stream.readableEnded || stream.destroyed) return reject(err);
+      const answer = (): void => {
+        stream.off('end', answer);
+        stream.off('close', answer);
+        reject(err);
+      };
+      stream.on('end', answer);
+      stream.on('close', answer);
     };
     const finish = (): void => {
       if (settled) return;
@@ -452,7 +467,7 @@ function parseMultipart(stream: Readable, contentType: string, limit: number, s:
             fail(malformed(err));
           }
         },
-        fail,
+        fail: (err) => fail(err, true),
       },
       () => tooLarge(limit),
     );

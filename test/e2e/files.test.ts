@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import PocketBase, { ClientResponseError } from 'pocketbase';
 import sharp from 'sharp';
@@ -373,6 +374,40 @@ describe('files', () => {
       await res.arrayBuffer();
       assert.equal(readdirSync(storageDir(docsId)).length, before);
       assert.equal((await s.fetch('/api/health')).status, 200);
+    });
+
+    it('answers a client still uploading past the part limit with the 413, not a connection reset', async () => {
+      // Half the parts, a pause (the server has seen 1,000 parts by then), the other half, and only then
+      // read, as an HTTP client that finishes its upload first does. Answering and closing before the rest
+      // arrived made the second write fail with EPIPE or ECONNRESET, the answer unread.
+      const boundary = 'plinth-boundary';
+      let body = '';
+      for (let i = 0; i < 4_000; i++) body += `--${boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="f${i}.txt"\r\n\r\nx\r\n`;
+      body += `--${boundary}--\r\n`;
+      const { port } = new URL(s.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      const outcome = await new Promise<string>((resolve) => {
+        let received = '';
+        socket.pause();
+        socket.on('data', (chunk) => (received += chunk));
+        socket.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
+        socket.on('end', () => resolve(received));
+        socket.on('connect', () => {
+          socket.write(
+            `POST /api/collections/docs/records HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+              `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+          );
+          const half = Math.floor(body.length / 2);
+          socket.write(body.slice(0, half));
+          setTimeout(() => {
+            socket.write(body.slice(half));
+            setTimeout(() => socket.resume(), 200);
+          }, 300);
+        });
+      });
+      socket.destroy();
+      assert.match(outcome, /^HTTP\/1\.1 413 /);
+      assert.match(outcome, /Too many multipart parts/);
     });
   });
 
