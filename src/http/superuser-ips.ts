@@ -5,9 +5,9 @@
  * token is ignored (the file is served as to a guest). The client address follows `settings.trustedProxy`.
  */
 import type { FastifyRequest } from 'fastify';
-import { AppError } from '../errors/index.js';
+import { AppError, fieldError } from '../errors/index.js';
 import type { Settings } from '../settings/settings.js';
-import { allowlistOf } from '../util/ip-list.js';
+import { allowlistOf, IpAllowlist } from '../util/ip-list.js';
 import { clientIp } from './rate-limit.js';
 
 /** Whether superuser powers may be used from this request's client address. */
@@ -18,4 +18,18 @@ export function superuserIpAllowed(req: FastifyRequest, settings: Settings): boo
 
 export function superuserIpRefused(): AppError {
   return AppError.forbidden('Superuser access from this IP address is not allowed.');
+}
+
+/**
+ * Refuses a settings change whose `superuserIPs` would leave out the superuser making it: their very next
+ * request would be refused, and nothing over HTTP could undo it.
+ */
+export function refuseSelfLockout(req: FastifyRequest, settings: Settings, patch: Record<string, unknown>): void {
+  const list = patch.superuserIPs;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((entry) => typeof entry === 'string')) return;
+  const ip = clientIp(req, settings);
+  if (new IpAllowlist(list as string[]).allows(ip)) return;
+  throw AppError.validation('Failed to update the settings.', {
+    superuserIPs: fieldError('validation_invalid_value', `The list must include your current address (${ip.slice(0, 100)}); otherwise this change would lock you out.`),
+  });
 }

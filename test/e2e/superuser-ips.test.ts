@@ -64,6 +64,19 @@ describe('superuser IP allowlist', () => {
     assert.deepEqual(settings.superuserIPs, ['127.0.0.1', '::1', '203.0.113.0/24'], 'a refused update changes nothing');
   });
 
+  it("refuses a list that leaves out the saving superuser's own address", async () => {
+    const res = await s.fetch('/api/settings', {
+      method: 'PATCH',
+      headers: { ...from(INSIDE), 'content-type': 'application/json' },
+      body: JSON.stringify({ superuserIPs: ['198.51.100.0/24'] }),
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { data: Record<string, { message: string }> };
+    assert.match(body.data.superuserIPs?.message ?? '', /must include your current address \(203\.0\.113\.9\)/);
+    const settings = (await s.admin.settings.getAll()) as { superuserIPs: string[] };
+    assert.deepEqual(settings.superuserIPs, ['127.0.0.1', '::1', '203.0.113.0/24']);
+  });
+
   it('answers 403 to a superuser token from outside the list, and serves it from inside', async () => {
     const res = await s.fetch('/api/collections', { headers: from(OUTSIDE) });
     assert.equal(res.status, 403);

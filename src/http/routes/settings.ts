@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { AppError, fieldError } from '../../errors/index.js';
+import { refuseSelfLockout } from '../superuser-ips.js';
 import { bodyOf, requireSuperuser } from './helpers.js';
 import { registerTestEmailRoute } from './settings-test-email.js';
 
@@ -12,7 +13,9 @@ export function registerSettingsRoutes(server: FastifyInstance, app: App): void 
   });
   server.patch('/api/settings', async (req) => {
     requireSuperuser(req);
-    await app.settings.update(bodyOf(req).data);
+    const patch = bodyOf(req).data;
+    refuseSelfLockout(req, app.settings.get(), patch);
+    await app.settings.update(patch);
     return app.settings.redacted();
   });
   // Writes and deletes a small object with the stored S3 settings: 204, or 400 with the service's reason.
