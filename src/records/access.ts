@@ -15,6 +15,9 @@ export const ROOT_ALIAS = '_r';
 /** The result of checking a rule up front. */
 export type RuleCondition = { kind: 'all' } | { kind: 'where'; condition: Sql };
 
+/** "No condition": one shared value, since every public-rule and superuser request gets it. */
+const ALL: RuleCondition = Object.freeze({ kind: 'all' });
+
 /**
  * Resolves a collection rule for a request: superusers and `""` rules pass unconditionally; a `null` rule
  * answers 403; otherwise the compiled condition (on `ROOT_ALIAS` unless another alias is given).
@@ -41,10 +44,10 @@ export function ruleConditionOrNone(
   dialect: Dialect,
   alias: string = ROOT_ALIAS,
 ): RuleCondition | null {
-  if (isSuperuser(req)) return { kind: 'all' };
+  if (isSuperuser(req)) return ALL;
   const expr = collection[rule];
   if (expr === null || expr === undefined) return null;
-  if (expr.trim() === '') return { kind: 'all' };
+  if (expr.trim() === '') return ALL;
   return {
     kind: 'where',
     condition: compileFilter(expr, { collection, schema, dialect, rootAlias: alias, request: req, mode: 'rule' }),
