@@ -7,7 +7,7 @@
  * exact collection beats `*`. `audience` narrows a rule to guests (`@guest`) or authenticated requests
  * (`@auth`). Exceeding a rule answers 429.
  *
- * The client IP is the socket's peer address, or, only when `settings.trustedProxy.headers` names them,
+ * `excludedIPs` (addresses or CIDR subnets) are never limited. The client IP is the socket's peer address, or, only when `settings.trustedProxy.headers` names them,
  * the first configured proxy header present (leftmost or rightmost entry per `useLeftmostIP`). A client can
  * therefore never pick its own IP by sending `X-Forwarded-For` unless the operator said a proxy sets it.
  *
@@ -18,6 +18,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors/index.js';
 import type { RateLimitRule, Settings } from '../settings/index.js';
 import type { SharedCounters } from '../cluster/counters.js';
+import { ipListOf } from '../util/ip-list.js';
 
 interface Window {
   count: number;
@@ -94,7 +95,7 @@ export class RateLimiter {
 
   private hit(rule: RateLimitRule, req: FastifyRequest, excluded: string[]): void | Promise<void> {
     const ip = clientIp(req, this.settings());
-    if (excluded.includes(ip)) return;
+    if (ipListOf(excluded).contains(ip)) return;
     const key = `${rule.label}\u001f${rule.audience}\u001f${ip}`;
     if (this.shared) {
       return this.shared.hit(key, rule.duration * 1000).then((count) => {

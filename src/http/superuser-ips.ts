@@ -7,13 +7,13 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError, fieldError } from '../errors/index.js';
 import type { Settings } from '../settings/settings.js';
-import { allowlistOf, IpAllowlist } from '../util/ip-list.js';
+import { IpList, ipListOf } from '../util/ip-list.js';
 import { clientIp } from './rate-limit.js';
 
 /** Whether superuser powers may be used from this request's client address. */
 export function superuserIpAllowed(req: FastifyRequest, settings: Settings): boolean {
-  const list = allowlistOf(settings.superuserIPs);
-  return list.empty || list.allows(clientIp(req, settings));
+  const list = ipListOf(settings.superuserIPs);
+  return list.empty || list.contains(clientIp(req, settings));
 }
 
 export function superuserIpRefused(): AppError {
@@ -28,7 +28,7 @@ export function refuseSelfLockout(req: FastifyRequest, settings: Settings, patch
   const list = patch.superuserIPs;
   if (!Array.isArray(list) || list.length === 0 || !list.every((entry) => typeof entry === 'string')) return;
   const ip = clientIp(req, settings);
-  if (new IpAllowlist(list as string[]).allows(ip)) return;
+  if (new IpList(list as string[]).contains(ip)) return;
   throw AppError.validation('Failed to update the settings.', {
     superuserIPs: fieldError('validation_invalid_value', `The list must include your current address (${ip.slice(0, 100)}); otherwise this change would lock you out.`),
   });

@@ -207,9 +207,13 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
     // A bad endpoint would otherwise surface as a failure on every file request.
     if (endpoint !== '' && !isHttpUrl(endpoint)) setError(errors, [...path], 'validation_invalid_url', 'Must be an http(s) URL, e.g. https://s3.amazonaws.com');
   }
-  for (const entry of s.superuserIPs) {
-    const problem = ipOrSubnetError(entry);
-    if (problem) setError(errors, ['superuserIPs'], 'validation_invalid_value', `Must be IP addresses or subnets: ${problem}`);
+  const ipLists: Array<[string[], string[]]> = [
+    [['superuserIPs'], s.superuserIPs],
+    [['rateLimits', 'excludedIPs'], s.rateLimits.excludedIPs],
+  ];
+  for (const [path, entries] of ipLists) {
+    const problem = entries.map(ipOrSubnetError).find((p) => p !== null);
+    if (problem) setError(errors, path, 'validation_invalid_value', `Must be IP addresses or subnets: ${problem}`);
   }
   for (const h of s.trustedProxy.headers) {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(h)) setError(errors, ['trustedProxy', 'headers'], 'validation_invalid_value', `Invalid header name "${h.slice(0, 100)}"`);

@@ -1,7 +1,7 @@
 /**
- * IP allowlists (`settings.superuserIPs`): entries are addresses or CIDR subnets, IPv4 or IPv6, matched
- * with Node's `net.BlockList`. IPv4 clients seen through an IPv6 socket (`::ffff:a.b.c.d`) match their
- * IPv4 entries.
+ * IP lists in settings (`superuserIPs`, `rateLimits.excludedIPs`): entries are addresses or CIDR subnets,
+ * IPv4 or IPv6, matched with Node's `net.BlockList`. IPv4 clients seen through an IPv6 socket
+ * (`::ffff:a.b.c.d`) match their IPv4 entries.
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -17,10 +17,10 @@ export function ipOrSubnetError(entry: string): string | null {
 }
 
 /**
- * A compiled allowlist: `allows(ip)`. An empty list allows everyone. An invalid entry (settings are
- * validated on save, so only a hand-edited row has one) matches nobody: an allowlist fails closed.
+ * A compiled list: `contains(ip)`. An invalid entry (settings are validated on save, so only a hand-edited
+ * row has one) matches nobody, so an allowlist built on it fails closed.
  */
-export class IpAllowlist {
+export class IpList {
   private readonly list = new BlockList();
   readonly empty: boolean;
 
@@ -35,8 +35,8 @@ export class IpAllowlist {
     }
   }
 
-  allows(ip: string): boolean {
-    if (this.empty) return true;
+  contains(ip: string): boolean {
+    if (this.empty) return false;
     const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)?.[1];
     const address = mapped ?? ip;
     const family = isIP(address);
@@ -45,13 +45,13 @@ export class IpAllowlist {
   }
 }
 
-const compiled = new WeakMap<readonly string[], IpAllowlist>();
+const compiled = new WeakMap<readonly string[], IpList>();
 
-/** The allowlist for a settings array, compiled once per array (settings updates replace it). */
-export function allowlistOf(entries: readonly string[]): IpAllowlist {
+/** The list for a settings array, compiled once per array (settings updates replace it). */
+export function ipListOf(entries: readonly string[]): IpList {
   let list = compiled.get(entries);
   if (!list) {
-    list = new IpAllowlist(entries);
+    list = new IpList(entries);
     compiled.set(entries, list);
   }
   return list;

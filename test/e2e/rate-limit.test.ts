@@ -72,6 +72,27 @@ describe('rate limits', () => {
     assert.equal((await s.fetch('/api/collections/notes/records')).status, 200, 'other actions are not limited by the create rule');
   });
 
+  it('never limits excludedIPs, given as addresses or subnets, and refuses entries that are neither', async () => {
+    await s.admin.settings.update({
+      rateLimits: { enabled: true, excludedIPs: ['203.0.113.0/24'], rules: [{ label: '*:auth', audience: '', duration: 30, maxRequests: 1 }] },
+      trustedProxy: { headers: ['X-Forwarded-For'], useLeftmostIP: true },
+    });
+    const excluded = [];
+    for (let i = 0; i < 3; i++) excluded.push((await login({ 'X-Forwarded-For': `203.0.113.${i + 1}` })).status);
+    assert.deepEqual(excluded, [400, 400, 400]);
+    assert.deepEqual([(await login({ 'X-Forwarded-For': '198.51.100.1' })).status, (await login({ 'X-Forwarded-For': '198.51.100.1' })).status], [400, 429]);
+
+    const res = await s.fetch('/api/settings', {
+      method: 'PATCH',
+      headers: { authorization: s.admin.authStore.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimits: { excludedIPs: ['office-router'] } }),
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { data: { rateLimits?: { excludedIPs?: { message: string } } } };
+    assert.match(body.data.rateLimits?.excludedIPs?.message ?? '', /"office-router" is not an IP address or subnet/);
+    await s.admin.settings.update({ rateLimits: { excludedIPs: [] }, trustedProxy: { headers: [], useLeftmostIP: false } });
+  });
+
   it('turns off completely when disabled', async () => {
     await s.admin.settings.update({ rateLimits: { enabled: false } });
     for (let i = 0; i < 5; i++) assert.equal((await s.fetch('/api/health')).status, 200);
