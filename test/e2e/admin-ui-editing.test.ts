@@ -98,9 +98,9 @@ describe('dashboard first-hour fixes in Chromium', { timeout: 240_000 }, () => {
       body: JSON.stringify({ token, email: EMAIL, password: PASSWORD, passwordConfirm: PASSWORD }),
     });
     assert.equal(res.status, 204);
-    await page.goto(`${s.url}/_/#/login`);
+    await page.goto('about:blank');
     const status = page.waitForResponse((r) => r.url().endsWith('/api/install') && r.request().method() === 'GET');
-    await page.reload();
+    await page.goto(`${s.url}/_/#/login`);
     assert.deepEqual(await (await status).json(), { needed: false });
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     await page.waitForTimeout(100);
