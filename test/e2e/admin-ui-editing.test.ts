@@ -262,6 +262,17 @@ describe('dashboard first-hour fixes in Chromium', { timeout: 240_000 }, () => {
     const cells = `${await author.textContent()} ${await tagCell.textContent()}`;
     for (const id of [ada.id, red.id, blue.id]) assert.doesNotMatch(cells, new RegExp(id), 'no raw ids in the cells');
     await shot('24-relation-cells');
+
+    // Opening a collection's settings and leaving without a change never asks (every tab visited).
+    for (const name of ['books', 'users']) {
+      await open(`/collections/${name}`);
+      await page.getByRole('button', { name: `Edit collection ${name}` }).click();
+      await dialog().waitFor();
+      for (const tab of await dialog().getByRole('tab').all()) await tab.click();
+      await page.getByRole('tab', { name: 'Fields' }).click();
+      await clickOverlay();
+      await dialog().waitFor({ state: 'detached' });
+    }
   });
 
   it('edits an editor field with a rich-text editor (loaded on first use) whose HTML is sanitised', async () => {
