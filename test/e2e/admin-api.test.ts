@@ -88,6 +88,8 @@ describe('first superuser via the install link', () => {
     fetch(s.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('refuses wrong tokens, creates the superuser once, then the link is spent', async () => {
+    const needed = async () => ((await (await fetch(`${s.url}/api/install`)).json()) as { needed: boolean }).needed;
+    assert.equal(await needed(), true, 'GET /api/install says no superuser exists yet');
     const token = await s.installToken();
     assert.equal(token.length, 40);
     assert.equal((await post('/api/install/validate', { token: 'x'.repeat(40) })).status, 400);
@@ -98,6 +100,7 @@ describe('first superuser via the install link', () => {
     assert.ok(((await bad.json()) as { data: Record<string, unknown> }).data.password, 'field errors come back');
     const ok = await post('/api/install', { token, email: 'root@example.com', password: 'long-enough-pw', passwordConfirm: 'long-enough-pw' });
     assert.equal(ok.status, 204);
+    assert.equal(await needed(), false);
     const pb = new PocketBase(s.url);
     await pb.collection('_superusers').authWithPassword('root@example.com', 'long-enough-pw');
     assert.ok(pb.authStore.isSuperuser);

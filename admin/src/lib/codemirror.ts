@@ -1,8 +1,9 @@
-// CodeMirror 6 set-up for the rule/filter and JSON editors. Loaded on demand (dynamic import), so the
+// CodeMirror 6 set-up for the rule/filter, JSON and SQL (view query) editors. Loaded on demand (dynamic import), so the
 // first screen does not pay for it.
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, completionStatus, type CompletionContext } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { json } from '@codemirror/lang-json';
+import { sql, SQLite } from '@codemirror/lang-sql';
 import { bracketMatching, defaultHighlightStyle, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
 import { setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState, Prec, type Extension } from '@codemirror/state';
@@ -28,7 +29,9 @@ const filterLanguage = StreamLanguage.define({
 export interface EditorOptions {
   parent: HTMLElement;
   doc: string;
-  language: 'filter' | 'json';
+  language: 'filter' | 'json' | 'sql';
+  /** For SQL: table name → column names, for completion. */
+  sqlSchema?: Record<string, string[]>;
   singleLine?: boolean;
   placeholder?: string;
   ariaLabel?: string;
@@ -57,8 +60,9 @@ export function createEditor(opts: EditorOptions): EditorHandle {
     closeBrackets(),
     bracketMatching(),
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-    opts.language === 'json' ? json() : filterLanguage,
-    autocompletion({ override: [complete], activateOnTyping: true, icons: false }),
+    opts.language === 'json' ? json() : opts.language === 'sql' ? sql({ dialect: SQLite, schema: opts.sqlSchema ?? {}, upperCaseKeywords: true }) : filterLanguage,
+    // SQL completes keywords, tables and columns from the language's own source; the others from `words`.
+    opts.language === 'sql' ? autocompletion({ activateOnTyping: true, icons: false }) : autocompletion({ override: [complete], activateOnTyping: true, icons: false }),
     keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
     EditorView.updateListener.of((u) => {
       if (u.docChanged) opts.onChange(u.state.doc.toString());

@@ -112,3 +112,21 @@ export function defaultColumns(c: Collection): string[] {
   const hidden = new Set(['password', 'tokenKey']);
   return c.fields.filter((f) => !hidden.has(f.name) && f.type !== 'password').map((f) => f.name).slice(0, 8);
 }
+
+// What names a record (relation chips and table cells): its collection's presentable fields (PocketBase's
+// `presentable` option), else the first conventional name-like field, else nothing (the id is shown).
+const NAME_LIKE = ['name', 'title', 'username', 'label', 'email', 'heading', 'slug'];
+
+export function presentableFields(c: Collection): string[] {
+  const marked = c.fields.filter((f) => f.presentable && !f.hidden && f.type !== 'password').map((f) => f.name);
+  if (marked.length) return marked;
+  return NAME_LIKE.filter((n) => c.fields.some((f) => f.name === n && !f.hidden)).slice(0, 1);
+}
+
+export function recordLabel(record: Record<string, unknown>, fields: string[]): string {
+  const parts = fields
+    .map((f) => record[f])
+    .filter((v) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0))
+    .map((v) => (Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)));
+  return parts.length ? parts.join(' · ') : String(record.id ?? '');
+}

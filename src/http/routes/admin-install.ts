@@ -8,6 +8,8 @@
  *
  *   POST /api/install/validate {token}                                → 204, or 400 for a bad link
  *   POST /api/install {token, email, password, passwordConfirm}       → 204 and the superuser exists
+ *   GET  /api/install                                                  → {needed}: no superuser exists yet
+ *        (the login page then says where the link is printed and how to create one from the CLI)
  *
  * The UI then logs in with the normal `auth-with-password` endpoint.
  */
@@ -87,6 +89,7 @@ export class Installer {
 export function registerInstallRoutes(server: FastifyInstance, app: App): void {
   const installer = new Installer(app);
   server.decorate('installer', installer);
+  server.get('/api/install', async () => ({ needed: await installer.needed() }));
   server.post('/api/install/validate', async (req, reply) => {
     await installer.validate(bodyOf(req).data.token);
     return reply.code(204).send();
