@@ -307,8 +307,8 @@ function send(target: CheckedTarget, method: string, headers: Headers, body: Buf
         const tooLarge = () =>
           new AppError('outbound_response_too_large', `Outbound request to ${origin} failed: the response body is larger than ${maxBytes} bytes.`);
         if (Number.isFinite(declared) && declared > maxBytes && !res.headers['content-encoding']) {
+          fail(tooLarge()); // first: destroying emits 'aborted'
           res.destroy();
-          fail(tooLarge());
           return;
         }
         let stream: Readable = res;
@@ -323,9 +323,9 @@ function send(target: CheckedTarget, method: string, headers: Headers, body: Buf
         stream.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBytes) {
+            fail(tooLarge()); // first: destroying emits 'aborted'
             res.destroy();
             if (stream !== res) stream.destroy();
-            fail(tooLarge());
             return;
           }
           chunks.push(chunk);
