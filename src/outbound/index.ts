@@ -52,6 +52,8 @@ export interface FetchOptions extends RequestInit {
   maxResponseBytes?: number;
   /** Redirects followed at most; default 5. */
   maxRedirects?: number;
+  /** https: the certificate authorities to trust instead of Node's defaults (PEM), e.g. a company CA. */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -98,7 +100,7 @@ export class HttpClient {
     const backoff = wholeNumber(init.backoff, 'backoff', DEFAULT_BACKOFF_MS);
     // Request normalises the method, headers and every body type fetch accepts (string, bytes, Blob,
     // FormData, URLSearchParams, streams); the body is buffered once so retries and 307/308 can resend it.
-    const { timeout: _t, retries: _r, backoff: _b, maxResponseBytes: _m, maxRedirects: _x, signal, redirect, ...rest } = init;
+    const { timeout: _t, retries: _r, backoff: _b, maxResponseBytes: _m, maxRedirects: _x, ca, signal, redirect, ...rest } = init;
     const template = new Request('http://plinth.invalid/', { ...rest, ...(rest.body ? { duplex: 'half' } : {}) } as RequestInit);
     const method = template.method;
     const body = template.body ? Buffer.from(await template.arrayBuffer()) : null;
@@ -114,7 +116,7 @@ export class HttpClient {
       signal?.throwIfAborted();
       let outcome: RawResponse | Error;
       try {
-        outcome = await this.chain(url, { method, headers, body, signal, mode, timeout, maxBytes, maxRedirects });
+        outcome = await this.chain(url, { method, headers, body, signal, mode, timeout, maxBytes, maxRedirects, ca });
       } catch (err) {
         if (!(err instanceof RetryableError)) throw err;
         outcome = err;
@@ -140,7 +142,17 @@ export class HttpClient {
   /** One attempt: the request and its redirects, every hop checked. */
   private async chain(
     start: string | URL,
-    req: { method: string; headers: Headers; body: Buffer | null; signal: AbortSignal | null | undefined; mode: 'follow' | 'manual' | 'error'; timeout: number; maxBytes: number; maxRedirects: number },
+    req: {
+      method: string;
+      headers: Headers;
+      body: Buffer | null;
+      signal: AbortSignal | null | undefined;
+      mode: 'follow' | 'manual' | 'error';
+      timeout: number;
+      maxBytes: number;
+      maxRedirects: number;
+      ca: FetchOptions['ca'];
+    },
   ): Promise<RawResponse> {
     const timer = AbortSignal.timeout(req.timeout);
     const signal = req.signal ? AbortSignal.any([req.signal, timer]) : timer;
@@ -157,7 +169,7 @@ export class HttpClient {
       }
       let res: RawResponse;
       try {
-        res = await send(target, method, headers, body, signal, req.maxBytes);
+        res = await send(target, method, headers, body, signal, req.maxBytes, req.ca);
       } catch (err) {
         throw this.aborted(err, signal, timer, target.url, req.timeout);
       }
@@ -272,7 +284,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
 const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HPE_|ERR_INVALID_)/;
 
 /** Sends one request to a checked target and reads the whole (decoded, capped) body. */
-function send(target: CheckedTarget, method: string, headers: Headers, body: Buffer | null, signal: AbortSignal, maxBytes: number): Promise<RawResponse> {
+function send(target: CheckedTarget, method: string, headers: Headers, body: Buffer | null, signal: AbortSignal, maxBytes: number, ca: FetchOptions['ca']): Promise<RawResponse> {
   const { url } = target;
   const outHeaders: Record<string, string> = {};
   for (const [k, v] of headers) outHeaders[k] = v;
@@ -298,6 +310,7 @@ function send(target: CheckedTarget, method: string, headers: Headers, body: Buf
         lookup: pinnedLookup(target.addresses),
         agent: false,
         signal,
+        ...(ca !== undefined && url.protocol === 'https:' ? { ca } : {}),
       },
       (res) => {
         const status = res.statusCode ?? 0;

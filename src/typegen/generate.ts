@@ -187,7 +187,7 @@ export function generateTypes(collections: readonly Collection[], options: Gener
     }
     out.push(`/** The body of a create request for \`${comment(c.name)}\`. */`);
     out.push(`export interface ${n.type}Create${decl} {`, ...createLines, '}', '');
-    out.push(`/** The body of an update request for \`${comment(c.name)}\` (only the fields to change; \`field+\` / \`field-\` append, remove or add). */`);
+    out.push(`/** The body of an update request for \`${comment(c.name)}\` (only the fields to change; \`field+\` / \`field-\` add to or remove from numbers and lists). */`);
     out.push(`export interface ${n.type}Update${decl} {`, ...updateLines, '}', '');
   }
 

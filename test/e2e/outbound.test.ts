@@ -7,6 +7,11 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -313,6 +318,53 @@ describe('HttpClient with its own resolver', () => {
       assert.equal(rx.hits.length, 1);
     } finally {
       await rx.close();
+    }
+  });
+
+  it('https: connects to the pinned address while TLS verifies the host name (SNI)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=secure.example.test', '-addext', 'subjectAltName=DNS:secure.example.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      const seen: string[] = [];
+      const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+        seen.push(`${(req.socket as import('node:tls').TLSSocket).servername}|${req.headers.host}`);
+        res.end('secure');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as AddressInfo).port;
+      try {
+        const client = new HttpClient({
+          settings: () => ({ allowedHosts: ['127.0.0.1'] }),
+          resolver: async (name) => (name.endsWith('.example.test') ? [{ address: '127.0.0.1', family: 4 as const }] : []),
+        });
+        const res = await client.fetch(`https://secure.example.test:${port}/`, { ca: cert });
+        assert.equal(await res.text(), 'secure');
+        assert.deepEqual(seen, [`secure.example.test|secure.example.test:${port}`]);
+        // The certificate is checked against the URL's name, not the address: another name on the same IP fails.
+        await assert.rejects(client.fetch(`https://other.example.test:${port}/`, { ca: cert }), code('outbound_failed', /ERR_TLS_CERT_ALTNAME_INVALID/));
+        await assert.rejects(client.fetch(`https://secure.example.test:${port}/`), code('outbound_failed'), 'an untrusted certificate fails');
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('IPv6 literals: [::1] is refused unless listed, then reached with its Host header', async () => {
+    const server = createServer((req, res) => res.end(`host=${req.headers.host}`));
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      let allowedHosts: string[] = [];
+      const client = new HttpClient({ settings: () => ({ allowedHosts }) });
+      await assert.rejects(client.fetch(`http://[::1]:${port}/`), code('outbound_refused', /::1 is a loopback address/));
+      allowedHosts = ['::1'];
+      assert.equal(await (await client.fetch(`http://[::1]:${port}/`)).text(), `host=[::1]:${port}`);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });
