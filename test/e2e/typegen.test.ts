@@ -10,7 +10,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import PocketBase from 'pocketbase';
 import { startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
+import { createTempDatabase } from '../helpers/postgres.js';
 import { generateTypes, watchTypes } from '../../src/typegen/index.js';
 
 const TSC = resolve('node_modules/typescript/bin/tsc');
@@ -307,6 +310,55 @@ describe('typegen', () => {
       assert.doesNotMatch(readFileSync(file, 'utf8'), /TagsRecord/);
     } finally {
       watcher.stop();
+    }
+  });
+
+  it('serve --dev writes plinth-types.d.ts beside the data dir and rewrites it after a schema change', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'plinth-typegen-serve-'));
+    const dataDir = join(root, 'data');
+    const temp = TEST_DIALECT === 'postgres' ? await createTempDatabase() : undefined;
+    const db = temp ? [`--db=${temp.url}`] : [];
+    const env = { ...process.env, PLINTH_DATABASE_URL: '' };
+    try {
+      const su = await run([BIN, 'superuser', 'upsert', 'dev@example.com', 'password-123', `--dir=${dataDir}`, ...db], { env });
+      assert.equal(su.status, 0, su.stderr);
+      const port = await new Promise<number>((res) => {
+        const srv = createNetServer().listen(0, '127.0.0.1', () => {
+          const p = (srv.address() as AddressInfo).port;
+          srv.close(() => res(p));
+        });
+      });
+      const child = spawn(process.execPath, [BIN, 'serve', '--dev', `--http=127.0.0.1:${port}`, `--dir=${dataDir}`, ...db], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      let output = '';
+      child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+      const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+      const file = join(root, 'plinth-types.d.ts');
+      const waitFor = async (check: () => boolean, what: string) => {
+        const deadline = Date.now() + 20_000;
+        while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.ok(check(), `${what}\n${output}`);
+      };
+      const fileHas = (re: RegExp) => {
+        try {
+          return re.test(readFileSync(file, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      try {
+        await waitFor(() => output.includes('Server started'), 'the server starts');
+        assert.ok(fileHas(/export interface UsersRecord/), 'written at start');
+        const pb = new PocketBase(`http://127.0.0.1:${port}`);
+        await pb.collection('_superusers').authWithPassword('dev@example.com', 'password-123');
+        await pb.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'body', type: 'text' }] });
+        await waitFor(() => fileHas(/export interface NotesRecord \{\n {2}id: string;\n {2}body: string;/), 'rewritten after the change');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0);
+    } finally {
+      await temp?.drop();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
