@@ -281,7 +281,7 @@ function pinnedLookup(addresses: CheckedTarget['addresses']): LookupFunction {
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
-const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HPE_|ERR_INVALID_)/;
+const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HPE_|ERR_INVALID_|Z_)/;
 
 /** Sends one request to a checked target and reads the whole (decoded, capped) body. */
 function send(target: CheckedTarget, method: string, headers: Headers, body: Buffer | null, signal: AbortSignal, maxBytes: number, ca: FetchOptions['ca']): Promise<RawResponse> {
@@ -365,7 +365,7 @@ function networkError(err: unknown, origin: string): unknown {
   const code = (err as { code?: string }).code ?? '';
   if ((err as Error).name === 'AbortError') return err; // mapped by the caller (timeout vs caller's abort)
   const msg = `Outbound request to ${origin} failed: ${code || (err as Error).message || 'network error'}.`;
-  // A certificate or protocol problem will not fix itself on a second try; a dropped connection may.
+  // A certificate, protocol or decoding problem will not fix itself on a second try; a dropped connection may.
   if (TLS_FAILURE.test(code) && !NETWORK_CODES.has(code)) return new AppError('outbound_failed', msg, undefined, { cause: err });
   return new RetryableError(msg, { cause: err });
 }
