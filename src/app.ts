@@ -87,7 +87,7 @@ export class App {
     this.mailer = new Mailer(() => this.settings.get(), logger);
     this.http = new HttpClient({
       settings: () => this.settings.get().outbound,
-      onRefused: (url, reason) => logger.warn({ url: url.slice(0, 200) }, reason),
+      onRefused: (message) => logger.warn(message),
     });
     this.auth = new AuthServices({
       db,

@@ -37,8 +37,8 @@ export interface HttpClientOptions {
   settings: () => OutboundSettings;
   /** DNS resolution (default: the system resolver). Tests point names at chosen addresses. */
   resolver?: Resolver;
-  /** Told about refused requests (the operator may want to allow-list them). */
-  onRefused?: (url: string, reason: string) => void;
+  /** Told about refused requests (the operator may want to allow-list them); the message names the origin only. */
+  onRefused?: (message: string) => void;
 }
 
 export interface FetchOptions extends RequestInit {
@@ -159,12 +159,17 @@ export class HttpClient {
     let { method, body } = req;
     const headers = new Headers(req.headers);
     let current: string | URL = start;
+    let previous: string | undefined;
     for (let hop = 0; ; hop++) {
       let target: CheckedTarget;
       try {
         target = await raceAbort(this.check(current), signal);
       } catch (err) {
-        if (isAppError(err) && err.code === 'outbound_refused') this.options.onRefused?.(String(current), err.message);
+        if (isAppError(err) && err.code === 'outbound_refused') {
+          const refusal = hop > 0 && previous ? new AppError('outbound_refused', `${err.message} It was the target of a redirect from ${previous}.`) : err;
+          this.options.onRefused?.(refusal.message);
+          throw refusal;
+        }
         throw this.aborted(err, signal, timer, current, req.timeout);
       }
       let res: RawResponse;
@@ -190,6 +195,7 @@ export class HttpClient {
         for (const h of ['content-type', 'content-encoding', 'content-language', 'content-location']) headers.delete(h);
       }
       if (next.origin !== target.url.origin) for (const h of CREDENTIAL_HEADERS) headers.delete(h);
+      previous = target.url.origin;
       current = next;
     }
   }

@@ -147,7 +147,7 @@ describe('app.http.fetch', () => {
     try {
       await allow(['localhost']); // the redirector by name only: 127.0.0.1 as a literal stays refused
       const start = (to: string) => `http://localhost:${redirector.port}/?to=${encodeURIComponent(to)}`;
-      await assert.rejects(s.app.http.fetch(start(`${other.url}/`)), code('outbound_refused', /127\.0\.0\.1 is a loopback address/));
+      await assert.rejects(s.app.http.fetch(start(`${other.url}/`)), code('outbound_refused', new RegExp(`127\\.0\\.0\\.1 is a loopback address.*redirect from http://localhost:${redirector.port}`)));
       await assert.rejects(s.app.http.fetch(start('http://169.254.169.254/latest/meta-data/iam')), code('outbound_refused', /169\.254\.169\.254/));
       await assert.rejects(s.app.http.fetch(start('http://[::ffff:a9fe:a9fe]/')), code('outbound_refused', /link-local/));
       assert.equal(other.hits.length, 0, 'the refused hop was never contacted');
