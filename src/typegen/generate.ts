@@ -278,7 +278,7 @@ function inputType(f: Field, jsonParam: (f: Field) => string): string {
     case 'date':
       return 'IsoDateString | Date';
     case 'select':
-      return f.maxSelect > 1 ? valueType(f, jsonParam) : `${f.values.length ? f.values.map(str).join(' | ') : 'string'} | ''`;
+      return valueType(f, jsonParam); // a required single select takes no empty value
     case 'password':
       return 'string';
     case 'json':
