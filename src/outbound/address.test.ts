@@ -239,6 +239,7 @@ describe('checkUrl', () => {
     }
     await refusedWith(checkUrl('http://169.254.169.254/latest/meta-data/', [], r), /169\.254\.169\.254 is the cloud metadata address/);
     await refusedWith(checkUrl('http://[fe80::1]/', [], r), /link-local/);
+    await refusedWith(checkUrl('http://[::ffff:169.254.169.254]/', [], r), /::ffff:a9fe:a9fe \(169\.254\.169\.254\) is the cloud metadata address/);
     await refusedWith(checkUrl('http://100.100.100.200/', [], r), /CGNAT/);
     await refusedWith(checkUrl('http://224.0.0.1/', [], r), /multicast/);
     await refusedWith(checkUrl('http://255.255.255.255/', [], r), /broadcast/);

@@ -49,7 +49,9 @@ export function unmapIPv4(ip: string): string {
 
 function describe(ip: string, cls: string): string {
   const article = /^[aeiou]/i.test(cls) ? 'an' : 'a';
-  return ip === '169.254.169.254' || ip === 'fd00:ec2::254' ? `${ip} is the cloud metadata address (${cls})` : `${ip} is ${article} ${cls} address`;
+  const v4 = unmapIPv4(ip);
+  const shown = v4 === ip ? ip : `${ip} (${v4})`;
+  return v4 === '169.254.169.254' || ip === 'fd00:ec2::254' ? `${shown} is the cloud metadata address (${cls})` : `${shown} is ${article} ${cls} address`;
 }
 
 /** Parses and checks the URL's scheme and credentials (no DNS). */
