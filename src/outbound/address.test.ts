@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { classifyAddress, parseIPv4, parseIPv6 } from './address.js';
-import { allowedHostError, AllowList } from './allow-list.js';
+import { allowedHostError, AllowList } from '../util/host-list.js';
 import { checkUrl, type Resolver } from './guard.js';
 import { isAppError } from '../errors/index.js';
 

@@ -10,7 +10,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { AppError } from '../errors/index.js';
 import { blockedHostName, classifyAddress, parseIPv6 } from './address.js';
-import { allowListOf } from './allow-list.js';
+import { allowListOf } from '../util/host-list.js';
 
 export interface ResolvedAddress {
   address: string;

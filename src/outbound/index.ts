@@ -25,7 +25,7 @@ import { checkUrl, systemResolver, type CheckedTarget, type Resolver } from './g
 
 export { checkUrl, parseOutboundUrl, systemResolver, type CheckedTarget, type ResolvedAddress, type Resolver } from './guard.js';
 export { classifyAddress, blockedHostName, type AddressClass } from './address.js';
-export { allowedHostError } from './allow-list.js';
+export { allowedHostError } from '../util/host-list.js';
 
 export interface OutboundSettings {
   /** Host names (`api.example.com`, `*.example.com`), IP addresses or CIDR subnets the guard lets through. */

@@ -5,7 +5,7 @@
  */
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import { ipOrSubnetError } from '../util/ip-list.js';
-import { allowedHostError } from '../outbound/allow-list.js';
+import { allowedHostError } from '../util/host-list.js';
 
 export interface RateLimitRule {
   label: string;

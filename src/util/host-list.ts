@@ -5,7 +5,7 @@
  * whichever name led to them.
  */
 import { isIP } from 'node:net';
-import { IpList, ipOrSubnetError } from '../util/ip-list.js';
+import { IpList, ipOrSubnetError } from './ip-list.js';
 
 const HOST_LABELS = /^(\*\.)?([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
 
