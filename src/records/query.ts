@@ -101,7 +101,7 @@ export class RecordReader {
    * GET /records: the list rule (403 if locked) ANDed with the client filter, sorted, paged. `client` (the
    * requester's IP) keys the anti-timing guard.
    */
-  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db, client = ''): Promise<ListResult> {
+  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db, client = '', enrich = true): Promise<ListResult> {
     const dialect = this.db.dialect;
     const rule = ruleCondition(collection, 'listRule', req, this.schema, dialect);
     const conditions: Sql[] = [];
@@ -128,7 +128,7 @@ export class RecordReader {
       await this.timingGuard.emptyResult(collection.id, client);
     }
     const records = rows.map((row) => rowToRecord(collection, row));
-    const items = await this.serialise(collection, records, params.expand, req, exec);
+    const items = await this.serialise(collection, records, params.expand, req, exec, enrich);
     return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
   }
 
