@@ -8,7 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFiles } from '../helpers/hooks.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +22,6 @@ import type { PlinthApp, RecordModel } from '../../src/index.js';
 
 (globalThis as { EventSource?: unknown }).EventSource ??= EventSource;
 
-/** Writes `files` (path → content) under `dir`. */
-export function writeFiles(dir: string, files: Record<string, string>): void {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-}
 
 const MAIN = `
 import { ApiError, defineHooks } from 'plinth';
