@@ -112,6 +112,8 @@ export class HooksLoader {
       if (error && !this.options.dev) throw new StartupError(`Hook file failed to load: ${error}`);
     }
     if (this.options.dev) this.watch();
+    // esbuild keeps a helper process for further builds; outside dev there are none.
+    else if (files.length) (await import('esbuild')).stop();
   }
 
   /** Fires onServe (after the server listens). */
