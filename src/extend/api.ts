@@ -500,13 +500,14 @@ class RecordsApiImpl {
     return this.app.collections.require(this.name);
   }
 
-  private async request(): Promise<RequestInfo> {
+  /** The request the rules see: the caller's auth, `@request.method` as the matching HTTP call would have. */
+  private async request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE'): Promise<RequestInfo> {
     const caller = this.caller;
-    if (caller === SYSTEM) return systemRequest(this.app.collections);
-    if (caller === null || caller === undefined) return guestRequest();
+    if (caller === SYSTEM) return { ...systemRequest(this.app.collections), method };
+    if (caller === null || caller === undefined) return guestRequest({ method });
     if (typeof caller !== 'object') throw new TypeError('app.records(…).as(caller): caller must be an auth record, a request or null');
-    if ('auth' in caller && !('record' in caller)) return guestRequest({ auth: (caller as { auth: AuthState | null }).auth ?? null });
-    if ('record' in caller && 'collection' in caller) return guestRequest({ auth: caller as AuthState });
+    if ('auth' in caller && !('record' in caller)) return guestRequest({ method, auth: (caller as { auth: AuthState | null }).auth ?? null });
+    if ('record' in caller && 'collection' in caller) return guestRequest({ method, auth: caller as AuthState });
     const ref = caller as { id?: unknown; collectionId?: unknown; collectionName?: unknown };
     const col = this.app.collections.find(String(ref.collectionId ?? ref.collectionName ?? ''));
     if (!col || col.type !== 'auth' || typeof ref.id !== 'string') {
@@ -514,7 +515,7 @@ class RecordsApiImpl {
     }
     const record = await this.app.reader.findById(col, ref.id, this.api.exec);
     if (!record) throw AppError.notFound('The caller record was not found.');
-    return guestRequest({ auth: { collection: col, record } as AuthState });
+    return guestRequest({ method, auth: { collection: col, record } as AuthState });
   }
 
   private async out(collection: Collection, records: Record<string, unknown>[], expand: string, req: RequestInfo): Promise<any[]> {
@@ -523,7 +524,7 @@ class RecordsApiImpl {
 
   async find(id: string, options: { expand?: string } = {}): Promise<unknown> {
     const collection = this.collection();
-    const req = await this.request();
+    const req = await this.request('GET');
     const record = await this.app.reader.findVisible(collection, String(id), 'viewRule', req, this.api.exec);
     const [out] = await this.out(collection, [record], options.expand ?? '', req);
     return out;
@@ -531,7 +532,7 @@ class RecordsApiImpl {
 
   async list(options: ListOptions = {}): Promise<unknown> {
     const collection = this.collection();
-    const req = await this.request();
+    const req = await this.request('GET');
     const params = parseListParams({
       ...(options.page !== undefined ? { page: String(options.page) } : {}),
       ...(options.perPage !== undefined ? { perPage: String(options.perPage) } : {}),
@@ -550,7 +551,7 @@ class RecordsApiImpl {
 
   async create(data: Record<string, unknown>): Promise<unknown> {
     const collection = this.collection();
-    const req = await this.request();
+    const req = await this.request('POST');
     const record = await this.app.writer.create(collection, { data: { ...(data ?? {}) } }, req, this.api.exec);
     const [out] = await this.out(collection, [record], '', req);
     return out;
@@ -558,7 +559,7 @@ class RecordsApiImpl {
 
   async update(id: string, data: Record<string, unknown>): Promise<unknown> {
     const collection = this.collection();
-    const req = await this.request();
+    const req = await this.request('PATCH');
     const record = await this.app.writer.update(collection, String(id), { data: { ...(data ?? {}) } }, req, this.api.exec);
     const [out] = await this.out(collection, [record], '', req);
     return out;
@@ -566,7 +567,7 @@ class RecordsApiImpl {
 
   async delete(id: string): Promise<void> {
     const collection = this.collection();
-    const req = await this.request();
+    const req = await this.request('DELETE');
     await this.app.writer.delete(collection, String(id), req, this.api.exec);
   }
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { EventSource } from 'eventsource';
 import type { RecordModel } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
-import type { ReloadReport } from '../../src/extend/index.js';
+import type { JobQueueLike, ReloadReport, RouteRegistryLike } from '../../src/extend/index.js';
 import { StartupError } from '../../src/errors/index.js';
 import { writeFiles } from '../helpers/hooks.js';
 
@@ -111,6 +111,61 @@ describe('hooks: --dev reload', () => {
     unlinkSync(join(dir, 'zz-extra.ts'));
     await until('the removal', () => reports.slice(n).some((r) => r.file === 'zz-extra.ts' && r.action === 'remove'));
     assert.equal(await create('g'), 'g:v3:t2');
+  });
+});
+
+describe('hooks: --dev reload of cron jobs, routes and job handlers', () => {
+  let s: TestServer;
+  let dir: string;
+  const reports: ReloadReport[] = [];
+  // Recording stand-ins for the routes / jobs modules (not part of this branch): enough to see that a
+  // reload keeps ONE registration per path / job name and swaps the handler behind it.
+  const registered: Array<{ method: string; path: string; handler: (c: unknown) => unknown }> = [];
+  const defined = new Map<string, (job: unknown) => unknown>();
+  const routes = Object.fromEntries(
+    (['get', 'post', 'put', 'patch', 'delete'] as const).map((m) => [m, (path: string, handler: (c: unknown) => unknown) => void registered.push({ method: m, path, handler })]),
+  ) as unknown as RouteRegistryLike;
+  const jobs: JobQueueLike = { define: (name, handler) => void defined.set(name, handler as (job: unknown) => unknown), enqueue: async () => ({ id: '1', created: true }) };
+  const file = (v: string, cronId: string) => `
+export default (app: any) => {
+  app.cron.add('${cronId}', '0 4 * * *', () => {});
+  app.routes.get('/api/hello', () => ({ version: '${v}' }));
+  app.jobs.define('greet', (job: any) => 'greeted ' + job.payload + ' by ${v}');
+};
+`;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'plinth-hooks-dev2-'));
+    writeFiles(dir, { 'tasks.ts': file('v1', 'cron-v1') });
+    s = await startServer({ hooks: { dir, dev: true, debounceMs: 30, onReload: (r) => reports.push(r), providers: { routes, jobs } } });
+  });
+  after(async () => {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cronIds = async () => (await s.admin.crons.getFullList()).map((c) => c.id).filter((id) => id.startsWith('cron-'));
+
+  it('swaps cron jobs, route handlers and job handlers of a reloaded file; a removed file takes them away', async () => {
+    assert.deepEqual(await cronIds(), ['cron-v1']);
+    assert.deepEqual(await registered[0]!.handler({}), { version: 'v1' });
+    assert.equal(await defined.get('greet')!({ payload: 'ann' }), 'greeted ann by v1');
+
+    let n = reports.length;
+    writeFiles(dir, { 'tasks.ts': file('v2', 'cron-v2') });
+    await until('the reload', () => reports.slice(n).some((r) => r.file === 'tasks.ts' && r.ok));
+    assert.deepEqual(await cronIds(), ['cron-v2'], 'the old generation\'s cron job is gone');
+    assert.equal(registered.length, 1, 'the path is registered once; the handler behind it changed');
+    assert.deepEqual(await registered[0]!.handler({}), { version: 'v2' });
+    assert.equal(defined.size, 1);
+    assert.equal(await defined.get('greet')!({ payload: 'bob' }), 'greeted bob by v2');
+
+    n = reports.length;
+    unlinkSync(join(dir, 'tasks.ts'));
+    await until('the removal', () => reports.slice(n).some((r) => r.action === 'remove'));
+    assert.deepEqual(await cronIds(), []);
+    await assert.rejects(Promise.resolve().then(() => registered[0]!.handler({})), (e: { status?: number }) => e.status === 404);
+    await assert.rejects(Promise.resolve().then(() => defined.get('greet')!({ payload: 'x' })), /no handler/);
   });
 });
 

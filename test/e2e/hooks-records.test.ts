@@ -129,6 +129,8 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
           deleteRule: '',
         });
         await app.collections.create({ name: 'stock', type: 'base', fields: [{ name: 'count', type: 'number' }] });
+        const posts = app.collections.require('posts');
+        await app.collections.create({ name: 'comments', type: 'base', fields: [text('body'), { name: 'post', type: 'relation', collectionId: posts.id, maxSelect: 1 }], listRule: '', viewRule: '' });
         await app.collections.create({ name: 'orders', type: 'base', fields: [text('item'), { name: 'qty', type: 'number' }], createRule: '' });
       },
     });
@@ -208,6 +210,13 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     assert.equal('note' in asGuest, false, 'guests do not get the note');
     const list = await user.collection('posts').getFullList({ filter: `id = "${created.id}"` });
     assert.equal(list[0]?.mine, true);
+
+    // Expanded records are enriched too, for the same caller.
+    await api.system.records('comments').create({ body: 'nice', post: created.id });
+    const comments = await user.collection('comments').getFullList({ filter: `post = "${created.id}"`, expand: 'post' });
+    assert.equal(comments[0]?.expand?.post?.mine, true);
+    const guestComments = await s.client().collection('comments').getFullList({ filter: `post = "${created.id}"`, expand: 'post' });
+    assert.equal(guestComments[0]?.expand?.post?.mine, false);
 
     const events: RecordModel[] = [];
     const unsubscribe = await user.collection('posts').subscribe('*', (e) => events.push(e.record as RecordModel));
