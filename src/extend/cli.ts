@@ -27,10 +27,14 @@ Flags:
   --dir        Data directory             default ./plinth_data
 `;
 
-/** Where 'plinth' types come from: the source checkout's src/index.ts, else a published .d.ts. */
+/**
+ * Where 'plinth' types come from: emitted declarations (dist/src/index.d.ts) when the build has them (fast:
+ * declaration files are not re-checked), else the source checkout's src/index.ts (which makes tsc check
+ * Plinth's own sources too, several seconds; their diagnostics are not shown).
+ */
 function plinthTypes(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url)); // dist/src/extend
-  const candidates = [join(here, '..', '..', '..', 'src', 'index.ts'), join(here, '..', 'index.d.ts')];
+  const candidates = [join(here, '..', 'index.d.ts'), join(here, '..', '..', '..', 'src', 'index.ts')];
   return candidates.find((p) => existsSync(p));
 }
 
@@ -58,7 +62,9 @@ export async function run(argv: string[]): Promise<number> {
   const dataDir = resolve(typeof flags.dir === 'string' ? flags.dir : './plinth_data');
   const dir = resolve(typeof flags.hooksDir === 'string' ? flags.hooksDir : join(dataDir, '..', 'plinth_hooks'));
   if (!existsSync(dir)) throw new UsageError(`No hooks directory at ${dir}.`);
-  const files = readdirSync(dir).filter((f) => HOOK_FILE.test(f) && /\.m?ts$/.test(f));
+  const files = readdirSync(dir).filter((f) => HOOK_FILE.test(f) && /\.m?ts$/.test(f) && !/\.d\.m?ts$/.test(f));
+  // Declaration files beside them (e.g. `plinth typegen --out=plinth_hooks/plinth-types.d.ts`) are part of the check.
+  const declarations = readdirSync(dir).filter((f) => /^[^.].*\.d\.m?ts$/.test(f));
   if (files.length === 0) {
     process.stdout.write(`No TypeScript hook files in ${dir}.\n`);
     return 0;
@@ -86,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
         types: ['node'],
         ...(types ? { paths: { plinth: [types] } } : {}),
       },
-      files: files.map((f) => join(dir, f)),
+      files: [...declarations, ...files].map((f) => join(dir, f)),
     };
     const tsconfig = join(tmp, 'tsconfig.json');
     writeFileSync(tsconfig, JSON.stringify(config, null, 2));

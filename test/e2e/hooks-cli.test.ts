@@ -101,12 +101,18 @@ export default defineHooks((app) => {
     assert.equal(clean.code, 0, clean.out + clean.err);
     assert.match(clean.out, /type-check cleanly/);
 
-    writeFiles(hooks, { 'broken.ts': `import { defineHooks } from 'plinth';\nexport default defineHooks((app) => {\n  app.onRecordCreate((e) => e.nope(), 'posts');\n  const n: number = 'text';\n});\n` });
+    // Type errors, and record types from a typegen-style declaration file typing app.records('posts').
+    writeFiles(hooks, {
+      'broken.ts': `import { defineHooks } from 'plinth';\nexport default defineHooks((app) => {\n  app.onRecordCreate((e) => e.nope(), 'posts');\n  const n: number = 'text';\n});\n`,
+      'plinth-types.d.ts': `import 'plinth';\ndeclare module 'plinth' {\n  interface CollectionRecords { posts: { title: string; views: number } }\n}\n`,
+      'typed.ts': `import { defineHooks } from 'plinth';\nexport default defineHooks((app) => {\n  app.onServe(async (e) => {\n    const p = await app.records('posts').asSystem().find('x');\n    const title: string = p.title;\n    const views: string = p.views;\n    void title; void views;\n    await e.next();\n  });\n});\n`,
+    });
     const broken = plinth(['hooks', 'check', `--hooksDir=${hooks}`]);
     assert.equal(broken.code, 1, broken.out + broken.err);
     assert.match(broken.out, /^broken\.ts\(3,\d+\): error TS2339: Property 'nope' does not exist/m);
     assert.match(broken.out, /^broken\.ts\(4,\d+\): error TS2322/m);
-    assert.match(broken.out, /2 type errors in the hook files/);
+    assert.match(broken.out, /^typed\.ts\(6,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/m);
+    assert.match(broken.out, /3 type errors in the hook files/);
     assert.doesNotMatch(broken.out, /src\//, 'only the hook files\' own errors');
 
     const usage = plinth(['hooks', 'frobnicate']);
