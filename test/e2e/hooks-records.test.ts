@@ -91,6 +91,9 @@ export default (app: any) => {
     await e.next();
   }, 'posts');
   app.onTerminate(async () => { writeFileSync(process.env.PLINTH_TEST_TERMINATE_FILE as string, 'bye'); });
+  const seen = ((globalThis as any).__hookTestSeen ??= []);
+  app.onCollectionChange(async (e: any) => { seen.push('collection:' + e.action + ':' + e.collection.name); await e.next(); });
+  app.onSettingsChange(async (e: any) => { seen.push('settings:' + e.settings.meta.appName); await e.next(); });
 };
 `;
 
@@ -341,6 +344,15 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     }
     assert.throws(() => api.cron.add('bad id!', '* * * * *', () => {}), /invalid job id/);
     assert.throws(() => api.cron.add('ok', 'not cron', () => {}), /invalid cron expression/);
+  });
+
+  it('schema and settings changes reach onCollectionChange / onSettingsChange', async () => {
+    await s.admin.collections.create({ name: 'scratch', type: 'base', fields: [{ name: 'x', type: 'text' }] });
+    await s.admin.settings.update({ meta: { appName: 'Hooked' } });
+    await s.app.hooks.settled();
+    const seen = (globalThis as { __hookTestSeen?: string[] }).__hookTestSeen ?? [];
+    assert.ok(seen.includes('collection:create:scratch'), seen.join(', '));
+    assert.ok(seen.includes('settings:Hooked'), seen.join(', '));
   });
 
   it('onTerminate runs when the server shuts down', async () => {
