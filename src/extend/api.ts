@@ -256,18 +256,28 @@ export class ExtensionContext {
     const db = this.app.db;
     return async (event: { tx?: Executor }, next) => {
       let called = false;
+      let rest: Promise<void> | undefined;
       const nextOnce = () => {
         called = true;
-        return next();
+        return (rest = next());
       };
       const api = event.tx && event.tx !== db ? scope.root.withExec(event.tx) : scope.root;
       const e = new Proxy(event, {
         get: (target, prop, receiver) => (prop === 'next' ? nextOnce : prop === 'app' ? api : Reflect.get(target, prop, receiver)),
       });
-      const run = handler(e);
-      if (run && typeof (run as Promise<unknown>).then === 'function') {
-        await (timeout > 0 ? bounded(run as Promise<unknown>, timeout, name, scope.file) : run);
+      try {
+        const run = handler(e);
+        if (run && typeof (run as Promise<unknown>).then === 'function') {
+          await (timeout > 0 ? bounded(run as Promise<unknown>, timeout, name, scope.file) : run);
+        }
+      } catch (err) {
+        // The handler's error is the one that counts; the chain it may have started must not go unhandled.
+        rest?.catch(() => undefined);
+        throw err;
       }
+      // A handler that called e.next() without awaiting or returning it: the rest of the chain (the write
+      // itself) still finishes before the transaction may go on.
+      if (rest) await rest;
       if (mustCallNext && !called) {
         throw new Error(`${name} handler in ${scope.file} returned without calling e.next() (throw an ApiError to refuse the write)`);
       }

@@ -88,6 +88,10 @@ export default (app: any) => {
     e.record.trail = String(e.record.trail) + 'b';
     if (e.record.title === 'nonext') return;
     if (e.record.title === 'hang') await new Promise(() => {});
+    if (e.record.title === 'careless') {
+      void e.next(); // neither awaited nor returned: the write must still complete inside the transaction
+      return;
+    }
     await e.next();
   }, 'posts');
   app.onTerminate(async () => { writeFileSync(process.env.PLINTH_TEST_TERMINATE_FILE as string, 'bye'); });
@@ -176,6 +180,11 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
       assert.equal(JSON.stringify(body).includes('passwd'), false);
       assert.equal((await s.admin.collection('posts').getList(1, 1, { filter: `title = "${title}"` })).totalItems, 0);
     }
+  });
+
+  it('a handler that calls e.next() without awaiting it still gets a complete write', async () => {
+    const rec = await s.client().collection('posts').create({ title: 'careless', public: true });
+    assert.equal((await s.admin.collection('posts').getOne(rec.id)).trail, 'ab');
   });
 
   it('a hook that hangs is cut off (503) and its write rolled back; the server keeps writing', async () => {
