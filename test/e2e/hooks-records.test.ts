@@ -95,6 +95,7 @@ export default (app: any) => {
     await e.next();
   }, 'posts');
   app.onTerminate(async () => { writeFileSync(process.env.PLINTH_TEST_TERMINATE_FILE as string, 'bye'); });
+  app.onRecordEnrich(async (e: any) => { e.record.greeting = 'hi ' + e.collection.name; await e.next(); }, 'users');
   const seen = ((globalThis as any).__hookTestSeen ??= []);
   app.onCollectionChange(async (e: any) => { seen.push('collection:' + e.action + ':' + e.collection.name); await e.next(); });
   app.onSettingsChange(async (e: any) => { seen.push('settings:' + e.settings.meta.appName); await e.next(); });
@@ -214,6 +215,7 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     await signUp(s, 'reader@example.com');
     const user = await login(s, 'reader@example.com');
     const uid = user.authStore.record!.id;
+    assert.equal(user.authStore.record!.greeting, 'hi users', 'the auth response record is enriched too');
     const created = await user.collection('posts').create({ title: 'mine', author: uid, note: 'for members', public: true });
     assert.equal(created.mine, true);
     assert.equal(created.note, 'for members');
