@@ -9,8 +9,6 @@ export { ApiError } from './errors/index.js';
 export type {
   Caller,
   HookEvent,
-  HttpClientLike as HttpClient,
-  JobContextLike as JobContext,
   ListOptions,
   ListResult,
   MailInput,
