@@ -159,7 +159,7 @@ export class HooksLoader {
   private list(): string[] {
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) return [];
     return readdirSync(this.dir)
-      .filter((f) => HOOK_FILE.test(f) && !/\.d\.m?ts$/.test(f) && statSync(join(this.dir, f)).isFile())
+      .filter((f) => HOOK_FILE.test(f) && !/\.d\.m?ts$/.test(f) && isFile(join(this.dir, f)))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
@@ -266,6 +266,14 @@ export class HooksLoader {
       else after = Math.min(after, scope.priority);
     }
     return after === Infinity ? before + 1000 : (before + after) / 2;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false; // a dangling link, or removed meanwhile
   }
 }
 
