@@ -57,7 +57,11 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [action, ...extra] = positional;
-  if (action !== 'check') throw new UsageError(action ? `Unknown hooks action "${action}".\n\n${HELP}` : HELP);
+  if (action === undefined) {
+    process.stdout.write(HELP);
+    return 2;
+  }
+  if (action !== 'check') throw new UsageError(`Unknown hooks action "${action}".\n\n${HELP}`);
   if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}".`);
   const dataDir = resolve(typeof flags.dir === 'string' ? flags.dir : './plinth_data');
   const dir = resolve(typeof flags.hooksDir === 'string' ? flags.hooksDir : join(dataDir, '..', 'plinth_hooks'));
