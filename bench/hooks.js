@@ -6,7 +6,8 @@
 //
 // Both servers are started with the CLI (`plinth serve --hooksDir=…`), each with its own data dir (and, on
 // PostgreSQL, its own throw-away database), the bench's `posts` collection created through the API. Rounds
-// alternate which server goes first; the median req/s of each is compared. Writes bench/results/hooks.json.
+// alternate which server goes first; the median req/s of each is compared (the verdict), and so is the
+// server CPU time per create (steadier on a shared machine). Writes bench/results/hooks.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { createTempDatabase, dropDatabase, freePort, HOST, PG_ADMIN_URL, request, waitIdle } from './lib.js';
+import { cpuMs, createTempDatabase, dropDatabase, freePort, HOST, PG_ADMIN_URL, request, waitIdle } from './lib.js';
 import { AUTHOR_COUNT, COLLECTION, authorName, collectionCreateBody, prng } from './schema.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -96,6 +97,7 @@ function run(args, logFile) {
 async function cannon(server, duration) {
   const rand = prng(42);
   let n = 0;
+  const cpuBefore = cpuMs(server.proc.pid);
   const r = await autocannon({
     url: `http://${HOST}:${server.port}`,
     connections: config.connections,
@@ -117,7 +119,9 @@ async function cannon(server, duration) {
   });
   if (server.proc.exitCode !== null) throw new Error(`${server.name} died`);
   await waitIdle(server.proc.pid);
-  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  // Server CPU per create (µs), including work it finished after the run: steadier than req/s on a busy machine.
+  const cpuUs = ((cpuMs(server.proc.pid) - cpuBefore) * 1000) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, cpuUs, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
 
 const median = (xs) => {
@@ -135,19 +139,22 @@ async function main() {
     for (const s of order) {
       const r = await cannon(s, config.duration);
       runs[s.name].push(r);
-      log(`round ${round + 1} ${s.name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+      log(`round ${round + 1} ${s.name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/create  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
     }
   }
   const a = median(runs.none.map((r) => r.rps));
   const b = median(runs.noop.map((r) => r.rps));
   const ratio = b / a;
+  const cpuA = median(runs.none.map((r) => r.cpuUs));
+  const cpuB = median(runs.noop.map((r) => r.cpuUs));
+  const cpuRatio = cpuA / cpuB; // throughput-equivalent: no-hook CPU per create / hooked CPU per create
   const bad = [...runs.none, ...runs.noop].some((r) => r.non2xx || r.errors);
   const verdict = bad ? 'invalid' : ratio >= TARGET ? 'pass' : 'fail';
-  console.log(`| operation | no hooks req/s | one no-op onRecordCreate req/s | ratio | target | pass/fail |`);
-  console.log(`| --- | ---: | ---: | ---: | ---: | ---: |`);
-  console.log(`| create (${config.db}) | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}× | ≥ ${TARGET}× | ${verdict} |`);
+  console.log(`| operation | no hooks req/s | one no-op onRecordCreate req/s | ratio | CPU µs/create (none → noop) | CPU ratio | target | pass/fail |`);
+  console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  console.log(`| create (${config.db}) | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}× | ${cpuA.toFixed(0)} → ${cpuB.toFixed(0)} | ${cpuRatio.toFixed(2)}× | ≥ ${TARGET}× | ${verdict} |`);
   mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
-  writeFileSync(join(BENCH_DIR, 'results', 'hooks.json'), `${JSON.stringify({ date: new Date().toISOString(), config, none: runs.none, noop: runs.noop, ratio, verdict }, null, 2)}\n`);
+  writeFileSync(join(BENCH_DIR, 'results', 'hooks.json'), `${JSON.stringify({ date: new Date().toISOString(), config, none: runs.none, noop: runs.noop, ratio, cpuRatio, verdict }, null, 2)}\n`);
 }
 
 try {
