@@ -37,6 +37,8 @@ export interface AppConfig {
   databaseUrl?: string;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
+  /** Hook files (docs/hooks.md); default: `plinth_hooks` beside the data dir. Loaded by src/extend/. */
+  hooksDir?: string;
   logger?: Logger;
 }
 
@@ -78,17 +80,17 @@ export class App {
     this.collections = new CollectionStore(db, this.hooks);
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
     this.settings = new SettingsStore(db, this.hooks);
-    this.reader = new RecordReader(db, this.collections);
+    this.reader = new RecordReader(db, this.collections, this.hooks);
     this.files = new FileService(config.dataDir, () => this.settings.get(), logger);
     this.files.bindHooks(this.hooks);
     this.writer = new RecordWriter(db, this.collections, this.hooks, this.reader, this.files);
     this.realtime = new RealtimeService({ db, collections: this.collections, hooks: this.hooks, logger });
     this.logs = new LogStore(join(config.dataDir, 'auxiliary.db'), () => this.settings.get().logs);
-    this.mailer = new Mailer(() => this.settings.get(), logger);
     this.http = new HttpClient({
       settings: () => this.settings.get().outbound,
       onRefused: (message) => logger.warn(message),
     });
+    this.mailer = new Mailer(() => this.settings.get(), logger, this.hooks);
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -109,6 +111,7 @@ export class App {
     const full = {
       dataDir: config.dataDir,
       migrationsDir: config.migrationsDir ?? join(config.dataDir, '..', 'plinth_migrations'),
+      hooksDir: config.hooksDir ?? join(config.dataDir, '..', 'plinth_hooks'),
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };

@@ -11,6 +11,7 @@ import { ident, sql } from '../db/sql.js';
 import { createLogger } from '../util/logger.js';
 import { parseArgs, UsageError } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
+import { installProcessGuards, loadHooks } from '../extend/index.js';
 
 const MAIN_HELP = `Plinth: a back end in one process, wire-compatible with PocketBase's Web API.
 
@@ -23,6 +24,7 @@ Commands:
   migrate     Apply, revert or create migrations
   migrate-data  Copy a SQLite instance into an empty PostgreSQL database
   typegen     Write TypeScript types for the collections (plinth-types.d.ts)
+  hooks       Type-check the hook files (hooks check)
 
 Run "plinth <command> --help" for a command's flags.
 `;
@@ -30,7 +32,7 @@ Run "plinth <command> --help" for a command's flags.
 const SERVE_HELP = `Start the web server.
 
 Usage:
-  plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--automigrate=false]
+  plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -39,7 +41,9 @@ Flags:
   --migrationsDir  Where API schema changes write migrations     default plinth_migrations beside --dir
   --automigrate    Write a migration file for every schema change made through the API (default true)
   --poolSize       PostgreSQL connections per node (same as PLINTH_DB_POOL_SIZE)  default 10
-  --dev            Log every request; rewrite plinth-types.d.ts (beside --dir) after every schema change
+  --hooksDir       Hook files (TypeScript/JavaScript)             default plinth_hooks beside --dir
+  --dev            Log every request; reload hook files when they change; rewrite plinth-types.d.ts
+                   (beside --dir) after every schema change
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
@@ -82,7 +86,7 @@ function parseHttp(value: string): { host: string; port: number } {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string' });
+  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string', hooksDir: 'string' });
   if (flags.help || flags.h) {
     process.stdout.write(SERVE_HELP);
     return 0;
@@ -98,12 +102,20 @@ async function serve(argv: string[]): Promise<number> {
     automigrate: flags.automigrate !== 'false',
     ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
     ...poolSize(flags),
+    ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
     logger,
+  });
+  installProcessGuards(logger);
+  const hooks = await loadHooks(app, { dev: flags.dev === true }).catch(async (err) => {
+    await app.close();
+    throw err;
   });
   const server = await buildServer(app, { logRequests: flags.dev === true });
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen({ host, port });
   const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (hooks.files.length) logger.info({ dir: hooks.dir, files: hooks.files }, 'hook files loaded');
+  await hooks.serve(address);
   process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
   process.stdout.write(`└─ Dashboard: ${address}/_/\n`);
   const installToken = await server.installer.issue();
@@ -124,7 +136,9 @@ async function serve(argv: string[]): Promise<number> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     try {
+      await hooks.terminate(signal);
       await server.close();
+      await hooks.close();
       await app.close();
     } finally {
       process.exit(0);
@@ -188,6 +202,8 @@ export async function main(argv: string[]): Promise<number> {
         return await migrateDataCommand(rest);
       case 'typegen':
         return await (await import('../typegen/cli.js')).run(rest);
+      case 'hooks':
+        return await (await import('../extend/cli.js')).run(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -28,11 +28,12 @@ export class AppError extends Error {
   readonly status: number;
   readonly data: FieldErrors;
 
-  constructor(code: ErrorCode, message?: string, data?: FieldErrors, options?: { cause?: unknown }) {
+  /** `options.status` overrides the code's status (only `ApiError`, whose status the user's code picks). */
+  constructor(code: ErrorCode, message?: string, data?: FieldErrors, options?: { cause?: unknown; status?: number }) {
     super(message ?? ERROR_CODES[code].message, options);
     this.name = 'AppError';
     this.code = code;
-    this.status = ERROR_CODES[code].status;
+    this.status = options?.status ?? ERROR_CODES[code].status;
     this.data = data ?? {};
   }
 
@@ -55,6 +56,20 @@ export class AppError extends Error {
   }
   static unauthorized(message?: string): AppError {
     return new AppError('unauthorized', message);
+  }
+}
+
+/**
+ * The error hook files, routes and jobs throw to answer with a status of their choice, in PocketBase's
+ * envelope: `throw new ApiError(409, 'Already paid.', { order: { code: 'validation_paid', message: '…' } })`.
+ * It is an AppError (code `api_error`), so every layer treats it like Plinth's own refusals. A status
+ * outside 400–599 becomes 500 (a success status is no error). `data` must be JSON-serialisable.
+ */
+export class ApiError extends AppError {
+  constructor(status: number, message?: string, data?: Record<string, unknown>) {
+    const valid = Number.isInteger(status) && status >= 400 && status <= 599;
+    super('api_error', message ?? ERROR_CODES.api_error.message, (data ?? {}) as FieldErrors, { status: valid ? status : 500 });
+    this.name = 'ApiError';
   }
 }
 

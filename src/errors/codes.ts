@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   outbound_failed: { status: 502, message: 'The outbound request failed.' },
   outbound_timeout: { status: 504, message: 'The outbound request timed out.' },
   outbound_response_too_large: { status: 502, message: 'The outbound response was too large.' },
+  api_error: { status: 400, message: 'Something went wrong while processing your request.' },
   internal: { status: 500, message: 'Something went wrong while processing your request.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

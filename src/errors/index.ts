@@ -1,5 +1,6 @@
 export { ERROR_CODES, type ErrorCode, type FieldErrorCode } from './codes.js';
 export {
+  ApiError,
   AppError,
   fieldError,
   fromUnknown,

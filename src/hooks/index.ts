@@ -8,6 +8,16 @@
  *   the outcome; their errors are logged, never sent to the client. `afterCommit()` returns a promise
  *   tests can await.
  * - `onCollectionChange` and `onSettingsChange` fire after a schema/settings change committed.
+ * - `onRecordEnrich` runs for every record turned into public JSON for a caller (list, view, create,
+ *   update and auth responses, realtime messages): a handler may change `event.record` (the JSON). Nothing
+ *   is done per record while no handler is bound.
+ * - `onMailerSend` runs around every outgoing mail: a handler may change `event.message`, or cancel the
+ *   mail by returning without calling `next()`.
+ * - `onServe` fires once the HTTP server listens; `onTerminate` when it is shutting down (before the
+ *   server and the app close).
+ *
+ * User code (hook files, src/extend/) binds through the same `Hook`s; every `Hook` property here is
+ * exposed to it as `app.<name>(handler, ...tags)`, so adding a property publishes a new hook.
  */
 import type { Collection } from '../collections/model.js';
 import type { Executor } from '../db/dialect.js';
@@ -43,6 +53,41 @@ export interface SettingsChangeEvent {
   settings: unknown;
 }
 
+export interface RecordEnrichEvent {
+  tags: readonly string[];
+  collection: Collection;
+  /** The public JSON the caller is about to receive (mutable; add, change or delete keys). */
+  record: Record<string, unknown>;
+  /** Who receives it (realtime: the subscriber's identity; `context` is 'realtime'). */
+  request: RequestInfo;
+}
+
+/** One outgoing mail, as handed to SMTP (html and text are alternatives of one body). */
+export interface MailerMessage {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+export interface MailerSendEvent {
+  tags?: readonly string[];
+  /** Mutable: change the recipient, subject or bodies before `next()` sends it. */
+  message: MailerMessage;
+}
+
+export interface ServeEvent {
+  tags?: readonly string[];
+  /** `http://host:port` the server listens on. */
+  address: string;
+}
+
+export interface TerminateEvent {
+  tags?: readonly string[];
+  /** The signal that asked for the shutdown, when there was one. */
+  signal?: string;
+}
+
 export class HookBus {
   readonly onRecordCreate = new Hook<RecordEvent>();
   readonly onRecordUpdate = new Hook<RecordEvent>();
@@ -52,6 +97,10 @@ export class HookBus {
   readonly onRecordAfterDeleteCommit = new Hook<RecordEvent>();
   readonly onCollectionChange = new Hook<CollectionChangeEvent>();
   readonly onSettingsChange = new Hook<SettingsChangeEvent>();
+  readonly onRecordEnrich = new Hook<RecordEnrichEvent>();
+  readonly onMailerSend = new Hook<MailerSendEvent>();
+  readonly onServe = new Hook<ServeEvent>();
+  readonly onTerminate = new Hook<TerminateEvent>();
 
   private pending = new Set<Promise<void>>();
 

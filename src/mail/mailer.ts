@@ -4,6 +4,7 @@
  * settings change. Timeouts are short and the number of mails in flight is bounded, so an unreachable or
  * slow SMTP server (or a flood of requests that send mail) cannot pile up sockets and memory.
  */
+import type { HookBus } from '../hooks/index.js';
 import type { Settings } from '../settings/index.js';
 import type { Logger } from '../util/logger.js';
 
@@ -40,6 +41,7 @@ export class Mailer {
   constructor(
     private readonly settings: () => Settings,
     private readonly logger: Logger,
+    private readonly hooks?: HookBus,
   ) {}
 
   /** Whether SMTP is configured on; when it is off, `send` refuses instead of silently dropping. */
@@ -47,8 +49,18 @@ export class Mailer {
     return this.settings().smtp.enabled;
   }
 
-  /** Sends one message; rejects with MailError when SMTP is off, saturated or refused the message. */
+  /**
+   * Sends one message; rejects with MailError when SMTP is off, saturated or refused the message.
+   * `onMailerSend` handlers see (and may change) the message first; one that does not call `next()`
+   * cancels it, and `send` then resolves without sending.
+   */
   async send(message: MailMessage): Promise<void> {
+    const hook = this.hooks?.onMailerSend;
+    if (!hook || hook.length === 0) return this.deliver(message);
+    await hook.trigger({ message: { ...message } }, (e) => this.deliver(e.message));
+  }
+
+  private async deliver(message: MailMessage): Promise<void> {
     const s = this.settings();
     if (!s.smtp.enabled) throw new MailError('SMTP is not enabled in the settings.');
     if (this.inFlight >= MAX_IN_FLIGHT) throw new MailError('Too many mails are waiting to be sent.');

@@ -10,7 +10,8 @@ import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Dialect, Executor } from '../db/dialect.js';
 import type { Sql } from '../db/sql.js';
-import type { RecordData } from '../hooks/index.js';
+import type { HookBus, RecordData } from '../hooks/index.js';
+import { enrichRecords } from '../records/enrich.js';
 import { pickFields } from '../records/pick-fields.js';
 import { expandRecords, parseExpand } from '../records/expand.js';
 import { publicRecord, viewerOf } from '../records/record-io.js';
@@ -61,6 +62,7 @@ export class FanOut {
     private readonly schema: CollectionStore,
     private readonly dialect: Dialect,
     private readonly onGroupError: (err: unknown) => void,
+    private readonly hooks?: HookBus,
   ) {}
 
   /** Cheap pre-check so writes nobody listens to cost nothing more. */
@@ -133,6 +135,13 @@ export class FanOut {
     const tree = parseExpand(sample.query.expand);
     const expand = tree.size ? (await expandRecords(collection, [record], tree, { ...ctx, req, viewer }))[0] : undefined;
     let json: unknown = publicRecord(collection, record, viewer, expand);
+    // Groups share one auth identity, so enriching once per group is enriching per caller.
+    const enrich = this.hooks?.onRecordEnrich;
+    if (enrich && enrich.length > 0) {
+      const items = [json as Record<string, unknown>];
+      await enrichRecords(enrich, this.schema, collection, items, req);
+      json = items[0];
+    }
     const fields = sample.query.fields;
     if (fields) {
       try {

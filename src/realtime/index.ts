@@ -57,7 +57,7 @@ export class RealtimeService {
   ) {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
     const logError = (err: unknown, msg: string) => deps.logger.error({ err }, msg);
-    const fanOut = new FanOut(this.broker, deps.collections, deps.db.dialect, (err) => deps.logger.debug({ err }, 'realtime: group skipped'));
+    const fanOut = new FanOut(this.broker, deps.collections, deps.db.dialect, (err) => deps.logger.debug({ err }, 'realtime: group skipped'), deps.hooks);
     this.events = { hooks: deps.hooks, db: deps.db, broker: this.broker, fanOut, enqueue: (job) => this.enqueue(job), logError };
     this.unbind = bindRecordEvents(this.events);
   }

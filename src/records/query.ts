@@ -6,7 +6,8 @@ import type { CollectionStore } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
 import { ident, join, param, slot, sql, SqlTemplate, type Sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
-import type { RecordData } from '../hooks/index.js';
+import type { HookBus, RecordData } from '../hooks/index.js';
+import { enrichRecords } from './enrich.js';
 import { compileFilter, compileSort } from '../rules/index.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
@@ -93,13 +94,14 @@ export class RecordReader {
   constructor(
     private readonly db: Database,
     private readonly schema: CollectionStore,
+    private readonly hooks?: HookBus,
   ) {}
 
   /**
    * GET /records: the list rule (403 if locked) ANDed with the client filter, sorted, paged. `client` (the
    * requester's IP) keys the anti-timing guard.
    */
-  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db, client = ''): Promise<ListResult> {
+  async list(collection: Collection, params: ListParams, req: RequestInfo, exec: Executor = this.db, client = '', enrich = true): Promise<ListResult> {
     const dialect = this.db.dialect;
     const rule = ruleCondition(collection, 'listRule', req, this.schema, dialect);
     const conditions: Sql[] = [];
@@ -126,7 +128,7 @@ export class RecordReader {
       await this.timingGuard.emptyResult(collection.id, client);
     }
     const records = rows.map((row) => rowToRecord(collection, row));
-    const items = await this.serialise(collection, records, params.expand, req, exec);
+    const items = await this.serialise(collection, records, params.expand, req, exec, enrich);
     return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
   }
 
@@ -134,7 +136,7 @@ export class RecordReader {
   async view(collection: Collection, id: string, req: RequestInfo, expand = '', exec: Executor = this.db): Promise<Record<string, unknown>> {
     const record = await this.findVisible(collection, id, 'viewRule', req, exec);
     // The common case (nothing to expand, no manageRule to consult) needs no further async step.
-    if (expand === '' && !mayManage(collection, req)) return publicRecord(collection, record, viewerOf(req));
+    if (expand === '' && !mayManage(collection, req) && !this.hooks?.onRecordEnrich.length) return publicRecord(collection, record, viewerOf(req));
     const [out] = await this.serialise(collection, [record], expand, req, exec);
     return out as Record<string, unknown>;
   }
@@ -164,13 +166,17 @@ export class RecordReader {
     return row ? rowToRecord(collection, row) : undefined;
   }
 
-  /** Records → public JSON for the requester, with `?expand=` applied. */
+  /**
+   * Records → public JSON for the requester, with `?expand=` applied, then `onRecordEnrich` (unless
+   * `enrich` is false: the hooks' own record API reads data, it does not answer a caller).
+   */
   async serialise(
     collection: Collection,
     records: RecordData[],
     expand: string,
     req: RequestInfo,
     exec: Executor = this.db,
+    enrich = true,
   ): Promise<Record<string, unknown>[]> {
     const viewer = viewerOf(req);
     // Both steps below are async only when they can matter; skipping the call saves a promise per request.
@@ -182,7 +188,10 @@ export class RecordReader {
     const expanded = tree?.size
       ? await expandRecords(collection, records, tree, { exec, dialect: this.db.dialect, schema: this.schema, req, viewer })
       : [];
-    return records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
+    const items = records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
+    const hook = this.hooks?.onRecordEnrich;
+    if (enrich && hook && hook.length > 0) await enrichRecords(hook, this.schema, collection, items, req);
+    return items;
   }
 
   /**

@@ -13,6 +13,7 @@ import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { loadHooks, type HooksLoader, type LoadHooksOptions } from '../../src/extend/index.js';
 import { createTempDatabase, type TempDatabase } from './postgres.js';
 
 /** Which database the suite runs on: `PLINTH_TEST_DB=postgres` runs it on a throw-away PostgreSQL database per app. */
@@ -46,6 +47,8 @@ export interface TestServer {
   client(): PocketBase;
   /** Raw fetch against the server (path starting with /). */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The hook-file loader, when started with `hooks` (see startServer). */
+  hooks?: HooksLoader;
   close(): Promise<void>;
 }
 
@@ -80,13 +83,29 @@ export async function serveApp(app: App, options: ServerOptions = {}): Promise<S
   };
 }
 
-export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown> } = {}): Promise<TestServer> {
+/**
+ * `hooks`: load a hooks directory (`dir`, written by the test) after the app opened and before the
+ * server is built, as `plinth serve` does; `onServe` fires once it listens.
+ */
+export async function startServer(
+  opts: { bodyLimit?: number; settings?: Record<string, unknown>; hooks?: LoadHooksOptions & { dir: string }; beforeHooks?: (app: App) => Promise<void> } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
-  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), ...(opts.hooks ? { hooksDir: opts.hooks.dir } : {}) });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
   await app.settings.update({ rateLimits: { enabled: false }, ...(opts.settings ?? {}) });
+  await opts.beforeHooks?.(app);
+  let hooks: HooksLoader | undefined;
+  try {
+    hooks = opts.hooks ? await loadHooks(app, opts.hooks) : undefined;
+  } catch (err) {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const served = await serveApp(app, opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {});
+  await hooks?.serve(served.url);
   const url = served.url;
   const admin = new PocketBase(url);
   admin.autoCancellation(false);
@@ -102,8 +121,12 @@ export async function startServer(opts: { bodyLimit?: number; settings?: Record<
       return pb;
     },
     fetch: (path, init) => fetch(url + path, init),
+    ...(hooks ? { hooks } : {}),
     async close() {
-      await served.close();
+      await hooks?.terminate();
+      await served.server.close();
+      await hooks?.close();
+      await app.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// The cost of a hook: `POST /records` (create) on a Plinth with no hook files vs one whose hooks dir holds a
+// single no-op `onRecordCreate` handler (`await e.next()`), same run, same machine. Target: ≥ 0.9×.
+//
+//   node bench/hooks.js [--duration=10] [--warmup=2] [--rounds=3] [--connections=50] [--db=sqlite|postgres] [--keep]
+//
+// Both servers are started with the CLI (`plinth serve --hooksDir=…`), each with its own data dir (and, on
+// PostgreSQL, its own throw-away database), the bench's `posts` collection created through the API. Rounds
+// alternate which server goes first; the median req/s of each is compared (the verdict), and so is the
+// server CPU time per create (steadier on a shared machine). Writes bench/results/hooks.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { cpuMs, createTempDatabase, dropDatabase, freePort, HOST, PG_ADMIN_URL, request, waitIdle } from './lib.js';
+import { AUTHOR_COUNT, COLLECTION, authorName, collectionCreateBody, prng } from './schema.js';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH_DIR, '..');
+const BIN = join(ROOT, 'bin', 'plinth.js');
+const argv = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)?.slice(1, 3) ?? [a, 'true']).map(([k, v]) => [k, v ?? 'true']));
+const config = {
+  duration: Number(argv.duration ?? 10),
+  warmup: Number(argv.warmup ?? 2),
+  rounds: Math.max(1, Number(argv.rounds ?? 3)),
+  connections: Number(argv.connections ?? 50),
+  db: argv.db ?? 'sqlite',
+  keep: argv.keep === 'true',
+};
+const TARGET = 0.9;
+const log = (...a) => console.error('[bench:hooks]', ...a);
+
+const NOOP_HOOK = `export default (app) => {
+  app.onRecordCreate(async (e) => {
+    await e.next();
+  }, '${COLLECTION}');
+};
+`;
+
+const cleanups = [];
+
+async function startPlinth(name, hookFiles) {
+  const tmp = mkdtempSync(join(os.tmpdir(), `plinth-bench-hooks-${name}-`));
+  const dir = join(tmp, 'data');
+  const hooksDir = join(tmp, 'plinth_hooks');
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(hooksDir, { recursive: true });
+  for (const [file, content] of Object.entries(hookFiles)) writeFileSync(join(hooksDir, file), content);
+  let pg = null;
+  if (config.db === 'postgres') pg = await createTempDatabase(PG_ADMIN_URL, `plinth_bench_hooks_${name}_`);
+  const dbFlags = pg ? [`--db=${pg.url}`] : [];
+  const logFile = join(tmp, 'plinth.log');
+  const email = 'bench@example.com';
+  const password = `bench-${randomBytes(12).toString('hex')}`;
+  const up = await run([BIN, 'superuser', 'upsert', email, password, `--dir=${dir}`, ...dbFlags], logFile);
+  if (up !== 0) throw new Error(`${name}: superuser upsert failed (see ${logFile})`);
+  const port = await freePort();
+  const fd = openSync(logFile, 'a');
+  const proc = spawn(process.execPath, ['--max-semi-space-size=2', BIN, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`, `--hooksDir=${hooksDir}`, ...dbFlags], {
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  closeSync(fd);
+  const server = { name, port, proc, tmp, pg };
+  cleanups.push(async () => {
+    proc.kill('SIGTERM');
+    await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    if (pg) await dropDatabase(PG_ADMIN_URL, pg.name);
+    if (!config.keep) rmSync(tmp, { recursive: true, force: true });
+  });
+  for (let i = 0; ; i++) {
+    const ok = await request(port, 'GET', '/api/health').then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (proc.exitCode !== null || i > 300) throw new Error(`${name}: plinth did not start (see ${logFile})`);
+    await sleep(100);
+  }
+  const login = await request(port, 'POST', '/api/collections/_superusers/auth-with-password', { body: { identity: email, password } });
+  const created = await request(port, 'POST', '/api/collections', { body: collectionCreateBody(), headers: { authorization: login.json.token } });
+  if (created.status !== 200) throw new Error(`${name}: creating the collection failed: ${created.status} ${created.text}`);
+  log(`${name}: listening on ${port}`);
+  return server;
+}
+
+function run(args, logFile) {
+  return new Promise((res) => {
+    const fd = openSync(logFile, 'a');
+    const p = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    p.on('exit', (code) => res(code));
+  });
+}
+
+async function cannon(server, duration) {
+  const rand = prng(42);
+  let n = 0;
+  const cpuBefore = cpuMs(server.proc.pid);
+  const r = await autocannon({
+    url: `http://${HOST}:${server.port}`,
+    connections: config.connections,
+    pipelining: 1,
+    duration,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        path: `/api/collections/${COLLECTION}/records`,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => {
+          n++;
+          req.body = JSON.stringify({ title: `bench post ${n}`, body: 'created by bench/hooks.js', author: authorName(Math.floor(rand() * AUTHOR_COUNT)), status: 'draft', views: n % 1000 });
+          return req;
+        },
+      },
+    ],
+  });
+  if (server.proc.exitCode !== null) throw new Error(`${server.name} died`);
+  await waitIdle(server.proc.pid);
+  // Server CPU per create (µs), including work it finished after the run: steadier than req/s on a busy machine.
+  const cpuUs = ((cpuMs(server.proc.pid) - cpuBefore) * 1000) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, cpuUs, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+async function main() {
+  const none = await startPlinth('none', {});
+  const noop = await startPlinth('noop', { 'noop.js': NOOP_HOOK });
+  const runs = { none: [], noop: [] };
+  for (const s of [none, noop]) if (config.warmup > 0) await cannon(s, config.warmup);
+  for (let round = 0; round < config.rounds; round++) {
+    const order = round % 2 === 0 ? [none, noop] : [noop, none];
+    for (const s of order) {
+      const r = await cannon(s, config.duration);
+      runs[s.name].push(r);
+      log(`round ${round + 1} ${s.name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/create  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+    }
+  }
+  const a = median(runs.none.map((r) => r.rps));
+  const b = median(runs.noop.map((r) => r.rps));
+  const ratio = b / a;
+  const cpuA = median(runs.none.map((r) => r.cpuUs));
+  const cpuB = median(runs.noop.map((r) => r.cpuUs));
+  const cpuRatio = cpuA / cpuB; // throughput-equivalent: no-hook CPU per create / hooked CPU per create
+  const bad = [...runs.none, ...runs.noop].some((r) => r.non2xx || r.errors);
+  const verdict = bad ? 'invalid' : ratio >= TARGET ? 'pass' : 'fail';
+  console.log(`| operation | no hooks req/s | one no-op onRecordCreate req/s | ratio | CPU µs/create (none → noop) | CPU ratio | target | pass/fail |`);
+  console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+  console.log(`| create (${config.db}) | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}× | ${cpuA.toFixed(0)} → ${cpuB.toFixed(0)} | ${cpuRatio.toFixed(2)}× | ≥ ${TARGET}× | ${verdict} |`);
+  mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
+  writeFileSync(join(BENCH_DIR, 'results', 'hooks.json'), `${JSON.stringify({ date: new Date().toISOString(), config, none: runs.none, noop: runs.noop, ratio, cpuRatio, verdict }, null, 2)}\n`);
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
+} finally {
+  for (const c of cleanups) await c().catch(() => undefined);
+}

@@ -1,0 +1,181 @@
+/**
+ * docs/hooks.md's worked examples are real code: every ```ts block whose first line is
+ * `// plinth_hooks/<file>` is written into a hooks directory, type-checked with `plinth hooks check`, loaded
+ * into a real server, and the examples are exercised over HTTP (welcome mail, computed field, enrichment
+ * per caller, aborted delete, the nightly cron job). `stripe` is a tiny local package with the two SDK
+ * entry points the checkout example uses (no network). Routes and jobs are recorded by small providers
+ * when this build has none of its own (the route/job modules test themselves).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ClientResponseError } from 'pocketbase';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/auth-smtp-sink.js';
+import { login, signUp } from '../helpers/auth-http.js';
+import { writeFiles } from '../helpers/hooks.js';
+import type { JobQueueLike, Providers, RouteRegistryLike } from '../../src/extend/index.js';
+
+/** The docs' hook files: name → source. */
+export function docSnippets(): Record<string, string> {
+  const doc = readFileSync('docs/hooks.md', 'utf8');
+  const out: Record<string, string> = {};
+  for (const m of doc.matchAll(/```ts\n([\s\S]*?)```/g)) {
+    const code = (m[1] as string).replace(/^ {2}/gm, '');
+    const name = /^\/\/ plinth_hooks\/([\w.-]+)\n/.exec(code)?.[1];
+    if (name) out[name] = code;
+  }
+  return out;
+}
+
+const STRIPE_STUB = {
+  'node_modules/stripe/package.json': JSON.stringify({ name: 'stripe', version: '0.0.0-test', type: 'module', exports: { '.': { types: './index.d.ts', default: './index.js' } } }),
+  'node_modules/stripe/index.js': `export default class Stripe {
+  constructor(key, opts = {}) { this.key = key; this.http = opts.httpClient; }
+  static createFetchHttpClient(fetchFn) { return { fetchFn }; }
+  get checkout() {
+    return { sessions: { create: async (params) => {
+      const res = await this.http.fetchFn('https://api.stripe.com/v1/checkout/sessions', { method: 'POST', body: JSON.stringify(params) });
+      return res.json();
+    } } };
+  }
+}
+`,
+  'node_modules/stripe/index.d.ts': `declare class Stripe {
+  constructor(key: string, opts?: { httpClient?: unknown });
+  static createFetchHttpClient(fn: (url: string, init?: RequestInit) => Promise<Response>): unknown;
+  checkout: { sessions: { create(params: Record<string, unknown>): Promise<{ id: string; url: string | null }> } };
+}
+export default Stripe;
+`,
+};
+
+describe('docs/hooks.md examples', () => {
+  let s: TestServer;
+  let dir: string;
+  let smtp: SmtpSink;
+  const routes: Array<{ method: string; path: string; handler: (c: unknown) => unknown }> = [];
+  const jobs = new Map<string, (job: unknown) => unknown>();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'plinth-hooks-docs-'));
+    const snippets = docSnippets();
+    for (const f of ['00-hello.ts', 'welcome.ts', 'slugs.ts', 'enrich.ts', 'invoices.ts', 'nightly.ts', 'reports.ts', 'checkout.ts']) {
+      assert.ok(snippets[f], `docs/hooks.md has the ${f} example`);
+    }
+    writeFiles(dir, { ...snippets, ...STRIPE_STUB });
+    const providers: Providers = {};
+    const registry = Object.fromEntries(
+      (['get', 'post', 'put', 'patch', 'delete'] as const).map((method) => [method, (path: string, handler: (c: unknown) => unknown) => void routes.push({ method, path, handler })]),
+    ) as unknown as RouteRegistryLike;
+    providers.routes = registry;
+    const queue: JobQueueLike = {
+      define: (name, handler) => void jobs.set(name, handler as (job: unknown) => unknown),
+      enqueue: async () => ({ id: 'x', created: true }),
+    };
+    s = await startServer({
+      // The same object: the jobs provider is added below only when this build's App has no queue.
+      hooks: { dir, providers },
+      beforeHooks: async (app) => {
+        if (!(app as unknown as { jobs?: unknown }).jobs) Object.assign(providers, { jobs: queue });
+        const text = (name: string) => ({ name, type: 'text' });
+        await app.collections.create({
+          name: 'articles',
+          type: 'base',
+          fields: [text('title'), text('body'), text('slug'), { name: 'words', type: 'number' }, text('author'), text('draftNotes')],
+          listRule: '',
+          viewRule: '',
+          createRule: '',
+        });
+        await app.collections.create({ name: 'invoices', type: 'base', fields: [{ name: 'paid', type: 'bool' }], deleteRule: '' });
+        await app.collections.create({
+          name: 'orders',
+          type: 'base',
+          fields: [text('user'), text('product'), { name: 'quantity', type: 'number' }, text('session'), text('status'), { name: 'created', type: 'autodate', onCreate: true }],
+        });
+        await app.collections.create({ name: 'reports', type: 'base', fields: [text('day'), { name: 'orders', type: 'number' }] });
+      },
+    });
+    smtp = await startSmtpSink();
+    await smtp.attach(s);
+  });
+  after(async () => {
+    await s?.close();
+    await smtp?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every example type-checks with plinth hooks check', async () => {
+    // Asynchronously: a blocked event loop would let the server's idle keep-alive sockets go stale.
+    const child = spawn(process.execPath, [resolve('bin/plinth.js'), 'hooks', 'check', `--hooksDir=${dir}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, out);
+  });
+
+  it('every example loads, in name order', () => {
+    assert.deepEqual(s.hooks!.files, ['00-hello.ts', 'checkout.ts', 'enrich.ts', 'invoices.ts', 'nightly.ts', 'reports.ts', 'slugs.ts', 'welcome.ts']);
+    assert.deepEqual(
+      routes.map((r) => `${r.method} ${r.path}`),
+      ['post /api/shop/checkout'],
+    );
+  });
+
+  it('welcome mail on sign-up', async () => {
+    await signUp(s, 'newbie@example.com');
+    const mail = await smtp.waitFor((m) => m.to.includes('newbie@example.com'));
+    assert.match(mail.subject, /^Welcome to /);
+    assert.match(mail.text, /thanks for signing up/);
+  });
+
+  it('computed field on create and update', async () => {
+    const a = await s.client().collection('articles').create({ title: 'Hello, World!', body: 'one two  three' });
+    assert.equal(a.slug, 'hello-world');
+    assert.equal(a.words, 3);
+    const b = await s.admin.collection('articles').update(a.id, { title: 'Second Take' });
+    assert.equal(b.slug, 'second-take');
+  });
+
+  it('enrichment per caller', async () => {
+    const id = await signUp(s, 'author@example.com');
+    const author = await login(s, 'author@example.com');
+    const mine = await author.collection('articles').create({ title: 'Drafty', author: id, draftNotes: 'secret plan' });
+    assert.equal(mine.isMine, true);
+    assert.equal(mine.draftNotes, 'secret plan');
+    const seen = await s.client().collection('articles').getOne(mine.id);
+    assert.equal(seen.isMine, false);
+    assert.equal('draftNotes' in seen, false);
+  });
+
+  it('aborting a delete', async () => {
+    const paid = await s.admin.collection('invoices').create({ paid: true });
+    await assert.rejects(s.client().collection('invoices').delete(paid.id), (e: ClientResponseError) => e.status === 409 && e.response.data.paid?.code === 'validation_paid');
+    const open = await s.admin.collection('invoices').create({ paid: false });
+    await s.client().collection('invoices').delete(open.id);
+  });
+
+  it('the nightly job runs (here: started by hand over /api/crons)', async () => {
+    await s.admin.collection('orders').create({ status: 'paid' });
+    const crons = await s.admin.crons.getFullList();
+    assert.ok(crons.some((c) => c.id === 'nightly-summary' && c.expression === '0 3 * * *'));
+    await s.admin.crons.run('nightly-summary');
+    let report;
+    for (let i = 0; i < 100 && !report; i++) {
+      report = (await s.admin.collection('reports').getList(1, 1)).items[0];
+      if (!report) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(report?.orders, 1);
+  });
+
+  it('the job example defines its handler; the checkout route refuses bad input before any outbound call', async () => {
+    if (jobs.size) assert.deepEqual([...jobs.keys()], ['build-report']);
+    const route = routes.find((r) => r.path === '/api/shop/checkout')!;
+    // Without a product the caller may see, the route refuses before any outbound call.
+    await assert.rejects(Promise.resolve().then(() => route.handler({ request: { body: {}, auth: null } })), (e: { status?: number }) => e.status === 400);
+  });
+});
