@@ -111,6 +111,15 @@ describe('detectFileType: text', () => {
     assert.equal(await typeOf(t('{\\rtf1\\ansi hello}')), 'text/rtf');
   });
 
+  it('reads text behind a UTF-16 byte-order mark as text (not as the MPEG header FF FE looks like)', async () => {
+    const le = (x: string) => Buffer.from(`\ufeff${x}`, 'utf16le');
+    assert.equal(await typeOf(le('Name\tQty\r\nBolt\t100\r\n'), 'stock.txt'), 'text/tab-separated-values; charset=utf-16le');
+    assert.equal(await typeOf(le('<html><script>alert(1)</script>'), 'x.png'), 'text/html; charset=utf-16le');
+    const be = Buffer.from(le('hello 🙂 '.repeat(600)).swap16());
+    assert.equal(await typeOf(be), 'text/plain; charset=utf-16be');
+    assert.doesNotMatch(await typeOf(b(0xff, 0xfe, 0x00, 0xd8, 0x41, 0x00)), /^text\//, 'a lone surrogate is not text: the binary detector decides');
+  });
+
   it('keeps a multi-byte character cut at the sniff boundary as UTF-8 text', async () => {
     const text = Buffer.concat([t('a'), Buffer.from('é'.repeat(3000), 'utf8')]); // byte 4096 falls inside an 'é'
     assert.equal(await typeOf(text), 'text/plain; charset=utf-8');

@@ -262,6 +262,32 @@ function detectText(head: Uint8Array, whole: Uint8Array | undefined, ext: string
   return byName ? textual(byName) : plain;
 }
 
+/**
+ * Text behind a UTF-16 byte-order mark (Windows "Unicode text" exports, and HTML that hopes to pass as binary: FF FE is
+ * also an MPEG audio frame header to a binary detector). Judged as text after decoding; null if it is not text.
+ */
+function utf16Text(data: Uint8Array, ext: string, complete: boolean): DetectedType | null {
+  const le = data[0] === 0xff && data[1] === 0xfe;
+  if (!le && !(data[0] === 0xfe && data[1] === 0xff)) return null;
+  let end = Math.min(data.length, SNIFF_BYTES * 2) & ~1;
+  const truncated = !complete || end < data.length;
+  if (truncated && end >= 4) {
+    // A surrogate pair cut at the end of the head: drop its first half.
+    const last = le ? (data[end - 2] as number) | ((data[end - 1] as number) << 8) : ((data[end - 2] as number) << 8) | (data[end - 1] as number);
+    if (last >= 0xd800 && last <= 0xdbff) end -= 2;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder(le ? 'utf-16le' : 'utf-16be', { fatal: true }).decode(data.subarray(2, end));
+  } catch {
+    return null;
+  }
+  const utf8 = Buffer.from(text, 'utf8');
+  if (!looksLikeText(utf8)) return null;
+  const found = detectText(utf8.subarray(0, SNIFF_BYTES), truncated ? undefined : utf8, ext, truncated || utf8.length > SNIFF_BYTES);
+  return { type: found.type.replace('; charset=utf-8', `; charset=utf-16${le ? 'le' : 'be'}`), also: found.also };
+}
+
 type FileTypeDetector = (data: Uint8Array) => Promise<{ mime: string } | undefined>;
 let fileType: Promise<FileTypeDetector> | undefined;
 
@@ -279,6 +305,8 @@ export async function detectFileType(data: Uint8Array, name = '', complete = tru
   const head = data.subarray(0, SNIFF_BYTES);
   const ext = extensionOf(name);
   if (looksLikeText(head)) return detectText(head, complete ? data : undefined, ext, !complete || data.length > SNIFF_BYTES);
+  const utf16 = utf16Text(data, ext, complete);
+  if (utf16) return utf16;
   let found: string | undefined;
   try {
     found = (await (await binaryDetector())(data))?.mime;
