@@ -1,7 +1,7 @@
 /**
  * A file's real type, from its bytes (PocketBase does the same with Go's gabriel-vasile/mimetype):
  *
- * 1. Text (no binary control bytes in the first {@link SNIFF_BYTES}) is decided here, because that is where
+ * 1. Text (no binary control bytes in the first {@link SNIFF_BYTES}; or UTF-16 behind a byte-order mark) is decided here, because that is where
  *    the dangerous types live and where binary detectors guess wrong ("BM…" is not a bitmap): PDF/PostScript/
  *    RTF headers, then XML / SVG / HTML (these always win over the name), JSON, vCard, iCalendar, WebVTT, CSV and
  *    TSV by content (as mimetype: at least two records with the same number (>1) of fields), then the name's

@@ -42,6 +42,7 @@ describe('the npm package', () => {
   let files: string[] = [];
 
   before(() => {
+    assert.ok(existsSync(join(ROOT, 'dist/admin/index.html')), 'the dashboard is not built: run `npm run build` first');
     dir = mkdtempSync(join(tmpdir(), 'plinth-pack-'));
     const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT })) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = join(dir, packed[0]!.filename);
