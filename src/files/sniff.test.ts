@@ -30,6 +30,20 @@ describe('detectFileType: binary formats (file-type)', () => {
     assert.equal(await typeOf(OLE, 'slides.ppt'), 'application/vnd.ms-powerpoint');
     assert.equal(await typeOf(OLE, 'mail.msg'), 'application/vnd.ms-outlook');
     assert.equal(await typeOf(OLE, 'unknown.bin'), 'application/x-ole-storage');
+    // The root storage's class id (directory in sector 0 → root entry at 512, CLSID at +80) wins over the name.
+    const withClsid = (hex: string) => {
+      const f = Buffer.concat([OLE, Buffer.alloc(512)]);
+      f.writeUInt32LE(0, 48);
+      Buffer.from(hex, 'hex').copy(f, 512 + 80);
+      return f;
+    };
+    assert.equal(await typeOf(withClsid('0609020000000000c000000000000046'), 'noext'), 'application/msword');
+    assert.equal(await typeOf(withClsid('2008020000000000c000000000000046'), 'report.doc'), 'application/vnd.ms-excel');
+    assert.equal(await typeOf(withClsid('108d81649b4fcf1186ea00aa00b929e8'), 'x'), 'application/vnd.ms-powerpoint');
+    assert.equal(await typeOf(withClsid('0b0d020000000000c000000000000046'), 'x'), 'application/vnd.ms-outlook');
+    const far = Buffer.concat([OLE, Buffer.alloc(512)]);
+    far.writeUInt32LE(0xffffffff, 48); // a directory sector past the end of the data: no class id, the name decides
+    assert.equal(await typeOf(far, 'a.xls'), 'application/vnd.ms-excel');
     const doc = await detectFileType(OLE, 'report.doc');
     assert.ok(mimeAllowed(doc.type, ['application/msword'], doc.also));
     assert.ok(mimeAllowed(doc.type, ['application/x-ole-storage'], doc.also));

@@ -8,8 +8,8 @@
  *    extension for inert text formats the bytes cannot tell (`.md` → text/markdown, a one-column `.csv`, …),
  *    else `text/plain`.
  * 2. Binary data goes to the `file-type` package (loaded on the first binary file, so an idle server never
- *    loads it). OLE compound files (`.doc`, `.xls`, `.ppt`, `.msg`, …) are one container format to it; the
- *    extension names the real type, as PocketBase's detector does from the container's class id.
+ *    loads it). OLE compound files (`.doc`, `.xls`, `.ppt`, `.msg`, …) are one container format to it: the root
+ *    storage's class id names the document type (as PocketBase's detector reads it), else the extension does.
  * 3. Anything else is `application/octet-stream`.
  *
  * The extension never turns bytes into an active type (HTML, SVG, XML, scripts): only the inert text formats in
@@ -134,6 +134,32 @@ const OLE_BY_EXTENSION: Readonly<Record<string, string>> = {
   vsd: 'application/vnd.visio',
   pub: 'application/vnd.ms-publisher',
 };
+
+/** Root-storage class ids (or their first bytes) of OLE documents, as stored in the file (mixed-endian GUIDs). */
+const OLE_BY_CLSID: ReadonlyArray<readonly [string, string]> = [
+  ['0609020000000000c000000000000046', 'application/msword'], // Word.Document.8
+  ['0009020000000000c000000000000046', 'application/msword'], // Word.Document.6
+  ['0709020000000000c000000000000046', 'application/msword'], // Word.Picture.8
+  ['2008020000000000', 'application/vnd.ms-excel'], // Excel.Sheet.8
+  ['1008020000000000', 'application/vnd.ms-excel'], // Excel.Sheet.5
+  ['108d81649b4fcf1186ea00aa00b929e8', 'application/vnd.ms-powerpoint'], // PowerPoint.Show.8
+  ['70ae7bea3bfbcd11a90300aa00510ea3', 'application/vnd.ms-powerpoint'], // PowerPoint 95
+  ['0b0d020000000000c000000000000046', 'application/vnd.ms-outlook'], // Outlook message
+  ['84100c0000000000c000000000000046', 'application/x-ms-installer'], // Windows Installer package
+  ['0112020000000000c000000000000046', 'application/vnd.ms-publisher'], // Publisher
+];
+
+/** The document type an OLE compound file's root storage names by class id, if it is one we know. */
+function oleByClsid(data: Uint8Array): string | undefined {
+  if (data.length < 512) return undefined;
+  // Version 4 files use 4096-byte sectors, version 3 512; the directory starts at sector `firstDirSector`.
+  const sector = data[26] === 0x04 && data[27] === 0x00 ? 4096 : 512;
+  const firstDirSector = Buffer.from(data.buffer, data.byteOffset, data.byteLength).readUInt32LE(48);
+  const offset = sector * (1 + firstDirSector) + 80;
+  if (!Number.isSafeInteger(offset) || offset + 16 > data.length) return undefined;
+  const clsid = Buffer.from(data.buffer, data.byteOffset + offset, 16).toString('hex');
+  return OLE_BY_CLSID.find(([id]) => clsid.startsWith(id))?.[1];
+}
 
 /** No control bytes other than tab, newlines, form feed and escape (WHATWG's and mimetype's binary check). */
 function looksLikeText(buf: Uint8Array): boolean {
@@ -316,7 +342,7 @@ export async function detectFileType(data: Uint8Array, name = '', complete = tru
   if (!found) return { type: OCTET, also: [] };
   const type = canonical(found);
   if (type === 'application/x-ole-storage') {
-    const document = OLE_BY_EXTENSION[ext];
+    const document = oleByClsid(data) ?? OLE_BY_EXTENSION[ext];
     return document ? { type: document, also: ['application/x-ole-storage'] } : { type, also: [] };
   }
   return { type, also: [] };
