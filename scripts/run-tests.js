@@ -4,7 +4,8 @@
 //   2. every file that opens a Plinth app through test/helpers/server again, on PostgreSQL
 //      (PLINTH_TEST_DB=postgres: each app gets a throw-away database on 127.0.0.1:5432, dropped after);
 //   3. the browser tests on their own, on both dialects, because Chromium takes both cores for a while
-//      and would disturb timing-sensitive tests beside it.
+//      and would disturb timing-sensitive tests beside it; then the packaging test on its own, once (npm pack,
+//      npm install, tsc and vite take both cores too).
 // Ends with one plain "N passed, N failed" line for the whole run. `--sqlite-only` / `--postgres-only`
 // limit the dialects.
 // `npm test` builds first (pretest), so this only finds and runs. Arguments filter files by substring.
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
 const BROWSER_TESTS = ['admin-ui.test.js', 'admin-ui-editing.test.js'];
+const ALONE_TESTS = ['package.test.js'];
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -50,16 +52,19 @@ if (files.length === 0) {
   process.exit(1);
 }
 const isBrowser = (f) => BROWSER_TESTS.some((b) => f.endsWith(b));
+const isAlone = (f) => ALONE_TESTS.some((b) => f.endsWith(b));
 // A file runs again on PostgreSQL when it starts apps through the helpers that pick the dialect
 // (test/helpers/server.ts); files that open a PostgreSQL database themselves run once.
 const opensApps = (f) => /\b(startServer|openTestApp|startBareServer)\(/.test(readFileSync(f, 'utf8'));
 const pgFiles = files.filter(opensApps);
 const phases = [];
-if (dialects.includes('sqlite')) phases.push({ name: 'sqlite', files: files.filter((f) => !isBrowser(f)), env: {} });
-if (dialects.includes('postgres')) phases.push({ name: 'postgres', files: pgFiles.filter((f) => !isBrowser(f)), env: { PLINTH_TEST_DB: 'postgres' } });
+if (dialects.includes('sqlite')) phases.push({ name: 'sqlite', files: files.filter((f) => !isBrowser(f) && !isAlone(f)), env: {} });
+if (dialects.includes('postgres')) phases.push({ name: 'postgres', files: pgFiles.filter((f) => !isBrowser(f) && !isAlone(f)), env: { PLINTH_TEST_DB: 'postgres' } });
 for (const name of dialects) {
   phases.push({ name: `${name} browser`, files: files.filter(isBrowser), env: name === 'postgres' ? { PLINTH_TEST_DB: 'postgres' } : {} });
 }
+
+if (dialects.includes('sqlite')) phases.push({ name: 'packaging', files: files.filter(isAlone), env: {} });
 
 let passed = 0;
 let failed = 0;

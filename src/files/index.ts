@@ -8,7 +8,7 @@ export { FileChanges, checkFileFields, fileFields } from './record-files.js';
 export { planUploads, type Upload, type UploadPlan } from './uploads.js';
 export { decideRange, type RangeDecision } from './range.js';
 export { allowedThumb, type ThumbSpec } from './thumbs.js';
-export { baseMime, sniffMime, SNIFF_BYTES } from './sniff.js';
+export { baseMime, detectFileType, SNIFF_BYTES, type DetectedType } from './sniff.js';
 export { isSafeFileName } from './names.js';
 export { cacheControl, contentDisposition, FILE_RESPONSE_HEADERS, isDownloadParam, THUMBABLE_TYPES } from './serve-policy.js';
 export { fileKey, type FileStorage, type ObjectInfo } from './storage.js';

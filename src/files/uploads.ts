@@ -12,7 +12,7 @@ import { fileMaxSize } from '../collections/fields/index.js';
 import { findField, type Collection, type FileField } from '../collections/model.js';
 import { fieldError, type FieldError } from '../errors/index.js';
 import { storedFileName } from './names.js';
-import { mimeAllowed, sniffMime } from './sniff.js';
+import { detectFileType, mimeAllowed } from './sniff.js';
 
 /** One uploaded file as the body parser hands it over. */
 export interface Upload {
@@ -27,7 +27,10 @@ export interface PlannedUpload {
   name: string;
   originalName: string;
   data: Buffer;
+  /** The detected type (stored with the object on S3). */
   type: string;
+  /** Other names the file's type satisfies in `mimeTypes` (e.g. `text/plain` for a CSV). */
+  alsoTypes: readonly string[];
 }
 
 /** The body with upload names merged in, and the planned uploads by stored name. */
@@ -57,8 +60,8 @@ function asList(value: unknown): unknown[] {
   return [value];
 }
 
-/** Names every upload and merges the names into a copy of the body (see the module comment). */
-export function planUploads(collection: Collection, data: Record<string, unknown>, uploads: readonly Upload[] = []): UploadPlan {
+/** Detects every upload's type, names it and merges the names into a copy of the body (see the module comment). */
+export async function planUploads(collection: Collection, data: Record<string, unknown>, uploads: readonly Upload[] = []): Promise<UploadPlan> {
   const plan: UploadPlan = { data: { ...data }, uploads: new Map() };
   const byKey = new Map<string, PlannedUpload[]>();
   for (const upload of uploads) {
@@ -66,8 +69,8 @@ export function planUploads(collection: Collection, data: Record<string, unknown
     const { name } = splitKey(upload.field);
     const field = findField(collection, name);
     if (field?.type !== 'file') continue;
-    const type = sniffMime(upload.data);
-    const planned: PlannedUpload = { field, name: storedFileName(upload.filename, type), originalName: upload.filename, data: upload.data, type };
+    const { type, also } = await detectFileType(upload.data, upload.filename);
+    const planned: PlannedUpload = { field, name: storedFileName(upload.filename, type), originalName: upload.filename, data: upload.data, type, alsoTypes: also };
     plan.uploads.set(planned.name, planned);
     const list = byKey.get(upload.field) ?? [];
     list.push(planned);
@@ -83,7 +86,7 @@ export function planUploads(collection: Collection, data: Record<string, unknown
 
 /**
  * Checks the uploads a record kept (its final value) against the field's `maxSize` and `mimeTypes`
- * (the sniffed type, never the client's claim). Returns the first problem per field.
+ * (the detected type, never the client's claim). Returns the first problem per field.
  */
 export function uploadErrors(kept: readonly PlannedUpload[]): Map<string, FieldError> {
   const errors = new Map<string, FieldError>();
@@ -102,7 +105,7 @@ export function uploadErrors(kept: readonly PlannedUpload[]): Map<string, FieldE
       continue;
     }
     const allowed = field.mimeTypes ?? [];
-    if (allowed.length > 0 && !mimeAllowed(upload.type, allowed)) {
+    if (allowed.length > 0 && !mimeAllowed(upload.type, allowed, upload.alsoTypes)) {
       errors.set(
         field.name,
         fieldError('validation_invalid_mime_type', `"${upload.originalName.slice(0, 100)}" mime type must be one of: ${allowed.join(', ')}.`, {

@@ -60,7 +60,7 @@ export class RecordWriter {
     for (const f of collection.fields) record[f.name] = getFieldType(f.type).zeroValue(f as never);
     const errors: FieldErrors = {};
 
-    const plan = planUploads(collection, input.data, input.files);
+    const plan = await planUploads(collection, input.data, input.files);
     this.applyInput(collection, record, { ...input, data: plan.data }, { isNew: true, superuser, errors });
 
     // id: client-supplied (checked) or generated.
@@ -114,7 +114,7 @@ export class RecordWriter {
     const record: RecordData = { ...existing };
     const errors: FieldErrors = {};
 
-    const plan = planUploads(collection, input.data, input.files);
+    const plan = await planUploads(collection, input.data, input.files);
     this.applyInput(collection, record, { ...input, data: plan.data }, { isNew: false, superuser, errors });
     this.setAutodates(collection, record, now, false);
     if (collection.type === 'auth') {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import PocketBase, { ClientResponseError } from 'pocketbase';
+import PocketBase, { ClientResponseError, type RecordModel, type RecordService } from 'pocketbase';
 import sharp from 'sharp';
 import { pixelFloodPng } from '../../src/files/images.test-util.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -218,6 +218,89 @@ describe('files', () => {
       await settle();
       assert.ok(!existsSync(storageDir(docsId, parent.id)));
       assert.ok(!existsSync(storageDir(child.collectionId, child.id)));
+    });
+  });
+
+  describe('file types (file-type + text rules)', () => {
+    const OLE = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), Buffer.alloc(1536)]);
+    const csv = 'id,name,price\r\n1,"Widget, large",9.99\r\n2,"The ""best"" one",12\r\n';
+    let pb: RecordService;
+
+    before(async () => {
+      await s.admin.collections.create({
+        name: 'typed',
+        type: 'base',
+        fields: [
+          { name: 'sheet', type: 'file', maxSelect: 1, mimeTypes: ['text/csv'] },
+          { name: 'office', type: 'file', maxSelect: 2, mimeTypes: ['application/msword', 'application/vnd.ms-excel'] },
+          { name: 'notes', type: 'file', maxSelect: 1, mimeTypes: ['text/plain'] },
+          { name: 'any', type: 'file', maxSelect: 5 },
+        ],
+        listRule: '',
+        viewRule: '',
+        createRule: '',
+      });
+      pb = s.client().collection('typed');
+    });
+
+    const served = async (rec: RecordModel, name: string) => {
+      const res = await fetch(s.client().files.getURL(rec, name));
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      return { type: res.headers.get('content-type'), disposition: res.headers.get('content-disposition') ?? '' };
+    };
+
+    it('accepts a real CSV under mimeTypes ["text/csv"], whatever the client claims, and serves it as text/csv', async () => {
+      for (const claimed of ['text/csv', 'application/vnd.ms-excel', 'application/octet-stream']) {
+        const rec = await pb.create({ sheet: file(csv, 'Prices 2026.csv', claimed) });
+        assert.match(rec.sheet, /^prices_2026_[a-z0-9]{10}\.csv$/);
+        const res = await served(rec, rec.sheet);
+        assert.equal(res.type, 'text/csv; charset=utf-8');
+        assert.match(res.disposition, /^attachment;/);
+      }
+      // Detected by content: a CSV without the extension still is one (as PocketBase's detector says).
+      const noExt = await pb.create({ sheet: file(csv, 'export') });
+      assert.match(noExt.sheet, /^export_[a-z0-9]{10}\.csv$/);
+      // Text that is not CSV-shaped, without a .csv name, is refused.
+      const prose = await expectError(pb.create({ sheet: file('just one line of prose\n', 'readme.txt', 'text/csv') }), 400);
+      assert.equal(prose.sheet?.code, 'validation_invalid_mime_type');
+    });
+
+    it('refuses HTML and SVG dressed as CSV, and never serves them inline', async () => {
+      const html = await expectError(pb.create({ sheet: file('<html><script>alert(1)</script>', 'data.csv', 'text/csv') }), 400);
+      assert.equal(html.sheet?.code, 'validation_invalid_mime_type');
+      const svg = await expectError(pb.create({ sheet: file('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', 'data.csv', 'text/csv') }), 400);
+      assert.equal(svg.sheet?.code, 'validation_invalid_mime_type');
+      const rec = await pb.create({
+        any: [
+          file('<!doctype html><script>alert(1)</script>', 'page.csv', 'text/csv'),
+          file('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', 'pic.jpg', 'image/jpeg'),
+          file('<html>\u0001<script>alert(1)</script>', 'page.html', 'text/html'),
+          file('<svg onload="alert(1)"></svg>', 'notes.md', 'text/markdown'),
+        ],
+      });
+      const [page, pic, binaryPage, mdSvg] = rec.any as [string, string, string, string];
+      assert.deepEqual(await served(rec, page), { type: 'text/html; charset=utf-8', disposition: `attachment; filename="${page}"` });
+      assert.deepEqual(await served(rec, pic), { type: 'image/svg+xml', disposition: `attachment; filename="${pic}"` });
+      assert.deepEqual(await served(rec, binaryPage), { type: 'application/octet-stream', disposition: `attachment; filename="${binaryPage}"` });
+      assert.deepEqual(await served(rec, mdSvg), { type: 'image/svg+xml', disposition: `attachment; filename="${mdSvg}"` });
+    });
+
+    it('calls .doc / .xls compound files application/msword / vnd.ms-excel, not x-ole-storage', async () => {
+      const rec = await pb.create({ office: [file(OLE, 'Letter.doc', 'application/msword'), file(OLE, 'Budget.xls')] });
+      const [doc, xls] = rec.office as [string, string];
+      assert.deepEqual(await served(rec, doc), { type: 'application/msword', disposition: `attachment; filename="${doc}"` });
+      assert.deepEqual(await served(rec, xls), { type: 'application/vnd.ms-excel', disposition: `attachment; filename="${xls}"` });
+      const ppt = await expectError(pb.create({ office: file(OLE, 'Slides.ppt') }), 400);
+      assert.equal(ppt.office?.code, 'validation_invalid_mime_type');
+    });
+
+    it('lets inert text formats (CSV, Markdown) through a text/plain field, not HTML', async () => {
+      const rec = await pb.create({ notes: file('# Title\n\nSome *text*.\n', 'README.md') });
+      assert.equal((await served(rec, rec.notes)).type, 'text/markdown; charset=utf-8');
+      await pb.create({ notes: file(csv, 'prices.csv') });
+      const html = await expectError(pb.create({ notes: file('<p>hi</p>', 'note.txt') }), 400);
+      assert.equal(html.notes?.code, 'validation_invalid_mime_type');
     });
   });
 

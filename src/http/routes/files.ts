@@ -15,6 +15,7 @@ import {
   cacheControl,
   contentDisposition,
   decideRange,
+  detectFileType,
   FILE_RESPONSE_HEADERS,
   fileFields,
   fileKey,
@@ -22,7 +23,6 @@ import {
   isSafeFileName,
   S3Error,
   SNIFF_BYTES,
-  sniffMime,
   THUMBABLE_TYPES,
   type FileStorage,
   type ObjectInfo,
@@ -64,14 +64,14 @@ function names(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : [];
 }
 
-/** The type to serve: the one stored with the object, else sniffed from its first bytes. */
+/** The type to serve: the one stored with the object, else detected from its first bytes (and stored name). */
 async function contentTypeOf(storage: FileStorage, key: string, info: ObjectInfo): Promise<string> {
   if (info.contentType) return info.contentType;
-  if (info.size === 0) return sniffMime(Buffer.alloc(0));
+  if (info.size === 0) return (await detectFileType(Buffer.alloc(0), key)).type;
   const stream = await storage.read(key, { start: 0, end: Math.min(info.size, SNIFF_BYTES) - 1 });
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
-  return sniffMime(Buffer.concat(chunks));
+  return (await detectFileType(Buffer.concat(chunks), key, info.size <= SNIFF_BYTES)).type;
 }
 
 function isMissing(err: unknown): boolean {
