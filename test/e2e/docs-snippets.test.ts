@@ -6,8 +6,13 @@
  * - ```js / ```ts blocks run as ES modules (ts through esbuild) with this checkout's node_modules, after the
  *   blocks before them in the same file, against a real `plinth serve` on that temp folder's ./plinth_data:
  *   `http://127.0.0.1:8090` in a snippet is replaced by that server's address;
+ * - a ```ts / ```js block whose first line is `// plinth_hooks/<file>` is a hook file: it is written into the
+ *   project's plinth_hooks/ before the server starts, so the server must load it (a load error fails the start).
+ *   docs/hooks.md's hook files import npm packages that are not installed here: test/e2e/hooks-docs.test.ts
+ *   loads and exercises those with stand-ins, so they are left out here;
  * - blocks whose info string says `no-run` (```sh no-run) are shown, not run: commands that start long-lived
- *   servers, need other hosts, or run the test suite itself. Other languages (json, plain text) are not run.
+ *   servers, need other hosts, or run the test suite itself, and excerpts of generated output. Other languages
+ *   (json, plain text) are not run.
  *
  * A file's blocks share one temp folder and one server, in order (a superuser created by a sh block is the one
  * the next js block signs in with). A snippet that fails, throws or runs longer than a minute fails the test.
@@ -30,7 +35,11 @@ export interface Snippet {
   line: number;
   lang: 'sh' | 'js' | 'ts';
   code: string;
+  /** For a hook file (first line `// plinth_hooks/<file>`): its file name. */
+  hookFile?: string;
 }
+
+const HOOK_FILE = /^\/\/ plinth_hooks\/([\w.-]+\.(?:ts|mts|js|mjs))\n/;
 
 const LANGS: Readonly<Record<string, Snippet['lang']>> = { sh: 'sh', bash: 'sh', shell: 'sh', js: 'js', javascript: 'js', mjs: 'js', ts: 'ts', typescript: 'ts' };
 
@@ -46,7 +55,11 @@ export function extractSnippets(markdown: string, file: string): Snippet[] {
     let j = i + 1;
     for (; j < lines.length && !(lines[j] as string).trimStart().startsWith(fence); j++) body.push((lines[j] as string).slice(indent.length));
     const kind = LANGS[lang.toLowerCase()];
-    if (kind && !/\bno-run\b/.test(rest)) out.push({ file, line: i + 1, lang: kind, code: body.join('\n') });
+    const code = body.join('\n');
+    const hookFile = kind && kind !== 'sh' ? HOOK_FILE.exec(code)?.[1] : undefined;
+    if (hookFile && file === 'docs/hooks.md') {
+      // loaded and exercised by test/e2e/hooks-docs.test.ts (with stand-ins for the npm packages they import)
+    } else if (kind && !/\bno-run\b/.test(rest)) out.push({ file, line: i + 1, lang: kind, code, ...(hookFile ? { hookFile } : {}) });
     i = j;
   }
   return out;
@@ -77,31 +90,41 @@ export async function runSnippets(snippets: readonly Snippet[]): Promise<void> {
   let server: ChildProcess | undefined;
   let url = '';
   const where = (s: Snippet) => `${s.file}:${s.line} (${s.lang})`;
+  const ensureServer = async (what: string): Promise<void> => {
+    if (server) return;
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, [join(ROOT, 'bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'plinth_data')}`], { cwd: dir, env, stdio: 'ignore' });
+    for (let i = 0; ; i++) {
+      assert.ok(i < 200 && server.exitCode === null, `plinth serve did not start for ${what}`);
+      const up = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const hookFiles = snippets.filter((s) => s.hookFile);
+  if (hookFiles.length) {
+    mkdirSync(join(dir, 'plinth_hooks'));
+    for (const s of hookFiles) writeFileSync(join(dir, 'plinth_hooks', s.hookFile as string), s.code);
+  }
   try {
     for (const s of snippets) {
+      if (s.hookFile) continue;
       if (s.lang === 'sh') {
         const script = `set -e\nnpx() { if [ "$1" = plinth ]; then shift; plinth "$@"; else command npx "$@"; fi; }\n${s.code}\n`;
         const r = spawnSync('bash', ['-c', script], { cwd: dir, env, encoding: 'utf8', timeout: SNIPPET_TIMEOUT_MS });
         assert.equal(r.status, 0, `${where(s)} failed (${r.status ?? r.signal}):\n${s.code}\n--- output:\n${shown(r.stdout + r.stderr)}`);
         continue;
       }
-      if (!server) {
-        const port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        server = spawn(process.execPath, [join(ROOT, 'bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'plinth_data')}`], { cwd: dir, env, stdio: 'ignore' });
-        for (let i = 0; ; i++) {
-          assert.ok(i < 200 && server.exitCode === null, `plinth serve did not start for ${where(s)}`);
-          const up = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
-          if (up) break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      await ensureServer(where(s));
       let code = s.code.replaceAll('http://127.0.0.1:8090', url);
       if (s.lang === 'ts') code = (await transform(code, { loader: 'ts', format: 'esm', target: 'node20' })).code;
       // Run from the checkout, so `pocketbase` (and `plinth`, the package itself) resolve as in a user's project.
       const r = spawnSync(process.execPath, ['--input-type=module'], { cwd: ROOT, env, input: code, encoding: 'utf8', timeout: SNIPPET_TIMEOUT_MS });
       assert.equal(r.status, 0, `${where(s)} failed (${r.status ?? r.signal}):\n${s.code}\n--- output:\n${shown(r.stdout + r.stderr)}`);
     }
+    // Hook files: the server loaded them (a hook file that fails to load stops the start).
+    if (hookFiles.length) await ensureServer(hookFiles.map(where).join(', '));
   } finally {
     if (server && server.exitCode === null) {
       const closed = new Promise((r) => server!.once('close', r));
