@@ -157,7 +157,7 @@ function checkRows(rows: Array<Record<string, unknown>>, columns: string[], what
   }
 }
 
-/** One line for a row PostgreSQL refused: where, and PostgreSQL's own reason (its message names no data). */
+/** One line for a row PostgreSQL refused: where (collection, record, field when PostgreSQL names it) and PostgreSQL's own reason. */
 function refusedRow(err: unknown, row: Record<string, unknown>, what: string): MigrateDataError {
   const e = err as { message?: unknown; code?: unknown; column?: unknown };
   const column = typeof e.column === 'string' ? `, field "${e.column}"` : '';
