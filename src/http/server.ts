@@ -108,9 +108,10 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);
-    // A NUL can reach a path parameter or query value only as %00 (Node refuses raw NUL bytes in the URL,
-    // and an escape that decodes to an unpaired surrogate is invalid UTF-8: a bad URL). One scan, then a
-    // 400 naming the parameter on both dialects (PostgreSQL cannot store or even compare NUL).
+    // A NUL can reach a path parameter or query value only as %00 (Node refuses raw NUL bytes in the URL).
+    // An escape of an unpaired surrogate is invalid UTF-8: a bad URL in the path (frameworkErrors), kept
+    // as typed in the query. One scan, then a 400 naming the parameter on both dialects (PostgreSQL cannot
+    // store or even compare NUL).
     if (req.url.includes('%00')) return done(nulInUrl(req.url));
     if (closing) {
       void reply.header('connection', 'close');
