@@ -8,7 +8,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { openTestApp, startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
+import { buildServer } from '../../src/http/server.js';
 import { AppError } from '../../src/errors/index.js';
 import { toAppError } from '../../src/http/error-mapping.js';
 import { postgresDialect } from '../../src/db/dialects/postgres/postgres-dialect.js';
@@ -295,6 +300,37 @@ describe('NUL and unpaired surrogates, and the envelope everywhere', () => {
 
     it('an Expect header other than 100-continue is a 417 envelope', async () => {
       assertEnvelope(await rawRequest('POST /api/collections/items/records HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}'), 417);
+    });
+
+    it('a request arriving while the server shuts down is a 503 envelope (not Fastify\'s own body)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'plinth-closing-'));
+      const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
+      const server = await buildServer(app);
+      try {
+        await server.listen({ host: '127.0.0.1', port: 0 });
+        const socket = connect((server.server.address() as AddressInfo).port, '127.0.0.1');
+        let out = '';
+        socket.on('data', (d) => (out += d.toString('utf8')));
+        const closed = new Promise((resolve) => socket.on('close', resolve));
+        await new Promise((resolve) => socket.on('connect', resolve));
+        // A first request, half sent, keeps the connection busy while close() begins ...
+        socket.write('POST /api/collections/nope/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const closing = server.close();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        // ... then it ends, and a second one follows on the same connection.
+        socket.write('}GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
+        await closed;
+        await closing;
+        const second = out.slice(out.indexOf('HTTP/1.1', 10));
+        const body = assertEnvelope(second, 503);
+        assert.match(body.message, /shutting down/);
+        assert.equal(parseRaw(second).headers['retry-after'], '1');
+      } finally {
+        await server.close();
+        await app.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('HEAD answers like GET without a body; unknown methods and paths are 404 envelopes', async () => {
