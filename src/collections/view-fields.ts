@@ -1,13 +1,16 @@
 /**
  * Infers a view collection's fields from its query's result columns, as PocketBase does: a column read
  * straight from another collection's field keeps that field's type and options; anything computed becomes
- * a number (numeric declared type) or a json field. The `id` column is required.
+ * a number, text or bool field when its expression says so (view-expressions.ts: PocketBase's count/total
+ * and CAST rules, plus numeric aggregates and arithmetic), else a number (numeric declared type) or a json
+ * field. The `id` column is required.
  */
 import type { Executor } from '../db/dialect.js';
 import { AppError, fieldError } from '../errors/index.js';
 import { fieldId } from './ids.js';
 import { getFieldType } from './fields/index.js';
 import type { Field, SchemaLookup, ViewCollection } from './model.js';
+import { inferExpressionTypes } from './view-expressions.js';
 import { viewQuerySql } from './view-query.js';
 
 export async function inferViewFields(db: Executor, view: ViewCollection, schema: SchemaLookup): Promise<Field[]> {
@@ -33,7 +36,10 @@ export async function inferViewFields(db: Executor, view: ViewCollection, schema
     throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', 'The query must return an "id" column') });
   }
   const previous = new Map(view.fields.map((f) => [f.name, f]));
-  return columns.map((c) => {
+  // Computed columns are typed from the query text first, so both dialects agree (SQLite declares no type
+  // for an expression; PostgreSQL's declared type is the fallback).
+  const computed = inferExpressionTypes(view.viewQuery, columns.length, schema);
+  return columns.map((c, i) => {
     const source = c.table ? schema.find(c.table) : undefined;
     const sourceField = source?.fields.find((f) => f.name === c.column);
     let field: Record<string, unknown>;
@@ -43,8 +49,9 @@ export async function inferViewFields(db: Executor, view: ViewCollection, schema
       field = { ...sourceField, name: c.name, system: false, primaryKey: false };
       if (sourceField.type === 'autodate') field = { ...field };
     } else {
+      const inferred = computed?.[i] ?? null;
       const numeric = /INT|REAL|NUM|FLOA|DOUB/i.test(c.type ?? '');
-      field = { name: c.name, type: numeric ? 'number' : 'json' };
+      field = { name: c.name, type: inferred ?? (numeric ? 'number' : 'json') };
     }
     const type = getFieldType(field.type as Field['type']);
     const normalized = type.normalizeDefinition(field) as Field;

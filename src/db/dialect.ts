@@ -51,7 +51,8 @@ export interface Executor {
 
 /** How a driver failure is classified, so callers can answer with the right 4xx/5xx. */
 export interface DbErrorInfo {
-  kind: 'unique' | 'not_null' | 'foreign_key' | 'check' | 'busy' | 'too_big' | 'unavailable' | 'other';
+  /** `bad_text`: text the database cannot store (PostgreSQL 22021/22P05: NUL, untranslatable characters). */
+  kind: 'unique' | 'not_null' | 'foreign_key' | 'check' | 'busy' | 'too_big' | 'bad_text' | 'unavailable' | 'other';
   /** For unique violations: the table and columns (when the driver names them) or the index name. */
   table?: string;
   columns?: string[];

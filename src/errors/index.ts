@@ -11,3 +11,4 @@ export {
   type FieldErrors,
 } from './app-error.js';
 export { StartupError } from './startup-error.js';
+export { unstorableHitError, unstorableTextError, type UnstorableSource } from './unstorable.js';

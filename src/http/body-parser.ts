@@ -14,7 +14,8 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import { AppError } from '../errors/index.js';
+import { AppError, unstorableHitError, unstorableTextError } from '../errors/index.js';
+import { findUnstorable, unstorableReason } from '../util/storable-text.js';
 import { inferValues } from './value-inference.js';
 
 /** One file part of a multipart body, fully buffered. `mimetype` is what the client declared: never trust it. */
@@ -134,7 +135,7 @@ async function parseBody(request: FastifyRequest, payload: Readable, limit: numb
     return emptyBody();
   }
 
-  if (mediaType === 'multipart/form-data') return parseMultipart(payload, header, limit, s);
+  if (mediaType === 'multipart/form-data') return assertStorableBody(await parseMultipart(payload, header, limit, s));
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json');
   const isForm = mediaType === 'application/x-www-form-urlencoded';
   // An unsupported type is only an error if a body actually arrives (a chunked body may well be empty).
@@ -142,9 +143,31 @@ async function parseBody(request: FastifyRequest, payload: Readable, limit: numb
     ? await readAll(payload, limit, () => tooLarge(limit))
     : await readAll(payload, 0, () => new AppError('unsupported_media_type', unsupportedMessage(header)));
   if (buf.length === 0) return emptyBody();
-  if (isJson) return { data: parseJsonBody(buf.toString('utf8'), s.json), files: [] };
-  if (isForm) return { data: parseUrlEncoded(buf.toString('utf8'), s), files: [] };
+  if (isJson) {
+    const text = buf.toString('utf8');
+    const data = parseJsonBody(text, s.json);
+    // NUL and lone surrogates can only reach a parsed JSON string through a \u escape (raw control
+    // characters are invalid JSON, invalid UTF-8 decodes to U+FFFD): most bodies skip the walk.
+    if (text.includes('\\u')) assertStorableBody({ data, files: [] });
+    return { data, files: [] };
+  }
+  if (isForm) return assertStorableBody({ data: parseUrlEncoded(buf.toString('utf8'), s), files: [] });
   throw new AppError('unsupported_media_type', unsupportedMessage(header));
+}
+
+/**
+ * Refuses (400 `invalid_characters`, naming the field) any string in the body, key or value at any depth,
+ * and any uploaded file name that neither database can store: NUL or an unpaired UTF-16 surrogate
+ * (util/storable-text.ts). Both dialects answer alike instead of PostgreSQL failing with 22021.
+ */
+export function assertStorableBody(body: ParsedBody): ParsedBody {
+  const hit = findUnstorable(body.data);
+  if (hit) throw unstorableHitError(hit);
+  for (const f of body.files) {
+    const reason = unstorableReason(f.field) ?? unstorableReason(f.filename);
+    if (reason) throw unstorableTextError('field', f.field, reason);
+  }
+  return body;
 }
 
 function unsupportedMessage(header: string): string {

@@ -23,6 +23,9 @@ export function toAppError(err: unknown, app: App): AppError {
       );
     case 'too_big':
       return new AppError('payload_too_large', undefined, undefined, { cause: err });
+    case 'bad_text':
+      // The last line behind the request checks (http/body-parser.ts, server.ts): never a 500 for a NUL.
+      return new AppError('invalid_characters', undefined, undefined, { cause: err });
     case 'unique':
     case 'not_null':
     case 'foreign_key':

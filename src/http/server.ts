@@ -12,8 +12,10 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
+import { AppError, unstorableTextError } from '../errors/index.js';
 import { isSuperuser, type AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
+import { clientErrorHandler, DEFAULT_HEADERS, frameworkErrorHandler, installSocketGuards } from './envelope-guards.js';
 import { toAppError } from './error-mapping.js';
 import { fieldsPickerHook } from './fields-picker.js';
 import { RateLimiter } from './rate-limit.js';
@@ -45,13 +47,6 @@ declare module 'fastify' {
   }
 }
 
-/** Sent on every response: PocketBase's CORS default (any origin) and its security headers. */
-const DEFAULT_HEADERS = {
-  'access-control-allow-origin': '*',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'SAMEORIGIN',
-  'x-xss-protection': '1; mode=block',
-};
 
 /** Default request body limit (PocketBase: 32 MiB). */
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
@@ -72,10 +67,14 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     // the request log (logs/, from an onSend hook) and, with --dev, to stdout from an onResponse hook.
     logger: false,
     bodyLimit,
-    return503OnClosing: true,
+    // Fastify's own 503-while-closing body is not the envelope: the onRequest hook answers it instead.
+    return503OnClosing: false,
     // Long filters travel in the query string; 64 KiB lets the filter limits (not Node's 16 KiB
-    // header cap) answer them with a proper 400.
-    http: { maxHeaderSize: 64 * 1024 },
+    // header cap) answer them with a proper 400. The Host check is ours too (Node's is a bodiless 400).
+    http: { maxHeaderSize: 64 * 1024, requireHostHeader: false },
+    // Everything refused below the routes still answers in the envelope (envelope-guards.ts).
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     // Slow-client guards (slowloris): whole request within 60 s, headers within 10 s.
     requestTimeout: 60_000,
     connectionTimeout: 0,
@@ -83,6 +82,12 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: true, maxParamLength: 1000 },
   }) as unknown as FastifyInstance;
   server.server.headersTimeout = 10_000;
+  installSocketGuards(server.server);
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   server.decorateRequest('auth', null);
   server.decorateRequest('startedAt', 0);
@@ -103,6 +108,16 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);
+    // A NUL can reach a path parameter or query value only as %00 (Node refuses raw NUL bytes in the URL).
+    // An escape of an unpaired surrogate is invalid UTF-8: a bad URL in the path (frameworkErrors), kept
+    // as typed in the query. One scan, then a 400 naming the parameter on both dialects (PostgreSQL cannot
+    // store or even compare NUL).
+    if (req.url.includes('%00')) return done(nulInUrl(req.url));
+    if (closing) {
+      void reply.header('connection', 'close');
+      return done(new AppError('unavailable', 'The server is shutting down.'));
+    }
+    if (req.headers.host === undefined && req.raw.httpVersion === '1.1') return done(AppError.badRequest('The Host header is required.'));
     if (req.method === 'OPTIONS') {
       preflight(req, reply);
       void reply.code(204).send();
@@ -178,6 +193,25 @@ function limitThenContinue(rateLimiter: RateLimiter, req: FastifyRequest, done: 
   // Cluster nodes count in the shared database (a promise); one node decides at once.
   if (shared) shared.then(() => done(), (err: Error) => done(err));
   else done();
+}
+
+/** The 400 for a %00 in the URL, naming the query parameter it sits in (or the path). */
+function nulInUrl(url: string): AppError {
+  const q = url.indexOf('?');
+  const at = url.indexOf('%00');
+  if (q === -1 || at < q) return unstorableTextError('path', 'path', 'nul');
+  for (const pair of url.slice(q + 1).split('&')) {
+    if (!pair.includes('%00')) continue;
+    const rawName = pair.split('=', 1)[0] ?? '';
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      name = rawName;
+    }
+    return unstorableTextError('query', name, 'nul');
+  }
+  return unstorableTextError('path', 'path', 'nul');
 }
 
 /** PocketBase's default CORS preflight: common methods, requested headers echoed back. */

@@ -19,6 +19,7 @@ import { openSqlite } from '../db/dialects/sqlite/sqlite-database.js';
 import { ident, isPostgresUrl, join as joinSql, openDatabase, param, sql } from '../db/index.js';
 import { StartupError } from '../errors/index.js';
 import { HookBus } from '../hooks/index.js';
+import { unstorableReason } from '../util/storable-text.js';
 
 export const MIGRATE_DATA_HELP = `Copy a SQLite instance into an empty PostgreSQL database.
 
@@ -88,6 +89,13 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
     let done = 0;
 
     await pgDb.transaction(async (tx) => {
+      await copyAll(tx);
+    }).catch((err: unknown) => {
+      if (err instanceof MigrateDataError) throw err;
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new MigrateDataError(`Copying into PostgreSQL failed: ${message}. ${NOTHING_COMMITTED}`);
+    });
+    async function copyAll(tx: Executor): Promise<void> {
       await createInternalTables(tx);
       await ensureTotpTable(tx);
       await ensureApiKeyTable(tx);
@@ -101,7 +109,8 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
       }
       for (const table of copies) {
         const start = done;
-        done += await copyTable(source, tx, table, (n) => progress(start + n, total, table));
+        const what = collections.some((c) => c.name === table) ? `collection "${table}"` : `table "${table}"`;
+        done += await copyTable(source, tx, table, what, (n) => progress(start + n, total, table));
       }
       for (const table of copies) {
         const row = await tx.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${ident(table)}`);
@@ -110,7 +119,7 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
           throw new MigrateDataError(`Row count mismatch in "${table}": ${expected} in SQLite, ${Number(row?.n ?? 0)} copied. Nothing was committed.`);
         }
       }
-    });
+    }
     return { tables: copies.map((name) => ({ name, rows: counts.get(name) ?? 0 })), rows: total };
   } finally {
     await source.close();
@@ -118,8 +127,50 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
   }
 }
 
-/** Copies every row of `table` in rowid order, in multi-row INSERTs; returns the number of rows. */
-async function copyTable(source: Database, target: Executor, table: string, onRows: (n: number) => void): Promise<number> {
+/** The rollback leaves the target as it was; said once at the end of every failure message. */
+const NOTHING_COMMITTED = 'Nothing was committed: the PostgreSQL database is left empty.';
+/** What to do about a value PostgreSQL cannot take. */
+const FIX_AND_RERUN = 'Fix or remove the value in SQLite, then run migrate-data again.';
+
+/** How a failure names a row: its record id (or the internal table's key), else its SQLite rowid. */
+function rowName(row: Record<string, unknown>): string {
+  const key = row.id ?? row.file ?? row.key;
+  return typeof key === 'string' && key !== '' ? `record "${key}"` : `row ${String(row._plinth_rowid)}`;
+}
+
+/**
+ * Values PostgreSQL's text cannot hold are found before the INSERT, so the report names the collection, the
+ * record and the field: NUL (U+0000; SQLite stores it, PostgreSQL refuses it with 22021). SQLite hands out
+ * no unpaired surrogates (invalid UTF-8 reads as U+FFFD), but the same check refuses them too.
+ */
+function checkRows(rows: Array<Record<string, unknown>>, columns: string[], what: string): void {
+  for (const row of rows) {
+    for (const c of columns) {
+      const v = row[c];
+      if (typeof v !== 'string') continue;
+      const reason = unstorableReason(v);
+      if (reason) {
+        const why = reason === 'nul' ? 'contains a NUL character (U+0000)' : 'contains an unpaired UTF-16 surrogate';
+        throw new MigrateDataError(`In ${what}, ${rowName(row)}, field "${c}": the value ${why}, which PostgreSQL cannot store. ${NOTHING_COMMITTED} ${FIX_AND_RERUN}`);
+      }
+    }
+  }
+}
+
+/** One line for a row PostgreSQL refused: where (collection, record, field when PostgreSQL names it) and PostgreSQL's own reason. */
+function refusedRow(err: unknown, row: Record<string, unknown>, what: string): MigrateDataError {
+  const e = err as { message?: unknown; code?: unknown; column?: unknown };
+  const column = typeof e.column === 'string' ? `, field "${e.column}"` : '';
+  const why = typeof e.message === 'string' ? e.message.split('\n')[0] : String(err);
+  const code = typeof e.code === 'string' ? ` (${e.code})` : '';
+  return new MigrateDataError(`In ${what}, ${rowName(row)}${column}: PostgreSQL refused the row: ${why}${code}. ${NOTHING_COMMITTED} ${FIX_AND_RERUN}`);
+}
+
+/**
+ * Copies every row of `table` in rowid order, in multi-row INSERTs; returns the number of rows. Each INSERT
+ * runs in a savepoint: if PostgreSQL refuses a batch, its rows are tried one by one to name the culprit.
+ */
+async function copyTable(source: Database, target: Executor, table: string, what: string, onRows: (n: number) => void): Promise<number> {
   const columns = await source.columnNames(table);
   const perBatch = Math.max(1, Math.floor(BATCH_PARAMS / Math.max(1, columns.length)));
   const cols = joinSql(columns.map((c) => ident(c)));
@@ -131,8 +182,19 @@ async function copyTable(source: Database, target: Executor, table: string, onRo
       sql`SELECT _rowid_ AS _plinth_rowid, ${cols} FROM ${ident(table)} WHERE _rowid_ > ${after} ORDER BY _rowid_ LIMIT ${perBatch}`,
     );
     if (rows.length === 0) return copied;
-    const values = rows.map((r) => sql`(${joinSql(columns.map((c) => param(toPostgres(r[c]))))})`);
-    await target.run(sql`INSERT INTO ${ident(table)} (${cols}) VALUES ${joinSql(values)}`);
+    checkRows(rows, columns, what);
+    const tuple = (r: Record<string, unknown>) => sql`(${joinSql(columns.map((c) => param(toPostgres(r[c]))))})`;
+    try {
+      await target.transaction((sp) => sp.run(sql`INSERT INTO ${ident(table)} (${cols}) VALUES ${joinSql(rows.map(tuple))}`));
+    } catch (batchErr) {
+      for (const r of rows) {
+        await target.transaction((sp) => sp.run(sql`INSERT INTO ${ident(table)} (${cols}) VALUES ${tuple(r)}`)).catch((err: unknown) => {
+          throw refusedRow(err, r, what);
+        });
+      }
+      // Every row went in on its own: whatever failed the batch did not fail them.
+      void batchErr;
+    }
     copied += rows.length;
     after = Number(rows[rows.length - 1]?._plinth_rowid);
     onRows(copied);

@@ -19,6 +19,7 @@ import { ROOT_ALIAS, ruleCondition } from './access.js';
 import type { RecordReader } from './query.js';
 import { rowToRecord, virtualRow } from './record-io.js';
 import { formatDateTime } from '../util/datetime.js';
+import { findUnstorable, UNSTORABLE_CODES, UNSTORABLE_MESSAGES } from '../util/storable-text.js';
 import { generateFromPattern } from '../collections/fields/text.js';
 import { randomString } from '../util/random.js';
 import { checkFileFields, planUploads, type FileChanges, type FileService, type Upload } from '../files/index.js';
@@ -214,6 +215,13 @@ export class RecordWriter {
       const field = findField(collection, entry.name);
       if (!field || !this.clientMaySet(collection, field, opts)) continue;
       const type = getFieldType(field.type);
+      // Text neither database can store (NUL, unpaired surrogates) is refused on both dialects alike; HTTP
+      // bodies were already screened (http/body-parser.ts), this covers writes from code (hooks, migrations).
+      const unstorable = findUnstorable(entry.value);
+      if (unstorable) {
+        opts.errors[field.name] = fieldError(UNSTORABLE_CODES[unstorable.reason], UNSTORABLE_MESSAGES[unstorable.reason]);
+        continue;
+      }
       let next: unknown;
       if (entry.modifier) {
         if (!type.applyModifier) continue;

@@ -433,8 +433,6 @@ describe('files', () => {
         `${base}/..%2F..%2F..%2Fdata.db`,
         `${base}/..`,
         `${base}/%2e%2e`,
-        `${base}/${rec.doc}%00`,
-        `${base}/a%00b`,
         `${base}/${'a'.repeat(300)}`,
         `${base}/${rec.doc}/extra`,
         `/api/files/docs/${rec.id}/thumbs_${rec.image}%2F100x100_${rec.image}`,
@@ -446,6 +444,12 @@ describe('files', () => {
         await res.arrayBuffer();
       }
       assert.equal((await s.fetch(`/api/files/docs/${rec.id}/${rec.doc}`)).status, 200, 'collection by name works too');
+      // A NUL anywhere in a URL is refused before routing, like everywhere else (400 invalid_characters).
+      for (const path of [`${base}/${rec.doc}%00`, `${base}/a%00b`]) {
+        const res = await s.fetch(path);
+        assert.equal(res.status, 400, path);
+        await res.arrayBuffer();
+      }
     });
 
     it('rejects 10,000 multipart parts with 413 and stores nothing', async () => {

@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import PocketBase from 'pocketbase';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { App } from '../../src/app.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { createTempDatabase } from '../helpers/postgres.js';
@@ -99,6 +101,66 @@ describe('plinth migrate-data', () => {
       const refused = spawnSync(process.execPath, [BIN, 'migrate-data', `--from=${dataDir}`, `--to=${target.url}`], { encoding: 'utf8' });
       assert.equal(refused.status, 1);
       assert.match(refused.stderr, /not empty/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await target.drop();
+    }
+  });
+
+  it('a value PostgreSQL cannot take is reported (collection, record, field) in one line, exit 1, target left empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-move-'));
+    const target = await createTempDatabase();
+    try {
+      const dataDir = join(dir, 'data');
+      const source = await App.open({ dataDir, migrationsDir: join(dir, 'migrations'), logger: silentLogger() });
+      await addSuperuser(source);
+      const http = await serveApp(source);
+      const admin = new PocketBase(http.url);
+      await admin.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
+      await admin.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }, { name: 'n', type: 'number' }] });
+      for (let i = 0; i < 20; i++) await admin.collection('notes').create({ title: `note ${i}`, n: i });
+      const bad = await admin.collection('notes').create({ title: 'clean for now', n: 1 });
+      await http.close();
+
+      // Plinth refuses NUL at the API now; an older instance (or PocketBase's own file) may still hold one.
+      const raw = new BetterSqlite3(join(dataDir, 'data.db'));
+      raw.prepare("UPDATE notes SET title = 'a' || char(0) || 'b' WHERE id = ?").run(bad.id);
+
+      const run = () => spawnSync(process.execPath, [BIN, 'migrate-data', `--from=${dataDir}`, `--to=${target.url}`], { encoding: 'utf8' });
+      const errorLine = (r: ReturnType<typeof run>): string => {
+        assert.equal(r.status, 1, r.stderr);
+        assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+        const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('Error:'));
+        assert.equal(lines.length, 1, r.stderr);
+        return lines[0] as string;
+      };
+      const tables = async (): Promise<number> => {
+        const c = new pg.Client({ connectionString: target.url });
+        await c.connect();
+        try {
+          const res = await c.query("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'");
+          return (res.rows[0] as { n: number }).n;
+        } finally {
+          await c.end();
+        }
+      };
+
+      const nul = errorLine(run());
+      assert.match(nul, new RegExp(`collection "notes", record "${bad.id}", field "title".*NUL`));
+      assert.match(nul, /Nothing was committed/);
+      assert.equal(await tables(), 0, 'the target is left empty');
+
+      // Something else PostgreSQL refuses: text in a number column (SQLite keeps it as text).
+      raw.prepare("UPDATE notes SET title = 'fixed', n = 'not a number' WHERE id = ?").run(bad.id);
+      const refused = errorLine(run());
+      assert.match(refused, new RegExp(`collection "notes", record "${bad.id}".*PostgreSQL refused the row: .*"n"`));
+      assert.equal(await tables(), 0);
+
+      raw.prepare('UPDATE notes SET n = 7 WHERE id = ?').run(bad.id);
+      raw.close();
+      const ok = run();
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(ok.stdout, /notes: 21/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await target.drop();

@@ -96,6 +96,7 @@ function classifyError(err: unknown): DbErrorInfo {
   if (code === '23514') return { kind: 'check' };
   if (code === '40001' || code === '40P01' || code === '55P03' || code === '57014') return { kind: 'busy' };
   if (code === '54000' || code === '22001') return { kind: 'too_big' };
+  if (code === '22021' || code === '22P05') return { kind: 'bad_text' };
   if (code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) {
     return { kind: 'unavailable' };
   }
