@@ -448,6 +448,14 @@ export class JobQueue {
     worker.running++;
     let payload: unknown;
     let timer: NodeJS.Timeout | null = null;
+    let released = false;
+    // The slot is free once the handler is over: the next claim overlaps with recording this outcome.
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      worker.running--;
+      if (!this.stopping) this.wake(worker.name);
+    };
     const done = (async () => {
       let failure: unknown;
       let ok = false;
@@ -472,6 +480,7 @@ export class JobQueue {
       } finally {
         if (timer) clearTimeout(timer);
       }
+      release();
       if (this.running.get(row.id)?.controller !== controller) return; // discarded meanwhile
       if (ok) await this.finish(row.id, attempt);
       else if (this.stopping && controller.signal.aborted && controller.signal.reason instanceof ShutdownError) return;
@@ -480,8 +489,7 @@ export class JobQueue {
       .catch((err) => this.logger.error({ err, job: worker.name, id: row.id }, 'jobs: could not record the outcome of a job'))
       .finally(() => {
         if (this.running.get(row.id)?.controller === controller) this.running.delete(row.id);
-        worker.running--;
-        if (!this.stopping) this.wake(worker.name);
+        release();
       });
     this.running.set(row.id, { id: row.id, name: worker.name, attempt, controller, done });
   }
