@@ -111,7 +111,7 @@ export interface QueueTuning {
   leaseMs?: number;
   /** Done jobs are deleted this long after they finished (ms, default 7 days). */
   retentionMs?: number;
-  /** On close, how long running handlers may finish before they are put back in the queue (ms, default 10000). */
+  /** On close, how long running handlers may finish before they are put back in the queue (ms, default 5000; `plinth serve` force-exits 10 s after a signal). */
   shutdownGraceMs?: number;
   /** Longest backoff between attempts (ms, default 1 hour). */
   maxBackoffMs?: number;
@@ -213,7 +213,7 @@ export class JobQueue {
     this.pollMs = tuning.pollMs ?? 1000;
     this.leaseMs = tuning.leaseMs ?? 30_000;
     this.retentionMs = tuning.retentionMs ?? 7 * 86_400_000;
-    this.shutdownGraceMs = tuning.shutdownGraceMs ?? 10_000;
+    this.shutdownGraceMs = tuning.shutdownGraceMs ?? 5000;
     this.maxBackoffMs = tuning.maxBackoffMs ?? 3_600_000;
     const c = this.collection;
     this.schema = { find: (n) => (n === c.id || n === c.name ? c : undefined), all: () => [c] };
