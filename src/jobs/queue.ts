@@ -221,7 +221,10 @@ export class JobQueue {
 
   /** Creates the table and indexes (idempotent). */
   async init(): Promise<void> {
-    await this.db.run(sql`CREATE TABLE IF NOT EXISTS "_jobs" (
+    // Nodes starting together: PostgreSQL's IF NOT EXISTS is not safe against a concurrent CREATE, so take a lock.
+    await this.db.transaction(async (tx) => {
+      if (this.db.dialect.name === 'postgres') await tx.run(sql`SELECT pg_advisory_xact_lock(7201148902)`);
+      await tx.run(sql`CREATE TABLE IF NOT EXISTS "_jobs" (
       id TEXT PRIMARY KEY NOT NULL,
       name TEXT NOT NULL,
       payload TEXT NOT NULL,
@@ -237,10 +240,11 @@ export class JobQueue {
       updated BIGINT NOT NULL,
       finished BIGINT
     )`);
-    await this.db.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS "_jobs_name_key" ON "_jobs" (name, "key")`);
-    await this.db.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt")`);
-    await this.db.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_lease" ON "_jobs" (status, "lockedUntil")`);
-    await this.db.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_created" ON "_jobs" (created)`);
+      await tx.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS "_jobs_name_key" ON "_jobs" (name, "key")`);
+      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt")`);
+      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_lease" ON "_jobs" (status, "lockedUntil")`);
+      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_created" ON "_jobs" (created)`);
+    });
   }
 
   /** Starts claiming (jobs defined before or after). */
