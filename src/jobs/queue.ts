@@ -285,21 +285,24 @@ export class JobQueue {
     const backoff = intOption(options.backoff, 1000, 0, 86_400_000, 'backoff');
     const timeout = intOption(options.timeout, 60_000, 1, 2 ** 31 - 1, 'timeout');
     const old = this.workers.get(name);
-    if (old?.timer) clearTimeout(old.timer);
-    const worker: Worker = {
-      name,
-      handler: handler as JobHandler,
-      concurrency,
-      maxAttempts: retries + 1,
-      backoff,
-      timeout,
-      running: old?.running ?? 0,
-      pumping: false,
-      again: false,
-      timer: null,
-      timerAt: 0,
-    };
-    this.workers.set(name, worker);
+    if (old) {
+      // Replaced in place: jobs already running keep counting against the same slots.
+      Object.assign(old, { handler: handler as JobHandler, concurrency, maxAttempts: retries + 1, backoff, timeout });
+    } else {
+      this.workers.set(name, {
+        name,
+        handler: handler as JobHandler,
+        concurrency,
+        maxAttempts: retries + 1,
+        backoff,
+        timeout,
+        running: 0,
+        pumping: false,
+        again: false,
+        timer: null,
+        timerAt: 0,
+      });
+    }
     if (this.started) this.wake(name);
   }
 
@@ -438,6 +441,9 @@ export class JobQueue {
         sql`WITH c AS (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit} FOR UPDATE SKIP LOCKED) UPDATE "_jobs" AS j SET status = 'running', attempts = j.attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} FROM c WHERE j.id = c.id RETURNING j.id, j.payload, j.attempts, j."maxAttempts"`,
       );
     }
+    // A read on the reader connection first: an idle poll never queues behind the writes.
+    const due = await this.db.get(sql`SELECT 1 AS x FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} LIMIT 1`);
+    if (!due) return [];
     // The single writer connection makes the select-and-update one atomic step.
     return this.db.transaction((tx) =>
       tx.all(
@@ -487,7 +493,6 @@ export class JobQueue {
       release();
       if (this.running.get(row.id)?.controller !== controller) return; // discarded meanwhile
       if (ok) await this.finish(row.id, attempt);
-      else if (this.stopping && controller.signal.aborted && controller.signal.reason instanceof ShutdownError) return;
       else await this.fail(worker, row.id, attempt, Number(row.maxAttempts), failure);
     })()
       .catch((err) => this.logger.error({ err, job: worker.name, id: row.id }, 'jobs: could not record the outcome of a job'))
@@ -668,6 +673,7 @@ export class JobQueue {
     }
     while (this.finishing) await this.finishing.catch(() => undefined);
     const left = [...this.running.values()];
+    this.running.clear(); // whatever these handlers do from now on is not recorded
     if (left.length) {
       for (const r of left) r.controller.abort(new ShutdownError());
       try {

@@ -175,6 +175,28 @@ describe('job queue', () => {
     assert.equal(peak, 3);
   });
 
+  it('define again replaces the handler in place (running jobs keep their slots)', async () => {
+    const seen: string[] = [];
+    let now = 0;
+    let peak = 0;
+    const slow = (tag: string) => async () => {
+      now++;
+      peak = Math.max(peak, now);
+      seen.push(tag);
+      await sleep(80);
+      now--;
+    };
+    s.app.jobs.define('redefined', slow('v1'), { concurrency: 1 });
+    const a = await s.app.jobs.enqueue('redefined', 1);
+    await until(2000, () => seen.length === 1);
+    s.app.jobs.define('redefined', slow('v2'), { concurrency: 1 });
+    const b = await s.app.jobs.enqueue('redefined', 2);
+    await until(3000, async () => (await statusOf(s, a.id)) === 'done' && (await statusOf(s, b.id)) === 'done');
+    assert.deepEqual(seen, ['v1', 'v2']);
+    assert.equal(peak, 1);
+    assert.deepEqual(s.app.jobs.defined().includes('redefined'), true);
+  });
+
   it('a key makes enqueueing idempotent (per name, while the job exists)', async () => {
     const runs: string[] = [];
     s.app.jobs.define('keyed', (job) => void runs.push(job.id));
