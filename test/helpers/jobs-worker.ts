@@ -19,6 +19,8 @@ const { values } = parseArgs({
     log: { type: 'string' },
     jobs: { type: 'string', default: '1000' },
     lease: { type: 'string', default: '30000' },
+    /** Longest simulated work per job, ms (each job takes 2..work). */
+    work: { type: 'string', default: '10' },
     drain: { type: 'boolean', default: false },
   },
 });
@@ -36,7 +38,7 @@ const fd = openSync(log, 'a');
 app.jobs.define(
   'work',
   async (job) => {
-    await sleep(2 + Math.floor(Math.random() * 8)); // "work"
+    await sleep(2 + Math.floor(Math.random() * Math.max(1, Number(values.work) - 2))); // "work"
     appendFileSync(fd, `${job.id}\n`);
     fsyncSync(fd);
   },
