@@ -127,6 +127,7 @@ interface Worker {
   running: number;
   pumping: boolean;
   again: boolean;
+  woken: boolean;
   timer: NodeJS.Timeout | null;
   timerAt: number;
 }
@@ -165,6 +166,13 @@ const MAX_CONCURRENCY = 1000;
 const MAX_RETRIES = 1000;
 const FINISH_CHUNK = 200;
 const BUS_TOPIC = 'jobs';
+/**
+ * PostgreSQL: claims and completions commit without waiting for the WAL flush (`synchronous_commit` off for
+ * that one statement's transaction). If the database server itself crashes, the last few milliseconds of
+ * them may be lost, which only means a job runs again: at-least-once holds. Enqueues stay fully durable.
+ * Used as a CTE named `ac` that the statement must reference (PostgreSQL skips unreferenced CTEs).
+ */
+const ASYNC_COMMIT = sql`ac AS (SELECT set_config('synchronous_commit', 'off', true) AS v)`;
 
 /** Statuses as stored; the API filter language sees the same words. */
 const STATUSES: readonly JobStatus[] = ['queued', 'running', 'done', 'failed'];
@@ -241,7 +249,7 @@ export class JobQueue {
       finished BIGINT
     )`);
       await tx.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS "_jobs_name_key" ON "_jobs" (name, "key")`);
-      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt")`);
+      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt", created)`);
       await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_lease" ON "_jobs" (status, "lockedUntil")`);
       await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_created" ON "_jobs" (created)`);
     });
@@ -299,6 +307,7 @@ export class JobQueue {
         running: 0,
         pumping: false,
         again: false,
+        woken: false,
         timer: null,
         timerAt: 0,
       });
@@ -376,9 +385,15 @@ export class JobQueue {
     }
   }
 
+  /** Claims for `name` on the next turn of the event loop: the slots freed and jobs enqueued in one turn make one claim. */
   private wake(name: string): void {
     const worker = this.workers.get(name);
-    if (worker && this.started && !this.stopping) void this.pump(worker);
+    if (!worker || !this.started || this.stopping || worker.woken) return;
+    worker.woken = true;
+    setImmediate(() => {
+      worker.woken = false;
+      void this.pump(worker);
+    });
   }
 
   /** A local timer for a job due before the next poll. */
@@ -438,7 +453,7 @@ export class JobQueue {
     const node = this.bus.nodeId;
     if (this.db.dialect.name === 'postgres') {
       return this.db.all(
-        sql`WITH c AS (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit} FOR UPDATE SKIP LOCKED) UPDATE "_jobs" AS j SET status = 'running', attempts = j.attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} FROM c WHERE j.id = c.id RETURNING j.id, j.payload, j.attempts, j."maxAttempts"`,
+        sql`WITH ${ASYNC_COMMIT}, c AS (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit} FOR UPDATE SKIP LOCKED) UPDATE "_jobs" AS j SET status = 'running', attempts = j.attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} FROM c, ac WHERE j.id = c.id RETURNING j.id, j.payload, j.attempts, j."maxAttempts"`,
       );
     }
     // A read on the reader connection first: an idle poll never queues behind the writes.
@@ -520,9 +535,8 @@ export class JobQueue {
           sql` OR `,
         );
         // Only the claim this node holds: a job whose lease passed and was claimed again is not ours to finish.
-        await this.db.run(
-          sql`UPDATE "_jobs" SET status = 'done', "lockedBy" = NULL, "lockedUntil" = NULL, updated = ${now}, finished = ${now} WHERE status = 'running' AND "lockedBy" = ${this.bus.nodeId} AND (${match})`,
-        );
+        const update = sql`UPDATE "_jobs" SET status = 'done', "lockedBy" = NULL, "lockedUntil" = NULL, updated = ${now}, finished = ${now} WHERE status = 'running' AND "lockedBy" = ${this.bus.nodeId} AND (${match})`;
+        await this.db.run(this.db.dialect.name === 'postgres' ? sql`WITH ${ASYNC_COMMIT} ${update} AND EXISTS (SELECT 1 FROM ac)` : update);
       }
     } finally {
       this.finishing = null;
