@@ -800,12 +800,15 @@ export function serialisePayload(payload: unknown): string {
 
 function errorText(err: unknown): string {
   let text: string;
-  if (err instanceof Error) text = err.stack && err.stack.includes(err.message) ? err.stack : `${err.name}: ${err.message}\n${err.stack ?? ''}`;
-  else {
+  try {
+    if (err instanceof Error) text = err.stack && err.stack.includes(err.message) ? err.stack : `${err.name}: ${err.message}\n${err.stack ?? ''}`;
+    else if (typeof err === 'string') text = err;
+    else text = JSON.stringify(err) ?? String(err);
+  } catch {
     try {
-      text = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
-    } catch {
       text = String(err);
+    } catch {
+      text = 'The job failed with a value that cannot be shown.';
     }
   }
   return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}…` : text;

@@ -111,6 +111,21 @@ describe('job queue', () => {
     assert.equal(attempts.length, 4, 'a failed job is not run again');
   });
 
+  it('keeps whatever a handler throws as the error, even values that are not Errors', async () => {
+    const weird = Object.create(null) as Record<string, unknown>;
+    Object.defineProperty(weird, 'toJSON', { value: () => { throw new Error('no'); } });
+    const thrown: unknown[] = ['plain string', null, { code: 42 }, weird];
+    s.app.jobs.define('throws-values', (job) => {
+      throw thrown[job.payload as number];
+    }, { retries: 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < thrown.length; i++) ids.push((await s.app.jobs.enqueue('throws-values', i)).id);
+    await until(3000, async () => (await Promise.all(ids.map((id) => statusOf(s, id)))).every((st) => st === 'failed'));
+    const errors = await Promise.all(ids.map(async (id) => (await s.app.jobs.get(id)).lastError));
+    assert.deepEqual(errors.slice(0, 3), ['plain string', 'null', '{"code":42}']);
+    assert.ok(errors[3], 'something is kept');
+  });
+
   it('backoff delays grow exponentially, with jitter, up to a cap', () => {
     const d = (attempt: number) => s.app.jobs.backoffDelay(1000, attempt);
     for (let i = 0; i < 50; i++) {
@@ -166,7 +181,7 @@ describe('job queue', () => {
       await sleep(30);
       now--;
     }, { concurrency: 3 });
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await s.app.jobs.enqueue('limited', i)).id);
     await until(10_000, async () => {
       const r = await s.app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_jobs" WHERE name = 'limited' AND status = 'done'`);
