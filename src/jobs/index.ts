@@ -143,5 +143,5 @@ export class Scheduler {
   }
 }
 
-export { JobQueue, JobTimeoutError, serialisePayload } from './queue.js';
+export { createJobsTable, JobQueue, JobTimeoutError, serialisePayload } from './queue.js';
 export type { EnqueueOptions, JobContext, JobHandler, JobInfo, JobOptions, JobsPage, JobStats, JobStatus, QueueTuning } from './queue.js';

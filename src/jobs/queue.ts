@@ -229,30 +229,7 @@ export class JobQueue {
 
   /** Creates the table and indexes (idempotent). */
   async init(): Promise<void> {
-    // Nodes starting together: PostgreSQL's IF NOT EXISTS is not safe against a concurrent CREATE, so take a lock.
-    await this.db.transaction(async (tx) => {
-      if (this.db.dialect.name === 'postgres') await tx.run(sql`SELECT pg_advisory_xact_lock(7201148902)`);
-      await tx.run(sql`CREATE TABLE IF NOT EXISTS "_jobs" (
-      id TEXT PRIMARY KEY NOT NULL,
-      name TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      "key" TEXT,
-      status TEXT NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0,
-      "maxAttempts" INTEGER NOT NULL,
-      "runAt" BIGINT NOT NULL,
-      "lockedBy" TEXT,
-      "lockedUntil" BIGINT,
-      "lastError" TEXT,
-      created BIGINT NOT NULL,
-      updated BIGINT NOT NULL,
-      finished BIGINT
-    )`);
-      await tx.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS "_jobs_name_key" ON "_jobs" (name, "key")`);
-      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt", created)`);
-      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_lease" ON "_jobs" (status, "lockedUntil")`);
-      await tx.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_created" ON "_jobs" (created)`);
-    });
+    await this.db.transaction((tx) => createJobsTable(tx, this.db.dialect.name));
   }
 
   /** Starts claiming (jobs defined before or after). */
@@ -707,6 +684,35 @@ export class JobQueue {
     this.running.clear();
     this.started = false;
   }
+}
+
+/**
+ * The `_jobs` table and its indexes, through `exec` (idempotent; also used by `migrate-data`). On PostgreSQL it
+ * takes an advisory lock first: `IF NOT EXISTS` is not safe against nodes creating the table at the same moment.
+ */
+export async function createJobsTable(exec: Executor, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect === 'postgres') await exec.run(sql`SELECT pg_advisory_xact_lock(7201148902)`);
+  await exec.run(sql`CREATE TABLE IF NOT EXISTS "_jobs" (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    "key" TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    "maxAttempts" INTEGER NOT NULL,
+    "runAt" BIGINT NOT NULL,
+    "lockedBy" TEXT,
+    "lockedUntil" BIGINT,
+    "lastError" TEXT,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    finished BIGINT
+  )`);
+  await exec.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS "_jobs_name_key" ON "_jobs" (name, "key")`);
+  // The claim's filter and order, so a claim reads only the rows it takes.
+  await exec.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt", created)`);
+  await exec.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_lease" ON "_jobs" (status, "lockedUntil")`);
+  await exec.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_created" ON "_jobs" (created)`);
 }
 
 /** Thrown into a job's signal when its attempt runs past `timeout`. */
