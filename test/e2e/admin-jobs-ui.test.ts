@@ -54,6 +54,7 @@ describe('dashboard Jobs page in Chromium', { timeout: 120_000 }, () => {
     await page.getByText(/Queued jobs no handler on this node runs: not-defined-anywhere/).waitFor();
 
     await page.locator('[data-testid="jobs-tab-failed"]').click();
+    await page.locator('tr[data-testid="job-row"]', { hasText: 'not-defined-anywhere' }).waitFor({ state: 'detached' });
     const failedRow = page.locator('tr[data-testid="job-row"]', { hasText: 'send-invoice' });
     await failedRow.getByText('payment provider said 502').waitFor();
     assert.equal(await page.locator('tr[data-testid="job-row"]').count(), 1, 'only the failed job');
