@@ -30,7 +30,7 @@ describe('job queue', () => {
   let s: TestServer;
 
   before(async () => {
-    s = await startServer({ jobs: { pollMs: 50, leaseMs: 600 } });
+    s = await startServer({ jobs: { pollMs: 50, leaseMs: 1000 } });
   });
   after(async () => {
     await s?.close();
@@ -332,14 +332,14 @@ describe('job queue', () => {
     await until(5000, async () => (await statusOf(s, 'orphanjob000001')) === 'done');
     assert.deepEqual(runs, [2], 'the crashed attempt counts');
 
-    // A job that outlives the 600 ms lease several times over is renewed, not run twice.
+    // A job that outlives the 1 s lease several times over is renewed, not run twice.
     let longRuns = 0;
     s.app.jobs.define('long', async () => {
       longRuns++;
-      await sleep(2000);
+      await sleep(3000);
     }, { timeout: 10_000 });
     const { id } = await s.app.jobs.enqueue('long', {});
-    await until(6000, async () => (await statusOf(s, id)) === 'done');
+    await until(8000, async () => (await statusOf(s, id)) === 'done');
     assert.equal(longRuns, 1);
   });
 
