@@ -10,7 +10,7 @@ import type { Database } from './db/dialect.js';
 import { openDatabase } from './db/index.js';
 import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, type SharedCounters } from './cluster/index.js';
 import { FileService } from './files/index.js';
-import { Scheduler } from './jobs/index.js';
+import { JobQueue, Scheduler, type QueueTuning } from './jobs/index.js';
 import { HookBus } from './hooks/index.js';
 import { LogStore } from './logs/log-store.js';
 import { Mailer } from './mail/index.js';
@@ -39,6 +39,8 @@ export interface AppConfig {
   poolSize?: number;
   /** Hook files (docs/hooks.md); default: `plinth_hooks` beside the data dir. Loaded by src/extend/. */
   hooksDir?: string;
+  /** Job queue timings (poll interval, lease, retention, shutdown grace); the defaults suit production. */
+  jobs?: QueueTuning;
   logger?: Logger;
 }
 
@@ -60,6 +62,8 @@ export class App {
   readonly auth: AuthServices;
   /** Scheduled jobs, each run once per schedule across a cluster (see jobs/index.ts). */
   readonly cron: Scheduler;
+  /** Durable background jobs in `_jobs`, shared by every node of a cluster (see jobs/queue.ts, docs/jobs.md). */
+  readonly jobs: JobQueue;
   /** The other nodes on the same PostgreSQL database (a no-op bus on SQLite); see cluster/index.ts. */
   readonly bus: ClusterBus;
   /** Rate-limit counters all nodes share (PostgreSQL only; one node counts in memory). */
@@ -68,14 +72,16 @@ export class App {
   readonly http: HttpClient;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
+    jobTuning: QueueTuning = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
     this.sharedCounters = pgUrl ? new DatabaseCounters(db) : undefined;
     this.cron = new Scheduler(db, this.bus.nodeId, logger);
+    this.jobs = new JobQueue(db, this.bus, logger, jobTuning);
     this.hooks = new HookBus((err, msg) => logger.error({ err }, msg));
     this.collections = new CollectionStore(db, this.hooks);
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
@@ -115,7 +121,7 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger);
+    const app = new App(full, db, logger, config.jobs);
     await app.collections.bootstrap();
     await app.settings.load();
     await app.auth.init();
@@ -139,17 +145,22 @@ export class App {
       logger: this.logger,
     });
     await this.cron.init();
+    await this.jobs.init();
     // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
     this.cron.add('__pbOTPCleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_otps')));
     this.cron.add('__pbMFACleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_mfas')));
     this.cron.add('__plinthHousekeeping__', '15 * * * *', async () => {
       await this.cron.prune();
+      await this.jobs.prune();
       await this.sharedCounters?.prune();
     });
     this.cron.start();
+    await this.jobs.start();
   }
 
   async close(): Promise<void> {
+    // Stop claiming first; running jobs get a grace period, the rest go back to the queue.
+    await this.jobs.close();
     await this.cron.close();
     await this.bus.close();
     await this.realtime.close();

@@ -20,6 +20,7 @@ import { ident, isPostgresUrl, join as joinSql, openDatabase, param, sql } from 
 import { StartupError } from '../errors/index.js';
 import { HookBus } from '../hooks/index.js';
 import { unstorableReason } from '../util/storable-text.js';
+import { createJobsTable } from '../jobs/queue.js';
 
 export const MIGRATE_DATA_HELP = `Copy a SQLite instance into an empty PostgreSQL database.
 
@@ -27,7 +28,7 @@ Usage:
   plinth migrate-data --from=./plinth_data --to=postgres://user:password@host:5432/db
 
 Copies the schema, every record (auth records with their password hashes), settings, migration
-history, authenticators and API keys, in one transaction, then compares row counts before committing.
+history, authenticators, API keys and background jobs, in one transaction, then compares row counts before committing.
 Refuses a target database that already has tables. Files stay where they are (local or S3).
 
 Flags:
@@ -36,7 +37,7 @@ Flags:
 `;
 
 /** Tables outside the collections that belong to an instance (per-node or throw-away ones are left out). */
-const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys'];
+const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys', '_jobs'];
 /** Rows per INSERT: well under PostgreSQL's 65,535 bound parameters for any sane column count. */
 const BATCH_PARAMS = 30_000;
 
@@ -99,6 +100,7 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
       await createInternalTables(tx);
       await ensureTotpTable(tx);
       await ensureApiKeyTable(tx);
+      await createJobsTable(tx, 'postgres');
       // Tables first, then views (which may read any table).
       for (const c of [...collections.filter((c) => c.type !== 'view'), ...collections.filter((c) => c.type === 'view')]) {
         for (const statement of createCollectionDdl(c, pgDb.dialect)) {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import PocketBase from 'pocketbase';
 import { App, type AppConfig } from '../../src/app.js';
+import type { QueueTuning } from '../../src/jobs/index.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
@@ -85,13 +86,24 @@ export async function serveApp(app: App, options: ServerOptions = {}): Promise<S
 
 /**
  * `hooks`: load a hooks directory (`dir`, written by the test) after the app opened and before the
- * server is built, as `plinth serve` does; `onServe` fires once it listens.
+ * server is built, as `plinth serve` does; `onServe` fires once it listens. `jobs`: job queue timings.
  */
 export async function startServer(
-  opts: { bodyLimit?: number; settings?: Record<string, unknown>; hooks?: LoadHooksOptions & { dir: string }; beforeHooks?: (app: App) => Promise<void> } = {},
+  opts: {
+    bodyLimit?: number;
+    settings?: Record<string, unknown>;
+    hooks?: LoadHooksOptions & { dir: string };
+    beforeHooks?: (app: App) => Promise<void>;
+    jobs?: QueueTuning;
+  } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
-  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), ...(opts.hooks ? { hooksDir: opts.hooks.dir } : {}) });
+  const app = await openTestApp({
+    dataDir: join(dir, 'data'),
+    migrationsDir: join(dir, 'migrations'),
+    ...(opts.hooks ? { hooksDir: opts.hooks.dir } : {}),
+    ...(opts.jobs ? { jobs: opts.jobs } : {}),
+  });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
   await app.settings.update({ rateLimits: { enabled: false }, ...(opts.settings ?? {}) });
