@@ -39,3 +39,14 @@ export interface CollectionRecords {}
 export function defineHooks(fn: (app: PlinthApp) => void | Promise<void>): (app: PlinthApp) => void | Promise<void> {
   return fn;
 }
+
+// Background jobs (docs/jobs.md): what `app.jobs` handlers receive and accept.
+export { JobTimeoutError } from './jobs/index.js';
+export type { EnqueueOptions, JobContext, JobHandler, JobInfo, JobOptions, JobStatus } from './jobs/index.js';
+
+// Outbound HTTP (docs/outbound.md): `app.http.fetch` and the SSRF guard's verdicts.
+export { checkUrl, classifyAddress } from './outbound/index.js';
+export type { AddressClass, CheckedTarget, FetchOptions, HttpClient } from './outbound/index.js';
+
+// Types from the schema (docs/typegen.md), for programmatic use.
+export { generateTypes } from './typegen/index.js';
