@@ -1,6 +1,9 @@
 /**
- * The `plinth` command: serve, superuser, migrate. PocketBase-compatible flags.
+ * The `plinth` command: serve, superuser, migrate, migrate-data. PocketBase-compatible flags, parsed
+ * strictly (args.ts): an unknown flag or a stray argument is an error (exit 2); a start-up failure is one
+ * line (exit 1). A new subcommand is one `case` line in main()'s switch.
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App } from '../app.js';
 import { buildServer } from '../http/server.js';
@@ -9,8 +12,10 @@ import { AppError, StartupError } from '../errors/index.js';
 import { systemRequest } from '../records/system-request.js';
 import { ident, sql } from '../db/sql.js';
 import { createLogger } from '../util/logger.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseCommand, UsageError, type CommandSpec } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
+import { listMigrationFiles, migrationStatus } from '../migrations/migrations.js';
+import { bindPort, listenHandle, showAddress, systemErrorLine } from './startup.js';
 
 const MAIN_HELP = `Plinth: a back end in one process, wire-compatible with PocketBase's Web API.
 
@@ -24,6 +29,8 @@ Commands:
   migrate-data  Copy a SQLite instance into an empty PostgreSQL database
 
 Run "plinth <command> --help" for a command's flags.
+
+  plinth --version   Print the version
 `;
 
 const SERVE_HELP = `Start the web server.
@@ -35,38 +42,55 @@ Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
   --dir            Data directory (SQLite file and files)        default ./plinth_data
   --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
-  --migrationsDir  Where API schema changes write migrations     default plinth_migrations beside --dir
+  --migrationsDir  Migrations applied at start; automigrate writes here  default plinth_migrations beside --dir
   --automigrate    Write a migration file for every schema change made through the API (default true)
   --poolSize       PostgreSQL connections per node (same as PLINTH_DB_POOL_SIZE)  default 10
   --dev            Log every request
+  -h, --help       Show this help
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
 
 Usage:
-  plinth superuser upsert EMAIL PASSWORD [--dir=./plinth_data]
-  plinth superuser create EMAIL PASSWORD [--dir=./plinth_data]
-  plinth superuser delete EMAIL [--dir=./plinth_data]
+  plinth superuser upsert EMAIL PASSWORD [flags]   Create the superuser, or set its password
+  plinth superuser create EMAIL PASSWORD [flags]   Create the superuser (error if it exists)
+  plinth superuser delete EMAIL [flags]            Delete the superuser
+
+Flags:
+  --dir            Data directory (SQLite file and files)        default ./plinth_data
+  --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
+  --migrationsDir  Migrations applied first, as serve does       default plinth_migrations beside --dir
 `;
 
-const COMMON_FLAGS = { dir: 'string', db: 'string', help: 'boolean', h: 'boolean', migrationsDir: 'string' } as const;
+/** Each command's flags (`--help`/`-h` always); each command's help lists all of them (main.test.ts checks). */
+export const COMMANDS = {
+  serve: { name: 'serve', flags: { http: 'string', dir: 'string', db: 'string', poolSize: 'string', migrationsDir: 'string', automigrate: 'string', dev: 'boolean' } },
+  superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 3 },
+  migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 2 },
+  'migrate-data': { name: 'migrate-data', flags: { from: 'string', to: 'string' } },
+} satisfies Record<string, CommandSpec>;
 
-function dataDir(flags: Record<string, string | true>): string {
+/** The help texts of COMMANDS (migrate-data's lives with its lazily loaded module). */
+export const HELP = { main: () => MAIN_HELP, serve: () => SERVE_HELP, superuser: () => SUPERUSER_HELP, migrate: () => MIGRATE_HELP };
+
+type Flags = Record<string, string | true>;
+
+function dataDir(flags: Flags): string {
   return resolve(typeof flags.dir === 'string' ? flags.dir : './plinth_data');
 }
 
 /** PocketBase keeps migrations beside the data dir; so does Plinth unless told otherwise. */
-function migrationsDir(flags: Record<string, string | true>): string {
+function migrationsDir(flags: Flags): string {
   return typeof flags.migrationsDir === 'string' ? resolve(flags.migrationsDir) : join(dataDir(flags), '..', 'plinth_migrations');
 }
 
-function databaseUrl(flags: Record<string, string | true>): string | undefined {
+function databaseUrl(flags: Flags): { databaseUrl?: string } {
   const url = typeof flags.db === 'string' ? flags.db : process.env.PLINTH_DATABASE_URL;
-  return url && url !== '' ? url : undefined;
+  return url && url !== '' ? { databaseUrl: url } : {};
 }
 
 /** `--poolSize=N` or PLINTH_DB_POOL_SIZE: PostgreSQL connections per node (default 10). */
-function poolSize(flags: Record<string, string | true>): { poolSize?: number } {
+function poolSize(flags: Flags): { poolSize?: number } {
   const raw = typeof flags.poolSize === 'string' ? flags.poolSize : process.env.PLINTH_DB_POOL_SIZE;
   if (raw === undefined || raw === '') return {};
   if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw new UsageError(`Invalid pool size "${raw}": expected a whole number from 1 to 1000.`);
@@ -80,9 +104,15 @@ function parseHttp(value: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0', port };
 }
 
+/** The package's version (package.json beside dist/). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 async function serve(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string' });
-  if (flags.help || flags.h) {
+  const { flags, help } = parseCommand(argv, COMMANDS.serve);
+  if (help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
@@ -90,24 +120,47 @@ async function serve(argv: string[]): Promise<number> {
   if (flags.automigrate !== undefined && !['true', 'false'].includes(String(flags.automigrate))) {
     throw new UsageError('--automigrate takes true or false.');
   }
+  const pool = poolSize(flags);
+  // The port first: when it is taken, nothing is created or migrated (see startup.ts).
+  const bound = await bindPort(host, port);
   const logger = createLogger();
-  const app = await App.open({
-    dataDir: dataDir(flags),
-    migrationsDir: migrationsDir(flags),
-    automigrate: flags.automigrate !== 'false',
-    ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
-    ...poolSize(flags),
-    logger,
-  });
+  let app: App;
+  try {
+    app = await App.open({
+      dataDir: dataDir(flags),
+      migrationsDir: migrationsDir(flags),
+      automigrate: flags.automigrate !== 'false',
+      ...databaseUrl(flags),
+      ...pool,
+      logger,
+    });
+  } catch (err) {
+    bound.close();
+    throw err;
+  }
   const server = await buildServer(app, { logRequests: flags.dev === true });
-  await server.listen({ host, port });
-  const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  await server.listen(listenHandle(bound));
+  const address = `http://${showAddress(host, port)}`;
+  const status = await migrationStatus(app, app.config.migrationsDir);
+  const fresh = app.migrationsAppliedAtStart;
+  const files = listMigrationFiles(status.dir).length;
   process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
+  process.stdout.write(
+    `├─ Migrations: ${status.dir} (${files} file${files === 1 ? '' : 's'}; ${fresh.length} applied now, ${status.applied.length} applied in all)\n`,
+  );
+  for (const file of fresh.slice(0, 10)) process.stdout.write(`│    applied ${file}\n`);
+  if (fresh.length > 10) process.stdout.write(`│    … and ${fresh.length - 10} more\n`);
   process.stdout.write(`└─ Dashboard: ${address}/_/\n`);
+  if (!app.mailer.enabled) {
+    process.stdout.write(
+      '\nMail is not configured: verification, password-reset, email-change, OTP and login-alert mails are not sent.\n' +
+        '  Set up SMTP in the dashboard (Settings → Mail settings) to send them.\n',
+    );
+  }
   const installToken = await server.installer.issue();
   if (installToken) {
     const linkHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    const link = `http://${linkHost.includes(':') ? `[${linkHost}]` : linkHost}:${port}/_/#/pbinstall/${installToken}`;
+    const link = `http://${showAddress(linkHost, port)}/_/#/pbinstall/${installToken}`;
     process.stdout.write(
       `\nNo superuser yet. Open this one-time link (valid 30 minutes) to create the first one:\n  ${link}\n` +
         `or create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`,
@@ -134,15 +187,16 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function superuser(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, COMMON_FLAGS);
+  const { positional, flags, help } = parseCommand(argv, COMMANDS.superuser);
   const [action, email, password] = positional;
-  if (flags.help || flags.h || !action) {
+  if (help || !action) {
     process.stdout.write(SUPERUSER_HELP);
-    return flags.help || flags.h ? 0 : 2;
+    return help ? 0 : 2;
   }
   if (!['upsert', 'create', 'delete'].includes(action)) throw new UsageError(`Unknown superuser action "${action}".\n\n${SUPERUSER_HELP}`);
   if (!email || (action !== 'delete' && !password)) throw new UsageError(`Missing arguments.\n\n${SUPERUSER_HELP}`);
-  const app = await App.open({ dataDir: dataDir(flags), ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}), logger: createLogger('warn') });
+  if (action === 'delete' && password !== undefined) throw new UsageError(`"superuser delete" takes only the EMAIL.\n\n${SUPERUSER_HELP}`);
+  const app = await App.open({ dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), ...databaseUrl(flags), logger: createLogger('warn') });
   try {
     const collection = app.collections.require(SUPERUSERS_COLLECTION_ID);
     const row = await app.db.get<{ id: string }>(sql`SELECT id FROM ${ident(collection.name)} WHERE LOWER(email) = LOWER(${email}) LIMIT 1`);
@@ -166,22 +220,29 @@ async function superuser(argv: string[]): Promise<number> {
   }
 }
 
+async function migrate(argv: string[]): Promise<number> {
+  const { positional, flags, help } = parseCommand(argv, COMMANDS.migrate);
+  if (help) {
+    process.stdout.write(MIGRATE_HELP);
+    return 0;
+  }
+  return runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags).databaseUrl });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`plinth version ${version()}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve':
         return await serve(rest);
       case 'superuser':
         return await superuser(rest);
-      case 'migrate': {
-        const { positional, flags } = parseArgs(rest, COMMON_FLAGS);
-        if (flags.help || flags.h) {
-          process.stdout.write(MIGRATE_HELP);
-          return 0;
-        }
-        return await runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags) });
-      }
+      case 'migrate':
+        return await migrate(rest);
       case 'migrate-data':
         return await migrateDataCommand(rest);
       case undefined:
@@ -207,14 +268,20 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Error: ${err.message}${details}\n`);
       return 1;
     }
+    // Any other file-system or network failure (EACCES, ENOSPC, …): its one line, not a stack trace.
+    const line = systemErrorLine(err);
+    if (line !== undefined) {
+      process.stderr.write(`Error: ${line}\n`);
+      return 1;
+    }
     throw err;
   }
 }
 
 async function migrateDataCommand(argv: string[]): Promise<number> {
   const { migrateData, MIGRATE_DATA_HELP } = await import('../migrations/migrate-data.js');
-  const { flags } = parseArgs(argv, { from: 'string', to: 'string', help: 'boolean', h: 'boolean' });
-  if (flags.help || flags.h) {
+  const { flags, help } = parseCommand(argv, COMMANDS['migrate-data']);
+  if (help) {
     process.stdout.write(MIGRATE_DATA_HELP);
     return 0;
   }

@@ -29,6 +29,8 @@ import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerFileRoutes } from './routes/files.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerMigrationRoutes } from './routes/migrations.js';
+import { UntrustedProxyWatch } from './proxy-headers.js';
 import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRecordAuthRoutes } from './routes/record-auth.js';
 import { registerRecordRoutes } from './routes/records.js';
@@ -100,9 +102,11 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   // header, then the path rate limits (audiences depend on auth). All of it comes before the body is read,
   // so a refused request never makes the server read its body. Callback style: no promise per request
   // when there is nothing to await.
+  const proxyWatch = new UntrustedProxyWatch(() => app.settings.get(), app.logger);
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);
+    if (proxyWatch.active) proxyWatch.check(req); // warns once about proxy headers nobody trusts, then off
     if (req.method === 'OPTIONS') {
       preflight(req, reply);
       void reply.code(204).send();
@@ -162,6 +166,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerRealtimeRoutes(server, app);
   registerLogRoutes(server, app);
   registerCronRoutes(server, app);
+  registerMigrationRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
