@@ -154,7 +154,7 @@ async function serve(argv: string[]): Promise<number> {
   if (!app.mailer.enabled) {
     process.stdout.write(
       '\nMail is not configured: verification, password-reset, email-change, OTP and login-alert mails are not sent.\n' +
-        '  Set up SMTP in the dashboard (Settings → Mail settings) to send them.\n',
+        '  Set up SMTP in the dashboard (Settings → Mail (SMTP)) to send them.\n',
     );
   }
   const installToken = await server.installer.issue();

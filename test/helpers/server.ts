@@ -12,14 +12,14 @@ import { App, type AppConfig } from '../../src/app.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
-import { silentLogger } from '../../src/util/logger.js';
+import { silentLogger, type Logger } from '../../src/util/logger.js';
 import { createTempDatabase, type TempDatabase } from './postgres.js';
 
 /** Which database the suite runs on: `PLINTH_TEST_DB=postgres` runs it on a throw-away PostgreSQL database per app. */
 export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.PLINTH_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
 /** Opens an App for a test on the suite's dialect; `close` also drops its throw-away database. */
-export async function openTestApp(config: Omit<AppConfig, 'databaseUrl' | 'logger'>): Promise<App & { dropDatabase?: () => Promise<void> }> {
+export async function openTestApp(config: Omit<AppConfig, 'databaseUrl' | 'logger'> & { logger?: Logger }): Promise<App & { dropDatabase?: () => Promise<void> }> {
   let temp: TempDatabase | undefined;
   if (TEST_DIALECT === 'postgres') temp = await createTempDatabase();
   const app = await App.open({ logger: silentLogger(), ...config, ...(temp ? { databaseUrl: temp.url, poolSize: 4 } : {}) });
@@ -80,9 +80,9 @@ export async function serveApp(app: App, options: ServerOptions = {}): Promise<S
   };
 }
 
-export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown> } = {}): Promise<TestServer> {
+export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown>; logger?: Logger } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
-  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), ...(opts.logger ? { logger: opts.logger } : {}) });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
   await app.settings.update({ rateLimits: { enabled: false }, ...(opts.settings ?? {}) });
