@@ -4,6 +4,7 @@
  * line (exit 1). A new subcommand is one `case` line in main()'s switch.
  */
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { App } from '../app.js';
 import { buildServer } from '../http/server.js';
@@ -116,13 +117,14 @@ async function serve(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const { host, port } = parseHttp(typeof flags.http === 'string' ? flags.http : '127.0.0.1:8090');
+  const { host, port: wanted } = parseHttp(typeof flags.http === 'string' ? flags.http : '127.0.0.1:8090');
   if (flags.automigrate !== undefined && !['true', 'false'].includes(String(flags.automigrate))) {
     throw new UsageError('--automigrate takes true or false.');
   }
   const pool = poolSize(flags);
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
-  const bound = await bindPort(host, port);
+  const bound = await bindPort(host, wanted);
+  const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
   const logger = createLogger();
   let app: App;
   try {
@@ -144,28 +146,26 @@ async function serve(argv: string[]): Promise<number> {
   const status = await migrationStatus(app, app.config.migrationsDir);
   const fresh = app.migrationsAppliedAtStart;
   const files = listMigrationFiles(status.dir).length;
-  process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
-  process.stdout.write(
-    `├─ Migrations: ${status.dir} (${files} file${files === 1 ? '' : 's'}; ${fresh.length} applied now, ${status.applied.length} applied in all)\n`,
-  );
-  for (const file of fresh.slice(0, 10)) process.stdout.write(`│    applied ${file}\n`);
-  if (fresh.length > 10) process.stdout.write(`│    … and ${fresh.length - 10} more\n`);
-  process.stdout.write(`└─ Dashboard: ${address}/_/\n`);
+  // One write, so that whoever reads the pipe gets the whole banner at once.
+  let banner = `Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`;
+  banner += `├─ Migrations: ${status.dir} (${files} file${files === 1 ? '' : 's'}; ${fresh.length} applied now, ${status.applied.length} applied in all)\n`;
+  for (const file of fresh.slice(0, 10)) banner += `│    applied ${file}\n`;
+  if (fresh.length > 10) banner += `│    … and ${fresh.length - 10} more\n`;
+  banner += `└─ Dashboard: ${address}/_/\n`;
   if (!app.mailer.enabled) {
-    process.stdout.write(
+    banner +=
       '\nMail is not configured: verification, password-reset, email-change, OTP and login-alert mails are not sent.\n' +
-        '  Set up SMTP in the dashboard (Settings → Mail (SMTP)) to send them.\n',
-    );
+      '  Set up SMTP in the dashboard (Settings → Mail (SMTP)) to send them.\n';
   }
   const installToken = await server.installer.issue();
   if (installToken) {
     const linkHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
     const link = `http://${showAddress(linkHost, port)}/_/#/pbinstall/${installToken}`;
-    process.stdout.write(
+    banner +=
       `\nNo superuser yet. Open this one-time link (valid 30 minutes) to create the first one:\n  ${link}\n` +
-        `or create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`,
-    );
+      `or create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`;
   }
+  process.stdout.write(banner);
 
   let closing = false;
   const shutdown = async (signal: string) => {
