@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -91,6 +92,11 @@ describe('instance status for superusers', () => {
     } finally {
       await s.app.settings.update({ trustedProxy: { headers: [], useLeftmostIP: false } });
     }
+  });
+
+  it('start-up stays light: Fastify’s schema compiler (ajv) is not loaded, as no route declares a schema', () => {
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /ajv-compiler|fast-json-stringify-compiler|[\\/]ajv[\\/]/.test(k));
+    assert.deepEqual(loaded, []);
   });
 
   it('GET /api/plinth/migrations: 401 for guests, 403 for users; the folder, applied migrations (datetimes) and pending files for superusers', async () => {
