@@ -122,6 +122,9 @@ describe('plinth CLI', () => {
       assert.equal(r.code, 1, r.err);
       assert.match(r.err, /^Error: Cannot use the data directory .*: it \(or a folder above it\) is a file, not a directory\. Choose another with --dir=PATH\.\n$/);
     }
+    const mig = plinth(['serve', '--http=127.0.0.1:0', `--dir=${join(dir, 'mig-file', 'data')}`, `--migrationsDir=${file}`]);
+    assert.equal(mig.code, 1, mig.err);
+    assert.match(mig.err, /^Error: Cannot apply the migrations in .*ENOTDIR.*\n$/);
     const su = plinth(['superuser', 'upsert', 'x@example.com', 'password-123', `--dir=${join(file, 'sub')}`]);
     assert.equal(su.code, 1);
     assert.match(su.err, /^Error: Cannot use the data directory/);
