@@ -18,7 +18,9 @@ export async function bindPort(host: string, port: number): Promise<Server> {
   const probe = createServer();
   return new Promise((resolve, reject) => {
     probe.once('error', (err: NodeJS.ErrnoException) => reject(new StartupError(listenFailure(err, host, port), { cause: err })));
-    probe.listen({ host, port, exclusive: true }, () => resolve(probe));
+    // "localhost": the IPv4 loopback, whatever order the resolver returns (Fastify's own listen would bind
+    // both loopbacks, which a handed-over socket cannot).
+    probe.listen({ host: host === 'localhost' ? '127.0.0.1' : host, port, exclusive: true }, () => resolve(probe));
   });
 }
 
@@ -33,7 +35,7 @@ export function listenHandle(bound: Server): { host: string; port: number } {
   return { handle: (bound as unknown as { _handle: unknown })._handle, host } as unknown as { host: string; port: number };
 }
 
-function listenFailure(err: NodeJS.ErrnoException, host: string, port: number): string {
+export function listenFailure(err: NodeJS.ErrnoException, host: string, port: number): string {
   const at = `Cannot listen on ${showAddress(host, port)}`;
   switch (err.code) {
     case 'EADDRINUSE':
