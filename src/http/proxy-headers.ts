@@ -19,7 +19,8 @@ export function possibleProxyHeader(req: FastifyRequest, settings: Settings): st
 }
 
 /**
- * Warns once per process when a request carries a proxy header while `trustedProxy.headers` is empty.
+ * Warns once per process when a request carries a proxy header while `trustedProxy.headers` is empty, or
+ * names only headers this request lacks (the proxy sends another one).
  * `active` turns false after the warning, so the server's onRequest hook (`if (watch.active) watch.check(req)`)
  * then costs one property read; until then a few header look-ups that miss.
  */
@@ -36,14 +37,15 @@ export class UntrustedProxyWatch {
     if (h['x-forwarded-for'] === undefined && h['x-real-ip'] === undefined && h.forwarded === undefined && h['cf-connecting-ip'] === undefined && h['fly-client-ip'] === undefined) {
       return;
     }
-    const settings = this.settings();
-    if (settings.trustedProxy.headers.length > 0) return;
-    const header = possibleProxyHeader(req, settings);
+    const trusted = this.settings().trustedProxy.headers;
+    if (trusted.some((t) => h[t.toLowerCase()] !== undefined)) return; // the configured header is there
+    const header = COMMON_PROXY_HEADERS.find((c) => h[c.toLowerCase()] !== undefined) as string;
     const peer = req.socket.remoteAddress ?? 'the peer';
+    const why = trusted.length === 0 ? 'settings.trustedProxy.headers is empty' : `none of settings.trustedProxy.headers (${trusted.join(', ')}) is present`;
     this.active = false;
     this.logger.warn(
-      { header, peer },
-      `Requests from ${peer} carry the ${header} header, but settings.trustedProxy.headers is empty, so every client looks like ${peer} ` +
+      { header, peer, trustedHeaders: trusted },
+      `Requests from ${peer} carry the ${header} header, but ${why}, so every client looks like ${peer} ` +
         `(one shared rate-limit window for all logins, one IP in the logs). If ${peer} is your reverse proxy, set settings.trustedProxy.headers ` +
         `to ["${header}"] (dashboard: Settings → Trusted proxy, or PATCH /api/settings). Said once.`,
     );
