@@ -2,7 +2,7 @@
  * The composition root: config → database → schema → services. No logic of its own; everything is
  * passed explicitly (no module-level singletons), so tests can open as many apps as they like.
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthServices } from './auth/index.js';
 import { CollectionStore } from './collections/store.js';
@@ -20,6 +20,7 @@ import { RecordReader } from './records/query.js';
 import { RecordWriter } from './records/write.js';
 import { validateRule } from './rules/index.js';
 import { SettingsStore } from './settings/index.js';
+import { StartupError } from './errors/index.js';
 import { enableAutomigrate, migrateUp } from './migrations/migrations.js';
 import type { Logger } from './util/logger.js';
 import { createLogger } from './util/logger.js';
@@ -42,6 +43,37 @@ export interface AppConfig {
   /** Job queue timings (poll interval, lease, retention, shutdown grace); the defaults suit production. */
   jobs?: QueueTuning;
   logger?: Logger;
+}
+
+/** Creates the data dir if needed; a path that cannot be a writable directory is a StartupError naming it. */
+function prepareDataDir(dir: string): void {
+  const refuse = (why: string, cause?: unknown) =>
+    new StartupError(`Cannot use the data directory ${dir}: ${why}. Choose another with --dir=PATH.`, cause ? { cause } : {});
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw refuse('it (or a folder above it) is a file, not a directory', err);
+    if (code === 'EACCES' || code === 'EPERM') throw refuse('permission denied creating it', err);
+    if (code === 'EROFS') throw refuse('the file system is read-only', err);
+    throw refuse((err as Error).message, err);
+  }
+  if (!statSync(dir).isDirectory()) throw refuse('it is not a directory');
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw refuse('it is not writable by this user', err);
+  }
+}
+
+/** A database or migrations-folder failure while opening, as one line (the cause kept for debugging). */
+function startupFailure(err: unknown, what: string): unknown {
+  if (err instanceof StartupError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  // Node system errors (fs) and SQLite's own (SQLITE_CANTOPEN, SQLITE_READONLY_DIRECTORY, …).
+  if (/^(E[A-Z]+|SQLITE_\w+)$/.test(code)) return new StartupError(`${what}: ${String(e.message).split('\n')[0]} (${code})`, { cause: err });
+  return err;
 }
 
 export class App {
@@ -70,6 +102,8 @@ export class App {
   readonly sharedCounters: SharedCounters | undefined;
   /** Outbound HTTP for server code: fetch with the SSRF guard, timeouts, retries (see outbound/index.ts). */
   readonly http: HttpClient;
+  /** The migration files `open` applied (oldest first); `plinth serve` reports them. */
+  migrationsAppliedAtStart: string[] = [];
 
   private constructor(
     readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs'>> & { databaseUrl?: string },
@@ -111,8 +145,10 @@ export class App {
 
   /** Opens (and on first run creates) the database, system collections and settings. */
   static async open(config: AppConfig): Promise<App> {
-    mkdirSync(config.dataDir, { recursive: true });
-    const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize });
+    prepareDataDir(config.dataDir);
+    const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.poolSize }).catch((err: unknown) => {
+      throw startupFailure(err, `Cannot open the SQLite database in ${config.dataDir}`);
+    });
     const logger = config.logger ?? createLogger();
     const full = {
       dataDir: config.dataDir,
@@ -122,12 +158,23 @@ export class App {
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
     const app = new App(full, db, logger, config.jobs);
-    await app.collections.bootstrap();
-    await app.settings.load();
-    await app.auth.init();
-    if (config.applyMigrations ?? true) await migrateUp(app, full.migrationsDir);
-    if (full.automigrate) enableAutomigrate(app, full.migrationsDir);
-    await app.startCluster();
+    try {
+      await app.collections.bootstrap().catch((err: unknown) => {
+        throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
+      });
+      await app.settings.load();
+      await app.auth.init();
+      if (config.applyMigrations ?? true) {
+        app.migrationsAppliedAtStart = await migrateUp(app, full.migrationsDir).catch((err: unknown) => {
+          throw startupFailure(err, `Cannot apply the migrations in ${full.migrationsDir}`);
+        });
+      }
+      if (full.automigrate) enableAutomigrate(app, full.migrationsDir);
+      await app.startCluster();
+    } catch (err) {
+      await app.close().catch(() => undefined); // nothing left open keeps the process alive
+      throw err;
+    }
     return app;
   }
 

@@ -50,7 +50,8 @@ export async function recordLoginOrigin(deps: AuthDeps, collection: AuthCollecti
     await db.run(sql`DELETE FROM ${ident(ORIGINS)} WHERE ${ident('id')} = ${old.id}`);
   }
   const email = String(record.email ?? '');
-  if (origins.length === 0 || email === '' || !collection.authAlert.enabled) return;
+  // No alert without mail (said once at start): the new origin is still remembered.
+  if (origins.length === 0 || email === '' || !collection.authAlert.enabled || !mailer.enabled) return;
   const info = `${ctx.ip}${ctx.userAgent ? ` (${ctx.userAgent.slice(0, 300)})` : ''}`;
   const mail = renderRecordMail('login-alert', collection, record, settings(), { ALERT_INFO: info });
   await mailer.send({ to: email, ...mail });

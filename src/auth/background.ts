@@ -3,6 +3,7 @@
  * response neither waits on SMTP nor takes a different time for known and unknown accounts. Failures are
  * logged, never thrown; `settled()` lets shutdown and tests wait for everything started so far.
  */
+import { MailNotConfiguredError } from '../mail/index.js';
 import type { Logger } from '../util/logger.js';
 
 /** A tracked set of fire-and-forget tasks. */
@@ -15,7 +16,11 @@ export class BackgroundTasks {
   run(label: string, fn: () => Promise<void>): void {
     const p: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(fn)
-      .catch((err: unknown) => this.logger.warn({ err }, `${label} failed`))
+      .catch((err: unknown) => {
+        // Mail being off is said once at start, not once per request that would have sent one.
+        if (err instanceof MailNotConfiguredError) this.logger.debug(`${label}: no mail sent (SMTP is not enabled)`);
+        else this.logger.warn({ err }, `${label} failed`);
+      })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

@@ -17,7 +17,7 @@ import type { Dialect, Executor } from '../db/dialect.js';
 import { ident, sql } from '../db/sql.js';
 import { AppError, fieldError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
-import { renderRecordMail, type RecordMailKind } from '../mail/index.js';
+import { MailNotConfiguredError, renderRecordMail, type RecordMailKind } from '../mail/index.js';
 import { systemRequest } from '../records/system-request.js';
 import { randomString } from '../util/random.js';
 import { AttemptCounter } from './attempts.js';
@@ -51,6 +51,7 @@ export class EmailFlows {
    * type (and `resendSuffix`) lately.
    */
   private async mailToken(kind: RecordMailKind, collection: AuthCollection, record: RecordData, to: string, token: IssueOptions, resendSuffix = ''): Promise<void> {
+    if (!this.deps.mailer.enabled) throw new MailNotConfiguredError('SMTP is not enabled in the settings.');
     if (!this.resend.hit(`${token.type}/${collection.id}/${record.id as string}${resendSuffix}`)) return;
     const signed = await issueToken(collection, record as { id: string; tokenKey: string }, token);
     const mail = renderRecordMail(kind, collection, record, this.deps.settings(), { TOKEN: signed });

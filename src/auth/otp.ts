@@ -13,7 +13,7 @@ import { newRecordId } from '../collections/ids.js';
 import { ident, sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
-import { renderRecordMail } from '../mail/index.js';
+import { MailNotConfiguredError, renderRecordMail } from '../mail/index.js';
 import { systemRequest } from '../records/system-request.js';
 import { formatDateTime, parseDateTime } from '../util/datetime.js';
 import { randomString } from '../util/random.js';
@@ -45,6 +45,8 @@ export class OtpService {
 
   private async createAndSend(collection: AuthCollection, email: string, otpId: string): Promise<void> {
     const { db, writer, collections, settings, mailer } = this.deps;
+    // An OTP nobody can receive is only an attack surface: none is created while SMTP is off.
+    if (!mailer.enabled) throw new MailNotConfiguredError('SMTP is not enabled in the settings.');
     const record = await findAuthRecordByEmail(db, collection, email);
     if (!record) return;
     const since = formatDateTime(new Date(Date.now() - collection.otp.duration * 1000));

@@ -1,6 +1,10 @@
 /**
- * The `plinth` command: serve, superuser, migrate. PocketBase-compatible flags.
+ * The `plinth` command: serve, superuser, migrate, migrate-data. PocketBase-compatible flags, parsed
+ * strictly (args.ts): an unknown flag or a stray argument is an error (exit 2); a start-up failure is one
+ * line (exit 1). A new subcommand is one `case` line in main()'s switch.
  */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { App } from '../app.js';
 import { buildServer } from '../http/server.js';
@@ -9,9 +13,11 @@ import { AppError, StartupError } from '../errors/index.js';
 import { systemRequest } from '../records/system-request.js';
 import { ident, sql } from '../db/sql.js';
 import { createLogger } from '../util/logger.js';
-import { parseArgs, UsageError } from './args.js';
+import { parseCommand, UsageError, type CommandSpec } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
 import { installProcessGuards, loadHooks } from '../extend/index.js';
+import { listMigrationFiles, migrationStatus } from '../migrations/migrations.js';
+import { bindPort, listenHandle, showAddress, systemErrorLine } from './startup.js';
 
 const MAIN_HELP = `Plinth: a back end in one process, wire-compatible with PocketBase's Web API.
 
@@ -27,6 +33,8 @@ Commands:
   hooks       Type-check the hook files (hooks check)
 
 Run "plinth <command> --help" for a command's flags.
+
+  plinth --version   Print the version
 `;
 
 const SERVE_HELP = `Start the web server.
@@ -38,40 +46,60 @@ Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
   --dir            Data directory (SQLite file and files)        default ./plinth_data
   --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
-  --migrationsDir  Where API schema changes write migrations     default plinth_migrations beside --dir
+  --migrationsDir  Migrations applied at start; automigrate writes here  default plinth_migrations beside --dir
   --automigrate    Write a migration file for every schema change made through the API (default true)
   --poolSize       PostgreSQL connections per node (same as PLINTH_DB_POOL_SIZE)  default 10
   --hooksDir       Hook files (TypeScript/JavaScript)             default plinth_hooks beside --dir
   --dev            Log every request; reload hook files when they change; rewrite plinth-types.d.ts
                    (beside --dir) after every schema change
+  -h, --help       Show this help
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
 
 Usage:
-  plinth superuser upsert EMAIL PASSWORD [--dir=./plinth_data]
-  plinth superuser create EMAIL PASSWORD [--dir=./plinth_data]
-  plinth superuser delete EMAIL [--dir=./plinth_data]
+  plinth superuser upsert EMAIL PASSWORD [flags]   Create the superuser, or set its password
+  plinth superuser create EMAIL PASSWORD [flags]   Create the superuser (error if it exists)
+  plinth superuser delete EMAIL [flags]            Delete the superuser
+
+Flags:
+  --dir            Data directory (SQLite file and files)        default ./plinth_data
+  --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
+  --migrationsDir  Migrations applied first, as serve does       default plinth_migrations beside --dir
 `;
 
-const COMMON_FLAGS = { dir: 'string', db: 'string', help: 'boolean', h: 'boolean', migrationsDir: 'string' } as const;
+/** Each command's flags (`--help`/`-h` always); each command's help lists all of them (main.test.ts checks). */
+export const COMMANDS = {
+  serve: {
+    name: 'serve',
+    flags: { http: 'string', dir: 'string', db: 'string', poolSize: 'string', migrationsDir: 'string', automigrate: 'string', hooksDir: 'string', dev: 'boolean' },
+  },
+  superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 3 },
+  migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 2 },
+  'migrate-data': { name: 'migrate-data', flags: { from: 'string', to: 'string' } },
+} satisfies Record<string, CommandSpec>;
 
-function dataDir(flags: Record<string, string | true>): string {
+/** The help texts of COMMANDS (migrate-data's lives with its lazily loaded module). */
+export const HELP = { main: () => MAIN_HELP, serve: () => SERVE_HELP, superuser: () => SUPERUSER_HELP, migrate: () => MIGRATE_HELP };
+
+type Flags = Record<string, string | true>;
+
+function dataDir(flags: Flags): string {
   return resolve(typeof flags.dir === 'string' ? flags.dir : './plinth_data');
 }
 
 /** PocketBase keeps migrations beside the data dir; so does Plinth unless told otherwise. */
-function migrationsDir(flags: Record<string, string | true>): string {
+function migrationsDir(flags: Flags): string {
   return typeof flags.migrationsDir === 'string' ? resolve(flags.migrationsDir) : join(dataDir(flags), '..', 'plinth_migrations');
 }
 
-function databaseUrl(flags: Record<string, string | true>): string | undefined {
+function databaseUrl(flags: Flags): { databaseUrl?: string } {
   const url = typeof flags.db === 'string' ? flags.db : process.env.PLINTH_DATABASE_URL;
-  return url && url !== '' ? url : undefined;
+  return url && url !== '' ? { databaseUrl: url } : {};
 }
 
 /** `--poolSize=N` or PLINTH_DB_POOL_SIZE: PostgreSQL connections per node (default 10). */
-function poolSize(flags: Record<string, string | true>): { poolSize?: number } {
+function poolSize(flags: Flags): { poolSize?: number } {
   const raw = typeof flags.poolSize === 'string' ? flags.poolSize : process.env.PLINTH_DB_POOL_SIZE;
   if (raw === undefined || raw === '') return {};
   if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw new UsageError(`Invalid pool size "${raw}": expected a whole number from 1 to 1000.`);
@@ -85,48 +113,80 @@ function parseHttp(value: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0', port };
 }
 
+/** The package's version (package.json beside dist/). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 async function serve(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string', hooksDir: 'string' });
-  if (flags.help || flags.h) {
+  const { flags, help } = parseCommand(argv, COMMANDS.serve);
+  if (help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const { host, port } = parseHttp(typeof flags.http === 'string' ? flags.http : '127.0.0.1:8090');
+  const { host, port: wanted } = parseHttp(typeof flags.http === 'string' ? flags.http : '127.0.0.1:8090');
   if (flags.automigrate !== undefined && !['true', 'false'].includes(String(flags.automigrate))) {
     throw new UsageError('--automigrate takes true or false.');
   }
+  const pool = poolSize(flags);
+  // The port first: when it is taken, nothing is created or migrated (see startup.ts).
+  const bound = await bindPort(host, wanted);
+  const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
   const logger = createLogger();
-  const app = await App.open({
-    dataDir: dataDir(flags),
-    migrationsDir: migrationsDir(flags),
-    automigrate: flags.automigrate !== 'false',
-    ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
-    ...poolSize(flags),
-    ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
-    logger,
-  });
+  let app: App;
+  let hooks: Awaited<ReturnType<typeof loadHooks>>;
+  try {
+    app = await App.open({
+      dataDir: dataDir(flags),
+      migrationsDir: migrationsDir(flags),
+      automigrate: flags.automigrate !== 'false',
+      ...databaseUrl(flags),
+      ...pool,
+      ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
+      logger,
+    });
+  } catch (err) {
+    bound.close();
+    throw err;
+  }
   installProcessGuards(logger);
-  const hooks = await loadHooks(app, { dev: flags.dev === true }).catch(async (err) => {
+  try {
+    hooks = await loadHooks(app, { dev: flags.dev === true });
+  } catch (err) {
+    bound.close();
     await app.close();
     throw err;
-  });
+  }
   const server = await buildServer(app, { logRequests: flags.dev === true });
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
-  await server.listen({ host, port });
-  const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  await server.listen(listenHandle(bound));
+  const address = `http://${showAddress(host, port)}`;
   if (hooks.files.length) logger.info({ dir: hooks.dir, files: hooks.files }, 'hook files loaded');
   await hooks.serve(address);
-  process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
-  process.stdout.write(`└─ Dashboard: ${address}/_/\n`);
+  const status = await migrationStatus(app, app.config.migrationsDir);
+  const fresh = app.migrationsAppliedAtStart;
+  const files = listMigrationFiles(status.dir).length;
+  // One write, so that whoever reads the pipe gets the whole banner at once.
+  let banner = `Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`;
+  banner += `├─ Migrations: ${status.dir} (${files} file${files === 1 ? '' : 's'}; ${fresh.length} applied now, ${status.applied.length} applied in all)\n`;
+  for (const file of fresh.slice(0, 10)) banner += `│    applied ${file}\n`;
+  if (fresh.length > 10) banner += `│    … and ${fresh.length - 10} more\n`;
+  banner += `└─ Dashboard: ${address}/_/\n`;
+  if (!app.mailer.enabled) {
+    banner +=
+      '\nMail is not configured: verification, password-reset, email-change, OTP and login-alert mails are not sent.\n' +
+      '  Set up SMTP in the dashboard (Settings → Mail (SMTP)) to send them.\n';
+  }
   const installToken = await server.installer.issue();
   if (installToken) {
     const linkHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    const link = `http://${linkHost.includes(':') ? `[${linkHost}]` : linkHost}:${port}/_/#/pbinstall/${installToken}`;
-    process.stdout.write(
+    const link = `http://${showAddress(linkHost, port)}/_/#/pbinstall/${installToken}`;
+    banner +=
       `\nNo superuser yet. Open this one-time link (valid 30 minutes) to create the first one:\n  ${link}\n` +
-        `or create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`,
-    );
+      `or create one with:\n  npx plinth superuser upsert EMAIL PASSWORD --dir=${app.config.dataDir}\n`;
   }
+  process.stdout.write(banner);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -150,15 +210,16 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 async function superuser(argv: string[]): Promise<number> {
-  const { positional, flags } = parseArgs(argv, COMMON_FLAGS);
+  const { positional, flags, help } = parseCommand(argv, COMMANDS.superuser);
   const [action, email, password] = positional;
-  if (flags.help || flags.h || !action) {
+  if (help || !action) {
     process.stdout.write(SUPERUSER_HELP);
-    return flags.help || flags.h ? 0 : 2;
+    return help ? 0 : 2;
   }
   if (!['upsert', 'create', 'delete'].includes(action)) throw new UsageError(`Unknown superuser action "${action}".\n\n${SUPERUSER_HELP}`);
   if (!email || (action !== 'delete' && !password)) throw new UsageError(`Missing arguments.\n\n${SUPERUSER_HELP}`);
-  const app = await App.open({ dataDir: dataDir(flags), ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}), logger: createLogger('warn') });
+  if (action === 'delete' && password !== undefined) throw new UsageError(`"superuser delete" takes only the EMAIL.\n\n${SUPERUSER_HELP}`);
+  const app = await App.open({ dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), ...databaseUrl(flags), logger: createLogger('warn') });
   try {
     const collection = app.collections.require(SUPERUSERS_COLLECTION_ID);
     const row = await app.db.get<{ id: string }>(sql`SELECT id FROM ${ident(collection.name)} WHERE LOWER(email) = LOWER(${email}) LIMIT 1`);
@@ -182,22 +243,29 @@ async function superuser(argv: string[]): Promise<number> {
   }
 }
 
+async function migrate(argv: string[]): Promise<number> {
+  const { positional, flags, help } = parseCommand(argv, COMMANDS.migrate);
+  if (help) {
+    process.stdout.write(MIGRATE_HELP);
+    return 0;
+  }
+  return runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags).databaseUrl });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`plinth version ${version()}\n`);
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve':
         return await serve(rest);
       case 'superuser':
         return await superuser(rest);
-      case 'migrate': {
-        const { positional, flags } = parseArgs(rest, COMMON_FLAGS);
-        if (flags.help || flags.h) {
-          process.stdout.write(MIGRATE_HELP);
-          return 0;
-        }
-        return await runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags) });
-      }
+      case 'migrate':
+        return await migrate(rest);
       case 'migrate-data':
         return await migrateDataCommand(rest);
       case 'typegen':
@@ -227,14 +295,20 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Error: ${err.message}${details}\n`);
       return 1;
     }
+    // Any other file-system or network failure (EACCES, ENOSPC, …): its one line, not a stack trace.
+    const line = systemErrorLine(err);
+    if (line !== undefined) {
+      process.stderr.write(`Error: ${line}\n`);
+      return 1;
+    }
     throw err;
   }
 }
 
 async function migrateDataCommand(argv: string[]): Promise<number> {
   const { migrateData, MIGRATE_DATA_HELP } = await import('../migrations/migrate-data.js');
-  const { flags } = parseArgs(argv, { from: 'string', to: 'string', help: 'boolean', h: 'boolean' });
-  if (flags.help || flags.h) {
+  const { flags, help } = parseCommand(argv, COMMANDS['migrate-data']);
+  if (help) {
     process.stdout.write(MIGRATE_DATA_HELP);
     return 0;
   }

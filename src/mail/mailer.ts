@@ -18,7 +18,15 @@ export interface MailMessage {
 
 /** Thrown when a mail cannot be sent because SMTP is off or refused it. */
 export class MailError extends Error {
-  override readonly name = 'MailError';
+  override readonly name: string = 'MailError';
+}
+
+/**
+ * send() while SMTP is off. Expected on an instance without mail: `plinth serve` says so once at start
+ * (and `GET /api/health` tells superusers `smtpConfigured: false`), so it is not logged per request.
+ */
+export class MailNotConfiguredError extends MailError {
+  override readonly name: string = 'MailNotConfiguredError';
 }
 
 type Transport = import('nodemailer').Transporter;
@@ -62,7 +70,7 @@ export class Mailer {
 
   private async deliver(message: MailMessage): Promise<void> {
     const s = this.settings();
-    if (!s.smtp.enabled) throw new MailError('SMTP is not enabled in the settings.');
+    if (!s.smtp.enabled) throw new MailNotConfiguredError('SMTP is not enabled in the settings.');
     if (this.inFlight >= MAX_IN_FLIGHT) throw new MailError('Too many mails are waiting to be sent.');
     this.inFlight++;
     try {

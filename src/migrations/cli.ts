@@ -13,6 +13,7 @@ Usage:
 
 Flags:
   --dir            Data directory                              default ./plinth_data
+  --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
   --migrationsDir  Migrations directory                        default plinth_migrations beside --dir
 `;
 
@@ -37,6 +38,10 @@ export async function runMigrateCommand(positional: string[], opts: MigrateOptio
   }
   if (!['up', 'down', 'collections'].includes(action ?? '')) {
     process.stderr.write(`Error: ${action ? `unknown migrate action "${action}"` : 'missing migrate action'}.\n\n${MIGRATE_HELP}`);
+    return 2;
+  }
+  if (action !== 'down' && arg !== undefined) {
+    process.stderr.write(`Error: "migrate ${action}" takes no further argument (got ${JSON.stringify(arg)}).\n`);
     return 2;
   }
   let count = 1;

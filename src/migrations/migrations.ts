@@ -16,6 +16,7 @@ import type { Executor } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import { publicCollection } from '../collections/public.js';
+import { formatDateTime } from '../util/datetime.js';
 
 /** What a migration's `up`/`down` receive. */
 export interface MigrationApi {
@@ -54,6 +55,27 @@ function api(app: App, tx: Executor): MigrationApi {
     },
     importCollections: (definitions, deleteMissing) => app.collections.import(definitions, deleteMissing, 'migration', tx),
     findCollection: (idOrName) => app.collections.find(idOrName),
+  };
+}
+
+/** What `GET /api/plinth/migrations` answers: the folder, what ran (oldest first) and what has not yet. */
+export interface MigrationStatus {
+  dir: string;
+  /** Every migration recorded as applied on this database (its file may be gone from `dir`). */
+  applied: { file: string; applied: string }[];
+  /** Files in `dir` not applied yet. */
+  pending: string[];
+}
+
+export async function migrationStatus(app: App, dir: string): Promise<MigrationStatus> {
+  const rows = await app.db.all<{ file: string; applied: number | string }>(sql`SELECT file, applied FROM _migrations ORDER BY applied, file`);
+  const done = new Set(rows.map((r) => r.file));
+  return {
+    dir,
+    applied: rows.map((r) => ({ file: r.file, applied: formatDateTime(new Date(Number(r.applied))) })),
+    pending: listMigrationFiles(dir)
+      .map((m) => m.file)
+      .filter((f) => !done.has(f)),
   };
 }
 

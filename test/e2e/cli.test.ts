@@ -1,15 +1,19 @@
 /**
- * The `plinth` command as a user runs it: help, flag errors, superuser management, serve with graceful
- * shutdown, and migrations applied on another data dir.
+ * The `plinth` command as a user runs it: help, version, flag errors, start-up failures (one line, exit 1,
+ * nothing created when the port is taken), superuser management, serve with graceful shutdown and its
+ * migrations report, and migrations applied on another data dir.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import PocketBase from 'pocketbase';
+import { COMMANDS } from '../../src/cli/main.js';
+import { createTempDatabase } from '../helpers/postgres.js';
 
 const BIN = resolve('bin/plinth.js');
 
@@ -47,12 +51,83 @@ describe('plinth CLI', () => {
     }
   });
 
+  it("each subcommand's --help lists every flag it accepts (--db for superuser and migrate too)", () => {
+    for (const [name, spec] of Object.entries(COMMANDS)) {
+      const r = plinth([name, '-h']);
+      assert.equal(r.code, 0, name);
+      for (const flag of Object.keys(spec.flags)) assert.match(r.out, new RegExp(`--${flag}\\b`), `${name} --help lists --${flag}`);
+    }
+    assert.match(plinth(['superuser', '--help']).out, /--db/);
+    assert.match(plinth(['migrate', '--help']).out, /--db/);
+  });
+
+  it('--version and -v print the package version', () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const r = plinth([flag]);
+      assert.equal(r.code, 0);
+      assert.equal(r.out, `plinth version ${version}\n`);
+    }
+  });
+
   it('rejects unknown commands and bad flags clearly (exit 2)', () => {
-    for (const args of [['bogus'], ['serve', '--nope'], ['serve', '--http=notanaddress'], ['serve', '--http'], ['superuser', 'upsert'], ['migrate', 'sideways', `--dir=${dir}/d0`], ['migrate-data', `--from=${dir}/d0`], ['serve', '--poolSize=0'], ['serve', '--poolSize=lots']]) {
+    for (const args of [['bogus'], ['serve', '--nope'], ['serve', '--http=notanaddress'], ['serve', '--http'], ['superuser', 'upsert'], ['migrate', 'sideways', `--dir=${dir}/d0`], ['migrate-data', `--from=${dir}/d0`], ['serve', '--poolSize=0'], ['serve', '--poolSize=lots'],
+      // stray positionals, unknown short flags, values for boolean flags
+      ['serve', 'extra'], ['serve', '-x'], ['serve', '--dev=yes'], ['migrate', 'up', 'extra', `--dir=${dir}/d0`], ['migrate', 'down', '1', 'more', `--dir=${dir}/d0`],
+      ['superuser', 'delete', 'a@example.com', 'extra', `--dir=${dir}/d0`], ['superuser', 'upsert', 'a@example.com', 'pw-123456789', 'extra'], ['migrate-data', 'stray', '--to=postgres://x']]) {
       const r = plinth(args);
       assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.err}`);
       assert.match(r.err, /Error:/);
+      assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
     }
+    assert.ok(!existsSync(join(dir, 'd0')), 'a usage error creates nothing');
+  });
+
+  it('a port in use is one line and exit 1, before anything is created or migrated (SQLite and PostgreSQL)', async () => {
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', () => res()));
+    const port = (blocker.address() as { port: number }).port;
+    const temp = await createTempDatabase();
+    try {
+      const parent = join(dir, 'busy');
+      mkdirSync(join(parent, 'plinth_migrations'), { recursive: true });
+      writeFileSync(join(parent, 'plinth_migrations', '1000000000000_would_run.js'), `export async function up(app) { await app.saveCollection({ name: 'nope', type: 'base', fields: [] }); }\n`);
+      for (const db of [[], [`--db=${temp.url}`]]) {
+        const r = plinth(['serve', `--http=127.0.0.1:${port}`, `--dir=${join(parent, 'data')}`, ...db]);
+        assert.equal(r.code, 1, r.err);
+        assert.match(r.err, new RegExp(`^Error: Cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`));
+        assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+        assert.equal(r.out, '');
+        assert.ok(!existsSync(join(parent, 'data')), 'no data dir was created');
+      }
+      const client = new pg.Client({ connectionString: temp.url });
+      await client.connect();
+      try {
+        const tables = await client.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
+        assert.deepEqual(tables.rows, [], 'nothing created in PostgreSQL');
+      } finally {
+        await client.end();
+      }
+    } finally {
+      blocker.close();
+      await temp.drop();
+    }
+  });
+
+  it('a --dir that is a file, or below a file, is one line and exit 1', () => {
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'x');
+    for (const d of [file, join(file, 'sub')]) {
+      const r = plinth(['serve', '--http=127.0.0.1:0', `--dir=${d}`]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /^Error: Cannot use the data directory .*: it \(or a folder above it\) is a file, not a directory\. Choose another with --dir=PATH\.\n$/);
+    }
+    const mig = plinth(['serve', '--http=127.0.0.1:0', `--dir=${join(dir, 'mig-file', 'data')}`, `--migrationsDir=${file}`]);
+    assert.equal(mig.code, 1, mig.err);
+    assert.match(mig.err, /^Error: Cannot apply the migrations in .*ENOTDIR.*\n$/);
+    const su = plinth(['superuser', 'upsert', 'x@example.com', 'password-123', `--dir=${join(file, 'sub')}`]);
+    assert.equal(su.code, 1);
+    assert.match(su.err, /^Error: Cannot use the data directory/);
   });
 
   it('migrate-data explains what is wrong with its source or target (exit 1)', () => {
@@ -90,8 +165,16 @@ describe('plinth CLI', () => {
   it('serves the API, logs in a superuser, and shuts down cleanly on SIGTERM', async () => {
     const dataDir = join(dir, 'serve', 'data');
     assert.equal(plinth(['superuser', 'upsert', 'ops@example.com', 'password-123', `--dir=${dataDir}`]).code, 0);
+    // A migration that arrives in the shared folder (say, from another instance) is applied at start, and said so.
+    const migDir = join(dir, 'serve', 'plinth_migrations');
+    mkdirSync(migDir, { recursive: true });
+    writeFileSync(
+      join(migDir, '1000000001000_from_elsewhere.js'),
+      `export async function up(app) { await app.saveCollection({ name: 'elsewhere', type: 'base', fields: [] }); }\nexport async function down(app) { await app.deleteCollection('elsewhere'); }\n`,
+    );
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'serve', `--http=127.0.0.1:${port}`, `--dir=${dataDir}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `--http VALUE` (space form) and `--dev=false` (the old parser's boolean form) still work.
+    const child = spawn(process.execPath, [BIN, 'serve', '--http', `127.0.0.1:${port}`, `--dir=${dataDir}`, '--dev=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (b) => (output += b));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
@@ -99,6 +182,11 @@ describe('plinth CLI', () => {
       const deadline = Date.now() + 15_000;
       while (!output.includes('Server started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.match(output, /Server started at http:\/\/127\.0\.0\.1/);
+      assert.ok(
+        output.includes(`├─ Migrations: ${migDir} (1 file; 1 applied now, 1 applied in all)\n│    applied 1000000001000_from_elsewhere.js\n`),
+        output,
+      );
+      assert.equal(output.split('Mail is not configured:').length, 2, 'mail being off is said once');
       const pb = new PocketBase(`http://127.0.0.1:${port}`);
       await pb.collection('_superusers').authWithPassword('ops@example.com', 'password-123');
       await pb.collections.create({ name: 'cli_made', type: 'base', fields: [{ name: 'x', type: 'text' }] });

@@ -13,7 +13,7 @@ import type { QueueTuning } from '../../src/jobs/index.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
-import { silentLogger } from '../../src/util/logger.js';
+import { silentLogger, type Logger } from '../../src/util/logger.js';
 import { loadHooks, type HooksLoader, type LoadHooksOptions } from '../../src/extend/index.js';
 import { createTempDatabase, type TempDatabase } from './postgres.js';
 
@@ -21,7 +21,7 @@ import { createTempDatabase, type TempDatabase } from './postgres.js';
 export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.PLINTH_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
 /** Opens an App for a test on the suite's dialect; `close` also drops its throw-away database. */
-export async function openTestApp(config: Omit<AppConfig, 'databaseUrl' | 'logger'>): Promise<App & { dropDatabase?: () => Promise<void> }> {
+export async function openTestApp(config: Omit<AppConfig, 'databaseUrl' | 'logger'> & { logger?: Logger }): Promise<App & { dropDatabase?: () => Promise<void> }> {
   let temp: TempDatabase | undefined;
   if (TEST_DIALECT === 'postgres') temp = await createTempDatabase();
   const app = await App.open({ logger: silentLogger(), ...config, ...(temp ? { databaseUrl: temp.url, poolSize: 4 } : {}) });
@@ -95,6 +95,7 @@ export async function startServer(
     hooks?: LoadHooksOptions & { dir: string };
     beforeHooks?: (app: App) => Promise<void>;
     jobs?: QueueTuning;
+    logger?: Logger;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
@@ -103,6 +104,7 @@ export async function startServer(
     migrationsDir: join(dir, 'migrations'),
     ...(opts.hooks ? { hooksDir: opts.hooks.dir } : {}),
     ...(opts.jobs ? { jobs: opts.jobs } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
