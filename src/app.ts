@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthServices } from './auth/index.js';
+import { BackupService } from './backups/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
 import { openDatabase } from './db/index.js';
@@ -64,6 +65,8 @@ export class App {
   readonly sharedCounters: SharedCounters | undefined;
   /** Outbound HTTP for server code: fetch with the SSRF guard, timeouts, retries (see outbound/index.ts). */
   readonly http: HttpClient;
+  /** Backups and restore (local folder or S3; see backups/index.ts). */
+  readonly backups: BackupService;
 
   private constructor(
     readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize'>> & { databaseUrl?: string },
@@ -89,6 +92,7 @@ export class App {
       settings: () => this.settings.get().outbound,
       onRefused: (message) => logger.warn(message),
     });
+    this.backups = new BackupService(this);
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -143,6 +147,7 @@ export class App {
       await this.cron.prune();
       await this.sharedCounters?.prune();
     });
+    this.backups.init();
     this.cron.start();
   }
 

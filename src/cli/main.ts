@@ -23,6 +23,7 @@ Commands:
   migrate     Apply, revert or create migrations
   migrate-data  Copy a SQLite instance into an empty PostgreSQL database
   typegen     Write TypeScript types for the collections (plinth-types.d.ts)
+  backup      Create, list or restore backups (zip of the data; pg_dump on PostgreSQL)
 
 Run "plinth <command> --help" for a command's flags.
 `;
@@ -92,17 +93,40 @@ async function serve(argv: string[]): Promise<number> {
     throw new UsageError('--automigrate takes true or false.');
   }
   const logger = createLogger();
-  const app = await App.open({
-    dataDir: dataDir(flags),
-    migrationsDir: migrationsDir(flags),
-    automigrate: flags.automigrate !== 'false',
-    ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
-    ...poolSize(flags),
-    logger,
-  });
-  const server = await buildServer(app, { logRequests: flags.dev === true });
+  const openApp = () =>
+    App.open({
+      dataDir: dataDir(flags),
+      migrationsDir: migrationsDir(flags),
+      automigrate: flags.automigrate !== 'false',
+      ...(databaseUrl(flags) ? { databaseUrl: databaseUrl(flags) as string } : {}),
+      ...poolSize(flags),
+      logger,
+    });
+  let app = await openApp();
+  let server = await buildServer(app, { logRequests: flags.dev === true });
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen({ host, port });
+  // A backup restore re-opens everything in this process on the same address (docs/backups.md).
+  const restarter = async (apply: import('../backups/index.js').ApplyRestore) => {
+    logger.info('restoring a backup: restarting');
+    await server.close();
+    await app.close();
+    let swapped: Awaited<ReturnType<typeof apply>> | undefined;
+    try {
+      swapped = await apply();
+      app = await openApp();
+      await swapped.discard();
+    } catch (err) {
+      logger.error({ err }, 'restore failed; reopening the previous data');
+      await swapped?.revert();
+      app = await openApp();
+    }
+    server = await buildServer(app, { logRequests: flags.dev === true });
+    await server.listen({ host, port });
+    app.backups.restarter = restarter;
+    logger.info('restarted after the restore');
+  };
+  app.backups.restarter = restarter;
   const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
   process.stdout.write(`└─ Dashboard: ${address}/_/\n`);
@@ -186,6 +210,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'migrate-data':
         return await migrateDataCommand(rest);
+      case 'backup':
+        return await (await import('../backups/cli.js')).run(rest);
       case 'typegen':
         return await (await import('../typegen/cli.js')).run(rest);
       case undefined:

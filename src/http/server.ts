@@ -25,6 +25,7 @@ import { registerAdminToolRoutes } from './routes/admin-tools.js';
 import { registerCronRoutes } from './routes/crons.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
+import { registerBackupRoutes } from './routes/backups.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerFileRoutes } from './routes/files.js';
@@ -162,6 +163,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerRealtimeRoutes(server, app);
   registerLogRoutes(server, app);
   registerCronRoutes(server, app);
+  registerBackupRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});

@@ -7,11 +7,10 @@ export function registerHealthRoutes(server: FastifyInstance, app: App): void {
   const handler = async (req: import('fastify').FastifyRequest) => {
     const data: Record<string, unknown> = {};
     if (isSuperuser(req)) {
-      data.canBackup = false;
+      data.canBackup = app.backups.canBackup();
       data.realIP = req.ip;
       data.possibleProxyHeader = ['x-forwarded-for', 'x-real-ip', 'cf-connecting-ip', 'fly-client-ip'].find((h) => req.headers[h]) ?? '';
     }
-    void app;
     return { code: 200, message: 'API is healthy.', data };
   };
   server.get('/api/health', handler);
