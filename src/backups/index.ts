@@ -325,8 +325,6 @@ export class BackupService {
       );
     }
     await this.requireExisting(key);
-    const restart = this.restarter;
-    if (!restart) throw AppError.badRequest('This server cannot restart itself: stop it and run `plinth backup restore KEY --dir=DATA_DIR`.');
     this.active = { kind: 'restore', key };
     let staged: string;
     try {
@@ -340,6 +338,12 @@ export class BackupService {
       this.active = null;
       if (err instanceof BadArchiveError) throw AppError.badRequest(`Invalid backup: ${err.message}`);
       throw AppError.badRequest(`Failed to restore backup: ${(err as Error).message}`);
+    }
+    const restart = this.restarter;
+    if (!restart) {
+      this.active = null;
+      await rm(staged, { recursive: true, force: true }).catch(() => undefined);
+      throw AppError.badRequest('The backup is valid, but this server cannot restart itself: stop it and run `plinth backup restore KEY --dir=DATA_DIR`.');
     }
     const dataDir = this.app.config.dataDir;
     const tempDir = this.tempDir;
