@@ -12,6 +12,7 @@ import { createLogger } from '../util/logger.js';
 import { PG_DUMP_NAME, TEMP_DIR_NAME, BACKUPS_DIR_NAME } from './data-dir.js';
 import { restoreSqliteOffline, BadArchiveError, type ProgressFn } from './index.js';
 import { pgRestore } from './postgres.js';
+import { PG_TABLES_DIR, restoreJson } from './postgres-json.js';
 import { isValidBackupKey } from './store.js';
 import { extractZip } from './zip.js';
 
@@ -179,14 +180,13 @@ async function restore(dir: string, db: string | undefined, what: string): Promi
     }
     const extracted = join(scratch, 'x');
     await extractZip(zip, extracted);
-    if (!existsSync(join(extracted, PG_DUMP_NAME))) {
-      throw new BadArchiveError(`The backup has no ${PG_DUMP_NAME}: it is not a PostgreSQL backup (restore a SQLite backup without --db).`);
-    }
-    await pgRestore(db, join(extracted, PG_DUMP_NAME));
+    if (existsSync(join(extracted, PG_DUMP_NAME))) await pgRestore(db, join(extracted, PG_DUMP_NAME));
+    else if (existsSync(join(extracted, PG_TABLES_DIR))) await restoreJson(db, join(extracted, PG_TABLES_DIR), dir);
+    else throw new BadArchiveError(`The backup has no ${PG_DUMP_NAME} or ${PG_TABLES_DIR}/: it is not a PostgreSQL backup (restore a SQLite backup without --db).`);
     bar('files', 0.5);
     await mkdir(dir, { recursive: true });
     for (const name of await readdir(extracted)) {
-      if (name === PG_DUMP_NAME) continue;
+      if (name === PG_DUMP_NAME || name === PG_TABLES_DIR) continue;
       await cp(join(extracted, name), join(dir, name), { recursive: true, force: true });
     }
     bar('files', 1);

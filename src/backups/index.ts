@@ -16,7 +16,7 @@
  * open it again in-process. Docs: docs/backups.md.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { App } from '../app.js';
@@ -34,7 +34,8 @@ import {
   BACKUPS_DIR_NAME,
   validateSqliteBackup,
 } from './data-dir.js';
-import { pgDump } from './postgres.js';
+import { pgDump, ToolMissingError } from './postgres.js';
+import { dumpJson, PG_TABLES_DIR } from './postgres-json.js';
 import { isValidBackupKey, LocalBackupStore, S3BackupStore, type BackupInfo, type BackupStore } from './store.js';
 import { BadArchiveError, extractZip, writeZipFile, type ZipSource } from './zip.js';
 import { existsSync } from 'node:fs';
@@ -224,10 +225,24 @@ export class BackupService {
     const dataDir = this.app.config.dataDir;
     const sources: ZipSource[] = [];
     if (this.app.db.dialect.name === 'postgres') {
-      const dump = join(work, PG_DUMP_NAME);
       onProgress?.('database', 0);
-      await pgDump(this.app.config.databaseUrl as string, dump);
-      sources.push({ name: PG_DUMP_NAME, path: dump });
+      const dump = join(work, PG_DUMP_NAME);
+      let json = process.env.PLINTH_BACKUP_PG_FORMAT === 'json';
+      if (!json) {
+        try {
+          await pgDump(this.app.config.databaseUrl as string, dump);
+          sources.push({ name: PG_DUMP_NAME, path: dump });
+        } catch (err) {
+          if (!(err instanceof ToolMissingError)) throw err;
+          this.app.logger.warn(`${err.message} Backing up in Plinth's JSON format instead.`);
+          json = true;
+        }
+      }
+      if (json) {
+        const dir = join(work, PG_TABLES_DIR);
+        await dumpJson(this.app.db, this.app.collections.all(), dir);
+        for (const name of await readdir(dir)) sources.push({ name: `${PG_TABLES_DIR}/${name}`, path: join(dir, name) });
+      }
     } else {
       for (const [i, file] of SQLITE_FILES.entries()) {
         const source = join(dataDir, file);

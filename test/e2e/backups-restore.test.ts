@@ -21,8 +21,8 @@ import { createTempDatabase } from '../helpers/postgres.js';
 
 const BIN = resolve('bin/plinth.js');
 
-function plinth(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+function plinth(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -189,6 +189,62 @@ describe('backup restore end to end', () => {
       try {
         const rows = await check.db.all<{ title: string }>(sql`SELECT title FROM notes ORDER BY title`);
         assert.deepEqual(rows.map((r) => r.title), ['from postgres']);
+      } finally {
+        await check.close();
+      }
+    } finally {
+      await source.drop();
+      await target.drop();
+    }
+  });
+
+  it("PostgreSQL without pg_dump: Plinth's JSON-lines format, restored with the schema rebuilt and every value typed", async () => {
+    const source = await createTempDatabase();
+    const target = await createTempDatabase();
+    try {
+      const dataDir = join(dir, 'pgjson', 'data');
+      const app = await App.open({ dataDir, databaseUrl: source.url, poolSize: 2, logger: silentLogger() });
+      const things = await app.collections.create({
+        name: 'things',
+        type: 'base',
+        fields: [
+          { name: 'title', type: 'text' },
+          { name: 'n', type: 'number' },
+          { name: 'ok', type: 'bool' },
+          { name: 'meta', type: 'json' },
+          { name: 'when', type: 'date' },
+          { name: 'tags', type: 'select', values: ['a', 'b', 'c'], maxSelect: 3 },
+        ],
+      });
+      await app.collections.create({ name: 'thing_titles', type: 'view', viewQuery: 'SELECT id, title FROM things' });
+      const req = systemRequest(app.collections);
+      const values = [
+        { title: "it's \"quoted\" ✓\nline", n: 1.5, ok: true, meta: { a: [1, 'x', null], s: 'str' }, when: '2026-01-02 03:04:05.678Z', tags: ['a', 'c'] },
+        { title: '', n: -3, ok: false, meta: 'just a string', when: '', tags: [] },
+        { title: 'null json', n: 0, ok: false, meta: null, when: '', tags: ['b'] },
+      ];
+      for (const data of values) await app.writer.create(things, { data }, req);
+      const before = await app.db.all(sql`SELECT * FROM things ORDER BY id`);
+      await app.close();
+      // pg_dump "missing": PLINTH_PG_DUMP names a tool that does not exist, so the fallback runs.
+      const created = plinth(['backup', 'create', 'pg_json.zip', `--dir=${dataDir}`, `--db=${source.url}`], { PLINTH_PG_DUMP: '/nonexistent/pg_dump' });
+      assert.equal(created.code, 0, created.err);
+      const zip = join(dataDir, 'backups', 'pg_json.zip');
+      const { listZip } = await import('../../src/backups/zip.js');
+      const names = await listZip(zip);
+      assert.ok(names.includes('postgres_tables/things.jsonl') && !names.includes('postgres_dump.sql'), names.join());
+      const ok = plinth(['backup', 'restore', zip, `--dir=${join(dir, 'pgjson', 'restored')}`, `--db=${target.url}`]);
+      assert.equal(ok.code, 0, ok.err);
+      const check = await App.open({ dataDir: join(dir, 'pgjson', 'restored'), databaseUrl: target.url, poolSize: 2, logger: silentLogger() });
+      try {
+        assert.deepEqual(await check.db.all(sql`SELECT * FROM things ORDER BY id`), before);
+        assert.equal((await check.db.all(sql`SELECT * FROM thing_titles`)).length, 3, 'the view was rebuilt');
+        const su = await check.db.all(sql`SELECT email FROM _superusers`);
+        assert.ok(Array.isArray(su));
+        // A second restore into the now non-empty database is refused.
+        const again = plinth(['backup', 'restore', zip, `--dir=${join(dir, 'pgjson', 'restored')}`, `--db=${target.url}`]);
+        assert.equal(again.code, 1);
+        assert.match(again.err, /not empty/);
       } finally {
         await check.close();
       }
