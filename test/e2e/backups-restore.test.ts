@@ -92,7 +92,17 @@ describe('backup restore end to end', () => {
       await assert.rejects(pb.backups.restore('broken.zip'), (e: { status: number }) => e.status === 400);
       assert.equal((await pb.collection('notes').getFullList()).length, 1);
 
+      // A realtime stream open during the restore must not hold the restart up.
+      const stream = await fetch(`${url}/api/realtime`);
+      assert.equal(stream.status, 200);
+      const reader = stream.body!.getReader();
+      await reader.read(); // PB_CONNECT
+      const streamEnded = (async () => {
+        for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return true;
+      })();
+
       assert.equal(await pb.backups.restore('snapshot.zip'), true);
+      assert.equal(await Promise.race([streamEnded, new Promise((r) => setTimeout(() => r(false), 10_000))]), true, 'the stream was closed by the restart');
       // The same process comes back on the same address with the backup's data.
       const restored = await until(
         () => new PocketBase(url).collection('notes').getFullList(),
