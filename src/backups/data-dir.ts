@@ -6,7 +6,7 @@
  * for the whole copy: in WAL mode that is a fixed snapshot (the copy never restarts however many writes
  * commit meanwhile) and writers are not blocked; the copy runs in steps between event-loop turns.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -142,10 +142,14 @@ export async function swapDataDir(dataDir: string, staged: string, tempDir: stri
     await revert();
     throw err;
   }
-  return { revert, discard: () => rm(old, { recursive: true, force: true }) };
+  const discard = async (): Promise<void> => {
+    await rm(old, { recursive: true, force: true });
+    await rm(staged, { recursive: true, force: true });
+  };
+  return { revert, discard };
 }
 
-/** Removes leftovers of earlier restores (`old_*`, `restore_*`) from the temp dir. */
+/** Removes leftovers of earlier restores and failed runs (`old_*`, `restore_*`, …) over an hour old from the temp dir. */
 export function cleanRestoreLeftovers(tempDir: string): void {
   let names: string[];
   try {
@@ -153,5 +157,15 @@ export function cleanRestoreLeftovers(tempDir: string): void {
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith('old_') || n.startsWith('restore_')) rmSync(join(tempDir, n), { recursive: true, force: true });
+  // Only stale ones: another process (a CLI backup beside a running server) may be using a fresh one.
+  const cutoff = Date.now() - 60 * 60 * 1000;
+  for (const n of names) {
+    if (!n.startsWith('old_') && !n.startsWith('restore_') && !n.startsWith('backup_') && !n.startsWith('upload_')) continue;
+    const path = join(tempDir, n);
+    try {
+      if (statSync(path).mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
 }

@@ -142,6 +142,12 @@ describe('backup restore end to end', () => {
     assert.equal(created.code, 0, created.err);
     assert.match(created.out, /Created backup cli_one\.zip/);
     assert.doesNotMatch(created.err, /\r/, 'no progress bar when stderr is not a TTY');
+    // On a terminal (a pty from script(1)): a progress bar redrawn in place.
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} backup create tty_one.zip --dir=${dataDir}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(tty.status, 0, tty.stdout + tty.stderr);
+    assert.match(tty.stdout, /\r\[#+-*\] +\d+% /);
+    assert.match(tty.stdout, /\[#{30}\] 100% /);
+    assert.match(tty.stdout, /Created backup tty_one\.zip/);
     const auto = plinth(['backup', 'create', `--dir=${dataDir}`]);
     assert.equal(auto.code, 0, auto.err);
     const listed = plinth(['backup', 'list', `--dir=${dataDir}`]);
