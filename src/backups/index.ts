@@ -196,8 +196,13 @@ export class BackupService {
     try {
       const store = this.store();
       if (await store.exists(key)) throw AppError.badRequest('A backup with this name already exists.');
-      await mkdir(work, { recursive: true });
-      const sources = await this.collect(work, onProgress);
+      let sources: ZipSource[] | undefined;
+      await this.app.hooks.onBackupCreate.trigger({ name: key }, async () => {
+        await mkdir(work, { recursive: true });
+        sources = await this.collect(work, onProgress);
+      });
+      // A handler that did not call next() cancels the backup.
+      if (!sources) throw AppError.badRequest('The backup was cancelled.');
       // Written beside its final place (same file system, so the rename is atomic) under a dot name that
       // is never listed; S3 backups are written in the temp dir and uploaded when complete.
       const tmp = store.kind === 'local' ? join((store as LocalBackupStore).dir, `.tmp_${randomString(10, LOWER_ALPHANUMERIC_ALPHABET)}.zip`) : join(work, 'backup.zip');
@@ -341,16 +346,20 @@ export class BackupService {
     }
     await this.requireExisting(key);
     this.active = { kind: 'restore', key };
-    let staged: string;
+    let staged = '';
     try {
-      const copy = await this.store().localCopy(key, this.tempDir);
-      try {
-        staged = await this.stage(copy.path);
-      } finally {
-        await copy.cleanup();
-      }
+      await this.app.hooks.onBackupRestore.trigger({ name: key }, async () => {
+        const copy = await this.store().localCopy(key, this.tempDir);
+        try {
+          staged = await this.stage(copy.path);
+        } finally {
+          await copy.cleanup();
+        }
+      });
+      if (!staged) throw AppError.badRequest('The restore was cancelled.');
     } catch (err) {
       this.active = null;
+      if (err instanceof AppError) throw err;
       if (err instanceof BadArchiveError) throw AppError.badRequest(`Invalid backup: ${err.message}`);
       throw AppError.badRequest(`Failed to restore backup: ${(err as Error).message}`);
     }

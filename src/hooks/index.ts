@@ -43,6 +43,12 @@ export interface SettingsChangeEvent {
   settings: unknown;
 }
 
+/** Before a backup is made (`name` is its key) or restored; throwing cancels it (PocketBase's OnBackupCreate/OnBackupRestore). */
+export interface BackupEvent {
+  tags?: readonly string[];
+  name: string;
+}
+
 export class HookBus {
   readonly onRecordCreate = new Hook<RecordEvent>();
   readonly onRecordUpdate = new Hook<RecordEvent>();
@@ -52,6 +58,8 @@ export class HookBus {
   readonly onRecordAfterDeleteCommit = new Hook<RecordEvent>();
   readonly onCollectionChange = new Hook<CollectionChangeEvent>();
   readonly onSettingsChange = new Hook<SettingsChangeEvent>();
+  readonly onBackupCreate = new Hook<BackupEvent>();
+  readonly onBackupRestore = new Hook<BackupEvent>();
 
   private pending = new Set<Promise<void>>();
 

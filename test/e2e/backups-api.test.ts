@@ -317,6 +317,35 @@ describe(`backups API (${TEST_DIALECT})`, () => {
     await s.admin.backups.delete('slow.zip');
   });
 
+  it('runs onBackupCreate / onBackupRestore hooks; a throwing or stopping handler cancels with a 400', async () => {
+    const seen: string[] = [];
+    const a = s.app.hooks.onBackupCreate.bind(async (e, next) => {
+      seen.push(`create:${e.name}`);
+      if (e.name === 'refused.zip') throw new Error('not today');
+      if (e.name === 'stopped.zip') return;
+      await next();
+    });
+    const b = s.app.hooks.onBackupRestore.bind(async (e) => {
+      seen.push(`restore:${e.name}`);
+      throw new (await import('../../src/errors/index.js')).AppError('bad_request', 'Restores are disabled here.');
+    });
+    try {
+      await s.admin.backups.create('hooked.zip');
+      await assert.rejects(s.admin.backups.create('refused.zip'), (e: ClientResponseError) => e.status === 400 && /not today/.test(e.message));
+      await assert.rejects(s.admin.backups.create('stopped.zip'), (e: ClientResponseError) => e.status === 400 && /cancelled/.test(e.message));
+      if (TEST_DIALECT === 'sqlite') {
+        await assert.rejects(s.admin.backups.restore('hooked.zip'), (e: ClientResponseError) => e.status === 400 && /Restores are disabled/.test(e.message));
+      }
+      assert.deepEqual((await s.admin.backups.getFullList()).map((x) => x.key), ['hooked.zip']);
+      assert.deepEqual(seen, ['create:hooked.zip', 'create:refused.zip', 'create:stopped.zip', ...(TEST_DIALECT === 'sqlite' ? ['restore:hooked.zip'] : [])]);
+      assert.equal(s.app.backups.canBackup(), true);
+    } finally {
+      s.app.hooks.onBackupCreate.unbind(a);
+      s.app.hooks.onBackupRestore.unbind(b);
+    }
+    await s.admin.backups.delete('hooked.zip');
+  });
+
   it('validates settings.backups and schedules the automatic backup, keeping cronMaxKeep of them', async () => {
     await assert.rejects(s.admin.settings.update({ backups: { cron: 'every day' } }), (e: ClientResponseError) => {
       assert.equal(e.status, 400);
