@@ -40,15 +40,17 @@ export async function writeZip(sources: readonly ZipSource[], out: Writable, onP
   const zip = new yazl.ZipFile();
   let total = 0;
   const sizes: number[] = [];
+  const mtimes: Date[] = [];
   for (const s of sources) {
-    const size = (await stat(s.path)).size;
-    sizes.push(size);
-    total += size;
+    const st = await stat(s.path);
+    sizes.push(st.size);
+    mtimes.push(st.mtime);
+    total += st.size;
   }
   let done = 0;
   sources.forEach((s, i) => {
     const size = sizes[i] as number;
-    zip.addReadStreamLazy(s.name, { size, mtime: new Date() }, (cb) => {
+    zip.addReadStreamLazy(s.name, { size, mtime: mtimes[i] as Date }, (cb) => {
       const stream = createReadStream(s.path);
       stream.on('data', (chunk) => {
         done += (chunk as Buffer).length;
