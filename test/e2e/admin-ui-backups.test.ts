@@ -1,7 +1,8 @@
 /**
  * The dashboard's Backups page in headless Chromium: reached from the navigation, creates a named backup
  * (a bad name shows the field error), uploads a zip, downloads one through a file token, deletes one after
- * the confirm, and a restore on a server that cannot restart itself shows the server's refusal.
+ * the confirm, a restore on a server that cannot restart itself shows the server's refusal; the schedule is
+ * set in Settings › Backups.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +71,19 @@ describe('dashboard: backups page', () => {
     await page.getByRole('button', { name: 'Restore from_the_ui.zip' }).click();
     await page.getByText(/cannot restart itself|not supported on PostgreSQL/).first().waitFor();
     assert.deepEqual((await s.app.backups.list()).map((b) => b.key), ['from_the_ui.zip']);
+
+    // Settings › Backups: the schedule (a bad expression shows the field error) and the number kept.
+    await page.getByRole('link', { name: 'Settings › Backups' }).click();
+    await page.locator('input[name="backupsCron"]').fill('every day');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText(/backups\.cron/).first().waitFor();
+    await page.locator('input[name="backupsCron"]').fill('0 4 * * *');
+    await page.locator('input[name="backupsCronMaxKeep"]').fill('5');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Settings saved.').first().waitFor();
+    assert.equal(s.app.settings.get().backups.cron, '0 4 * * *');
+    assert.equal(s.app.settings.get().backups.cronMaxKeep, 5);
+    assert.ok(s.app.cron.list().some((j) => j.id === '__pbAutoBackup__' && j.expression === '0 4 * * *'));
     assert.deepEqual(pageErrors, []);
   });
 });
