@@ -121,8 +121,15 @@ async function serve(argv: string[]): Promise<number> {
       await swapped?.revert();
       app = await openApp();
     }
-    server = await buildServer(app, { logRequests: flags.dev === true });
-    await server.listen({ host, port });
+    try {
+      server = await buildServer(app, { logRequests: flags.dev === true });
+      await server.listen({ host, port });
+    } catch (err) {
+      // Nothing is listening any more: exit so a supervisor starts a fresh process on the restored data.
+      logger.error({ err }, 'cannot listen again after the restore');
+      process.exit(1);
+    }
+    if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
     app.backups.restarter = restarter;
     logger.info('restarted after the restore');
   };
