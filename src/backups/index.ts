@@ -196,6 +196,8 @@ export class BackupService {
     try {
       const store = this.store();
       if (await store.exists(key)) throw AppError.badRequest('A backup with this name already exists.');
+      // Deletions already running when the hold began finish before the snapshot.
+      await this.app.files.settled();
       let sources: ZipSource[] | undefined;
       await this.app.hooks.onBackupCreate.trigger({ name: key }, async () => {
         await mkdir(work, { recursive: true });

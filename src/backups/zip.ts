@@ -41,14 +41,21 @@ export async function writeZip(sources: readonly ZipSource[], out: Writable, onP
   let total = 0;
   const sizes: number[] = [];
   const mtimes: Date[] = [];
+  const present: ZipSource[] = [];
   for (const s of sources) {
-    const st = await stat(s.path);
+    // A file removed since it was listed (not one the backup's records need: those deletions are held).
+    const st = await stat(s.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (!st) continue;
+    present.push(s);
     sizes.push(st.size);
     mtimes.push(st.mtime);
     total += st.size;
   }
   let done = 0;
-  sources.forEach((s, i) => {
+  present.forEach((s, i) => {
     const size = sizes[i] as number;
     zip.addReadStreamLazy(s.name, { size, mtime: mtimes[i] as Date }, (cb) => {
       const stream = createReadStream(s.path);
