@@ -5,6 +5,7 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthServices } from './auth/index.js';
+import { BackupService } from './backups/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
 import { openDatabase } from './db/index.js';
@@ -104,6 +105,8 @@ export class App {
   readonly http: HttpClient;
   /** The migration files `open` applied (oldest first); `plinth serve` reports them. */
   migrationsAppliedAtStart: string[] = [];
+  /** Backups and restore (local folder or S3; see backups/index.ts). */
+  readonly backups: BackupService;
 
   private constructor(
     readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs'>> & { databaseUrl?: string },
@@ -131,6 +134,7 @@ export class App {
       onRefused: (message) => logger.warn(message),
     });
     this.mailer = new Mailer(() => this.settings.get(), logger, this.hooks);
+    this.backups = new BackupService(this);
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -201,6 +205,7 @@ export class App {
       await this.jobs.prune();
       await this.sharedCounters?.prune();
     });
+    this.backups.init();
     this.cron.start();
     await this.jobs.start();
   }

@@ -15,7 +15,8 @@ import { ident, sql } from '../db/sql.js';
 import { createLogger } from '../util/logger.js';
 import { parseCommand, UsageError, type CommandSpec } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
-import { installProcessGuards, loadHooks } from '../extend/index.js';
+import { installProcessGuards, loadHooks, type HooksLoader } from '../extend/index.js';
+import type { ApplyRestore } from '../backups/index.js';
 import { listMigrationFiles, migrationStatus } from '../migrations/migrations.js';
 import { bindPort, listenHandle, showAddress, systemErrorLine } from './startup.js';
 
@@ -31,6 +32,7 @@ Commands:
   migrate-data  Copy a SQLite instance into an empty PostgreSQL database
   typegen     Write TypeScript types for the collections (plinth-types.d.ts)
   hooks       Type-check the hook files (hooks check)
+  backup      Create, list or restore backups (zip of the data; pg_dump on PostgreSQL)
 
 Run "plinth <command> --help" for a command's flags.
 
@@ -134,10 +136,8 @@ async function serve(argv: string[]): Promise<number> {
   const bound = await bindPort(host, wanted);
   const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
   const logger = createLogger();
-  let app: App;
-  let hooks: Awaited<ReturnType<typeof loadHooks>>;
-  try {
-    app = await App.open({
+  const openApp = () =>
+    App.open({
       dataDir: dataDir(flags),
       migrationsDir: migrationsDir(flags),
       automigrate: flags.automigrate !== 'false',
@@ -146,24 +146,62 @@ async function serve(argv: string[]): Promise<number> {
       ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
       logger,
     });
+  /** The app with its hook files loaded (a hook file that fails to load closes the app and fails the start). */
+  const openWithHooks = async (): Promise<{ app: App; hooks: HooksLoader }> => {
+    const opened = await openApp();
+    try {
+      return { app: opened, hooks: await loadHooks(opened, { dev: flags.dev === true }) };
+    } catch (err) {
+      await opened.close();
+      throw err;
+    }
+  };
+  let app: App;
+  let hooks: HooksLoader;
+  try {
+    ({ app, hooks } = await openWithHooks());
   } catch (err) {
     bound.close();
     throw err;
   }
   installProcessGuards(logger);
-  try {
-    hooks = await loadHooks(app, { dev: flags.dev === true });
-  } catch (err) {
-    bound.close();
-    await app.close();
-    throw err;
-  }
-  const server = await buildServer(app, { logRequests: flags.dev === true });
+  let server = await buildServer(app, { logRequests: flags.dev === true });
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen(listenHandle(bound));
   const address = `http://${showAddress(host, port)}`;
   if (hooks.files.length) logger.info({ dir: hooks.dir, files: hooks.files }, 'hook files loaded');
   await hooks.serve(address);
+  // A backup restore re-opens everything (hook files included) in this process on the same address
+  // (docs/backups.md).
+  const restarter = async (apply: ApplyRestore) => {
+    logger.info('restoring a backup: restarting');
+    await server.close();
+    await hooks.close();
+    await app.close();
+    let swapped: Awaited<ReturnType<typeof apply>> | undefined;
+    try {
+      swapped = await apply();
+      ({ app, hooks } = await openWithHooks());
+      await swapped.discard();
+    } catch (err) {
+      logger.error({ err }, 'restore failed; reopening the previous data');
+      await swapped?.revert();
+      ({ app, hooks } = await openWithHooks());
+    }
+    try {
+      server = await buildServer(app, { logRequests: flags.dev === true });
+      await server.listen({ host, port });
+      await hooks.serve(address);
+    } catch (err) {
+      // Nothing is listening any more: exit so a supervisor starts a fresh process on the restored data.
+      logger.error({ err }, 'cannot listen again after the restore');
+      process.exit(1);
+    }
+    if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
+    app.backups.restarter = restarter;
+    logger.info('restarted after the restore');
+  };
+  app.backups.restarter = restarter;
   const status = await migrationStatus(app, app.config.migrationsDir);
   const fresh = app.migrationsAppliedAtStart;
   const files = listMigrationFiles(status.dir).length;
@@ -268,6 +306,8 @@ export async function main(argv: string[]): Promise<number> {
         return await migrate(rest);
       case 'migrate-data':
         return await migrateDataCommand(rest);
+      case 'backup':
+        return await (await import('../backups/cli.js')).run(rest);
       case 'typegen':
         return await (await import('../typegen/cli.js')).run(rest);
       case 'hooks':

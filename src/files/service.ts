@@ -32,6 +32,8 @@ export class FileService implements FileJanitor {
   private readonly thumbsInFlight = new Map<string, Promise<ObjectInfo | null>>();
   private readonly failedThumbs = new Set<string>();
   private thumbSlots = THUMB_CONCURRENCY;
+  private holds = 0;
+  private readonly heldDeletions: Array<() => void> = [];
   private readonly thumbQueue: Array<() => void> = [];
 
   constructor(
@@ -75,12 +77,31 @@ export class FileService implements FileJanitor {
   }
 
   deleteLater(storage: FileStorage, keys: readonly string[], prefixes: readonly string[]): void {
+    if (this.holds > 0) {
+      this.heldDeletions.push(() => this.deleteLater(storage, keys, prefixes));
+      return;
+    }
     this.track(
       (async () => {
         const results = await Promise.allSettled([...keys.map((k) => storage.delete(k)), ...prefixes.map((p) => storage.deletePrefix(p))]);
         for (const r of results) if (r.status === 'rejected') this.logger.warn({ err: r.reason }, 'failed to delete a stored file');
       })(),
     );
+  }
+
+  /**
+   * Holds file deletions (queued, not run) until the returned release is called (idempotent): a backup
+   * copies the files after its database snapshot, so no file the snapshot refers to may vanish meanwhile.
+   */
+  holdDeletions(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0) for (const run of this.heldDeletions.splice(0)) run();
+    };
   }
 
   background(task: () => Promise<void>): void {

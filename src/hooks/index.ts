@@ -88,6 +88,12 @@ export interface TerminateEvent {
   signal?: string;
 }
 
+/** Before a backup is made (`name` is its key) or restored; throwing cancels it (PocketBase's OnBackupCreate/OnBackupRestore). */
+export interface BackupEvent {
+  tags?: readonly string[];
+  name: string;
+}
+
 export class HookBus {
   readonly onRecordCreate = new Hook<RecordEvent>();
   readonly onRecordUpdate = new Hook<RecordEvent>();
@@ -101,6 +107,8 @@ export class HookBus {
   readonly onMailerSend = new Hook<MailerSendEvent>();
   readonly onServe = new Hook<ServeEvent>();
   readonly onTerminate = new Hook<TerminateEvent>();
+  readonly onBackupCreate = new Hook<BackupEvent>();
+  readonly onBackupRestore = new Hook<BackupEvent>();
 
   private pending = new Set<Promise<void>>();
 

@@ -29,6 +29,7 @@ import { registerCronRoutes } from './routes/crons.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
+import { registerBackupRoutes } from './routes/backups.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
 import { registerFileRoutes } from './routes/files.js';
@@ -197,6 +198,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerCronRoutes(server, app);
   registerJobRoutes(server, app);
   registerMigrationRoutes(server, app);
+  registerBackupRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});

@@ -6,6 +6,7 @@
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import { ipOrSubnetError } from '../util/ip-list.js';
 import { allowedHostError } from '../util/host-list.js';
+import { Cron } from 'croner';
 
 export interface RateLimitRule {
   label: string;
@@ -213,6 +214,16 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
   ] as const) {
     // A bad endpoint would otherwise surface as a failure on every file request.
     if (endpoint !== '' && !isHttpUrl(endpoint)) setError(errors, [...path], 'validation_invalid_url', 'Must be an http(s) URL, e.g. https://s3.amazonaws.com');
+  }
+  if (s.backups.cron.trim() !== '') {
+    try {
+      new Cron(s.backups.cron.trim(), { paused: true, utcOffset: 0 }).stop();
+    } catch {
+      setError(errors, ['backups', 'cron'], 'validation_invalid_cron', 'Invalid cron expression');
+    }
+    if (!Number.isInteger(s.backups.cronMaxKeep) || s.backups.cronMaxKeep < 1) {
+      setError(errors, ['backups', 'cronMaxKeep'], 'validation_min_greater_equal_than_required', 'Must be a whole number ≥ 1');
+    }
   }
   const ipLists: Array<[string[], string[]]> = [
     [['superuserIPs'], s.superuserIPs],

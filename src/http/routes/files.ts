@@ -33,7 +33,7 @@ import { superuserIpAllowed } from '../superuser-ips.js';
 import { param } from './helpers.js';
 
 /** The verified record behind a file token, or null for anything invalid. */
-async function resolveFileToken(app: App, req: FastifyRequest, token: string): Promise<AuthState | null> {
+export async function resolveFileToken(app: App, req: FastifyRequest, token: string): Promise<AuthState | null> {
   const claims = peekClaims(token.trim());
   if (!claims || claims.type !== 'file') return null;
   const collection = app.collections.find(claims.collectionId);

@@ -12,7 +12,7 @@ export function registerHealthRoutes(server: FastifyInstance, app: App): void {
       const settings = app.settings.get();
       // PocketBase's fields (the dashboard warns about a proxy when possibleProxyHeader is set and
       // settings.trustedProxy.headers is empty), plus Plinth's smtpConfigured.
-      data.canBackup = false;
+      data.canBackup = app.backups.canBackup();
       data.realIP = clientIp(req, settings);
       data.possibleProxyHeader = possibleProxyHeader(req, settings);
       data.smtpConfigured = app.mailer.enabled;
