@@ -44,7 +44,7 @@ describe('instance status for superusers', () => {
     const user = await login(s, 'plain@example.com');
     assert.deepEqual((await health({}, user.authStore.token)).data, {});
     const su = await health();
-    assert.deepEqual(su.data, { canBackup: false, realIP: '127.0.0.1', possibleProxyHeader: '', smtpConfigured: false });
+    assert.deepEqual(su.data, { canBackup: true, realIP: '127.0.0.1', possibleProxyHeader: '', smtpConfigured: false });
     await s.app.settings.update({ smtp: { enabled: true, host: '127.0.0.1', port: 2525 } });
     try {
       assert.equal((await health()).data.smtpConfigured, true);
