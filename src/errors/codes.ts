@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   too_many_requests: { status: 429, message: 'Too Many Requests.' },
   db_busy: { status: 503, message: 'The database is busy, please try again.' },
   unavailable: { status: 503, message: 'The service is temporarily unavailable.' },
+  timeout: { status: 504, message: 'The request took too long.' },
   internal: { status: 500, message: 'Something went wrong while processing your request.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

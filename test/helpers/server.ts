@@ -80,13 +80,19 @@ export async function serveApp(app: App, options: ServerOptions = {}): Promise<S
   };
 }
 
-export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown> } = {}): Promise<TestServer> {
+export async function startServer(
+  opts: { bodyLimit?: number; settings?: Record<string, unknown>; routes?: ServerOptions['routes']; hookTimeout?: number } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
   const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
   await app.settings.update({ rateLimits: { enabled: false }, ...(opts.settings ?? {}) });
-  const served = await serveApp(app, opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {});
+  const served = await serveApp(app, {
+    ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+    ...(opts.routes ? { routes: opts.routes } : {}),
+    ...(opts.hookTimeout !== undefined ? { hookTimeout: opts.hookTimeout } : {}),
+  });
   const url = served.url;
   const admin = new PocketBase(url);
   admin.autoCancellation(false);
