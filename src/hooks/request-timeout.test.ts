@@ -53,4 +53,22 @@ describe('triggerWithin', () => {
     });
     await triggerWithin(slow, {}, () => {}, 0);
   });
+
+  it('a handler that calls next() after the timeout no longer runs the action', async () => {
+    const hook = new Hook<{ tags?: string[] }>();
+    let lateNext: Promise<void> | undefined;
+    hook.bind(async (_e, next) => {
+      await sleep(150);
+      lateNext = next();
+      await lateNext.catch(() => {});
+    });
+    let ran = false;
+    await assert.rejects(triggerWithin(hook, {}, () => {
+      ran = true;
+    }, 50), (err: AppError) => err.code === 'timeout');
+    await sleep(200);
+    assert.ok(lateNext, 'the handler called next()');
+    await assert.rejects(lateNext!, (err: AppError) => err.code === 'timeout');
+    assert.equal(ran, false);
+  });
 });

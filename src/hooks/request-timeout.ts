@@ -1,9 +1,9 @@
 /**
  * The request timeout for user code: a request hook chain or a custom route handler that runs longer than
  * the budget is answered 504 (`timeout`) at once; whatever it does later is discarded (its promise is left to
- * settle on its own, a rejection is swallowed). Only time spent in user code counts: while the built-in action
- * (`next()`'s work: the database query, the write) runs, the clock is paused, so a slow database never turns
- * into a 504 of a hook that did nothing wrong.
+ * settle on its own, a rejection is swallowed), and a late `next()` no longer runs the action. Only time
+ * spent in user code counts: while the built-in action (`next()`'s work: the database query, the write) runs,
+ * the clock is paused, so a slow database never turns into a 504 of a hook that did nothing wrong.
  *
  * Inside a transaction (a /api/batch sub-request) the 504 rejects the transaction's callback, so the batch
  * rolls back instead of holding the writer while the hung handler waits.
@@ -78,6 +78,8 @@ export function triggerWithin<E extends { tags?: readonly string[] }>(
     });
     hook
       .trigger(event, async (e) => {
+        // A handler that calls next() after the 504 was sent must not run the action any more.
+        if (settled) throw timeoutError(what);
         clock.pause();
         try {
           await final(e);
