@@ -578,7 +578,14 @@ class Context<Api> implements RouteContext<Api>, RouteRequest, RouteReply {
       const controller = new AbortController();
       this.controller = controller;
       if (this.expired) controller.abort(timeoutError('a custom route'));
-      else this.req.raw.once('close', () => controller.abort(new Error('the client went away')));
+      else {
+        // The response's 'close' (not the request's, which fires once the body was read): before it finished
+        // means the client went away.
+        const res = this.fastifyReply.raw;
+        res.once('close', () => {
+          if (!res.writableFinished) controller.abort(new Error('the client went away'));
+        });
+      }
     }
     return this.controller.signal;
   }

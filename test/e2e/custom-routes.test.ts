@@ -85,6 +85,16 @@ describe('custom routes', () => {
     return { late: true };
   });
   routes.get('/api/shop/hang-short', () => new Promise(() => {}), { timeout: 200 });
+  routes.post('/api/shop/signal-ok', async (c) => {
+    const signal = c.signal;
+    await new Promise((r) => setTimeout(r, 50));
+    return { aborted: signal.aborted, body: c.request.body };
+  });
+  let abortedBy: unknown;
+  routes.get('/api/shop/hang-signal', (c) => {
+    c.signal.addEventListener('abort', () => (abortedBy = c.signal.reason));
+    return new Promise(() => {});
+  }, { timeout: 200 });
   routes.get('/hello', () => 'outside /api');
 
   before(async () => {
@@ -310,6 +320,10 @@ describe('custom routes', () => {
     const short = performance.now();
     assert.equal((await json('/api/shop/hang-short')).status, 504);
     assert.ok(performance.now() - short < TIMEOUT_MS, 'the route’s own timeout applies');
+    const ok = await json('/api/shop/signal-ok', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    assert.deepEqual(ok.body, { aborted: false, body: { a: 1 } }, 'a request whose body was read is not "gone"');
+    assert.equal((await json('/api/shop/hang-signal')).status, 504);
+    assert.equal((abortedBy as AppError | undefined)?.code, 'timeout', 'c.signal is aborted with the timeout');
     await new Promise((r) => setTimeout(r, TIMEOUT_MS * 3));
     assert.equal(lateAnswer, 'the handler finished');
     // The connection and the server are fine afterwards.
