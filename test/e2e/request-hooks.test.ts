@@ -6,6 +6,7 @@
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventSource } from 'eventsource';
 import { ClientResponseError } from 'pocketbase';
 import { AppError } from '../../src/errors/index.js';
 import type { Hook, HookHandler } from '../../src/hooks/index.js';
@@ -13,6 +14,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { getJson, postJson, signUp } from '../helpers/auth-http.js';
 
 const TIMEOUT_MS = 600;
+(globalThis as Record<string, unknown>).EventSource = EventSource;
 
 describe('request hooks', () => {
   let s: TestServer;
@@ -288,6 +290,40 @@ describe('request hooks', () => {
     const settings = (await s.admin.settings.getAll()) as Record<string, unknown>;
     assert.equal(settings.note, 'seen by a hook');
     await assert.rejects(s.admin.settings.update({ smtp: { enabled: false } }), (e: ClientResponseError) => e.status === 403);
+  });
+
+  it('realtime hooks: a connection can be refused, subscriptions rewritten', async () => {
+    on(s.app.hooks.onRealtimeConnectRequest, async (e, next) => {
+      if (e.request.headers.x_block === '1') throw new AppError('forbidden', 'No streams for you.');
+      await next();
+    });
+    const refused = await s.fetch('/api/realtime', { headers: { 'x-block': '1' } });
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { message: string }).message, 'No streams for you.');
+    const seen: string[][] = [];
+    on(s.app.hooks.onRealtimeSubscribeRequest, async (e, next) => {
+      seen.push([...e.subscriptions]);
+      // Nobody may listen to notes: those topics are dropped before they are applied.
+      e.subscriptions = e.subscriptions.filter((t) => !t.startsWith('notes'));
+      await next();
+    });
+    const pb = s.client();
+    const got: string[] = [];
+    const offNotes = await pb.collection('notes').subscribe('*', (ev) => got.push(`notes ${ev.action}:${String(ev.record.title)}`));
+    const offPosts = await pb.collection('posts').subscribe('*', (ev) => got.push(`posts ${ev.action}:${String(ev.record.title)}`));
+    try {
+      // Events reach one client in commit order: once the post's arrived, the note's would have too.
+      await s.admin.collection('notes').create({ title: 'unseen' });
+      await s.admin.collection('posts').create({ title: 'seen' });
+      const deadline = Date.now() + 5000;
+      while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(got, ['posts create:seen']);
+      assert.ok(seen.some((topics) => topics.includes('notes/*')), 'the handler saw the topics asked for');
+    } finally {
+      await offNotes();
+      await offPosts();
+      pb.realtime.unsubscribe();
+    }
   });
 
   it('a hook that hangs answers 504 within the request timeout; the server keeps serving and the writer is free', async () => {
