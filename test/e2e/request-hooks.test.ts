@@ -207,9 +207,35 @@ describe('request hooks', () => {
     assert.equal(again.record.id, id);
     assert.equal(refreshed, 1);
     assert.deepEqual(methods, ['password', 'refresh']);
+    const imp = await s.fetch(`/api/collections/users/impersonate/${id}`, { method: 'POST', headers: { authorization: s.admin.authStore.token } });
+    assert.equal(((await imp.json()) as Record<string, unknown>).greeting, 'hello alias-user@example.com');
+    assert.equal(methods.pop(), 'impersonate');
     // Superuser logins do not reach a handler tagged for users.
     await s.client().collection('_superusers').authWithPassword('admin@example.com', 'correct-horse-battery');
     assert.deepEqual(methods, ['password', 'refresh']);
+  });
+
+  it('OTP hooks: the request-otp response can be augmented, an OTP sign-in refused', async () => {
+    await s.admin.collections.update('users', { otp: { enabled: true } });
+    try {
+      on(s.app.hooks.onRecordRequestOTPRequest, async (e, next) => {
+        await next();
+        (e.response as Record<string, unknown>).hint = `sent to ${e.email}`;
+      });
+      const otp = await postJson(s, '/api/collections/users/request-otp', { email: 'otp-user@example.com' });
+      assert.equal(otp.status, 200);
+      assert.equal(typeof otp.body.otpId, 'string');
+      assert.equal(otp.body.hint, 'sent to otp-user@example.com');
+      on(s.app.hooks.onRecordAuthWithOTPRequest, (e) => {
+        assert.equal(e.otpId, otp.body.otpId);
+        throw new AppError('forbidden', 'OTP sign-in is paused.');
+      });
+      const signIn = await postJson(s, '/api/collections/users/auth-with-otp', { otpId: otp.body.otpId, password: '12345678' });
+      assert.equal(signIn.status, 403);
+      assert.equal(signIn.body.message, 'OTP sign-in is paused.');
+    } finally {
+      await s.admin.collections.update('users', { otp: { enabled: false } });
+    }
   });
 
   it('email-flow hooks refuse a request with their own error', async () => {
