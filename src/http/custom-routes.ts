@@ -277,7 +277,7 @@ interface Table<Api> {
   roots: Map<RouteMethod, Node<Api>>;
 }
 
-function describe(e: Pick<RouteEntry, 'method' | 'path' | 'source'>): string {
+function describeRoute(e: Pick<RouteEntry, 'method' | 'path' | 'source'>): string {
   return `${e.method} ${e.path}${e.source ? ` (${e.source})` : ''}`;
 }
 
@@ -398,7 +398,7 @@ export class RouteRegistry<Api = unknown> {
     const shapes = new Map<string, RouteEntry<Api>>();
     for (const entry of entries) {
       const method = String(entry.method).toUpperCase() as RouteMethod;
-      const where = describe({ ...entry, method });
+      const where = describeRoute({ ...entry, method });
       if (!METHODS.includes(method)) throw new Error(`Invalid method for custom route ${where}: use GET, POST, PUT, PATCH or DELETE.`);
       if (typeof entry.handler !== 'function') throw new Error(`Custom route ${where} needs a handler function.`);
       const segments = parsePath(entry.path);
@@ -417,7 +417,7 @@ export class RouteRegistry<Api = unknown> {
       }
       const key = `${method} ${shapeOf(segments)}`;
       const other = shapes.get(key);
-      if (other) throw new Error(`Custom route ${where} duplicates the custom route ${describe(other)}.`);
+      if (other) throw new Error(`Custom route ${where} duplicates the custom route ${describeRoute(other)}.`);
       shapes.set(key, { ...entry, method });
       const compiled: Compiled<Api> = {
         entry: { ...entry, method, options: { ...options } },
@@ -825,7 +825,7 @@ export function registerCustomRoutes<Api>(
       const entry = matched.route.entry as RouteEntry<Api>;
       const ctx = new Context<Api>(app, req, reply, matched.params, makeApi ?? registry.api);
       const ms = entry.options.timeout ?? app.hooks.requestTimeout;
-      const value = await runHandler(ctx, entry.handler, ms, `custom route ${describe(entry)}`);
+      const value = await runHandler(ctx, entry.handler, ms, `custom route ${describeRoute(entry)}`);
       return ctx.respond(value);
     },
   });

@@ -67,6 +67,7 @@ export interface ServerOptions {
    * Custom routes (user code), served after the built-in routes; the registry may change at runtime (dev
    * reload) without restarting the server. See http/custom-routes.ts.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: the registry's Api type is the caller's (the hooks' API object)
   routes?: RouteRegistry<any>;
   /**
    * The request timeout for user code in ms: a request hook chain or a custom route handler running longer
