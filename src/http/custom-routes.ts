@@ -628,6 +628,10 @@ class Context<Api> implements RouteContext<Api>, RouteRequest, RouteReply {
     return this.req.raw;
   }
 
+  get isHijacked(): boolean {
+    return this.hijacked;
+  }
+
   // RouteReply
   get sent(): boolean {
     return this.hijacked || this.fastifyReply.sent;
@@ -825,7 +829,16 @@ export function registerCustomRoutes<Api>(
       const entry = matched.route.entry as RouteEntry<Api>;
       const ctx = new Context<Api>(app, req, reply, matched.params, makeApi ?? registry.api);
       const ms = entry.options.timeout ?? app.hooks.requestTimeout;
-      const value = await runHandler(ctx, entry.handler, ms, `custom route ${describeRoute(entry)}`);
+      let value: unknown;
+      try {
+        value = await runHandler(ctx, entry.handler, ms, `custom route ${describeRoute(entry)}`);
+      } catch (err) {
+        if (!ctx.sent) throw err; // the error handler answers it
+        // Too late for an error answer (a stream or a reply was already sent): log it and end the response.
+        app.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'custom route failed after its response started');
+        if (!reply.raw.writableEnded) reply.raw.end();
+        return ctx.isHijacked ? undefined : reply;
+      }
       return ctx.respond(value);
     },
   });

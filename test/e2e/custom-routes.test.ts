@@ -77,6 +77,11 @@ describe('custom routes', () => {
     }
     sse.close();
   });
+  routes.get('/api/shop/sse-broken', async (c) => {
+    const sse = c.reply.sse();
+    sse.send('first');
+    throw new Error('broke mid-stream');
+  });
   routes.post('/api/shop/checkout', () => ({ ok: true }), { rateLimit: 'shop:checkout' });
   routes.get('/api/shop/limited', () => ({ ok: true }));
   routes.get('/api/shop/hang', async () => {
@@ -227,6 +232,10 @@ describe('custom routes', () => {
     const body = await sse.text();
     assert.ok(performance.now() - started > TIMEOUT_MS, 'the stream outlived the request timeout');
     const events = body.split('\n\n').filter((f) => f.startsWith('id:'));
+    // A handler failing after its stream opened: the stream ends (no hanging socket), what was sent stays.
+    const broken = await s.fetch('/api/shop/sse-broken');
+    assert.equal(broken.status, 200);
+    assert.match(await broken.text(), /data:first/);
     assert.deepEqual(events, ['id:1\nevent:tick\ndata:{"n":1}', 'id:2\nevent:tick\ndata:{"n":2}', 'id:3\nevent:tick\ndata:{"n":3}']);
   });
 
