@@ -82,6 +82,12 @@ export class HookBus {
   readonly onSettingsUpdateRequest = new Hook<R.SettingsUpdateRequestEvent>();
   readonly onRealtimeConnectRequest = new Hook<R.RealtimeConnectRequestEvent>();
   readonly onRealtimeSubscribeRequest = new Hook<R.RealtimeSubscribeRequestEvent>();
+  readonly onFileTokenRequest = new Hook<R.FileTokenRequestEvent>();
+  readonly onCollectionsListRequest = new Hook<R.CollectionsListRequestEvent>();
+  readonly onCollectionViewRequest = new Hook<R.CollectionViewRequestEvent>();
+  readonly onCollectionCreateRequest = new Hook<R.CollectionCreateRequestEvent>();
+  readonly onCollectionUpdateRequest = new Hook<R.CollectionUpdateRequestEvent>();
+  readonly onCollectionDeleteRequest = new Hook<R.CollectionDeleteRequestEvent>();
 
   /**
    * Budget (ms) of user-code time per request hook chain and per custom route handler; past it the request

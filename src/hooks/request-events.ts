@@ -198,3 +198,26 @@ export interface RealtimeSubscribeRequestEvent extends RequestEvent {
   clientId: string;
   subscriptions: string[];
 }
+
+/** GET /api/collections (superusers): `response` is {items, page, perPage, totalItems, totalPages}. */
+export type CollectionsListRequestEvent = RequestEvent;
+
+/** GET /api/collections/{c} (superusers): `response` is the collection's JSON. */
+export type CollectionViewRequestEvent = CollectionRequestEvent;
+
+/** POST /api/collections (superusers): `body` is the new collection's JSON (changeable). */
+export interface CollectionCreateRequestEvent extends RequestEvent {
+  body: Record<string, unknown>;
+}
+
+/** PATCH /api/collections/{c} (superusers): `collection` is the current one, `body` the change. */
+export interface CollectionUpdateRequestEvent extends CollectionRequestEvent {
+  body: Record<string, unknown>;
+}
+
+/** DELETE /api/collections/{c} (superusers). */
+export type CollectionDeleteRequestEvent = CollectionRequestEvent;
+
+/** POST /api/files/token: `request.auth` is the record the file token is for; `response` is {token}. */
+export type FileTokenRequestEvent = RequestEvent;
+

@@ -318,6 +318,29 @@ describe('request hooks', () => {
     await assert.rejects(s.admin.settings.update({ smtp: { enabled: false } }), (e: ClientResponseError) => e.status === 403);
   });
 
+  it('collection and file-token hooks: a new collection’s body is changed, a token response augmented', async () => {
+    on(s.app.hooks.onCollectionCreateRequest, async (e, next) => {
+      // House rule: new collections start locked (null rules), whatever the dashboard sent.
+      e.body = { ...e.body, listRule: null, viewRule: null };
+      await next();
+    });
+    on(s.app.hooks.onCollectionDeleteRequest, (e) => {
+      if (e.collection.name === 'keepme') throw new AppError('forbidden', 'This collection is protected.');
+    });
+    const created = await s.admin.collections.create({ name: 'keepme', type: 'base', fields: [{ name: 'title', type: 'text' }], listRule: '', viewRule: '' });
+    assert.equal(created.listRule, null);
+    assert.equal(created.viewRule, null);
+    await assert.rejects(s.admin.collections.delete('keepme'), (e: ClientResponseError) => e.status === 403);
+    assert.equal((await s.admin.collections.getOne('keepme')).name, 'keepme');
+    on(s.app.hooks.onFileTokenRequest, async (e, next) => {
+      await next();
+      (e.response as Record<string, unknown>).for = e.request.auth?.collection.name;
+    });
+    const token = await postJson(s, '/api/files/token', {}, s.admin.authStore.token);
+    assert.equal(typeof token.body.token, 'string');
+    assert.equal(token.body.for, '_superusers');
+  });
+
   it('realtime hooks: a connection can be refused, subscriptions rewritten', async () => {
     on(s.app.hooks.onRealtimeConnectRequest, async (e, next) => {
       if (e.request.headers.x_block === '1') throw new AppError('forbidden', 'No streams for you.');

@@ -31,7 +31,7 @@ import type { AuthState } from '../../rules/request-info.js';
 import { buildRequestInfo, queryOf } from '../request-info.js';
 import { superuserIpAllowed } from '../superuser-ips.js';
 import type { FileDownloadRequestEvent } from '../../hooks/index.js';
-import { param, sendResult } from './helpers.js';
+import { param, runHooked, sendResult } from './helpers.js';
 import { collectionTags, eventResult } from './record-actions.js';
 
 /** The verified record behind a file token, or null for anything invalid. */
@@ -170,11 +170,17 @@ async function serveFile(
 
 /** Registers the file routes. */
 export function registerFileRoutes(server: FastifyInstance, app: App): void {
-  server.post('/api/files/token', async (req) => {
+  server.post('/api/files/token', async (req, reply) => {
     if (!req.auth) throw AppError.unauthorized('Missing auth context.');
-    const { collection, record } = req.auth;
-    const token = await issueToken(collection, { id: String(record.id), tokenKey: String(record.tokenKey ?? '') }, { type: 'file' });
-    return { token };
+    const issue = async (auth: NonNullable<typeof req.auth>) => ({
+      token: await issueToken(auth.collection, { id: String(auth.record.id), tokenKey: String(auth.record.tokenKey ?? '') }, { type: 'file' }),
+    });
+    const hook = app.hooks.onFileTokenRequest;
+    if (hook.length === 0) return issue(req.auth);
+    return runHooked(app, reply, hook, { tags: collectionTags(req.auth.collection), request: buildRequestInfo(req, req.auth) }, async (ev) => {
+      if (!ev.request.auth) throw AppError.unauthorized('Missing auth context.');
+      return { status: 200, body: await issue(ev.request.auth) };
+    });
   });
   const path = '/api/files/:collection/:recordId/:filename';
   // HEAD first and explicit: Fastify's automatic HEAD would read the whole file to throw it away.
