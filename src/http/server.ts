@@ -6,7 +6,10 @@
  *   onRequest  → CORS / preflight (204), security headers, Authorization token → req.auth (invalid
  *                token = guest), superuser IP allowlist (403), path rate limits (429)
  *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
- *   handler    → services (records/collections/settings) → AppError on any refusal
+ *   handler    → services (records/collections/settings) → AppError on any refusal; request hooks
+ *                (app.hooks.on*Request) around the built-in actions when they have handlers
+ *   custom routes → ServerOptions.routes: one `/*` dispatcher registered after every built-in route
+ *                (custom-routes.ts); user code (hooks, routes) runs within ServerOptions.hookTimeout (504)
  *   preSerialization → ?fields= picker on 2xx JSON
  *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
  */
