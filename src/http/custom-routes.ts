@@ -754,34 +754,41 @@ function isWebStream(v: unknown): v is ReadableStream {
   return typeof ReadableStream !== 'undefined' && v instanceof ReadableStream;
 }
 
-/** Runs the handler within `ms` of user-code time (0 = no limit); a stream or hijack stops the clock. */
-function runHandler<Api>(ctx: Context<Api>, handler: RouteHandler<Api>, ms: number, what: string): Promise<unknown> {
-  if (!(ms > 0) || !Number.isFinite(ms)) return Promise.resolve().then(() => handler(ctx));
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Runs the handler within `ms` of user-code time (0 = no limit). A synchronous result needs no timer; once
+ * something was sent (a stream, an SSE stream, a hijack, a reply) the clock stops.
+ */
+function runHandler<Api>(ctx: Context<Api>, entry: RouteEntry<Api>, ms: number): unknown {
+  const value = entry.handler(ctx);
+  if (!isThenable(value)) return value;
+  if (!(ms > 0) || !Number.isFinite(ms) || ctx.sent) return value;
   return new Promise((resolve, reject) => {
     let settled = false;
     const clock = new Countdown(ms, () => {
       settled = true;
-      const err = timeoutError(what);
+      const err = timeoutError(`custom route ${describeRoute(entry)}`);
       ctx.expire(err);
       reject(err);
     });
     ctx.onStream = () => clock.stop();
-    Promise.resolve()
-      .then(() => handler(ctx))
-      .then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          clock.stop();
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          clock.stop();
-          reject(err);
-        },
-      );
+    value.then(
+      (result) => {
+        if (settled) return;
+        settled = true;
+        clock.stop();
+        resolve(result);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clock.stop();
+        reject(err);
+      },
+    );
   });
 }
 
@@ -797,49 +804,65 @@ export function registerCustomRoutes<Api>(
   builtins: BuiltinRoute[] = [],
 ): void {
   registry.attach(builtins);
+  /** The route for the request (404 when none), its guard checked (401/403/400). */
+  const matchRequest = (req: FastifyRequest): Matched => {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const found = registry.match(req.method, q < 0 ? url : url.slice(0, q)) as Matched | null;
+    if (!found) throw AppError.notFound();
+    checkGuard(found.route.guard, req.auth);
+    req.customRoute = found;
+    return found;
+  };
+  const limit = (req: FastifyRequest, found: Matched): void | Promise<void> => {
+    const tag = found.route.entry.options.rateLimit;
+    return tag === undefined ? undefined : server.rateLimiter.checkCustomTag(req, tag);
+  };
+  const handle = async (req: FastifyRequest, reply: FastifyReply, matched: Matched): Promise<unknown> => {
+    const entry = matched.route.entry as RouteEntry<Api>;
+    const ctx = new Context<Api>(app, req, reply, matched.params, makeApi ?? registry.api);
+    let value: unknown;
+    try {
+      value = runHandler(ctx, entry, entry.options.timeout ?? app.hooks.requestTimeout);
+      if (isThenable(value)) value = await value;
+    } catch (err) {
+      if (!ctx.sent) throw err; // the error handler answers it
+      // Too late for an error answer (a stream or a reply was already sent): log it and end the response.
+      app.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'custom route failed after its response started');
+      if (!reply.raw.writableEnded) reply.raw.end();
+      return ctx.isHijacked ? undefined : reply;
+    }
+    return ctx.respond(value);
+  };
+
+  // GET (and its HEAD twin) has no body to guard: matching in the handler saves a hook stage per request.
   server.route({
-    method: [...METHODS],
+    method: ['GET'],
     url: '/*',
-    // Before the body is read: unknown paths are a 404 and refused callers never make the server read a body.
+    handler: async (req, reply) => {
+      const found = matchRequest(req);
+      const limiting = limit(req, found);
+      if (limiting) await limiting;
+      return handle(req, reply, found);
+    },
+  });
+  // Methods with a body: matched before it is read, so unknown paths are a 404 and refused callers (guard,
+  // rate limit) never make the server read a body; the route's bodyLimit then applies to the parsing.
+  server.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/*',
     onRequest: (req, _reply, done) => {
-      let found: Matched | null;
-      try {
-        const url = req.url;
-        const q = url.indexOf('?');
-        found = registry.match(req.method, q < 0 ? url : url.slice(0, q)) as Matched | null;
-        if (!found) return done(AppError.notFound());
-        checkGuard(found.route.guard, req.auth);
-      } catch (err) {
-        return done(err as Error);
-      }
-      req.customRoute = found;
-      const tag = found.route.entry.options.rateLimit;
-      if (tag === undefined) return done();
+      let found: Matched;
       let limiting: void | Promise<void>;
       try {
-        limiting = server.rateLimiter.checkCustomTag(req, tag);
+        found = matchRequest(req);
+        limiting = limit(req, found);
       } catch (err) {
         return done(err as Error);
       }
       if (limiting) limiting.then(() => done(), (err: Error) => done(err));
       else done();
     },
-    handler: async (req, reply) => {
-      const matched = req.customRoute as Matched;
-      const entry = matched.route.entry as RouteEntry<Api>;
-      const ctx = new Context<Api>(app, req, reply, matched.params, makeApi ?? registry.api);
-      const ms = entry.options.timeout ?? app.hooks.requestTimeout;
-      let value: unknown;
-      try {
-        value = await runHandler(ctx, entry.handler, ms, `custom route ${describeRoute(entry)}`);
-      } catch (err) {
-        if (!ctx.sent) throw err; // the error handler answers it
-        // Too late for an error answer (a stream or a reply was already sent): log it and end the response.
-        app.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'custom route failed after its response started');
-        if (!reply.raw.writableEnded) reply.raw.end();
-        return ctx.isHijacked ? undefined : reply;
-      }
-      return ctx.respond(value);
-    },
+    handler: (req, reply) => handle(req, reply, req.customRoute as Matched),
   });
 }
