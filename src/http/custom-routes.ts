@@ -23,9 +23,9 @@
  *   source                          a label (e.g. the hook file) stamped on routes added while it is set; it
  *                                   names the route in collision errors.
  *   api                             `(app, c) => Api`: builds `c.app` (lazily, at most once per request).
- * Nothing is registered with Fastify per route: one dispatcher route per method (`/*`, the lowest-priority
- * pattern, so built-in routes always win) matches against this registry at request time, which is what lets
- * the routes change without restarting the server.
+ * Nothing is registered with Fastify per route: a dispatcher on `/*` (the lowest-priority pattern, so built-in
+ * routes always win) matches against this registry at request time, which is what lets the routes change
+ * without restarting the server.
  *
  * A request to a custom route: global onRequest (auth token, superuser IPs, path rate limits from
  * settings.rateLimits — they apply by path exactly as for built-ins) → match (404 envelope when nothing
