@@ -38,6 +38,7 @@ describe('custom routes', () => {
     files: c.request.files.map((f) => ({ field: f.field, name: f.filename, size: f.size, text: f.data.toString('utf8') })),
   }));
   routes.post('/api/shop/small', (c) => c.request.body, { bodyLimit: 100 });
+  routes.post('/api/shop/admin-small', (c) => c.request.body, { auth: 'superuser', bodyLimit: 100 });
   routes.post('/api/shop/created', (c) => {
     c.reply.status(201).header('x-shop', 'yes');
     return { created: true };
@@ -191,6 +192,12 @@ describe('custom routes', () => {
     const big = await json('/api/shop/small', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(200) }) });
     assert.equal(big.status, 413);
     assert.deepEqual((await json('/api/shop/small', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' })).body, { x: 1 });
+    // The guard runs before the body is read: a guest's oversized body is a 401, not a 413.
+    const big2 = JSON.stringify({ x: 'y'.repeat(200) });
+    assert.equal((await json('/api/shop/admin-small', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big2 })).status, 401);
+    const asAdmin = { 'content-type': 'application/json', authorization: s.admin.authStore.token };
+    assert.equal((await json('/api/shop/admin-small', { method: 'POST', headers: asAdmin, body: big2 })).status, 413);
+    assert.deepEqual((await json('/api/shop/admin-small', { method: 'POST', headers: asAdmin, body: '{"ok":true}' })).body, { ok: true });
   });
 
   it('status, headers and 204 from the handler; records read as the caller (rules apply)', async () => {
