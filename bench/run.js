@@ -2,7 +2,7 @@
 // `npm run bench`: Plinth vs a hand-written node:http + better-sqlite3 baseline, same run, same data.
 // `npm run bench:postgres` (--db=postgres): Plinth on PostgreSQL vs node:http + pg, same run, same data.
 //
-//   node bench/run.js [--db=sqlite|postgres] [--only=baseline|plinth] [--ops=view,list,create] [--duration=10]
+//   node bench/run.js [--db=sqlite|postgres] [--only=baseline|plinth] [--ops=view,list,create,route] [--duration=10]
 //                     [--warmup=2] [--rounds=1] [--connections=50] [--rows=100000] [--pool-size=10] [--keep]
 //                     [--plinth-bin=bin/plinth.js]
 //   env: BENCH_DB, BENCH_DURATION, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ROWS, BENCH_POOL_SIZE,
@@ -20,6 +20,10 @@
 // as Plinth's; Plinth runs `serve --db=<url> --poolSize=<pool-size>`, and the rows are bulk-inserted into its
 // `posts` table with multi-row INSERTs while it is stopped, as above. Both tables are then VACUUM ANALYZEd.
 // Results go to bench/results/postgres.json instead.
+// --ops=route compares, inside ONE Plinth process, a custom GET route returning a record through app.reader
+// (bench/route-server.js: `plinth serve` plus that route) with the built-in view of the same records: the row's
+// "baseline" columns are then Plinth's built-in view, the "Plinth" ones the custom route (target ≥ 0.9×). With
+// `route` among the ops, Plinth is started through bench/route-server.js for every op.
 // Exit code: 0 when the measurement completed (whether or not targets were met), 1 if anything crashed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +53,8 @@ import {
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
 const RECORDS = `/api/collections/${COLLECTION}/records`;
-const TARGETS = { view: 0.6, list: 0.5, create: 0.5 };
+const TARGETS = { view: 0.6, list: 0.5, create: 0.5, route: 0.9 };
+const ROUTE_PATH = `/api/bench/${COLLECTION}/`;
 const RSS_TARGET_MB = 80;
 
 // --- configuration -------------------------------------------------------------------------
@@ -86,7 +91,8 @@ const config = {
 if (!['sqlite', 'postgres'].includes(config.db)) throw new Error(`--db must be sqlite or postgres, got ${config.db}`);
 if (config.db === 'postgres' && !(Number.isInteger(config.poolSize) && config.poolSize >= 1)) throw new Error('--pool-size must be a whole number ≥ 1');
 if (!['both', 'baseline', 'plinth'].includes(config.only)) throw new Error(`--only must be baseline or plinth, got ${config.only}`);
-for (const op of config.ops) if (!(op in TARGETS)) throw new Error(`unknown op ${op} (view, list, create)`);
+for (const op of config.ops) if (!(op in TARGETS)) throw new Error(`unknown op ${op} (view, list, create, route)`);
+const withRoute = config.ops.includes('route');
 if (config.rows < 1) throw new Error('--rows must be ≥ 1');
 const useBaseline = config.only !== 'plinth';
 const usePlinth = config.only !== 'baseline';
@@ -339,7 +345,8 @@ async function setupPlinth() {
   // 2. serve, log in, create the collection
   const port = await freePort();
   // Started exactly as `npm start` / the `plinth` shebang start it (2 MiB young generation: lower idle RSS).
-  const serveArgs = [...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`, ...dbFlags, ...(pgDb ? [`--poolSize=${config.poolSize}`] : [])];
+  const entry = withRoute ? [join(BENCH_DIR, 'route-server.js')] : [bin, 'serve'];
+  const serveArgs = [...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), ...entry, `--http=${HOST}:${port}`, `--dir=${dir}`, ...dbFlags, ...(pgDb ? [`--poolSize=${config.poolSize}`] : [])];
   const env = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
   let child = startChild('plinth', serveArgs, { logFile, env });
   await waitReady(child, port);
@@ -403,6 +410,12 @@ async function checkServers(servers, ids) {
       if (r.status !== 200) warnings.push(`${s.name} ${op}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
     }
     got[s.name] = { view: view.json, list: list.json, create: create.json };
+    if (s.name === 'plinth' && withRoute) {
+      const route = await request(s.port, 'GET', `${ROUTE_PATH}${sampleId}`);
+      if (route.status !== 200 || JSON.stringify(route.json) !== JSON.stringify(view.json)) {
+        warnings.push(`custom route differs from the built-in view: HTTP ${route.status} ${route.text.slice(0, 300)}`);
+      }
+    }
   }
   const [a, b] = servers;
   if (a && b && got[a.name] && got[b.name]) {
@@ -429,8 +442,8 @@ async function checkServers(servers, ids) {
 // --- load generation -----------------------------------------------------------------------
 function requestsFor(op, ids) {
   const rand = prng(0xbe4c); // same request sequence for every target
-  if (op === 'view') {
-    const prefix = `${RECORDS}/`;
+  if (op === 'view' || op === 'route') {
+    const prefix = op === 'route' ? ROUTE_PATH : `${RECORDS}/`;
     return [{ method: 'GET', path: prefix + ids[0], setupRequest: (req) => ((req.path = prefix + ids[Math.floor(rand() * ids.length)]), req) }];
   }
   if (op === 'list') {
@@ -535,7 +548,7 @@ function renderTable(rows) {
     const bad = (s) => (s ? `${s.non2xx}/${s.errors}` : '—');
     lines.push(
       `| ${[
-        r.op,
+        r.op === 'route' ? 'route (vs Plinth view)' : r.op,
         fmtInt(r.baseline?.rps),
         fmtMs(r.baseline?.p99),
         fmtInt(r.plinth?.rps),
@@ -572,6 +585,13 @@ async function main() {
   for (const op of config.ops) {
     const runs = { baseline: [], plinth: [] };
     for (let round = 0; round < config.rounds; round++) {
+      if (op === 'route') {
+        // One Plinth process: its built-in view (the "baseline" side) vs its custom route, alternating.
+        if (!byName.plinth) break;
+        const sides = [['baseline', 'view'], ['plinth', 'route']];
+        for (const [side, sub] of round % 2 === 0 ? sides : [...sides].reverse()) runs[side].push(await measure({ ...byName.plinth, name: `plinth ${sub}` }, sub, ids, round));
+        continue;
+      }
       // alternate who goes first, so drift (thermal, page cache, JIT of the load generator) cancels out
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) runs[s.name].push(await measure(s, op, ids, round));

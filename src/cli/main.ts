@@ -165,7 +165,7 @@ async function serve(argv: string[]): Promise<number> {
     throw err;
   }
   installProcessGuards(logger);
-  let server = await buildServer(app, { logRequests: flags.dev === true });
+  let server = await buildServer(app, { logRequests: flags.dev === true, routes: hooks.routes });
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen(listenHandle(bound));
   const address = `http://${showAddress(host, port)}`;
@@ -189,7 +189,7 @@ async function serve(argv: string[]): Promise<number> {
       ({ app, hooks } = await openWithHooks());
     }
     try {
-      server = await buildServer(app, { logRequests: flags.dev === true });
+      server = await buildServer(app, { logRequests: flags.dev === true, routes: hooks.routes });
       await server.listen({ host, port });
       await hooks.serve(address);
     } catch (err) {

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   outbound_timeout: { status: 504, message: 'The outbound request timed out.' },
   outbound_response_too_large: { status: 502, message: 'The outbound response was too large.' },
   api_error: { status: 400, message: 'Something went wrong while processing your request.' },
+  timeout: { status: 504, message: 'The request took too long.' },
   internal: { status: 500, message: 'Something went wrong while processing your request.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -31,7 +31,7 @@ import type { CollectionRecords } from '../index.js';
 export type RouteMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** A route handler: its context is the custom-routes module's (`c.request`, `c.reply`, `c.app`). */
 export type RouteHandlerLike = (c: any) => unknown;
-export type RouteRegistryLike = Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: any) => unknown>;
+export type RouteRegistryLike = Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: any) => unknown> & { source?: string | undefined };
 
 export interface JobContextLike<P = unknown> {
   id: string;
@@ -293,6 +293,7 @@ export class ExtensionContext {
     const key = `${method.toUpperCase()} ${path}`;
     if (!this.registeredRoutes.has(key)) {
       // Registered once with a trampoline, so a reloaded file can swap the handler behind it.
+      registry.source = scope.file;
       registry[method](
         path,
         (c: unknown) => {

@@ -16,6 +16,7 @@
  * step (open connections and realtime streams are untouched). A file that fails is reported with file:line
  * and its previous version stays active.
  */
+import { RouteRegistry } from '../http/custom-routes.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -64,6 +65,8 @@ let buildSeq = 0;
 
 export class HooksLoader {
   readonly dir: string;
+  /** The custom routes hook files add; pass it to `buildServer(app, { routes })`. */
+  readonly routes: RouteRegistry<PlinthApp>;
   private readonly ctx: ExtensionContext;
   private readonly loaded = new Map<string, Loaded>();
   private readonly buildDir: string;
@@ -80,7 +83,9 @@ export class HooksLoader {
   ) {
     this.dir = resolve(options.dir ?? app.config.hooksDir);
     const logger = options.logger ?? app.logger;
-    this.ctx = new ExtensionContext(app, options.providers ?? {}, logger, options.hookTimeoutMs ?? 30_000);
+    // Custom routes (`app.routes`): one registry per loaded directory, handed to buildServer by `routes`.
+    this.routes = (options.providers?.routes as RouteRegistry<PlinthApp> | undefined) ?? new RouteRegistry<PlinthApp>({ api: () => this.api });
+    this.ctx = new ExtensionContext(app, { ...options.providers, routes: this.routes }, logger, options.hookTimeoutMs ?? 30_000);
     this.buildDir = join(app.config.dataDir, '.hooks-build');
     this.runtime = new Scope(this.ctx, '(runtime)', 0);
     this.runtime.activate();

@@ -23,8 +23,12 @@ import type { Collection } from '../collections/model.js';
 import type { Executor } from '../db/dialect.js';
 import type { RequestInfo } from '../rules/request-info.js';
 import { Hook } from './hook.js';
+import type * as R from './request-events.js';
+import { DEFAULT_REQUEST_TIMEOUT, triggerWithin } from './request-timeout.js';
 
 export { Hook, type HookHandler, type HookOptions } from './hook.js';
+export type * from './request-events.js';
+export { DEFAULT_REQUEST_TIMEOUT } from './request-timeout.js';
 
 /** A record as the records layer holds it: field name → value (after fromDb), hidden fields included. */
 export type RecordData = Record<string, unknown>;
@@ -110,6 +114,44 @@ export class HookBus {
   readonly onBackupCreate = new Hook<BackupEvent>();
   readonly onBackupRestore = new Hook<BackupEvent>();
 
+  // Request-level hooks (PocketBase's JSVM names; events in request-events.ts). The routes fire them only when
+  // they have handlers: a hook with none costs its route one `length` check.
+  readonly onRecordsListRequest = new Hook<R.RecordsListRequestEvent>();
+  readonly onRecordViewRequest = new Hook<R.RecordViewRequestEvent>();
+  readonly onRecordCreateRequest = new Hook<R.RecordCreateRequestEvent>();
+  readonly onRecordUpdateRequest = new Hook<R.RecordUpdateRequestEvent>();
+  readonly onRecordDeleteRequest = new Hook<R.RecordDeleteRequestEvent>();
+  readonly onRecordAuthRequest = new Hook<R.RecordAuthRequestEvent>();
+  readonly onRecordAuthWithPasswordRequest = new Hook<R.RecordAuthWithPasswordRequestEvent>();
+  readonly onRecordAuthWithOAuth2Request = new Hook<R.RecordAuthWithOAuth2RequestEvent>();
+  readonly onRecordAuthWithOTPRequest = new Hook<R.RecordAuthWithOTPRequestEvent>();
+  readonly onRecordAuthRefreshRequest = new Hook<R.RecordAuthRefreshRequestEvent>();
+  readonly onRecordRequestOTPRequest = new Hook<R.RecordRequestOTPRequestEvent>();
+  readonly onRecordRequestVerificationRequest = new Hook<R.RecordEmailRequestEvent>();
+  readonly onRecordConfirmVerificationRequest = new Hook<R.RecordConfirmRequestEvent>();
+  readonly onRecordRequestPasswordResetRequest = new Hook<R.RecordEmailRequestEvent>();
+  readonly onRecordConfirmPasswordResetRequest = new Hook<R.RecordConfirmRequestEvent>();
+  readonly onRecordRequestEmailChangeRequest = new Hook<R.RecordRequestEmailChangeRequestEvent>();
+  readonly onRecordConfirmEmailChangeRequest = new Hook<R.RecordConfirmRequestEvent>();
+  readonly onFileDownloadRequest = new Hook<R.FileDownloadRequestEvent>();
+  readonly onBatchRequest = new Hook<R.BatchRequestEvent>();
+  readonly onSettingsListRequest = new Hook<R.SettingsListRequestEvent>();
+  readonly onSettingsUpdateRequest = new Hook<R.SettingsUpdateRequestEvent>();
+  readonly onRealtimeConnectRequest = new Hook<R.RealtimeConnectRequestEvent>();
+  readonly onRealtimeSubscribeRequest = new Hook<R.RealtimeSubscribeRequestEvent>();
+  readonly onFileTokenRequest = new Hook<R.FileTokenRequestEvent>();
+  readonly onCollectionsListRequest = new Hook<R.CollectionsListRequestEvent>();
+  readonly onCollectionViewRequest = new Hook<R.CollectionViewRequestEvent>();
+  readonly onCollectionCreateRequest = new Hook<R.CollectionCreateRequestEvent>();
+  readonly onCollectionUpdateRequest = new Hook<R.CollectionUpdateRequestEvent>();
+  readonly onCollectionDeleteRequest = new Hook<R.CollectionDeleteRequestEvent>();
+
+  /**
+   * Budget (ms) of user-code time per request hook chain and per custom route handler; past it the request
+   * answers 504 `timeout`. 0 = no limit. Set from `ServerOptions.hookTimeout`.
+   */
+  requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+
   private pending = new Set<Promise<void>>();
 
   constructor(private readonly logError: (err: unknown, msg: string) => void = () => {}) {}
@@ -122,6 +164,14 @@ export class HookBus {
       .catch((err) => this.logError(err, 'after-commit hook failed'))
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+  }
+
+  /**
+   * Runs a request hook's chain around `final` (the built-in action) within {@link requestTimeout}: a handler
+   * that hangs makes the request a 504, the action's own time does not count.
+   */
+  runRequest<E extends { tags?: readonly string[] }>(hook: Hook<E>, event: E, final: (event: E) => Promise<void> | void): Promise<void> {
+    return triggerWithin(hook, event, final, this.requestTimeout);
   }
 
   /** Resolves when every after-commit handler started so far has finished (tests, shutdown). */

@@ -83,6 +83,20 @@ export class RateLimiter {
     if (pending.length) return Promise.all(pending).then(() => undefined);
   }
 
+  /**
+   * A custom route's tag (`options.rateLimit`): the rule labelled exactly `tag`, else for `x:action` the
+   * `*:action` rule. Only routes that declare a tag pay for the lookup.
+   */
+  checkCustomTag(req: FastifyRequest, tag: string): void | Promise<void> {
+    const cfg = this.settings().rateLimits;
+    if (!cfg.enabled) return;
+    const colon = tag.lastIndexOf(':');
+    const wildcard = colon >= 0 ? `*:${tag.slice(colon + 1)}` : null;
+    const rule =
+      cfg.rules.find((r) => r.label === tag && appliesTo(r, req)) ?? (wildcard ? cfg.rules.find((r) => r.label === wildcard && appliesTo(r, req)) : undefined);
+    if (rule) return this.hit(rule, req, cfg.excludedIPs);
+  }
+
   /** The rules split once per settings object (settings updates replace the object). */
   private compiled(cfg: RateLimitSettings): CompiledRules {
     let c = this.cache;

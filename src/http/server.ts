@@ -6,7 +6,10 @@
  *   onRequest  → CORS / preflight (204), security headers, Authorization token → req.auth (invalid
  *                token = guest), superuser IP allowlist (403), path rate limits (429)
  *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
- *   handler    → services (records/collections/settings) → AppError on any refusal
+ *   handler    → services (records/collections/settings) → AppError on any refusal; request hooks
+ *                (app.hooks.on*Request) around the built-in actions when they have handlers
+ *   custom routes → ServerOptions.routes: one `/*` dispatcher registered after every built-in route
+ *                (custom-routes.ts); user code (hooks, routes) runs within ServerOptions.hookTimeout (504)
  *   preSerialization → ?fields= picker on 2xx JSON
  *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
  */
@@ -17,6 +20,7 @@ import { AppError, unstorableTextError } from '../errors/index.js';
 import { isSuperuser, type AuthState } from '../rules/request-info.js';
 import { registerBodyParsers } from './body-parser.js';
 import { clientErrorHandler, DEFAULT_HEADERS, frameworkErrorHandler, installSocketGuards } from './envelope-guards.js';
+import { customBodyLimit, registerCustomRoutes, type BuiltinRoute, type RouteRegistry } from './custom-routes.js';
 import { toAppError } from './error-mapping.js';
 import { fieldsPickerHook } from './fields-picker.js';
 import { RateLimiter } from './rate-limit.js';
@@ -73,6 +77,17 @@ export interface ServerOptions {
   logRequests?: boolean;
   /** The built admin UI's folder (default dist/admin). */
   adminDir?: string;
+  /**
+   * Custom routes (user code), served after the built-in routes; the registry may change at runtime (dev
+   * reload) without restarting the server. See http/custom-routes.ts.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the registry's Api type is the caller's (the hooks' API object)
+  routes?: RouteRegistry<any>;
+  /**
+   * The request timeout for user code in ms: a request hook chain or a custom route handler running longer
+   * answers 504 `timeout` (the built-in action's own time does not count). Default 30,000; 0 = no limit.
+   */
+  hookTimeout?: number;
 }
 
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -108,7 +123,14 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   server.decorateRequest('auth', null);
   server.decorateRequest('startedAt', 0);
-  registerBodyParsers(server, { bodyLimit });
+  server.decorateRequest('customRoute', null);
+  if (options.hookTimeout !== undefined) app.hooks.requestTimeout = options.hookTimeout;
+  // Every built-in route, so custom routes can be refused when they would collide with one.
+  const builtins: BuiltinRoute[] = [];
+  server.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) builtins.push({ method: String(method), url: route.url ?? route.path });
+  });
+  registerBodyParsers(server, { bodyLimit, ...(options.routes ? { limitFor: customBodyLimit } : {}) });
 
   const rateLimiter = new RateLimiter(() => app.settings.get(), Date.now, app.sharedCounters);
   server.decorate('rateLimiter', rateLimiter);
@@ -202,6 +224,8 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
+  // Last: the custom routes' dispatcher is the lowest-priority pattern, so a built-in route always wins.
+  if (options.routes) registerCustomRoutes(server, app, options.routes, undefined, builtins.slice());
   return server;
 }
 

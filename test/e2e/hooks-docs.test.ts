@@ -2,22 +2,23 @@
  * docs/hooks.md's worked examples are real code: every ```ts block whose first line is
  * `// plinth_hooks/<file>` is written into a hooks directory, type-checked with `plinth hooks check`, loaded
  * into a real server, and the examples are exercised over HTTP (welcome mail, computed field, enrichment
- * per caller, aborted delete, the nightly cron job). `stripe` is a tiny local package with the two SDK
- * entry points the checkout example uses (no network). Routes and jobs are recorded by small providers
- * when this build has none of its own (the route/job modules test themselves).
+ * per caller, aborted delete, the nightly cron job, the job handler, the checkout route). `stripe` is a tiny
+ * local package with the two SDK entry points the checkout example uses; its API calls go through
+ * `app.http.fetch` to a loopback stand-in (allow-listed in settings.outbound.allowedHosts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClientResponseError } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/auth-smtp-sink.js';
-import { login, signUp } from '../helpers/auth-http.js';
+import { login, postJson, signUp } from '../helpers/auth-http.js';
 import { writeFiles } from '../helpers/hooks.js';
-import type { JobQueueLike, Providers, RouteRegistryLike } from '../../src/extend/index.js';
 
 /** The docs' hook files: name → source. */
 export function docSnippets(): Record<string, string> {
@@ -38,7 +39,8 @@ const STRIPE_STUB = {
   static createFetchHttpClient(fetchFn) { return { fetchFn }; }
   get checkout() {
     return { sessions: { create: async (params) => {
-      const res = await this.http.fetchFn('https://api.stripe.com/v1/checkout/sessions', { method: 'POST', body: JSON.stringify(params) });
+      const base = process.env.PLINTH_TEST_STRIPE_BASE ?? 'https://api.stripe.com';
+      const res = await this.http.fetchFn(base + '/v1/checkout/sessions', { method: 'POST', body: JSON.stringify(params) });
       return res.json();
     } } };
   }
@@ -57,8 +59,8 @@ describe('docs/hooks.md examples', () => {
   let s: TestServer;
   let dir: string;
   let smtp: SmtpSink;
-  const routes: Array<{ method: string; path: string; handler: (c: unknown) => unknown }> = [];
-  const jobs = new Map<string, (job: unknown) => unknown>();
+  let stripeApi: Server;
+  const sessions: Array<Record<string, unknown>> = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'plinth-hooks-docs-'));
@@ -67,20 +69,22 @@ describe('docs/hooks.md examples', () => {
       assert.ok(snippets[f], `docs/hooks.md has the ${f} example`);
     }
     writeFiles(dir, { ...snippets, ...STRIPE_STUB });
-    const providers: Providers = {};
-    const registry = Object.fromEntries(
-      (['get', 'post', 'put', 'patch', 'delete'] as const).map((method) => [method, (path: string, handler: (c: unknown) => unknown) => void routes.push({ method, path, handler })]),
-    ) as unknown as RouteRegistryLike;
-    providers.routes = registry;
-    const queue: JobQueueLike = {
-      define: (name, handler) => void jobs.set(name, handler as (job: unknown) => unknown),
-      enqueue: async () => ({ id: 'x', created: true }),
-    };
+    // Stripe's checkout-session endpoint, on loopback: answers a session for what it was asked.
+    stripeApi = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        sessions.push({ path: req.url, ...(JSON.parse(body) as Record<string, unknown>) });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ id: `cs_test_${sessions.length}`, url: `https://checkout.example/cs_test_${sessions.length}` }));
+      });
+    });
+    await new Promise<void>((r) => stripeApi.listen(0, '127.0.0.1', r));
+    process.env.PLINTH_TEST_STRIPE_BASE = `http://127.0.0.1:${(stripeApi.address() as AddressInfo).port}`;
     s = await startServer({
-      // The same object: the jobs provider is added below only when this build's App has no queue.
-      hooks: { dir, providers },
+      settings: { outbound: { allowedHosts: ['127.0.0.1'] } },
+      hooks: { dir },
       beforeHooks: async (app) => {
-        if (!(app as unknown as { jobs?: unknown }).jobs) Object.assign(providers, { jobs: queue });
         const text = (name: string) => ({ name, type: 'text' });
         await app.collections.create({
           name: 'articles',
@@ -97,6 +101,7 @@ describe('docs/hooks.md examples', () => {
           fields: [text('user'), text('product'), { name: 'quantity', type: 'number' }, text('session'), text('status'), { name: 'created', type: 'autodate', onCreate: true }],
         });
         await app.collections.create({ name: 'reports', type: 'base', fields: [text('day'), { name: 'orders', type: 'number' }] });
+        await app.collections.create({ name: 'products', type: 'base', fields: [text('name'), text('stripePrice')], viewRule: '' });
       },
     });
     smtp = await startSmtpSink();
@@ -105,6 +110,8 @@ describe('docs/hooks.md examples', () => {
   after(async () => {
     await s?.close();
     await smtp?.close();
+    await new Promise((r) => stripeApi?.close(r));
+    delete process.env.PLINTH_TEST_STRIPE_BASE;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -121,8 +128,8 @@ describe('docs/hooks.md examples', () => {
   it('every example loads, in name order', () => {
     assert.deepEqual(s.hooks!.files, ['00-hello.ts', 'checkout.ts', 'enrich.ts', 'invoices.ts', 'nightly.ts', 'reports.ts', 'slugs.ts', 'welcome.ts']);
     assert.deepEqual(
-      routes.map((r) => `${r.method} ${r.path}`),
-      ['post /api/shop/checkout'],
+      s.hooks!.routes.list().map((r) => `${r.method} ${r.path}`),
+      ['POST /api/shop/checkout'],
     );
   });
 
@@ -172,10 +179,31 @@ describe('docs/hooks.md examples', () => {
     assert.equal(report?.orders, 1);
   });
 
-  it('the job example defines its handler; the checkout route refuses bad input before any outbound call', async () => {
-    if (jobs.size) assert.deepEqual([...jobs.keys()], ['build-report']);
-    const route = routes.find((r) => r.path === '/api/shop/checkout')!;
-    // Without a product the caller may see, the route refuses before any outbound call.
-    await assert.rejects(Promise.resolve().then(() => route.handler({ request: { body: {}, auth: null } })), (e: { status?: number }) => e.status === 400);
+  it('the job example defines its handler', () => {
+    assert.ok(s.app.jobs.defined().includes('build-report'));
+  });
+
+  it('the checkout route: guarded, refuses bad input, reads the product as the caller, calls Stripe, records the order', async () => {
+    const route = '/api/shop/checkout';
+    const guest = await postJson(s, route, { productId: 'x', quantity: 1 });
+    assert.equal(guest.status, 401);
+    const buyerId = await signUp(s, 'buyer@example.com');
+    const buyer = await login(s, 'buyer@example.com');
+    const bad = await postJson(s, route, { quantity: 0 }, buyer.authStore.token);
+    assert.equal(bad.status, 400);
+    assert.equal(sessions.length, 0);
+    const missing = await postJson(s, route, { productId: 'nope12345678901', quantity: 1 }, buyer.authStore.token);
+    assert.equal(missing.status, 404);
+    const product = await s.admin.collection('products').create({ name: 'Mug', stripePrice: 'price_mug' });
+    const ok = await postJson(s, route, { productId: product.id, quantity: 2 }, buyer.authStore.token);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const body = ok.body as { order: string; url: string };
+    assert.match(body.url, /^https:\/\/checkout\.example\/cs_test_1$/);
+    assert.deepEqual(sessions[0]?.line_items, [{ price: 'price_mug', quantity: 2 }]);
+    const order = await s.admin.collection('orders').getOne(body.order);
+    assert.equal(order.user, buyerId);
+    assert.equal(order.product, product.id);
+    assert.equal(order.session, 'cs_test_1');
+    assert.equal(order.status, 'pending');
   });
 });

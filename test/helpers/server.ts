@@ -96,6 +96,9 @@ export async function startServer(
     beforeHooks?: (app: App) => Promise<void>;
     jobs?: QueueTuning;
     logger?: Logger;
+    /** Custom routes (default: those the hook files add, when `hooks` is given). */
+    routes?: ServerOptions['routes'];
+    hookTimeout?: number;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
@@ -118,7 +121,12 @@ export async function startServer(
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const served = await serveApp(app, opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {});
+  const routes = opts.routes ?? hooks?.routes;
+  const served = await serveApp(app, {
+    ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+    ...(routes ? { routes } : {}),
+    ...(opts.hookTimeout !== undefined ? { hookTimeout: opts.hookTimeout } : {}),
+  });
   await hooks?.serve(served.url);
   const url = served.url;
   const admin = new PocketBase(url);

@@ -8,12 +8,13 @@ import type { App } from '../../app.js';
 import { AppError, fieldError } from '../../errors/index.js';
 import type { Collection } from '../../collections/model.js';
 import type { Executor } from '../../db/dialect.js';
+import type { BatchRequestEvent } from '../../hooks/index.js';
 import type { RequestInfo } from '../../rules/request-info.js';
 import { pickFields } from '../../records/pick-fields.js';
 import type { ParsedBody, UploadedFile } from '../body-parser.js';
 import { toAppError } from '../error-mapping.js';
 import { bodyOf, requestInfo } from './helpers.js';
-import { createAction, deleteAction, updateAction, type ActionResult } from './record-actions.js';
+import { createAction, deleteAction, eventResult, updateAction, type ActionResult } from './record-actions.js';
 
 interface SubRequest {
   method: string;
@@ -122,29 +123,41 @@ async function dispatch(
 }
 
 export function registerBatchRoutes(server: FastifyInstance, app: App): void {
-  server.post('/api/batch', async (req) => {
+  server.post('/api/batch', async (req, reply) => {
     const settings = app.settings.get().batch;
     if (!settings.enabled || settings.maxRequests <= 0) throw AppError.forbidden('Batch requests are not allowed.');
     const parsed = bodyOf(req);
     const requests = parseRequests(parsed.data.requests, settings.maxRequests);
-    const deadline = settings.timeout > 0 ? Date.now() + settings.timeout * 1000 : Infinity;
-    const results: ActionResult[] = [];
-    await app.db.transaction(async (tx) => {
-      for (const [i, sub] of requests.entries()) {
-        try {
-          if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
-          results.push(await runOne(app, req, sub, filesFor(i, parsed.files), tx));
-        } catch (err) {
-          // Mapped and logged like a top-level request's error (database and storage failures get their codes).
-          const appError = toAppError(err, app);
-          if (appError.status >= 500) app.logger.error({ err, method: sub.method, url: sub.url.slice(0, 200) }, 'batch request failed');
-          const response = appError.toEnvelope();
-          throw AppError.validation('Batch transaction failed.', {
-            requests: { [String(i)]: { code: 'batch_request_failed', message: 'Batch request failed.', response } as never },
-          });
+    const run = async (subs: SubRequest[]) => {
+      const deadline = settings.timeout > 0 ? Date.now() + settings.timeout * 1000 : Infinity;
+      const results: ActionResult[] = [];
+      await app.db.transaction(async (tx) => {
+        for (const [i, sub] of subs.entries()) {
+          try {
+            if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
+            results.push(await runOne(app, req, sub, filesFor(i, parsed.files), tx));
+          } catch (err) {
+            // Mapped and logged like a top-level request's error (database and storage failures get their codes).
+            const appError = toAppError(err, app);
+            if (appError.status >= 500) app.logger.error({ err, method: sub.method, url: sub.url.slice(0, 200) }, 'batch request failed');
+            const response = appError.toEnvelope();
+            throw AppError.validation('Batch transaction failed.', {
+              requests: { [String(i)]: { code: 'batch_request_failed', message: 'Batch request failed.', response } as never },
+            });
+          }
         }
-      }
+      });
+      return results.map((r) => ({ status: r.status, body: r.status === 204 ? null : r.body }));
+    };
+    const hook = app.hooks.onBatchRequest;
+    if (hook.length === 0) return run(requests);
+    // onBatchRequest: handlers may change or refuse the sub-requests; each sub-request then fires its own
+    // record request hooks inside the batch's transaction.
+    const e: BatchRequestEvent = { tags: [], request: requestInfo(req), requests };
+    await app.hooks.runRequest(hook, e, async (ev) => {
+      ev.response = await run(parseRequests(ev.requests, settings.maxRequests));
     });
-    return results.map((r) => ({ status: r.status, body: r.status === 204 ? null : r.body }));
+    const result = eventResult(e);
+    return result.status === 204 ? reply.code(204).send() : reply.code(result.status).send(result.body);
   });
 }

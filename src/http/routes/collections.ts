@@ -1,5 +1,5 @@
 /** /api/collections: the schema editor's API (superusers only), PocketBase-compatible. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import type { Collection } from '../../collections/model.js';
 import { builtinProviders } from '../../auth/oauth2/providers.js';
@@ -9,7 +9,9 @@ import { inferViewFields } from '../../collections/view-fields.js';
 import { ident, sql, type Sql } from '../../db/sql.js';
 import { parseListParams } from '../../records/query.js';
 import { compileFilter, compileSort } from '../../rules/index.js';
-import { bodyOf, param, query, requestInfo, requireSuperuser } from './helpers.js';
+import type { CollectionCreateRequestEvent, CollectionDeleteRequestEvent, CollectionUpdateRequestEvent, CollectionViewRequestEvent } from '../../hooks/index.js';
+import { bodyOf, param, query, requestInfo, requireSuperuser, runHooked } from './helpers.js';
+import { collectionTags } from './record-actions.js';
 
 export function registerCollectionRoutes(server: FastifyInstance, app: App): void {
   const meta = tableAsCollection('_collections', [
@@ -21,8 +23,7 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
     ['updated', 'text'],
   ]);
 
-  server.get('/api/collections', async (req) => {
-    requireSuperuser(req);
+  const list = async (req: FastifyRequest) => {
     const q = query(req);
     const params = parseListParams(q);
     const info = requestInfo(req);
@@ -42,6 +43,12 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
     }
     const items = rows.map((r) => app.collections.find(r.id)).filter((c): c is Collection => !!c).map(publicCollection);
     return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
+  };
+  server.get('/api/collections', async (req, reply) => {
+    requireSuperuser(req);
+    const hook = app.hooks.onCollectionsListRequest;
+    if (hook.length === 0) return list(req);
+    return runHooked(app, reply, hook, { tags: [], request: requestInfo(req) }, async () => ({ status: 200, body: await list(req) }));
   });
 
   server.get('/api/collections/meta/scaffolds', async (req) => {
@@ -67,25 +74,45 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
     return reply.code(204).send();
   });
 
-  server.get('/api/collections/:collection', async (req) => {
+  server.get('/api/collections/:collection', async (req, reply) => {
     requireSuperuser(req);
-    return publicCollection(app.collections.require(param(req, 'collection')));
+    const collection = app.collections.require(param(req, 'collection'));
+    const hook = app.hooks.onCollectionViewRequest;
+    if (hook.length === 0) return publicCollection(collection);
+    const e: CollectionViewRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req) };
+    return runHooked(app, reply, hook, e, async (ev) => ({ status: 200, body: publicCollection(ev.collection) }));
   });
 
-  server.post('/api/collections', async (req) => {
+  server.post('/api/collections', async (req, reply) => {
     requireSuperuser(req);
-    return publicCollection(await app.collections.create(bodyOf(req).data));
+    const hook = app.hooks.onCollectionCreateRequest;
+    if (hook.length === 0) return publicCollection(await app.collections.create(bodyOf(req).data));
+    const e: CollectionCreateRequestEvent = { tags: [], request: requestInfo(req), body: bodyOf(req).data };
+    return runHooked(app, reply, hook, e, async (ev) => ({ status: 200, body: publicCollection(await app.collections.create(ev.body)) }));
   });
 
-  server.patch('/api/collections/:collection', async (req) => {
+  server.patch('/api/collections/:collection', async (req, reply) => {
     requireSuperuser(req);
-    return publicCollection(await app.collections.update(param(req, 'collection'), bodyOf(req).data));
+    const hook = app.hooks.onCollectionUpdateRequest;
+    if (hook.length === 0) return publicCollection(await app.collections.update(param(req, 'collection'), bodyOf(req).data));
+    const collection = app.collections.require(param(req, 'collection'));
+    const e: CollectionUpdateRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req), body: bodyOf(req).data };
+    return runHooked(app, reply, hook, e, async (ev) => ({ status: 200, body: publicCollection(await app.collections.update(collection.id, ev.body)) }));
   });
 
   server.delete('/api/collections/:collection', async (req, reply) => {
     requireSuperuser(req);
-    await app.collections.delete(param(req, 'collection'));
-    return reply.code(204).send();
+    const hook = app.hooks.onCollectionDeleteRequest;
+    if (hook.length === 0) {
+      await app.collections.delete(param(req, 'collection'));
+      return reply.code(204).send();
+    }
+    const collection = app.collections.require(param(req, 'collection'));
+    const e: CollectionDeleteRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req) };
+    return runHooked(app, reply, hook, e, async () => {
+      await app.collections.delete(collection.id);
+      return { status: 204, body: null };
+    });
   });
 
   server.delete('/api/collections/:collection/truncate', async (req, reply) => {

@@ -30,7 +30,9 @@ import {
 import type { AuthState } from '../../rules/request-info.js';
 import { buildRequestInfo, queryOf } from '../request-info.js';
 import { superuserIpAllowed } from '../superuser-ips.js';
-import { param } from './helpers.js';
+import type { FileDownloadRequestEvent } from '../../hooks/index.js';
+import { param, runHooked, sendResult } from './helpers.js';
+import { collectionTags, eventResult } from './record-actions.js';
 
 /** The verified record behind a file token, or null for anything invalid. */
 export async function resolveFileToken(app: App, req: FastifyRequest, token: string): Promise<AuthState | null> {
@@ -90,6 +92,36 @@ async function download(app: App, req: FastifyRequest, reply: FastifyReply): Pro
   if (!field) throw AppError.notFound();
   if (field.protected && !(await mayReadProtected(app, req, collection, String(record.id)))) throw AppError.notFound();
 
+  const hook = app.hooks.onFileDownloadRequest;
+  if (hook.length === 0) return serveFile(app, req, reply, collection, record, field, name);
+  const e: FileDownloadRequestEvent = {
+    tags: collectionTags(collection),
+    collection,
+    request: buildRequestInfo(req, req.auth),
+    record,
+    fileField: field.name,
+    servedName: name,
+  };
+  let sent: FastifyReply | undefined;
+  await app.hooks.runRequest(hook, e, async (ev) => {
+    // A handler may serve another file of the same field, never one the checks above did not cover.
+    if (!names(record[field.name]).includes(ev.servedName) || !isSafeFileName(ev.servedName)) throw AppError.notFound();
+    sent = await serveFile(app, req, reply, collection, record, field, ev.servedName);
+  });
+  // A handler that did not call next() answers with `response` (204 without one).
+  return sent ?? sendResult(reply, eventResult(e));
+}
+
+/** Streams a checked file (Range, thumbnails, the inert-media headers). */
+async function serveFile(
+  app: App,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  collection: Collection,
+  record: Record<string, unknown>,
+  field: FileField,
+  name: string,
+): Promise<FastifyReply> {
   const query = queryOf(req);
   const storage = app.files.storage();
   let key = fileKey(collection.id, String(record.id), name);
@@ -138,11 +170,17 @@ async function download(app: App, req: FastifyRequest, reply: FastifyReply): Pro
 
 /** Registers the file routes. */
 export function registerFileRoutes(server: FastifyInstance, app: App): void {
-  server.post('/api/files/token', async (req) => {
+  server.post('/api/files/token', async (req, reply) => {
     if (!req.auth) throw AppError.unauthorized('Missing auth context.');
-    const { collection, record } = req.auth;
-    const token = await issueToken(collection, { id: String(record.id), tokenKey: String(record.tokenKey ?? '') }, { type: 'file' });
-    return { token };
+    const issue = async (auth: NonNullable<typeof req.auth>) => ({
+      token: await issueToken(auth.collection, { id: String(auth.record.id), tokenKey: String(auth.record.tokenKey ?? '') }, { type: 'file' }),
+    });
+    const hook = app.hooks.onFileTokenRequest;
+    if (hook.length === 0) return issue(req.auth);
+    return runHooked(app, reply, hook, { tags: collectionTags(req.auth.collection), request: buildRequestInfo(req, req.auth) }, async (ev) => {
+      if (!ev.request.auth) throw AppError.unauthorized('Missing auth context.');
+      return { status: 200, body: await issue(ev.request.auth) };
+    });
   });
   const path = '/api/files/:collection/:recordId/:filename';
   // HEAD first and explicit: Fastify's automatic HEAD would read the whole file to throw it away.

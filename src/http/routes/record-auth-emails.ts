@@ -14,7 +14,20 @@ import type { App } from '../../app.js';
 import { isEmailFormat } from '../../auth/lookup.js';
 import type { AuthCollection } from '../../collections/model.js';
 import { AppError, fieldError } from '../../errors/index.js';
-import { authCollection, readStrings } from './record-auth-helpers.js';
+import type { RecordConfirmRequestEvent, RecordEmailRequestEvent, RecordRequestEmailChangeRequestEvent } from '../../hooks/index.js';
+import { requestInfo } from './helpers.js';
+import { collectionTags, type ActionResult } from './record-actions.js';
+import { authCollection, readStrings, runHooked } from './record-auth-helpers.js';
+
+const NO_CONTENT: ActionResult = { status: 204, body: null };
+
+function emailEvent(c: AuthCollection, req: FastifyRequest, email: string): RecordEmailRequestEvent {
+  return { tags: collectionTags(c), collection: c, request: requestInfo(req), email };
+}
+
+function confirmEvent(c: AuthCollection, req: FastifyRequest, token: string): RecordConfirmRequestEvent {
+  return { tags: collectionTags(c), collection: c, request: requestInfo(req), token };
+}
 
 function requireEmail(email: string, field: string): void {
   if (!isEmailFormat(email)) {
@@ -40,24 +53,30 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
     notForSuperusers(c, 'All superusers are verified by default.');
     const { email } = readStrings(req, { email: { max: 255 } });
     requireEmail(email, 'email');
-    flows.requestVerification(c, email);
-    return reply.code(204).send();
+    return runHooked(app, reply, app.hooks.onRecordRequestVerificationRequest, emailEvent(c, req, email), async (ev) => {
+      flows.requestVerification(c, String(ev.email));
+      return NO_CONTENT;
+    });
   });
 
   server.post('/api/collections/:collection/confirm-verification', async (req, reply) => {
     const c = await start(req, 'confirmVerification');
     notForSuperusers(c, 'All superusers are verified by default.');
     const { token } = readStrings(req, { token: { max: 4096 } });
-    await flows.confirmVerification(c, token);
-    return reply.code(204).send();
+    return runHooked(app, reply, app.hooks.onRecordConfirmVerificationRequest, confirmEvent(c, req, token), async (ev) => {
+      ev.record = await flows.confirmVerification(c, String(ev.token));
+      return NO_CONTENT;
+    });
   });
 
   server.post('/api/collections/:collection/request-password-reset', async (req, reply) => {
     const c = await start(req, 'requestPasswordReset');
     const { email } = readStrings(req, { email: { max: 255 } });
     requireEmail(email, 'email');
-    flows.requestPasswordReset(c, email);
-    return reply.code(204).send();
+    return runHooked(app, reply, app.hooks.onRecordRequestPasswordResetRequest, emailEvent(c, req, email), async (ev) => {
+      flows.requestPasswordReset(c, String(ev.email));
+      return NO_CONTENT;
+    });
   });
 
   server.post('/api/collections/:collection/confirm-password-reset', async (req, reply) => {
@@ -66,8 +85,10 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
     if (input.password !== input.passwordConfirm) {
       throw AppError.validation('An error occurred while validating the submitted data.', { passwordConfirm: fieldError('validation_values_mismatch', "Values don't match") });
     }
-    await flows.confirmPasswordReset(c, input.token, input.password, input.passwordConfirm);
-    return reply.code(204).send();
+    return runHooked(app, reply, app.hooks.onRecordConfirmPasswordResetRequest, confirmEvent(c, req, input.token), async (ev) => {
+      ev.record = await flows.confirmPasswordReset(c, String(ev.token), input.password, input.passwordConfirm);
+      return NO_CONTENT;
+    });
   });
 
   server.post('/api/collections/:collection/request-email-change', async (req, reply) => {
@@ -81,15 +102,22 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
       throw AppError.validation('An error occurred while validating the submitted data.', { newEmail: fieldError('validation_invalid_new_email', 'Must be different from the current email') });
     }
     // A taken address gets the same 204 (no mail is sent): the answer must not reveal other accounts.
-    flows.requestEmailChange(c, req.auth.record, newEmail);
-    return reply.code(204).send();
+    const e: RecordRequestEmailChangeRequestEvent = { tags: collectionTags(c), collection: c, request: requestInfo(req), record: req.auth.record, newEmail };
+    return runHooked(app, reply, app.hooks.onRecordRequestEmailChangeRequest, e, async (ev) => {
+      const next = String(ev.newEmail);
+      requireEmail(next, 'newEmail');
+      flows.requestEmailChange(c, ev.record, next);
+      return NO_CONTENT;
+    });
   });
 
   server.post('/api/collections/:collection/confirm-email-change', async (req, reply) => {
     const c = await start(req, 'confirmEmailChange');
     notForSuperusers(c, 'All superusers can change their emails directly.');
     const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 } });
-    await flows.confirmEmailChange(c, input.token, input.password);
-    return reply.code(204).send();
+    return runHooked(app, reply, app.hooks.onRecordConfirmEmailChangeRequest, confirmEvent(c, req, input.token), async (ev) => {
+      ev.record = await flows.confirmEmailChange(c, String(ev.token), input.password);
+      return NO_CONTENT;
+    });
   });
 }

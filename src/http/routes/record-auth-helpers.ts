@@ -11,13 +11,15 @@ import { issueToken } from '../../auth/tokens.js';
 import { SUPERUSERS_COLLECTION_ID, type AuthCollection } from '../../collections/model.js';
 import { ident, sql } from '../../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../../errors/index.js';
-import type { RecordData } from '../../hooks/index.js';
+import type { AuthRequestMethod, RecordAuthRequestEvent, RecordData } from '../../hooks/index.js';
 import { ROOT_ALIAS } from '../../records/access.js';
 import { publicRecord } from '../../records/record-io.js';
 import { compileFilter } from '../../rules/index.js';
 import { clientIp } from '../rate-limit.js';
 import { superuserIpAllowed, superuserIpRefused } from '../superuser-ips.js';
-import { bodyOf, param, query, requestInfo } from './helpers.js';
+import { bodyOf, param, query, requestInfo, sendResult } from './helpers.js';
+export { runHooked } from './helpers.js';
+import { collectionTags, eventResult, type ActionResult } from './record-actions.js';
 
 /** The auth collection named in the URL; 404 for anything else (PocketBase's message). */
 export function authCollection(app: App, req: FastifyRequest): AuthCollection {
@@ -93,6 +95,8 @@ function mfaIdOf(req: FastifyRequest): string {
 export interface AuthResponseOptions {
   /** The method that just succeeded; '' skips MFA and login alerts (refresh, impersonation). */
   method: AuthMethod | '';
+  /** What onRecordAuthRequest reports as `authMethod` (default: `method`; '' → 'refresh'). */
+  hookMethod?: AuthRequestMethod;
   /** The second factor was already checked by the endpoint (auth-with-totp). */
   mfaDone?: boolean;
   /** A token to return instead of a new one (non-refreshable refresh, impersonation). */
@@ -100,15 +104,17 @@ export interface AuthResponseOptions {
   meta?: Record<string, unknown>;
 }
 
-/** Sends the auth response, or 401 {mfaId} when a second factor is still needed. */
-export async function sendAuthResponse(
+/**
+ * The auth response, or 401 {mfaId} when a second factor is still needed. Once MFA passed and the token is
+ * issued, `onRecordAuthRequest` (when it has handlers) may change the token, meta or record, or the response.
+ */
+export async function authResponse(
   app: App,
   req: FastifyRequest,
-  reply: FastifyReply,
   collection: AuthCollection,
   record: RecordData,
   opts: AuthResponseOptions,
-): Promise<FastifyReply> {
+): Promise<ActionResult> {
   if (collection.id === SUPERUSERS_COLLECTION_ID && !superuserIpAllowed(req, app.settings.get())) throw superuserIpRefused();
   await checkAuthRule(app, collection, record, req);
 
@@ -120,7 +126,7 @@ export async function sendAuthResponse(
       if (mfaId === '') {
         const opened = await app.auth.mfa.open(collection, record, opts.method);
         // Not the error envelope: the SDK reads `mfaId` from the 401 body.
-        return reply.code(401).send({ mfaId: opened });
+        return { status: 401, body: { mfaId: opened } };
       }
       await app.auth.mfa.complete(collection, record, mfaId, opts.method, totp ? 'totp' : undefined);
     }
@@ -131,9 +137,41 @@ export async function sendAuthResponse(
     const ctx = loginContext(app, req);
     app.auth.background.run('login origin', () => recordLoginOrigin(app.auth.deps, collection, record, ctx));
   }
-  const info = { ...requestInfo(req), auth: { collection, record } };
-  const [out] = await app.reader.serialise(collection, [record], query(req).expand ?? '', info);
-  const body: Record<string, unknown> = { token, record: out ?? publicRecord(collection, record, { superuser: false, authId: null, authCollectionId: null }) };
-  if (opts.meta) body.meta = opts.meta;
-  return reply.code(200).send(body);
+  const build = async (rec: RecordData, tok: string, meta: Record<string, unknown> | undefined) => {
+    const info = { ...requestInfo(req), auth: { collection, record: rec } };
+    const [out] = await app.reader.serialise(collection, [rec], query(req).expand ?? '', info);
+    const body: { token: string; record: Record<string, unknown>; meta?: Record<string, unknown> } = {
+      token: tok,
+      record: out ?? publicRecord(collection, rec, { superuser: false, authId: null, authCollectionId: null }),
+    };
+    if (meta) body.meta = meta;
+    return body;
+  };
+  const hook = app.hooks.onRecordAuthRequest;
+  if (hook.length === 0) return { status: 200, body: await build(record, token, opts.meta) };
+  const e: RecordAuthRequestEvent = {
+    tags: collectionTags(collection),
+    collection,
+    request: requestInfo(req),
+    authMethod: opts.hookMethod ?? (opts.method === '' ? 'refresh' : opts.method),
+    record,
+    token,
+    ...(opts.meta ? { meta: opts.meta } : {}),
+  };
+  await app.hooks.runRequest(hook, e, async (ev) => {
+    ev.response = await build(ev.record, ev.token, ev.meta);
+  });
+  return eventResult(e);
+}
+
+/** Sends {@link authResponse}. */
+export async function sendAuthResponse(
+  app: App,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  collection: AuthCollection,
+  record: RecordData,
+  opts: AuthResponseOptions,
+): Promise<FastifyReply> {
+  return sendResult(reply, await authResponse(app, req, collection, record, opts));
 }

@@ -16,7 +16,9 @@ import { ProviderError } from '../../auth/oauth2/provider-http.js';
 import { toProviderConfig } from '../../auth/oauth2/providers.js';
 import { AppError, fieldError } from '../../errors/index.js';
 import { bodyOf, query, requestInfo } from './helpers.js';
-import { authCollection, readStrings, sendAuthResponse } from './record-auth-helpers.js';
+import type { RecordAuthWithOAuth2RequestEvent } from '../../hooks/index.js';
+import { collectionTags } from './record-actions.js';
+import { authCollection, authResponse, readStrings, runHooked } from './record-auth-helpers.js';
 
 const SUCCESS_PATH = '../_/#/auth/oauth2-redirect-success';
 const FAILURE_PATH = '../_/#/auth/oauth2-redirect-failure';
@@ -42,42 +44,54 @@ export function registerRecordAuthOAuth2Routes(server: FastifyInstance, app: App
         ...(typeof createData !== 'object' || createData === null || Array.isArray(createData) ? { createData: fieldError('validation_invalid_value', 'Must be an object') } : {}),
       });
     }
-    const raw = collection.oauth2.providers.find((p) => p.name === input.provider);
-    if (!raw) {
-      throw AppError.validation('An error occurred while validating the submitted data.', {
-        provider: fieldError('validation_invalid_provider', `Provider with name ${input.provider} is missing or is not enabled`, { name: input.provider }),
-      });
-    }
-    let exchanged;
-    try {
-      exchanged = await exchangeCode(toProviderConfig(raw), { code: input.code, codeVerifier: input.codeVerifier, redirectURL });
-    } catch (err) {
-      if (!(err instanceof ProviderError)) throw err;
-      app.logger.info({ provider: input.provider, reason: err.message }, 'OAuth2 provider exchange failed');
-      throw AppError.badRequest(err.stage === 'token' ? 'Failed to fetch OAuth2 token.' : 'Failed to fetch OAuth2 user.');
-    }
-    const { user, token } = exchanged;
-    const signedIn = req.auth && req.auth.collection.id === collection.id ? req.auth.record : null;
-    const { record, isNew } = await resolveOAuth2Record(app.auth.deps, collection, {
+    const e: RecordAuthWithOAuth2RequestEvent = {
+      tags: collectionTags(collection),
+      collection,
+      request: requestInfo(req),
       provider: input.provider,
-      user,
       createData: createData as Record<string, unknown>,
-      signedIn,
-      request: requestInfo(req, 'oauth2'),
-    });
-    const meta = {
-      id: user.id,
-      name: user.name,
-      username: user.username,
-      email: user.email,
-      avatarURL: user.avatarURL,
-      accessToken: token.accessToken,
-      refreshToken: token.refreshToken,
-      expiry: token.expiry,
-      rawUser: user.rawUser,
-      isNew,
     };
-    return sendAuthResponse(app, req, reply, collection, record, { method: 'oauth2', meta });
+    return runHooked(app, reply, app.hooks.onRecordAuthWithOAuth2Request, e, async (ev) => {
+      const raw = collection.oauth2.providers.find((p) => p.name === ev.provider);
+      if (!raw) {
+        throw AppError.validation('An error occurred while validating the submitted data.', {
+          provider: fieldError('validation_invalid_provider', `Provider with name ${ev.provider} is missing or is not enabled`, { name: ev.provider }),
+        });
+      }
+      let exchanged;
+      try {
+        exchanged = await exchangeCode(toProviderConfig(raw), { code: input.code, codeVerifier: input.codeVerifier, redirectURL });
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        app.logger.info({ provider: ev.provider, reason: err.message }, 'OAuth2 provider exchange failed');
+        throw AppError.badRequest(err.stage === 'token' ? 'Failed to fetch OAuth2 token.' : 'Failed to fetch OAuth2 user.');
+      }
+      const { user, token } = exchanged;
+      const signedIn = req.auth && req.auth.collection.id === collection.id ? req.auth.record : null;
+      const { record, isNew } = await resolveOAuth2Record(app.auth.deps, collection, {
+        provider: ev.provider,
+        user,
+        createData: ev.createData,
+        signedIn,
+        request: requestInfo(req, 'oauth2'),
+      });
+      const meta = {
+        id: user.id,
+        name: user.name,
+        username: user.username,
+        email: user.email,
+        avatarURL: user.avatarURL,
+        accessToken: token.accessToken,
+        refreshToken: token.refreshToken,
+        expiry: token.expiry,
+        rawUser: user.rawUser,
+        isNew,
+      };
+      ev.record = record;
+      ev.isNewRecord = isNew;
+      ev.oauth2User = { ...user };
+      return authResponse(app, req, collection, record, { method: 'oauth2', meta });
+    });
   });
 
   const redirect = async (req: FastifyRequest, reply: FastifyReply) => {

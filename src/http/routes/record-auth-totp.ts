@@ -103,6 +103,6 @@ export function registerRecordAuthTotpRoutes(server: FastifyInstance, app: App):
       throw err;
     }
     perSession.clear(mfaId);
-    return sendAuthResponse(app, req, reply, c, record, { method: 'totp', mfaDone: true });
+    return sendAuthResponse(app, req, reply, c, record, { method: 'totp', hookMethod: 'totp', mfaDone: true });
   });
 }

@@ -17,14 +17,15 @@ import { providerInfo, type ProviderInfo } from '../../auth/oauth2/client.js';
 import { toProviderConfig } from '../../auth/oauth2/providers.js';
 import { ident, sql } from '../../db/sql.js';
 import { AppError, fieldError } from '../../errors/index.js';
-import type { RecordData } from '../../hooks/index.js';
+import type { RecordAuthRefreshRequestEvent, RecordAuthWithPasswordRequestEvent, RecordData } from '../../hooks/index.js';
 import { rowToRecord } from '../../records/record-io.js';
 import { isSuperuser } from '../../rules/request-info.js';
 import { tokenFromHeader } from '../request-info.js';
 import { registerApiKeyRoutes } from './api-keys.js';
-import { bodyOf, param, requireSuperuser } from './helpers.js';
+import { bodyOf, param, requestInfo, requireSuperuser } from './helpers.js';
+import { collectionTags } from './record-actions.js';
 import { registerRecordAuthEmailRoutes } from './record-auth-emails.js';
-import { authCollection, readStrings, sendAuthResponse } from './record-auth-helpers.js';
+import { authCollection, authResponse, readStrings, runHooked, sendAuthResponse } from './record-auth-helpers.js';
 import { registerRecordAuthOAuth2Routes } from './record-auth-oauth2.js';
 import { registerRecordAuthOtpRoutes } from './record-auth-otp.js';
 import { registerRecordAuthTotpRoutes } from './record-auth-totp.js';
@@ -56,36 +57,49 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
     if (!collection.passwordAuth.enabled) throw AppError.forbidden('The collection is not configured to allow password authentication.');
     const input = readStrings(req, { identity: { max: 255 }, password: { max: 4096 }, identityField: { max: 255, optional: true } });
 
-    let fields = collection.passwordAuth.identityFields.filter((f) => collection.fields.some((x) => x.name === f));
-    if (input.identityField !== '') {
-      if (!fields.includes(input.identityField)) throw AppError.validation('Failed to authenticate.', { identityField: fieldError('validation_invalid_value', 'Invalid identity field') });
-      fields = [input.identityField];
-    }
-    fields.sort((a, b) => (a === 'email' ? -1 : b === 'email' ? 1 : 0)); // email first, as PocketBase does
-    let record: RecordData | undefined;
-    for (const field of fields) {
-      const column = ident(field);
-      const row = await app.db.get(
-        field === 'email'
-          ? sql`SELECT * FROM ${ident(collection.name)} WHERE LOWER(${column}) = LOWER(${input.identity}) LIMIT 1`
-          : sql`SELECT * FROM ${ident(collection.name)} WHERE ${column} = ${input.identity} LIMIT 1`,
-      );
-      if (row) {
-        record = rowToRecord(collection, row);
-        break;
+    const e: RecordAuthWithPasswordRequestEvent = {
+      tags: collectionTags(collection),
+      collection,
+      request: requestInfo(req),
+      identity: input.identity,
+      identityField: input.identityField,
+      password: input.password,
+    };
+    return runHooked(app, reply, app.hooks.onRecordAuthWithPasswordRequest, e, async (ev) => {
+      const identity = String(ev.identity);
+      const password = String(ev.password);
+      let fields = collection.passwordAuth.identityFields.filter((f) => collection.fields.some((x) => x.name === f));
+      if (ev.identityField !== '') {
+        if (!fields.includes(ev.identityField)) throw AppError.validation('Failed to authenticate.', { identityField: fieldError('validation_invalid_value', 'Invalid identity field') });
+        fields = [ev.identityField];
       }
-    }
-    // Unknown accounts cost one verification too (of a dummy hash), so timing does not tell them apart.
-    const hash = record ? String(record.password ?? '') : await dummyPasswordHash();
-    const ok = await verifyPassword(hash, input.password);
-    if (!record || !ok) throw AppError.badRequest('Failed to authenticate.');
-    if (needsRehash(hash)) {
-      // Imported bcrypt (or weaker argon2) hashes are upgraded on the first successful login.
-      const fresh = await hashPassword(input.password);
-      await app.db.run(sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string} AND ${ident('password')} = ${hash}`);
-      record.password = fresh;
-    }
-    return sendAuthResponse(app, req, reply, collection, record, { method: 'password' });
+      fields.sort((a, b) => (a === 'email' ? -1 : b === 'email' ? 1 : 0)); // email first, as PocketBase does
+      let record: RecordData | undefined;
+      for (const field of fields) {
+        const column = ident(field);
+        const row = await app.db.get(
+          field === 'email'
+            ? sql`SELECT * FROM ${ident(collection.name)} WHERE LOWER(${column}) = LOWER(${identity}) LIMIT 1`
+            : sql`SELECT * FROM ${ident(collection.name)} WHERE ${column} = ${identity} LIMIT 1`,
+        );
+        if (row) {
+          record = rowToRecord(collection, row);
+          break;
+        }
+      }
+      // Unknown accounts cost one verification too (of a dummy hash), so timing does not tell them apart.
+      const hash = record ? String(record.password ?? '') : await dummyPasswordHash();
+      const ok = await verifyPassword(hash, password);
+      if (!record || !ok) throw AppError.badRequest('Failed to authenticate.');
+      if (needsRehash(hash)) {
+        // Imported bcrypt (or weaker argon2) hashes are upgraded on the first successful login.
+        const fresh = await hashPassword(password);
+        await app.db.run(sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string} AND ${ident('password')} = ${hash}`);
+        record.password = fresh;
+      }
+      ev.record = record;
+      return authResponse(app, req, collection, record, { method: 'password' });
+    });
   });
 
   server.post('/api/collections/:collection/auth-refresh', async (req, reply) => {
@@ -96,7 +110,9 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
     const current = tokenFromHeader(req.headers.authorization) ?? '';
     // Impersonation tokens are static: refreshing returns the same token (PocketBase).
     const refreshable = unverifiedClaims(current)?.refreshable !== false;
-    return sendAuthResponse(app, req, reply, collection, req.auth.record, { method: '', ...(refreshable ? {} : { token: current }) });
+    const e: RecordAuthRefreshRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req), record: req.auth.record };
+    return runHooked(app, reply, app.hooks.onRecordAuthRefreshRequest, e, (ev) =>
+      authResponse(app, req, collection, ev.record, { method: '', hookMethod: 'refresh', ...(refreshable ? {} : { token: current }) }));
   });
 
   server.post('/api/collections/:collection/impersonate/:id', async (req, reply) => {
@@ -109,7 +125,7 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
       throw AppError.validation('An error occurred while validating the submitted data.', { duration: fieldError('validation_min_greater_equal_than_required', 'Must be a whole number of seconds ≥ 0') });
     }
     const token = await issueToken(collection, { id: record.id as string, tokenKey: String(record.tokenKey) }, { type: 'auth', duration, refreshable: false });
-    return sendAuthResponse(app, req, reply, collection, record, { method: '', token });
+    return sendAuthResponse(app, req, reply, collection, record, { method: '', hookMethod: 'impersonate', token });
   });
 
   server.post('/api/collections/:collection/logout-all', async (req, reply) => {

@@ -3,20 +3,28 @@ import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
 import { AppError, fieldError } from '../../errors/index.js';
 import { refuseSelfLockout } from '../superuser-ips.js';
-import { bodyOf, requireSuperuser } from './helpers.js';
+import type { SettingsUpdateRequestEvent } from '../../hooks/index.js';
+import { bodyOf, requestInfo, requireSuperuser, runHooked } from './helpers.js';
 import { registerTestEmailRoute } from './settings-test-email.js';
 
 export function registerSettingsRoutes(server: FastifyInstance, app: App): void {
-  server.get('/api/settings', async (req) => {
+  server.get('/api/settings', async (req, reply) => {
     requireSuperuser(req);
-    return app.settings.redacted();
+    const hook = app.hooks.onSettingsListRequest;
+    if (hook.length === 0) return app.settings.redacted();
+    return runHooked(app, reply, hook, { tags: [], request: requestInfo(req) }, async () => ({ status: 200, body: app.settings.redacted() }));
   });
-  server.patch('/api/settings', async (req) => {
+  server.patch('/api/settings', async (req, reply) => {
     requireSuperuser(req);
-    const patch = bodyOf(req).data;
-    refuseSelfLockout(req, app.settings.get(), patch);
-    await app.settings.update(patch);
-    return app.settings.redacted();
+    const update = async (patch: Record<string, unknown>) => {
+      refuseSelfLockout(req, app.settings.get(), patch);
+      await app.settings.update(patch);
+      return app.settings.redacted();
+    };
+    const hook = app.hooks.onSettingsUpdateRequest;
+    if (hook.length === 0) return update(bodyOf(req).data);
+    const e: SettingsUpdateRequestEvent = { tags: [], request: requestInfo(req), patch: bodyOf(req).data };
+    return runHooked(app, reply, hook, e, async (ev) => ({ status: 200, body: await update(ev.patch) }));
   });
   // Writes and deletes a small object with the stored S3 settings: 204, or 400 with the service's reason.
   server.post('/api/settings/test/s3', async (req, reply) => {
