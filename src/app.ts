@@ -10,7 +10,7 @@ import type { Database } from './db/dialect.js';
 import { openDatabase } from './db/index.js';
 import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, type SharedCounters } from './cluster/index.js';
 import { FileService } from './files/index.js';
-import { Scheduler } from './jobs/index.js';
+import { JobQueue, Scheduler, type QueueTuning } from './jobs/index.js';
 import { HookBus } from './hooks/index.js';
 import { LogStore } from './logs/log-store.js';
 import { Mailer } from './mail/index.js';
@@ -36,6 +36,8 @@ export interface AppConfig {
   databaseUrl?: string;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
+  /** Job queue timings (poll interval, lease, retention, shutdown grace); the defaults suit production. */
+  jobs?: QueueTuning;
   logger?: Logger;
 }
 
@@ -57,20 +59,24 @@ export class App {
   readonly auth: AuthServices;
   /** Scheduled jobs, each run once per schedule across a cluster (see jobs/index.ts). */
   readonly cron: Scheduler;
+  /** Durable background jobs in `_jobs`, shared by every node of a cluster (see jobs/queue.ts, docs/jobs.md). */
+  readonly jobs: JobQueue;
   /** The other nodes on the same PostgreSQL database (a no-op bus on SQLite); see cluster/index.ts. */
   readonly bus: ClusterBus;
   /** Rate-limit counters all nodes share (PostgreSQL only; one node counts in memory). */
   readonly sharedCounters: SharedCounters | undefined;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
+    jobTuning: QueueTuning = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
     this.sharedCounters = pgUrl ? new DatabaseCounters(db) : undefined;
     this.cron = new Scheduler(db, this.bus.nodeId, logger);
+    this.jobs = new JobQueue(db, this.bus, logger, jobTuning);
     this.hooks = new HookBus((err, msg) => logger.error({ err }, msg));
     this.collections = new CollectionStore(db, this.hooks);
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
@@ -105,7 +111,7 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger);
+    const app = new App(full, db, logger, config.jobs);
     await app.collections.bootstrap();
     await app.settings.load();
     await app.auth.init();
@@ -129,17 +135,22 @@ export class App {
       logger: this.logger,
     });
     await this.cron.init();
+    await this.jobs.init();
     // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
     this.cron.add('__pbOTPCleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_otps')));
     this.cron.add('__pbMFACleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_mfas')));
     this.cron.add('__plinthHousekeeping__', '15 * * * *', async () => {
       await this.cron.prune();
+      await this.jobs.prune();
       await this.sharedCounters?.prune();
     });
     this.cron.start();
+    await this.jobs.start();
   }
 
   async close(): Promise<void> {
+    // Stop claiming first; running jobs get a grace period, the rest go back to the queue.
+    await this.jobs.close();
     await this.cron.close();
     await this.bus.close();
     await this.realtime.close();

@@ -23,6 +23,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerInstallRoutes } from './routes/admin-install.js';
 import { registerAdminToolRoutes } from './routes/admin-tools.js';
 import { registerCronRoutes } from './routes/crons.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBatchRoutes } from './routes/batch.js';
@@ -162,6 +163,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerRealtimeRoutes(server, app);
   registerLogRoutes(server, app);
   registerCronRoutes(server, app);
+  registerJobRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});

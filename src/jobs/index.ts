@@ -142,3 +142,6 @@ export class Scheduler {
     await Promise.allSettled([...this.running]);
   }
 }
+
+export { JobQueue, JobTimeoutError, serialisePayload } from './queue.js';
+export type { EnqueueOptions, JobContext, JobHandler, JobInfo, JobOptions, JobsPage, JobStats, JobStatus, QueueTuning } from './queue.js';
