@@ -14,6 +14,7 @@ import { JobQueue, Scheduler, type QueueTuning } from './jobs/index.js';
 import { HookBus } from './hooks/index.js';
 import { LogStore } from './logs/log-store.js';
 import { Mailer } from './mail/index.js';
+import { HttpClient } from './outbound/index.js';
 import { RealtimeService } from './realtime/index.js';
 import { RecordReader } from './records/query.js';
 import { RecordWriter } from './records/write.js';
@@ -65,6 +66,8 @@ export class App {
   readonly bus: ClusterBus;
   /** Rate-limit counters all nodes share (PostgreSQL only; one node counts in memory). */
   readonly sharedCounters: SharedCounters | undefined;
+  /** Outbound HTTP for server code: fetch with the SSRF guard, timeouts, retries (see outbound/index.ts). */
+  readonly http: HttpClient;
 
   private constructor(
     readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs'>> & { databaseUrl?: string },
@@ -88,6 +91,10 @@ export class App {
     this.realtime = new RealtimeService({ db, collections: this.collections, hooks: this.hooks, logger });
     this.logs = new LogStore(join(config.dataDir, 'auxiliary.db'), () => this.settings.get().logs);
     this.mailer = new Mailer(() => this.settings.get(), logger);
+    this.http = new HttpClient({
+      settings: () => this.settings.get().outbound,
+      onRefused: (message) => logger.warn(message),
+    });
     this.auth = new AuthServices({
       db,
       collections: this.collections,

@@ -22,6 +22,7 @@ Commands:
   superuser   Manage superusers (upsert, create, delete)
   migrate     Apply, revert or create migrations
   migrate-data  Copy a SQLite instance into an empty PostgreSQL database
+  typegen     Write TypeScript types for the collections (plinth-types.d.ts)
 
 Run "plinth <command> --help" for a command's flags.
 `;
@@ -38,7 +39,7 @@ Flags:
   --migrationsDir  Where API schema changes write migrations     default plinth_migrations beside --dir
   --automigrate    Write a migration file for every schema change made through the API (default true)
   --poolSize       PostgreSQL connections per node (same as PLINTH_DB_POOL_SIZE)  default 10
-  --dev            Log every request
+  --dev            Log every request; rewrite plinth-types.d.ts (beside --dir) after every schema change
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
@@ -100,6 +101,7 @@ async function serve(argv: string[]): Promise<number> {
     logger,
   });
   const server = await buildServer(app, { logRequests: flags.dev === true });
+  if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen({ host, port });
   const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   process.stdout.write(`Server started at ${address}\n├─ REST API: ${address}/api/\n├─ Data dir: ${app.config.dataDir}\n`);
@@ -184,6 +186,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'migrate-data':
         return await migrateDataCommand(rest);
+      case 'typegen':
+        return await (await import('../typegen/cli.js')).run(rest);
       case undefined:
       case 'help':
       case '--help':

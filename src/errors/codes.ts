@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   too_many_requests: { status: 429, message: 'Too Many Requests.' },
   db_busy: { status: 503, message: 'The database is busy, please try again.' },
   unavailable: { status: 503, message: 'The service is temporarily unavailable.' },
+  outbound_refused: { status: 502, message: 'The outbound request was refused.' },
+  outbound_failed: { status: 502, message: 'The outbound request failed.' },
+  outbound_timeout: { status: 504, message: 'The outbound request timed out.' },
+  outbound_response_too_large: { status: 502, message: 'The outbound response was too large.' },
   internal: { status: 500, message: 'Something went wrong while processing your request.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

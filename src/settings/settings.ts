@@ -5,6 +5,7 @@
  */
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import { ipOrSubnetError } from '../util/ip-list.js';
+import { allowedHostError } from '../outbound/allow-list.js';
 
 export interface RateLimitRule {
   label: string;
@@ -49,6 +50,11 @@ export interface Settings {
   trustedProxy: { headers: string[]; useLeftmostIP: boolean };
   logs: { maxDays: number; minLevel: number; logIP: boolean; logAuthId: boolean };
   superuserIPs: string[];
+  /** Plinth's addition: outbound HTTP from server code (`app.http.fetch`, docs/outbound.md). */
+  outbound: {
+    /** Exceptions to the SSRF guard: host names (`*.example.com` for subdomains), IP addresses or CIDR subnets. */
+    allowedHosts: string[];
+  };
 }
 
 /**
@@ -72,6 +78,7 @@ export function defaultSettings(): Settings {
     trustedProxy: { headers: [], useLeftmostIP: false },
     logs: { maxDays: 5, minLevel: 0, logIP: true, logAuthId: false },
     superuserIPs: [],
+    outbound: { allowedHosts: [] },
   };
 }
 
@@ -215,6 +222,8 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
     const problem = entries.map(ipOrSubnetError).find((p) => p !== null);
     if (problem) setError(errors, path, 'validation_invalid_value', `Must be IP addresses or subnets: ${problem}`);
   }
+  const badHost = s.outbound.allowedHosts.map(allowedHostError).find((p) => p !== null);
+  if (badHost) setError(errors, ['outbound', 'allowedHosts'], 'validation_invalid_value', `Must be host names, IP addresses or subnets: ${badHost}`);
   for (const h of s.trustedProxy.headers) {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(h)) setError(errors, ['trustedProxy', 'headers'], 'validation_invalid_value', `Invalid header name "${h.slice(0, 100)}"`);
   }
