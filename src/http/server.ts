@@ -24,6 +24,7 @@ import { registerInstallRoutes } from './routes/admin-install.js';
 import { registerAdminToolRoutes } from './routes/admin-tools.js';
 import { registerCronRoutes } from './routes/crons.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBatchRoutes } from './routes/batch.js';
@@ -164,6 +165,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerLogRoutes(server, app);
   registerCronRoutes(server, app);
   registerJobRoutes(server, app);
+  registerWebhookRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
