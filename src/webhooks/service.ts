@@ -343,6 +343,11 @@ export class WebhookService {
     await this.deps.bus.publish(BUS_TOPIC, 'changed');
   }
 
+  /** Whether the record hooks are bound (some enabled endpoint may match a record event). */
+  get capturing(): boolean {
+    return this.hooked;
+  }
+
   private hook(): void {
     if (this.hooked) return;
     this.hooked = true;

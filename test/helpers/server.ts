@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import PocketBase from 'pocketbase';
 import { App, type AppConfig } from '../../src/app.js';
 import type { QueueTuning } from '../../src/jobs/index.js';
+import type { WebhookOptions } from '../../src/webhooks/index.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
@@ -81,9 +82,11 @@ export async function serveApp(app: App, options: ServerOptions = {}): Promise<S
   };
 }
 
-export async function startServer(opts: { bodyLimit?: number; settings?: Record<string, unknown>; jobs?: QueueTuning } = {}): Promise<TestServer> {
+export async function startServer(
+  opts: { bodyLimit?: number; settings?: Record<string, unknown>; jobs?: QueueTuning; webhooks?: WebhookOptions } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
-  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), ...(opts.jobs ? { jobs: opts.jobs } : {}) });
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), ...(opts.jobs ? { jobs: opts.jobs } : {}), ...(opts.webhooks ? { webhooks: opts.webhooks } : {}) });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
   await app.settings.update({ rateLimits: { enabled: false }, ...(opts.settings ?? {}) });
