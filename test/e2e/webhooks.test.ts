@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
+import { sql } from '../../src/db/sql.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { eventually, sleep, startReceiver, verifyHit, type Receiver } from '../helpers/webhook-receiver.js';
 
@@ -110,6 +111,10 @@ describe('outbound webhooks', () => {
     assert.ok(!JSON.stringify(view.json).includes(ep.secret.slice(6)));
     const list = await api(s, 'GET', '/api/webhooks');
     assert.ok(!JSON.stringify(list.json).includes(ep.secret.slice(6)));
+    // Encrypted at rest (SQLite: key file in the data dir; PostgreSQL: key row in _plinthKeys).
+    const row = await s.app.db.get<{ secrets: string }>(sql`SELECT secrets FROM "_webhooks" WHERE id = ${ep.id}`);
+    assert.match(row!.secrets, /^pse1:/);
+    assert.ok(!row!.secrets.includes(ep.secret.slice(6)));
     assert.equal(s.app.webhooks.capturing, true);
     assert.equal(s.app.hooks.onRecordCreate.length, baseline.create + 1);
     assert.equal(s.app.hooks.onRecordUpdate.length, baseline.update + 1);
