@@ -267,6 +267,16 @@ export class WebhookService {
     this.deps.bus.onMessage((m) => {
       if (m.topic === BUS_TOPIC) void this.reload().catch((err) => this.deps.logger.error({ err }, 'webhooks: could not reload the endpoints'));
     });
+    this.resumeDelivery();
+    await this.reload();
+    if (this.deps.bus.shared) {
+      this.versionTimer = setInterval(() => void this.checkVersion(), this.versionCheckMs);
+      this.versionTimer.unref();
+    }
+  }
+
+  /** Delivers on this node (the default). */
+  resumeDelivery(): void {
     this.deps.jobs.define<DeliverPayload>(DELIVER_JOB, (job) => this.deliver(job), {
       concurrency: this.concurrency,
       // These retries are for Plinth's own failures (database unavailable); the endpoint's schedule is one job per attempt.
@@ -274,11 +284,11 @@ export class WebhookService {
       backoff: 1000,
       timeout: this.timeoutMs + 30_000,
     });
-    await this.reload();
-    if (this.deps.bus.shared) {
-      this.versionTimer = setInterval(() => void this.checkVersion(), this.versionCheckMs);
-      this.versionTimer.unref();
-    }
+  }
+
+  /** Stops delivering on this node (messages keep being captured; other nodes, or resumeDelivery, send them). */
+  pauseDelivery(): void {
+    this.deps.jobs.undefine(DELIVER_JOB);
   }
 
   close(): void {
@@ -542,13 +552,21 @@ export class WebhookService {
     final: boolean,
   ): Promise<void> {
     const now = Date.now();
+    const attemptId = `atm_${randomString(20, LOWER_ALPHANUMERIC_ALPHABET)}`;
+    if (this.deps.db.dialect.name === 'postgres' && (ok || final || n >= this.schedule.length)) {
+      // No next attempt to enqueue: one statement (no BEGIN/COMMIT round trips) records the outcome atomically.
+      await this.deps.db.run(
+        sql`WITH u AS (UPDATE "_webhookMessages" SET attempts = ${n}, updated = ${now}, status = ${ok ? 'delivered' : 'failed'}, "nextAttempt" = NULL WHERE id = ${msg.id} AND status = 'pending' AND round = ${round} AND attempts < ${n} RETURNING id, endpoint) INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) SELECT ${attemptId}, u.id, u.endpoint, ${n}, ${now}, ${o.statusCode}, ${o.latency}, ${o.response}, ${o.error} FROM u`,
+      );
+      return;
+    }
     await this.deps.db.transaction(async (tx) => {
       const res = await tx.run(
         sql`UPDATE "_webhookMessages" SET attempts = ${n}, updated = ${now}, status = ${ok ? 'delivered' : final || n >= this.schedule.length ? 'failed' : 'pending'}, "nextAttempt" = ${ok || final || n >= this.schedule.length ? null : now + (this.schedule[n] ?? 0)} WHERE id = ${msg.id} AND status = 'pending' AND round = ${round} AND attempts < ${n}`,
       );
       if (res.changes !== 1) return; // another node recorded this attempt, or a replay started a new round
       await tx.run(
-        sql`INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) VALUES (${`atm_${randomString(20, LOWER_ALPHANUMERIC_ALPHABET)}`}, ${msg.id}, ${msg.endpoint}, ${n}, ${now}, ${o.statusCode}, ${o.latency}, ${o.response}, ${o.error})`,
+        sql`INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) VALUES (${attemptId}, ${msg.id}, ${msg.endpoint}, ${n}, ${now}, ${o.statusCode}, ${o.latency}, ${o.response}, ${o.error})`,
       );
       if (!ok && !final && n < this.schedule.length) {
         await this.deps.jobs.enqueue<DeliverPayload>(DELIVER_JOB, { m: msg.id, r: round, n: n + 1 }, { tx, key: `${msg.id}:${round}:${n + 1}`, delay: this.schedule[n] ?? 0 });
