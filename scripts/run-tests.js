@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
-const BROWSER_TESTS = ['admin-ui.test.js', 'admin-ui-editing.test.js', 'admin-jobs-ui.test.js'];
+const BROWSER_TESTS = ['admin-ui.test.js', 'admin-ui-editing.test.js', 'admin-jobs-ui.test.js', 'admin-webhooks.test.js'];
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
