@@ -55,8 +55,12 @@ export class SecretBox {
       if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key.`);
       return new SecretBox(key, 'file');
     }
-    await db.run(sql`CREATE TABLE IF NOT EXISTS "_plinthKeys" (name TEXT PRIMARY KEY NOT NULL, "key" TEXT NOT NULL)`);
-    await db.run(sql`INSERT INTO "_plinthKeys" (name, "key") VALUES ('secret-box', ${randomBytes(32).toString('base64')}) ON CONFLICT DO NOTHING`);
+    // Nodes starting together: CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE, so take a lock.
+    await db.transaction(async (tx) => {
+      await tx.run(sql`SELECT pg_advisory_xact_lock(7201148904)`);
+      await tx.run(sql`CREATE TABLE IF NOT EXISTS "_plinthKeys" (name TEXT PRIMARY KEY NOT NULL, "key" TEXT NOT NULL)`);
+      await tx.run(sql`INSERT INTO "_plinthKeys" (name, "key") VALUES ('secret-box', ${randomBytes(32).toString('base64')}) ON CONFLICT DO NOTHING`);
+    });
     const row = await db.get<{ key: string }>(sql`SELECT "key" FROM "_plinthKeys" WHERE name = 'secret-box'`);
     const key = Buffer.from(row?.key ?? '', 'base64');
     if (key.length !== 32) throw new Error('The secret-box key in _plinthKeys is damaged.');

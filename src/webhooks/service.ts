@@ -592,8 +592,15 @@ export class WebhookService {
     if (now - endpoint.failingSince < this.disableAfterMs || !endpoint.enabled) return;
     const days = Math.round((now - endpoint.failingSince) / 86_400_000);
     const reason = `Disabled automatically on ${formatDateTime(new Date(now))}: every delivery failed since ${formatDateTime(new Date(endpoint.failingSince))}${days >= 1 ? ` (${days} days)` : ''}.`;
-    const res = await db.run(sql`UPDATE "_webhooks" SET enabled = 0, "disabledReason" = ${reason}, updated = ${now} WHERE id = ${endpoint.id} AND enabled = 1`);
-    if (res.changes !== 1) return;
+    // Conditional on the stored failingSince: another node may have delivered successfully meanwhile.
+    const res = await db.run(
+      sql`UPDATE "_webhooks" SET enabled = 0, "disabledReason" = ${reason}, updated = ${Math.max(now, endpoint.updated + 1)} WHERE id = ${endpoint.id} AND enabled = 1 AND "failingSince" IS NOT NULL AND "failingSince" <= ${now - this.disableAfterMs}`,
+    );
+    if (res.changes !== 1) {
+      const row = await db.get<{ f: number | string | null }>(sql`SELECT "failingSince" AS f FROM "_webhooks" WHERE id = ${endpoint.id}`);
+      endpoint.failingSince = row?.f === null || row?.f === undefined ? null : Number(row.f);
+      return;
+    }
     endpoint.enabled = false;
     await this.changed();
     await this.notifyDisabled(endpoint, reason);
@@ -644,13 +651,14 @@ export class WebhookService {
     return e;
   }
 
+  /** Read afresh (health fields change on whichever node delivers, without an announcement). */
   async list(): Promise<EndpointInfo[]> {
-    await this.checkVersion();
+    await this.reload();
     return [...this.endpoints.values()].map((e) => this.info(e));
   }
 
   async get(id: string): Promise<EndpointInfo> {
-    if (!this.endpoints.has(id)) await this.checkVersion();
+    await this.reload();
     return this.info(this.require(id));
   }
 

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
 import { sql } from '../../src/db/sql.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, SUPERUSER_EMAIL, type TestServer } from '../helpers/server.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/auth-smtp-sink.js';
 import { eventually, sleep, startReceiver, verifyHit, type Receiver } from '../helpers/webhook-receiver.js';
 
 const SCHEDULE = [0, 150, 150, 150];
@@ -365,6 +366,20 @@ describe('outbound webhooks', () => {
     await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
   });
 
+  it('auth records are sent without password or token key', async () => {
+    const r = await receiver();
+    const ep = await createEndpoint(s, { url: r.url, events: ['users.create'] });
+    const user = await s.admin.collection('users').create({ email: 'hook@example.com', password: 'password123', passwordConfirm: 'password123' });
+    const [hit] = await r.waitFor(1);
+    const record = verifyHit(ep.secret, hit!).data.record;
+    assert.equal(record.id, user.id);
+    assert.equal(record.email, 'hook@example.com');
+    assert.equal(record.password, undefined);
+    assert.equal(record.tokenKey, undefined);
+    assert.ok(!hit!.body.includes('password123'));
+    await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
+  });
+
   it('an abort-message answer stops the retries', async () => {
     const r = await receiver((_q, res) => {
       res.statusCode = 400;
@@ -393,12 +408,15 @@ describe('outbound webhooks', () => {
 describe('outbound webhooks: an endpoint failing too long is disabled', () => {
   let s: TestServer;
   let r: Receiver;
+  let smtp: SmtpSink;
   before(async () => {
+    smtp = await startSmtpSink();
     s = await startServer({
       settings: { outbound: { allowedHosts: ['127.0.0.1'] } },
       jobs: { pollMs: 50 },
       webhooks: { scheduleMs: [0, 100, 100, 100, 100, 100, 100, 100], timeoutMs: 400, disableAfterMs: 300 },
     });
+    await smtp.attach(s);
     r = await startReceiver((_q, res) => {
       res.statusCode = 500;
       res.end();
@@ -407,6 +425,7 @@ describe('outbound webhooks: an endpoint failing too long is disabled', () => {
   after(async () => {
     await r.close();
     await s.close();
+    await smtp.close();
   });
 
   it('disables it with a reason, then nothing more is sent; enabling clears it', async () => {
@@ -417,6 +436,9 @@ describe('outbound webhooks: an endpoint failing too long is disabled', () => {
       return e.enabled === false ? e : null;
     });
     assert.match(disabled.disabledReason, /Disabled automatically/);
+    const mail = await smtp.waitFor((m) => m.subject.includes('Webhook endpoint disabled'));
+    assert.ok(mail.to.includes(SUPERUSER_EMAIL));
+    assert.ok(mail.text.includes(r.url));
     await sleep(300);
     const n = r.hits.length;
     assert.deepEqual(await s.app.webhooks.emit('custom.ping', { n: 2 }), []);
