@@ -46,9 +46,14 @@ export function patternError(pattern: unknown, collectionExists: (name: string) 
   return null;
 }
 
-/** Whether `pattern` matches the event `type`. */
+/**
+ * Whether `pattern` matches the event `type`. Events of system collections (`_superusers`, `_otps`, …: names
+ * starting with `_`) are matched only by patterns that name the collection, never by a `*` in its place.
+ */
 export function matches(pattern: string, type: string): boolean {
-  if (pattern === '*' || pattern === type) return true;
+  if (pattern === type) return true;
+  if (type.startsWith('_') && (pattern === '*' || pattern.startsWith('*.'))) return false;
+  if (pattern === '*') return true;
   if (!pattern.includes('*')) return false;
   const p = pattern.split('.');
   const t = type.split('.');

@@ -366,9 +366,22 @@ describe('outbound webhooks', () => {
     await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
   });
 
-  it('auth records are sent without password or token key', async () => {
+  it('auth records are sent without password or token key; system collections only to patterns naming them', async () => {
     const r = await receiver();
     const ep = await createEndpoint(s, { url: r.url, events: ['users.create'] });
+    const all = await createEndpoint(s, { url: `${r.url}/all`, events: ['*', '*.create'] });
+    const su = await createEndpoint(s, { url: `${r.url}/su`, events: ['_superusers.create'] });
+    await s.admin.collection('_superusers').create({ email: 'second@example.com', password: 'password123', passwordConfirm: 'password123' });
+    await r.waitFor(1);
+    await sleep(300);
+    assert.equal(r.hits.length, 1);
+    const suHit = r.hits.find((h) => h.url === '/su');
+    assert.ok(suHit);
+    assert.equal(verifyHit(su.secret, suHit).data.record.email, 'second@example.com');
+    assert.ok(!r.hits.some((h) => h.url === '/all' && h.body.includes('_superusers')), 'a wildcard does not get system collections');
+    await api(s, 'DELETE', `/api/webhooks/${su.id}`);
+    await api(s, 'DELETE', `/api/webhooks/${all.id}`);
+    r.hits.length = 0;
     const user = await s.admin.collection('users').create({ email: 'hook@example.com', password: 'password123', passwordConfirm: 'password123' });
     const [hit] = await r.waitFor(1);
     const record = verifyHit(ep.secret, hit!).data.record;
