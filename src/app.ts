@@ -41,6 +41,11 @@ export interface AppConfig {
   poolSize?: number;
   /** Job queue timings (poll interval, lease, retention, shutdown grace); the defaults suit production. */
   jobs?: QueueTuning;
+  /**
+   * Key material for secrets at rest (util/secret-box.ts); default `PLINTH_ENCRYPTION_KEY`, else a key file in
+   * the data dir (SQLite) or a key row in the database (PostgreSQL).
+   */
+  encryptionKey?: string;
   /** Webhook delivery tuning (retry schedule, timeout, auto-disable); the defaults are Svix's. */
   webhooks?: WebhookOptions;
   logger?: Logger;
@@ -77,7 +82,7 @@ export class App {
   private secretBox: SecretBox | null = null;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
@@ -147,7 +152,7 @@ export class App {
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
     const app = new App(full, db, logger, config.jobs, config.webhooks);
-    app.secretBox = await SecretBox.load(db, config.dataDir);
+    app.secretBox = await SecretBox.load(db, config.dataDir, config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env);
     await app.collections.bootstrap();
     await app.settings.load();
     await app.auth.init();
