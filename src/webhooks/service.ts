@@ -894,6 +894,7 @@ export class WebhookService {
 
   /** A `webhook.test` event to this endpoint only (whatever its events), through the normal delivery path. */
   async test(id: string): Promise<MessageInfo> {
+    if (!this.endpoints.has(id)) await this.checkVersion();
     const e = this.require(id);
     if (!e.enabled) throw AppError.badRequest('The endpoint is disabled: enable it to send a test event.');
     const [msgId] = await this.deps.db.transaction((tx) => this.insertMessages(tx, [e], TEST_EVENT, { message: 'A test event from Plinth.', endpoint: id }));
