@@ -441,9 +441,20 @@ export class WebhookService {
     const now = Date.now();
     const body = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data });
     const ids: string[] = [];
+    const pg = this.deps.db.dialect.name === 'postgres';
+    const delay = this.schedule[0] ?? 0;
     for (const t of targets) {
       const id = `msg_${randomString(24, ALPHANUMERIC_ALPHABET)}`;
       ids.push(id);
+      if (pg) {
+        // One round trip for the message and its delivery job (a data-modifying CTE), inside the write's transaction.
+        const job = this.deps.jobs.prepareInsert<DeliverPayload>(DELIVER_JOB, { m: id, r: 0, n: 1 }, { key: `${id}:0:1`, delay });
+        await tx.run(
+          sql`WITH m AS (INSERT INTO "_webhookMessages" (id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated) VALUES (${id}, ${t.id}, ${type}, ${body}, 'pending', 0, 0, ${now + delay}, ${now}, ${now})) ${job.insert}`,
+        );
+        tx.afterCommit(() => this.deps.jobs.announceInserted(DELIVER_JOB, job.runAt));
+        continue;
+      }
       await tx.run(
         sql`INSERT INTO "_webhookMessages" (id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated) VALUES (${id}, ${t.id}, ${type}, ${body}, 'pending', 0, 0, ${now + (this.schedule[0] ?? 0)}, ${now}, ${now})`,
       );
