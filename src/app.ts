@@ -25,6 +25,8 @@ import { StartupError } from './errors/index.js';
 import { enableAutomigrate, migrateUp } from './migrations/migrations.js';
 import type { Logger } from './util/logger.js';
 import { createLogger } from './util/logger.js';
+import { SecretBox } from './util/secret-box.js';
+import { WebhookService, type WebhookOptions } from './webhooks/index.js';
 
 export interface AppConfig {
   /** Data directory (SQLite file `data.db` lives here). */
@@ -43,6 +45,13 @@ export interface AppConfig {
   hooksDir?: string;
   /** Job queue timings (poll interval, lease, retention, shutdown grace); the defaults suit production. */
   jobs?: QueueTuning;
+  /**
+   * Key material for secrets at rest (util/secret-box.ts); default `PLINTH_ENCRYPTION_KEY`, else a key file in
+   * the data dir (SQLite) or a key row in the database (PostgreSQL).
+   */
+  encryptionKey?: string;
+  /** Webhook delivery tuning (retry schedule, timeout, auto-disable); the defaults are Svix's. */
+  webhooks?: WebhookOptions;
   logger?: Logger;
 }
 
@@ -107,12 +116,16 @@ export class App {
   migrationsAppliedAtStart: string[] = [];
   /** Backups and restore (local folder or S3; see backups/index.ts). */
   readonly backups: BackupService;
+  /** Signed outbound webhooks with guaranteed delivery, and verified inbound ones (see webhooks/, docs/webhooks.md). */
+  readonly webhooks: WebhookService;
+  private secretBox: SecretBox | null = null;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
+    webhookOptions: WebhookOptions = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
@@ -135,6 +148,20 @@ export class App {
     });
     this.mailer = new Mailer(() => this.settings.get(), logger, this.hooks);
     this.backups = new BackupService(this);
+    this.webhooks = new WebhookService(
+      {
+        db,
+        bus: this.bus,
+        hooks: this.hooks,
+        collections: this.collections,
+        jobs: this.jobs,
+        http: this.http,
+        mailer: this.mailer,
+        logger,
+        box: () => this.box,
+      },
+      webhookOptions,
+    );
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -145,6 +172,12 @@ export class App {
       mailer: this.mailer,
       logger,
     });
+  }
+
+  /** Encrypts secrets at rest (util/secret-box.ts); loaded when the app opens. */
+  get box(): SecretBox {
+    if (!this.secretBox) throw new Error('The secret box is not loaded yet.');
+    return this.secretBox;
   }
 
   /** Opens (and on first run creates) the database, system collections and settings. */
@@ -161,8 +194,9 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger, config.jobs);
+    const app = new App(full, db, logger, config.jobs, config.webhooks);
     try {
+      app.secretBox = await SecretBox.load(db, config.dataDir, config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env);
       await app.collections.bootstrap().catch((err: unknown) => {
         throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
       });
@@ -197,12 +231,14 @@ export class App {
     });
     await this.cron.init();
     await this.jobs.init();
+    await this.webhooks.init();
     // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
     this.cron.add('__pbOTPCleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_otps')));
     this.cron.add('__pbMFACleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_mfas')));
     this.cron.add('__plinthHousekeeping__', '15 * * * *', async () => {
       await this.cron.prune();
       await this.jobs.prune();
+      await this.webhooks.prune();
       await this.sharedCounters?.prune();
     });
     this.backups.init();
@@ -212,6 +248,7 @@ export class App {
 
   async close(): Promise<void> {
     // Stop claiming first; running jobs get a grace period, the rest go back to the queue.
+    this.webhooks.close();
     await this.jobs.close();
     await this.cron.close();
     await this.bus.close();

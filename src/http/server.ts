@@ -31,6 +31,7 @@ import { registerInstallRoutes } from './routes/admin-install.js';
 import { registerAdminToolRoutes } from './routes/admin-tools.js';
 import { registerCronRoutes } from './routes/crons.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBackupRoutes } from './routes/backups.js';
@@ -221,6 +222,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerJobRoutes(server, app);
   registerMigrationRoutes(server, app);
   registerBackupRoutes(server, app);
+  registerWebhookRoutes(server, app);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});

@@ -345,6 +345,31 @@ export class JobQueue {
     return { id: jobId, created };
   }
 
+  /**
+   * The INSERT of a new job, for a caller that sends it in one statement with its own write (a PostgreSQL
+   * data-modifying CTE, e.g. webhooks' message + delivery job). The caller runs it through its transaction,
+   * adds its own `ON CONFLICT` if it gives a key, and calls `announceInserted(name, runAt)` in `tx.afterCommit`.
+   */
+  prepareInsert<P = unknown>(name: string, payload: P, options: Omit<EnqueueOptions, 'tx'> = {}): { id: string; insert: Sql; runAt: number } {
+    checkName(name);
+    const text = serialisePayload(payload);
+    const now = Date.now();
+    const runAt = runAtOf(options, now);
+    const key = options.key;
+    if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > MAX_KEY)) {
+      throw AppError.badRequest(`A job key must be a non-empty string of at most ${MAX_KEY} characters.`);
+    }
+    const maxAttempts = this.workers.get(name)?.maxAttempts ?? 4;
+    const id = randomString(15, LOWER_ALPHANUMERIC_ALPHABET);
+    const insert = sql`INSERT INTO "_jobs" (id, name, payload, "key", status, attempts, "maxAttempts", "runAt", created, updated) VALUES (${id}, ${name}, ${text}, ${key ?? null}, 'queued', 0, ${maxAttempts}, ${runAt}, ${now}, ${now})`;
+    return { id, insert, runAt };
+  }
+
+  /** Wakes the workers for a job inserted through `prepareInsert` (call it after the commit). */
+  announceInserted(name: string, runAt: number): void {
+    this.enqueued(name, runAt);
+  }
+
   /** A job was committed: wake the local worker (at its run time) and tell the other nodes. */
   private enqueued(name: string, runAt: number): void {
     const wait = runAt - Date.now();

@@ -1,7 +1,7 @@
 /**
  * Cryptographically secure random helpers (never Math.random: ids, token keys and secrets come from here).
  */
-import { randomBytes, randomInt as cryptoRandomInt } from 'node:crypto';
+import { randomFillSync, randomInt as cryptoRandomInt } from 'node:crypto';
 
 /** `[a-zA-Z0-9]`, PocketBase's default alphabet for random strings. */
 export const ALPHANUMERIC_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -16,9 +16,32 @@ export function randomInt(maxExclusive: number): number {
   return cryptoRandomInt(0, maxExclusive);
 }
 
+/** Alphabets split once (ids are drawn on every write). */
+const alphabets = new Map<string, readonly string[]>();
+
+/**
+ * Random bytes handed out from a pool refilled 4 KiB at a time (one CSPRNG call per refill instead of one per
+ * id, as crypto.randomUUID does); every byte is used once.
+ */
+const POOL_SIZE = 4096;
+const pool = Buffer.alloc(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+function nextByte(): number {
+  if (poolOffset >= POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  return pool[poolOffset++] as number;
+}
+
 /** A random string of `length` characters drawn uniformly from `alphabet` (at most 256 distinct characters). */
 export function randomString(length: number, alphabet: string = ALPHANUMERIC_ALPHABET): string {
-  const chars = [...alphabet];
+  let chars = alphabets.get(alphabet);
+  if (!chars) {
+    chars = [...alphabet];
+    if (alphabets.size < 100) alphabets.set(alphabet, chars);
+  }
   const n = chars.length;
   if (n === 0 || n > 256) throw new RangeError('randomString: the alphabet must have 1..256 characters');
   if (!Number.isSafeInteger(length) || length < 0) throw new RangeError('randomString: invalid length');
@@ -26,12 +49,9 @@ export function randomString(length: number, alphabet: string = ALPHANUMERIC_ALP
   const limit = 256 - (256 % n);
   let out = '';
   while (out.length < length) {
-    const bytes = randomBytes(Math.max(16, (length - out.length) * 2));
-    for (const b of bytes) {
-      if (b >= limit) continue;
-      out += chars[b % n];
-      if (out.length === length) break;
-    }
+    const b = nextByte();
+    if (b >= limit) continue;
+    out += chars[b % n];
   }
   return out;
 }

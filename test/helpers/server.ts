@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import PocketBase from 'pocketbase';
 import { App, type AppConfig } from '../../src/app.js';
 import type { QueueTuning } from '../../src/jobs/index.js';
+import type { WebhookOptions } from '../../src/webhooks/index.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
@@ -99,6 +100,7 @@ export async function startServer(
     /** Custom routes (default: those the hook files add, when `hooks` is given). */
     routes?: ServerOptions['routes'];
     hookTimeout?: number;
+    webhooks?: WebhookOptions;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
@@ -108,6 +110,7 @@ export async function startServer(
     ...(opts.hooks ? { hooksDir: opts.hooks.dir } : {}),
     ...(opts.jobs ? { jobs: opts.jobs } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
   });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
