@@ -33,6 +33,7 @@ import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRecordAuthRoutes } from './routes/record-auth.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerSettingsRoutes } from './routes/settings.js';
+import { registerSqlRoutes, type SqlConsoleOptions } from './routes/sql.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,6 +63,8 @@ export interface ServerOptions {
   logRequests?: boolean;
   /** The built admin UI's folder (default dist/admin). */
   adminDir?: string;
+  /** POST /api/sql: read-only unless `write`; time limit and row cap (docs/sql-console.md). */
+  sqlConsole?: SqlConsoleOptions;
 }
 
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -162,6 +165,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerRealtimeRoutes(server, app);
   registerLogRoutes(server, app);
   registerCronRoutes(server, app);
+  registerSqlRoutes(server, app, options.sqlConsole);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});

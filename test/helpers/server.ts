@@ -88,7 +88,7 @@ export async function serveApp(app: App, options: ServerOptions = {}): Promise<S
  * server is built, as `plinth serve` does; `onServe` fires once it listens.
  */
 export async function startServer(
-  opts: { bodyLimit?: number; settings?: Record<string, unknown>; hooks?: LoadHooksOptions & { dir: string }; beforeHooks?: (app: App) => Promise<void> } = {},
+  opts: { bodyLimit?: number; server?: Omit<ServerOptions, 'bodyLimit'>; settings?: Record<string, unknown>; hooks?: LoadHooksOptions & { dir: string }; beforeHooks?: (app: App) => Promise<void> } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
   const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), ...(opts.hooks ? { hooksDir: opts.hooks.dir } : {}) });
@@ -104,7 +104,7 @@ export async function startServer(
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const served = await serveApp(app, opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {});
+  const served = await serveApp(app, { ...opts.server, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
   await hooks?.serve(served.url);
   const url = served.url;
   const admin = new PocketBase(url);
