@@ -4,6 +4,7 @@ import type { App } from '../../app.js';
 import { AppError, fieldError } from '../../errors/index.js';
 import { refuseSelfLockout } from '../superuser-ips.js';
 import { bodyOf, requireSuperuser } from './helpers.js';
+import { registerAppleSecretRoute } from './settings-apple.js';
 import { registerTestEmailRoute } from './settings-test-email.js';
 
 export function registerSettingsRoutes(server: FastifyInstance, app: App): void {
@@ -37,4 +38,5 @@ export function registerSettingsRoutes(server: FastifyInstance, app: App): void 
     return reply.code(204).send();
   });
   registerTestEmailRoute(server, app);
+  registerAppleSecretRoute(server, app);
 }
