@@ -10,6 +10,7 @@
  *   preSerialization → ?fields= picker on 2xx JSON
  *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
  */
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { isSuperuser, type AuthState } from '../rules/request-info.js';
@@ -34,6 +35,8 @@ import { registerRecordAuthRoutes } from './routes/record-auth.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerSettingsRoutes } from './routes/settings.js';
 import { registerSqlRoutes, type SqlConsoleOptions } from './routes/sql.js';
+import { registerPublicFiles } from './routes/public-files.js';
+import { registerUiExtensions } from './routes/ui-extensions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -65,6 +68,12 @@ export interface ServerOptions {
   adminDir?: string;
   /** POST /api/sql: read-only unless `write`; time limit and row cap (docs/sql-console.md). */
   sqlConsole?: SqlConsoleOptions;
+  /** The front end served at `/` (PocketBase's pb_public); default `plinth_public` beside the data dir. */
+  publicDir?: string;
+  /** A missing path under `/` answers the public dir's index.html (SPA); default true, as PocketBase. */
+  indexFallback?: boolean;
+  /** Dashboard UI extensions (`/_/extensions.js`); default `plinth_extensions` beside the data dir. */
+  extensionsDir?: string;
 }
 
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -168,7 +177,13 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerSqlRoutes(server, app, options.sqlConsole);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
+  registerUiExtensions(server, { dir: options.extensionsDir ?? join(app.config.dataDir, '..', 'plinth_extensions') });
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
+  // Last: a catch-all GET that every route above wins over.
+  registerPublicFiles(server, {
+    dir: options.publicDir ?? join(app.config.dataDir, '..', 'plinth_public'),
+    indexFallback: options.indexFallback ?? true,
+  });
   return server;
 }
 
