@@ -22,6 +22,8 @@ import { validateRule } from './rules/index.js';
 import { SettingsStore } from './settings/index.js';
 import { enableAutomigrate, migrateUp } from './migrations/migrations.js';
 import type { Logger } from './util/logger.js';
+import type { PasswordAlgorithm } from './auth/passwords.js';
+import { sql } from './db/sql.js';
 import { createLogger } from './util/logger.js';
 
 export interface AppConfig {
@@ -39,7 +41,22 @@ export interface AppConfig {
   poolSize?: number;
   /** Hook files (docs/hooks.md); default: `plinth_hooks` beside the data dir. Loaded by src/extend/. */
   hooksDir?: string;
+  /**
+   * How new password hashes are made. `auto` (default): bcrypt, as PocketBase makes them, when the data
+   * directory came from PocketBase (its `1640988000_init.go` migration is recorded), so PocketBase can
+   * still log those users in; argon2id otherwise. See docs/migrating-from-pocketbase.md.
+   */
+  passwordHash?: 'auto' | PasswordAlgorithm;
   logger?: Logger;
+}
+
+/** PocketBase's first system migration: recorded in `_migrations` of every data directory PocketBase made. */
+const POCKETBASE_INIT_MIGRATION = '1640988000_init.go';
+
+/** Whether the database was made by PocketBase (so it should stay readable by PocketBase). */
+export async function isPocketBaseDatabase(db: Database): Promise<boolean> {
+  const row = await db.get(sql`SELECT 1 AS one FROM _migrations WHERE file = ${POCKETBASE_INIT_MIGRATION}`);
+  return row !== undefined;
 }
 
 export class App {
@@ -68,7 +85,7 @@ export class App {
   readonly http: HttpClient;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'passwordHash'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
   ) {
@@ -117,6 +134,8 @@ export class App {
     };
     const app = new App(full, db, logger);
     await app.collections.bootstrap();
+    const passwordHash = config.passwordHash ?? 'auto';
+    app.writer.passwordAlgorithm = passwordHash === 'auto' ? ((await isPocketBaseDatabase(db)) ? 'bcrypt' : 'argon2id') : passwordHash;
     await app.settings.load();
     await app.auth.init();
     if (config.applyMigrations ?? true) await migrateUp(app, full.migrationsDir);

@@ -25,6 +25,7 @@ Commands:
   migrate-data  Copy a SQLite instance into an empty PostgreSQL database
   typegen     Write TypeScript types for the collections (plinth-types.d.ts)
   hooks       Type-check the hook files (hooks check)
+  import-pocketbase  Copy a PocketBase data directory (pb_data) into a new Plinth one
 
 Run "plinth <command> --help" for a command's flags.
 `;
@@ -204,6 +205,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../typegen/cli.js')).run(rest);
       case 'hooks':
         return await (await import('../extend/cli.js')).run(rest);
+      case 'import-pocketbase':
+        return await (await import('../migrations/import-pocketbase.js')).run(rest);
       case undefined:
       case 'help':
       case '--help':
