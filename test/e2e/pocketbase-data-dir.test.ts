@@ -209,7 +209,10 @@ describe('a PocketBase data directory opened in place', () => {
       assert.ok(bcrypt.compareSync('bob-password-1', bob.password));
       const post = db.prepare("SELECT * FROM posts WHERE title = 'Written by Plinth'").get() as Record<string, unknown>;
       assert.equal(post.views, 7);
-      assert.ok(existsSync(join(dir, 'storage', PB.postsId, String(post.id), String(post.photo))), 'the file is where PocketBase looks');
+      const stored = join(dir, 'storage', PB.postsId, String(post.id), String(post.photo));
+      assert.ok(existsSync(stored), 'the file is where PocketBase looks');
+      const attrs = JSON.parse(readFileSync(`${stored}.attrs`, 'utf8')) as Record<string, unknown>;
+      assert.equal(attrs['user.content_type'], 'image/png', 'with the .attrs sidecar PocketBase serves it by');
       const settings = JSON.parse((db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value) as { meta: { appName: string } };
       assert.equal(settings.meta.appName, PB.appName);
     } finally {
