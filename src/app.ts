@@ -134,8 +134,11 @@ export class App {
     };
     const app = new App(full, db, logger);
     await app.collections.bootstrap();
+    // A data directory PocketBase made stays one PocketBase can use: bcrypt hashes, `.attrs` sidecars.
+    const fromPocketBase = await isPocketBaseDatabase(db);
     const passwordHash = config.passwordHash ?? 'auto';
-    app.writer.passwordAlgorithm = passwordHash === 'auto' ? ((await isPocketBaseDatabase(db)) ? 'bcrypt' : 'argon2id') : passwordHash;
+    app.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
+    app.files.local.pocketbaseSidecars = fromPocketBase;
     await app.settings.load();
     await app.auth.init();
     if (config.applyMigrations ?? true) await migrateUp(app, full.migrationsDir);

@@ -1,6 +1,7 @@
 /**
- * Local directory back end: `<root>/<key>`, laid out as PocketBase's (gocloud fileblob): beside each file
- * a `<file>.attrs` JSON sidecar with its content type and MD5, so PocketBase serves files Plinth wrote
+ * Local directory back end: `<root>/<key>`. On a data directory that came from PocketBase
+ * (`pocketbaseSidecars`), laid out as PocketBase's (gocloud fileblob): beside each file a `<file>.attrs`
+ * JSON sidecar with its content type and MD5, so PocketBase serves files Plinth wrote
  * (docs/migrating-from-pocketbase.md). Plinth itself never reads the sidecars. Writes go to a temporary sibling and are renamed into place,
  * so a reader never sees half a file; symlinks and non-regular files are treated as missing, so a planted
  * link or a directory named like a file cannot be served.
@@ -17,6 +18,8 @@ import { assertSafeKey, collect, type ByteRange, type FileStorage, type ObjectIn
 export class LocalStorage implements FileStorage {
   readonly kind = 'local';
   private readonly root: string;
+  /** Write (and delete) gocloud's `.attrs` sidecars, as PocketBase does: set on PocketBase data directories. */
+  pocketbaseSidecars = false;
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -35,7 +38,7 @@ export class LocalStorage implements FileStorage {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     await this.writeAtomically(path, data);
-    await this.writeAtomically(`${path}.attrs`, Buffer.from(attrsJson(data, contentType ?? '', basename(path))));
+    if (this.pocketbaseSidecars) await this.writeAtomically(`${path}.attrs`, Buffer.from(attrsJson(data, contentType ?? '', basename(path))));
   }
 
   private async writeAtomically(path: string, data: Buffer): Promise<void> {

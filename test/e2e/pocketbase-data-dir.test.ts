@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -45,6 +45,7 @@ describe('a PocketBase data directory opened in place', () => {
   let beforeMain: SchemaRow[];
   let beforeAux: SchemaRow[];
   let beforeCollections: Array<Record<string, unknown>>;
+  let deletedId = '';
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'plinth-pbdata-'));
@@ -135,6 +136,12 @@ describe('a PocketBase data directory opened in place', () => {
     form.append('photo', new Blob([PNG], { type: 'image/png' }), 'new.png');
     const created = await user.collection('posts').create(form);
     await user.collection('posts').update(created.id, { views: 7 });
+    const gone = new FormData();
+    gone.append('title', 'deleted again');
+    gone.append('author', PB.user.id);
+    gone.append('photo', new Blob([PNG], { type: 'image/png' }), 'gone.png');
+    deletedId = (await user.collection('posts').create(gone)).id;
+    await user.collection('posts').delete(deletedId);
     const admin = client();
     await admin.collection('_superusers').authWithPassword(PB.superuser.email, PB.superuser.password);
     await admin.collections.create({
@@ -213,6 +220,8 @@ describe('a PocketBase data directory opened in place', () => {
       assert.ok(existsSync(stored), 'the file is where PocketBase looks');
       const attrs = JSON.parse(readFileSync(`${stored}.attrs`, 'utf8')) as Record<string, unknown>;
       assert.equal(attrs['user.content_type'], 'image/png', 'with the .attrs sidecar PocketBase serves it by');
+      const deletedDir = join(dir, 'storage', PB.postsId, deletedId);
+      assert.ok(!existsSync(deletedDir) || readdirSync(deletedDir).length === 0, 'a deleted file takes its sidecar along');
       const settings = JSON.parse((db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value) as { meta: { appName: string } };
       assert.equal(settings.meta.appName, PB.appName);
     } finally {
