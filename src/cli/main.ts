@@ -34,6 +34,7 @@ const SERVE_HELP = `Start the web server.
 
 Usage:
   plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
+               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -45,6 +46,10 @@ Flags:
   --hooksDir       Hook files (TypeScript/JavaScript)             default plinth_hooks beside --dir
   --dev            Log every request; reload hook files when they change; rewrite plinth-types.d.ts
                    (beside --dir) after every schema change
+  --publicDir      Static files served at / (PocketBase's pb_public)  default plinth_public beside --dir
+  --indexFallback  Answer a missing path under / with index.html (SPA; true or false)  default true
+  --sqlWrite       Let the SQL console (POST /api/sql) run writes; read-only without it
+  --sqlTimeout     The SQL console's time limit in seconds             default 10
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
@@ -87,7 +92,10 @@ function parseHttp(value: string): { host: string; port: number } {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string', hooksDir: 'string' });
+  const { flags } = parseArgs(argv, {
+    ...COMMON_FLAGS, http: 'string', automigrate: 'string', dev: 'boolean', poolSize: 'string', hooksDir: 'string',
+    publicDir: 'string', indexFallback: 'string', sqlWrite: 'boolean', sqlTimeout: 'string',
+  });
   if (flags.help || flags.h) {
     process.stdout.write(SERVE_HELP);
     return 0;
@@ -95,6 +103,13 @@ async function serve(argv: string[]): Promise<number> {
   const { host, port } = parseHttp(typeof flags.http === 'string' ? flags.http : '127.0.0.1:8090');
   if (flags.automigrate !== undefined && !['true', 'false'].includes(String(flags.automigrate))) {
     throw new UsageError('--automigrate takes true or false.');
+  }
+  if (flags.indexFallback !== undefined && !['true', 'false'].includes(String(flags.indexFallback))) {
+    throw new UsageError('--indexFallback takes true or false.');
+  }
+  const sqlTimeout = typeof flags.sqlTimeout === 'string' ? Number(flags.sqlTimeout) : undefined;
+  if (sqlTimeout !== undefined && !(Number.isFinite(sqlTimeout) && sqlTimeout > 0 && sqlTimeout <= 3600)) {
+    throw new UsageError(`Invalid --sqlTimeout "${String(flags.sqlTimeout)}": expected seconds, from 0.1 to 3600.`);
   }
   const logger = createLogger();
   const app = await App.open({
@@ -111,7 +126,12 @@ async function serve(argv: string[]): Promise<number> {
     await app.close();
     throw err;
   });
-  const server = await buildServer(app, { logRequests: flags.dev === true });
+  const server = await buildServer(app, {
+    logRequests: flags.dev === true,
+    ...(typeof flags.publicDir === 'string' ? { publicDir: resolve(flags.publicDir) } : {}),
+    indexFallback: flags.indexFallback !== 'false',
+    sqlConsole: { write: flags.sqlWrite === true, ...(sqlTimeout ? { timeoutMs: Math.round(sqlTimeout * 1000) } : {}) },
+  });
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen({ host, port });
   const address = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
