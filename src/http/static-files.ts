@@ -7,7 +7,7 @@
  * - content types by extension (unknown: application/octet-stream; the server's `nosniff` applies);
  * - ETag + Last-Modified with 304 answers, single `Range` (206/416, files/range.ts), HEAD;
  * - Cache-Control: HTML and anything not fingerprinted `no-cache` (revalidated each time, cheap with the
- *   ETag); fingerprinted names (`app-3f9a1c2b.js`, `main.4e5d6f7a8b.css`, a hash of 8+ characters)
+ *   ETag); fingerprinted names (`app-3f9a1c2b.js`, `index-B1x2Y3z4.js`: see isFingerprinted)
  *   `public, max-age=31536000, immutable`.
  */
 import { createReadStream } from 'node:fs';
@@ -52,7 +52,20 @@ export const STATIC_TYPES: Record<string, string> = {
   '.ogg': 'audio/ogg',
 };
 
-const FINGERPRINT = /[.-][A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$/;
+/** The last `-`/`.` separated part before the extension: where build tools put a content hash. */
+const HASH_PART = /[.-]([A-Za-z0-9_]{8,})\.[A-Za-z0-9]+$/;
+
+/**
+ * Whether a name carries a content hash. Conservative (a miss only costs a revalidation, a false hit
+ * would serve stale code): 8+ hex digits with a digit (webpack, `main.4e5d6f7a.js`), or 8+ characters
+ * mixing upper case, lower case and digits (Vite/Rollup/esbuild, `index-B1x2Y3z4.js`).
+ */
+function isFingerprinted(base: string): boolean {
+  const part = HASH_PART.exec(base)?.[1];
+  if (!part) return false;
+  if (/^[0-9a-f]+$/.test(part) && /\d/.test(part)) return true;
+  return /[A-Z]/.test(part) && /[a-z]/.test(part) && /\d/.test(part);
+}
 
 export function contentTypeOf(path: string): string {
   return STATIC_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
@@ -62,7 +75,7 @@ export function cacheControlOf(path: string): string {
   const ext = extname(path).toLowerCase();
   if (ext === '.html' || ext === '.htm') return 'no-cache';
   const base = path.slice(path.lastIndexOf(sep) + 1);
-  return FINGERPRINT.test(base) && /\d/.test(base) ? 'public, max-age=31536000, immutable' : 'no-cache';
+  return isFingerprinted(base) ? 'public, max-age=31536000, immutable' : 'no-cache';
 }
 
 /**
