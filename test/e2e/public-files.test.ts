@@ -116,6 +116,16 @@ describe('front end from plinth_public/ and UI extensions', () => {
     assert.equal((await s.admin.collections.getFullList()).length > 0, true);
   });
 
+  it('does not fill the request log with successful front-end file requests', async () => {
+    await s.fetch('/logo.svg?marker=static');
+    await s.fetch('/api/health?marker=api');
+    await s.app.logs.flush();
+    const logs = await s.admin.logs.getList(1, 200, { filter: 'data.url ~ "marker"' });
+    const urls = logs.items.map((l) => String((l.data as { url?: string }).url));
+    assert.ok(urls.some((u) => u.includes('marker=api')), urls.join());
+    assert.ok(!urls.some((u) => u.includes('marker=static')), urls.join());
+  });
+
   it('never leaves the folder: dot-segments (raw or encoded), backslashes, NUL, dot-files, symlinks out', async () => {
     for (const path of [
       '/../outside.txt',
