@@ -173,4 +173,13 @@ describe('SQL console time limit', () => {
     assert.ok(Date.now() - started < 2500, `took ${Date.now() - started} ms`);
   });
 
+  // SQLite only: PostgreSQL's console queries wait for a pooled connection instead.
+  if (TEST_DIALECT === 'sqlite') it('runs at most 4 console reads at once on SQLite (each is a thread with a connection): 429 beyond', async () => {
+    const q = COUNT_SLOWLY.replace('30000000', '10000000');
+    const answers = await Promise.all(Array.from({ length: 6 }, () => postJson(s, '/api/sql', { query: q }, s.admin.authStore.token)));
+    const statuses = answers.map((a) => a.status);
+    assert.ok(statuses.includes(429), statuses.join());
+    assert.ok(statuses.every((st) => st === 429 || st === 400), statuses.join());
+  });
+
 });

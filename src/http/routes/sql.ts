@@ -34,9 +34,7 @@ export function registerSqlRoutes(server: FastifyInstance, app: App, options: Sq
     requireSuperuser(req);
     const raw = bodyOf(req).data.query;
     const query = raw === undefined || raw === null ? '' : typeof raw === 'string' ? raw : null;
-    if (query === null) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { query: fieldError('validation_invalid_string', 'Must be a string') });
-    }
+    if (query === null) throw AppError.badRequest('An error occurred while loading the submitted data.'); // PocketBase: the body does not bind
     if (query === '') {
       throw AppError.validation('An error occurred while validating the submitted data.', { query: fieldError('validation_required', 'Cannot be blank') });
     }

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConsoleTimeout, consoleText, isPossibleWrite, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
 import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
+import { AppError } from '../../../errors/app-error.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
 import { sqliteDialect } from './sqlite-dialect.js';
@@ -25,6 +26,9 @@ const PRAGMAS = [
 ];
 
 const STATEMENT_CACHE_LIMIT = 1000;
+
+/** SQL console reads running at once (each in a worker thread with its own connection). */
+const MAX_CONSOLE_WORKERS = 4;
 
 /** One better-sqlite3 connection with its prepared-statement cache. */
 class Connection {
@@ -207,11 +211,20 @@ export class SqliteDatabase implements Database {
     return result;
   }
 
+  /** Console workers running now: each holds a connection and some memory, so only a few at once. */
+  private consoleWorkers = 0;
+
+  /** Counted until the thread exits (after a timeout it may still be finishing a step). */
   private consoleRead(statements: string[], options: ConsoleOptions): Promise<ConsoleResult> {
+    if (this.consoleWorkers >= MAX_CONSOLE_WORKERS) {
+      return Promise.reject(new AppError('too_many_requests', 'Too many SQL console queries at once; try again shortly.'));
+    }
     return new Promise((resolve, reject) => {
       const worker = new Worker(new URL('./console-worker.js', import.meta.url), {
         workerData: { filename: this.filename, statements, maxRows: options.maxRows },
       });
+      this.consoleWorkers++;
+      worker.once('exit', () => this.consoleWorkers--);
       let settled = false;
       const finish = (fn: () => void) => {
         if (settled) return;
