@@ -183,6 +183,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerPublicFiles(server, {
     dir: options.publicDir ?? join(app.config.dataDir, '..', 'plinth_public'),
     indexFallback: options.indexFallback ?? true,
+    exclude: [app.config.dataDir, app.config.migrationsDir, app.config.hooksDir],
   });
   return server;
 }

@@ -101,8 +101,13 @@ export function safeSegments(rawPath: string): string[] | null {
 
 export type Found = { kind: 'file'; path: string; size: number; mtimeMs: number } | { kind: 'dir'; path: string } | null;
 
-/** Looks a path up inside `root` (symlinks followed only when they stay inside). */
-export async function lookup(root: string, segments: readonly string[]): Promise<Found> {
+const inside = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+
+/**
+ * Looks a path up inside `root` (symlinks followed only when they stay inside), never inside one of the
+ * `exclude` folders.
+ */
+export async function lookup(root: string, segments: readonly string[], exclude: readonly string[] = []): Promise<Found> {
   let realRoot: string;
   let real: string;
   try {
@@ -111,7 +116,11 @@ export async function lookup(root: string, segments: readonly string[]): Promise
   } catch {
     return null;
   }
-  if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) return null;
+  if (!inside(real, realRoot)) return null;
+  for (const dir of exclude) {
+    const realDir = await realpath(dir).catch(() => null);
+    if (realDir && !inside(realRoot, realDir) && inside(real, realDir)) return null;
+  }
   try {
     const st = await stat(real);
     if (st.isDirectory()) return { kind: 'dir', path: real };

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { openTestApp, serveApp, startServer, type ServedApp, type TestServer } from '../helpers/server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 /** A raw GET that keeps the path exactly as written (fetch would normalise dot-segments). */
 function rawGet(url: string, path: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -187,5 +189,31 @@ describe('no plinth_public/ and no extensions; indexFallback off', () => {
     assert.equal((await withFolder.fetch('/app/settings')).status, 404);
     assert.equal((await withFolder.fetch('/logo.svg')).status, 200);
     assert.equal((await withFolder.fetch('/')).status, 200);
+  });
+});
+
+describe('a public dir that contains the data dir', () => {
+  let root: string;
+  let served: ServedApp;
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'plinth-public-root-'));
+    const app = await openTestApp({ dataDir: join(root, 'data'), migrationsDir: join(root, 'migrations') });
+    writeFileSync(join(root, 'data', 'secret.txt'), 'inside the data dir');
+    mkdirSync(join(root, 'migrations'), { recursive: true });
+    writeFileSync(join(root, 'migrations', 'm.js'), 'migration');
+    writeFileSync(join(root, 'hello.txt'), 'public');
+    served = await serveApp(app, { publicDir: root });
+  });
+  after(async () => {
+    await served.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('never serves the data, migrations or hooks folders from it (--publicDir=. is safe)', async () => {
+    assert.equal(await (await fetch(`${served.url}/hello.txt`)).text(), 'public');
+    for (const path of ['/data/secret.txt', '/data/data.db', '/migrations/m.js', '/data/']) {
+      const res = await fetch(served.url + path);
+      assert.equal(res.status, 404, path);
+    }
   });
 });

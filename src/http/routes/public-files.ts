@@ -14,6 +14,11 @@ export interface PublicFilesOptions {
   dir: string;
   /** A missing path answers the root index.html (PocketBase's default: true). */
   indexFallback?: boolean;
+  /**
+   * Folders never served even when the public dir contains them (the data dir, hooks, migrations):
+   * `--publicDir=.` must not hand out data.db.
+   */
+  exclude?: string[];
 }
 
 const NOT_FOUND = { data: {}, message: "The requested resource wasn't found.", status: 404 };
@@ -21,6 +26,7 @@ const NOT_FOUND = { data: {}, message: "The requested resource wasn't found.", s
 export function registerPublicFiles(server: FastifyInstance, options: PublicFilesOptions): void {
   const root = options.dir;
   const fallback = options.indexFallback ?? true;
+  const exclude = options.exclude ?? [];
 
   const notFound = (reply: FastifyReply) => reply.code(404).type('application/json; charset=utf-8').send(NOT_FOUND);
 
@@ -29,20 +35,20 @@ export function registerPublicFiles(server: FastifyInstance, options: PublicFile
     if (rawPath === '/api' || rawPath.startsWith('/api/') || rawPath === '/_' || rawPath.startsWith('/_/')) return notFound(reply);
     const segments = safeSegments(rawPath);
     if (!segments) return notFound(reply);
-    const found = await lookup(root, segments);
+    const found = await lookup(root, segments, exclude);
     if (found?.kind === 'dir') {
       if (!rawPath.endsWith('/')) {
         const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
         // `//host` would leave the site: the path is rebuilt from its safe segments.
         return reply.redirect(`/${segments.map(encodeURIComponent).join('/')}/${query}`, 301);
       }
-      const index = await lookup(root, [...segments, 'index.html']);
+      const index = await lookup(root, [...segments, 'index.html'], exclude);
       if (index?.kind === 'file') return sendFile(req, reply, index);
     } else if (found?.kind === 'file') {
       return sendFile(req, reply, found);
     }
     if (fallback) {
-      const index = await lookup(root, ['index.html']);
+      const index = await lookup(root, ['index.html'], exclude);
       if (index?.kind === 'file') return sendFile(req, reply, index);
     }
     return notFound(reply);
