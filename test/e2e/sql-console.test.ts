@@ -50,11 +50,11 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     }
   });
 
-  it('reads any table (internal ones too) with declared types and NOT NULL as nullable false', async () => {
-    const res = await postJson(s, '/api/sql', { query: 'SELECT id, email FROM _superusers' }, token);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal((res.body.rows as unknown[]).length, 1);
-    const email = (res.body.columns as { name: string; type: string; nullable: boolean }[])[1];
+  it('reads any table (internal ones too) with declared types and NOT NULL as nullable false, through the SDK\'s pb.sql.run', async () => {
+    const res = await s.admin.sql.run('SELECT id, email FROM _superusers');
+    assert.equal(res.rows.length, 1);
+    assert.equal(res.rows[0]?.[1], 'admin@example.com');
+    const email = res.columns[1];
     assert.equal(email?.name, 'email');
     assert.equal(email?.type, 'TEXT');
     assert.equal(email?.nullable, false);
@@ -76,6 +76,7 @@ describe('SQL console (POST /api/sql), read-only default', () => {
   });
 
   it('400s a blank, too long or invalid query (PocketBase\'s fields and messages)', async () => {
+    await assert.rejects(s.admin.sql.run('not sql'), (e: { status: number }) => e.status === 400);
     const blank = await postJson(s, '/api/sql', { query: '' }, token);
     assert.equal(blank.status, 400);
     assert.equal((blank.body.data as { query: { code: string } }).query.code, 'validation_required');
