@@ -298,6 +298,12 @@ describe('plinth import-pocketbase', () => {
     assert.equal(await importPocketBase([`--from=${old}`, `--dir=${join(root, 'out2')}`]), 1);
     assert.ok(!existsSync(join(root, 'out2')));
     assert.equal(await importPocketBase([`--dir=${join(root, 'out3')}`]), 1);
+    assert.equal(await importPocketBase([`--from=${from}`, `--dir=${join(from, 'inside')}`]), 1, 'a target inside the source');
+    assert.ok(!existsSync(join(from, 'inside')));
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    assert.equal(await importPocketBase([`--from=${from}`, `--dir=${empty}`]), 0, 'an existing empty folder is fine');
+    assert.ok(existsSync(join(empty, 'data.db')) && existsSync(join(empty, 'auxiliary.db')));
     assert.equal(await importPocketBase([`--from=${from}`, '--bogus']), 1);
     assert.equal(await importPocketBase(['--help']), 0);
   });
