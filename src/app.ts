@@ -24,6 +24,8 @@ import { SettingsStore } from './settings/index.js';
 import { StartupError } from './errors/index.js';
 import { enableAutomigrate, migrateUp } from './migrations/migrations.js';
 import type { Logger } from './util/logger.js';
+import type { PasswordAlgorithm } from './auth/passwords.js';
+import { sql } from './db/sql.js';
 import { createLogger } from './util/logger.js';
 import { SecretBox } from './util/secret-box.js';
 import { WebhookService, type WebhookOptions } from './webhooks/index.js';
@@ -52,6 +54,12 @@ export interface AppConfig {
   encryptionKey?: string;
   /** Webhook delivery tuning (retry schedule, timeout, auto-disable); the defaults are Svix's. */
   webhooks?: WebhookOptions;
+  /**
+   * How new password hashes are made. `auto` (default): bcrypt, as PocketBase makes them, when the data
+   * directory came from PocketBase (its `1640988000_init.go` migration is recorded), so PocketBase can
+   * still log those users in; argon2id otherwise. See docs/migrating-from-pocketbase.md.
+   */
+  passwordHash?: 'auto' | PasswordAlgorithm;
   logger?: Logger;
 }
 
@@ -84,6 +92,16 @@ function startupFailure(err: unknown, what: string): unknown {
   // Node system errors (fs) and SQLite's own (SQLITE_CANTOPEN, SQLITE_READONLY_DIRECTORY, …).
   if (/^(E[A-Z]+|SQLITE_\w+)$/.test(code)) return new StartupError(`${what}: ${String(e.message).split('\n')[0]} (${code})`, { cause: err });
   return err;
+}
+
+
+/** PocketBase's first system migration: recorded in `_migrations` of every data directory PocketBase made. */
+const POCKETBASE_INIT_MIGRATION = '1640988000_init.go';
+
+/** Whether the database was made by PocketBase (so it should stay readable by PocketBase). */
+export async function isPocketBaseDatabase(db: Database): Promise<boolean> {
+  const row = await db.get(sql`SELECT 1 AS one FROM _migrations WHERE file = ${POCKETBASE_INIT_MIGRATION}`);
+  return row !== undefined;
 }
 
 export class App {
@@ -121,7 +139,7 @@ export class App {
   private secretBox: SecretBox | null = null;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey'>> & { databaseUrl?: string },
+    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash'>> & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
@@ -200,6 +218,11 @@ export class App {
       await app.collections.bootstrap().catch((err: unknown) => {
         throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
       });
+      // A data directory PocketBase made stays one PocketBase can use: bcrypt hashes, `.attrs` sidecars.
+      const fromPocketBase = await isPocketBaseDatabase(db);
+      const passwordHash = config.passwordHash ?? 'auto';
+      app.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
+      app.files.local.pocketbaseSidecars = fromPocketBase;
       await app.settings.load();
       await app.auth.init();
       if (config.applyMigrations ?? true) {

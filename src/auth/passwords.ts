@@ -33,8 +33,23 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** An argon2id PHC string for `password` (waits for a free hashing slot). */
-export async function hashPassword(password: string): Promise<string> {
+/**
+ * How new password hashes are made: argon2id (Plinth's default), or bcrypt as PocketBase makes them, so
+ * a data directory that came from PocketBase stays usable by PocketBase (App picks it: see
+ * docs/migrating-from-pocketbase.md).
+ */
+export type PasswordAlgorithm = 'argon2id' | 'bcrypt';
+
+/** PocketBase's bcrypt cost when a password field sets none (Go's bcrypt.DefaultCost). */
+export const BCRYPT_DEFAULT_COST = 10;
+
+/** An argon2id PHC string (or a bcrypt hash, with `algorithm: 'bcrypt'`) for `password`; waits for a free hashing slot. */
+export async function hashPassword(password: string, algorithm: PasswordAlgorithm = 'argon2id', bcryptCost = BCRYPT_DEFAULT_COST): Promise<string> {
+  if (algorithm === 'bcrypt') {
+    const { hash } = await loadBcrypt();
+    const cost = Number.isInteger(bcryptCost) && bcryptCost >= 4 && bcryptCost <= 31 ? bcryptCost : BCRYPT_DEFAULT_COST;
+    return withSlot(() => hash(password, cost));
+  }
   const { hash } = await loadArgon();
   return withSlot(() => hash(password, ARGON_OPTIONS));
 }
@@ -73,7 +88,9 @@ export function dummyPasswordHash(): Promise<string> {
 }
 
 /** Whether a stored hash should be replaced at the next login (older algorithm or weaker parameters). */
-export function needsRehash(hash: string): boolean {
+export function needsRehash(hash: string, algorithm: PasswordAlgorithm = 'argon2id'): boolean {
+  // PocketBase-compatible mode keeps bcrypt hashes (PocketBase verifies only those) and turns others into bcrypt.
+  if (algorithm === 'bcrypt') return !BCRYPT_RE.test(hash);
   const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
   // Stronger-than-default parameters are kept: re-hashing them down would weaken the stored hash.
   return !m || Number(m[1]) < ARGON_OPTIONS.memoryCost || Number(m[2]) < ARGON_OPTIONS.timeCost;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { App } from '../app.js';
-import { buildServer } from '../http/server.js';
+import { buildServer, type ServerOptions } from '../http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../collections/model.js';
 import { AppError, StartupError } from '../errors/index.js';
 import { systemRequest } from '../records/system-request.js';
@@ -33,6 +33,7 @@ Commands:
   typegen     Write TypeScript types for the collections (plinth-types.d.ts)
   hooks       Type-check the hook files (hooks check)
   backup      Create, list or restore backups (zip of the data; pg_dump on PostgreSQL)
+  import-pocketbase  Copy a PocketBase data directory (pb_data) into a new Plinth one
 
 Run "plinth <command> --help" for a command's flags.
 
@@ -43,6 +44,7 @@ const SERVE_HELP = `Start the web server.
 
 Usage:
   plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
+               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -54,6 +56,10 @@ Flags:
   --hooksDir       Hook files (TypeScript/JavaScript)             default plinth_hooks beside --dir
   --dev            Log every request; reload hook files when they change; rewrite plinth-types.d.ts
                    (beside --dir) after every schema change
+  --publicDir      Static files served at / (PocketBase's pb_public)  default plinth_public beside --dir
+  --indexFallback  Answer a missing path under / with index.html (SPA; true or false)  default true
+  --sqlWrite       Let the SQL console (POST /api/sql) run writes; read-only without it
+  --sqlTimeout     The SQL console's time limit in seconds             default 10
   -h, --help       Show this help
 `;
 
@@ -74,7 +80,8 @@ Flags:
 export const COMMANDS = {
   serve: {
     name: 'serve',
-    flags: { http: 'string', dir: 'string', db: 'string', poolSize: 'string', migrationsDir: 'string', automigrate: 'string', hooksDir: 'string', dev: 'boolean' },
+    flags: { http: 'string', dir: 'string', db: 'string', poolSize: 'string', migrationsDir: 'string', automigrate: 'string', hooksDir: 'string', dev: 'boolean',
+      publicDir: 'string', indexFallback: 'string', sqlWrite: 'boolean', sqlTimeout: 'string' },
   },
   superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 3 },
   migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 2 },
@@ -131,6 +138,13 @@ async function serve(argv: string[]): Promise<number> {
   if (flags.automigrate !== undefined && !['true', 'false'].includes(String(flags.automigrate))) {
     throw new UsageError('--automigrate takes true or false.');
   }
+  if (flags.indexFallback !== undefined && !['true', 'false'].includes(String(flags.indexFallback))) {
+    throw new UsageError('--indexFallback takes true or false.');
+  }
+  const sqlTimeout = typeof flags.sqlTimeout === 'string' ? Number(flags.sqlTimeout) : undefined;
+  if (sqlTimeout !== undefined && !(Number.isFinite(sqlTimeout) && sqlTimeout > 0 && sqlTimeout <= 3600)) {
+    throw new UsageError(`Invalid --sqlTimeout "${String(flags.sqlTimeout)}": expected seconds, from 0.1 to 3600.`);
+  }
   const pool = poolSize(flags);
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
   const bound = await bindPort(host, wanted);
@@ -158,6 +172,13 @@ async function serve(argv: string[]): Promise<number> {
   };
   let app: App;
   let hooks: HooksLoader;
+  const serverOptions = (): ServerOptions => ({
+    logRequests: flags.dev === true,
+    routes: hooks.routes,
+    ...(typeof flags.publicDir === 'string' ? { publicDir: resolve(flags.publicDir) } : {}),
+    indexFallback: flags.indexFallback !== 'false',
+    sqlConsole: { write: flags.sqlWrite === true, ...(sqlTimeout ? { timeoutMs: Math.round(sqlTimeout * 1000) } : {}) },
+  });
   try {
     ({ app, hooks } = await openWithHooks());
   } catch (err) {
@@ -165,7 +186,7 @@ async function serve(argv: string[]): Promise<number> {
     throw err;
   }
   installProcessGuards(logger);
-  let server = await buildServer(app, { logRequests: flags.dev === true, routes: hooks.routes });
+  let server = await buildServer(app, serverOptions());
   if (flags.dev === true) (await import('../typegen/index.js')).watchTypes(app, join(app.config.dataDir, '..', 'plinth-types.d.ts'));
   await server.listen(listenHandle(bound));
   const address = `http://${showAddress(host, port)}`;
@@ -189,7 +210,7 @@ async function serve(argv: string[]): Promise<number> {
       ({ app, hooks } = await openWithHooks());
     }
     try {
-      server = await buildServer(app, { logRequests: flags.dev === true, routes: hooks.routes });
+      server = await buildServer(app, serverOptions());
       await server.listen({ host, port });
       await hooks.serve(address);
     } catch (err) {
@@ -312,6 +333,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../typegen/cli.js')).run(rest);
       case 'hooks':
         return await (await import('../extend/cli.js')).run(rest);
+      case 'import-pocketbase':
+        return await (await import('../migrations/import-pocketbase.js')).run(rest);
       case undefined:
       case 'help':
       case '--help':

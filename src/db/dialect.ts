@@ -4,6 +4,7 @@
  * SQL functions the rules compiler and the DDL code need. Code outside `db/dialects/*` only ever builds
  * portable fragments with `sql` and asks the dialect for the rest.
  */
+import type { ConsoleOptions, ConsoleResult } from './console.js';
 import type { CompiledQuery, Identifier, Sql, SqlValue } from './sql.js';
 
 /** An expression argument: a fragment or a checked identifier. */
@@ -170,5 +171,11 @@ export interface Database extends Executor {
   tableNames(): Promise<string[]>;
   /** Column names of a table, in order. */
   columnNames(table: string): Promise<string[]>;
+  /**
+   * The superuser SQL console (POST /api/sql): raw SQL text a superuser typed, the one place Plinth runs
+   * SQL it did not write. Read-only unless `options.write`; bounded by a timeout and a row cap. See
+   * db/console.ts and docs/sql-console.md.
+   */
+  runConsole(query: string, options: ConsoleOptions): Promise<ConsoleResult>;
   close(): Promise<void>;
 }

@@ -1,11 +1,15 @@
 /**
- * Local directory back end: `<root>/<key>`. Writes go to a temporary sibling and are renamed into place,
+ * Local directory back end: `<root>/<key>`. On a data directory that came from PocketBase
+ * (`pocketbaseSidecars`), laid out as PocketBase's (gocloud fileblob): beside each file a `<file>.attrs`
+ * JSON sidecar with its content type and MD5, so PocketBase serves files Plinth wrote
+ * (docs/migrating-from-pocketbase.md). Plinth itself never reads the sidecars. Writes go to a temporary sibling and are renamed into place,
  * so a reader never sees half a file; symlinks and non-regular files are treated as missing, so a planted
  * link or a directory named like a file cannot be served.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LOWER_ALPHANUMERIC_ALPHABET, randomString } from '../util/random.js';
 import { assertSafeKey, collect, type ByteRange, type FileStorage, type ObjectInfo } from './storage.js';
@@ -14,6 +18,8 @@ import { assertSafeKey, collect, type ByteRange, type FileStorage, type ObjectIn
 export class LocalStorage implements FileStorage {
   readonly kind = 'local';
   private readonly root: string;
+  /** Write (and delete) gocloud's `.attrs` sidecars, as PocketBase does: set on PocketBase data directories. */
+  pocketbaseSidecars = false;
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -27,10 +33,15 @@ export class LocalStorage implements FileStorage {
     return path;
   }
 
-  /** The content type is not kept: serving sniffs the bytes again. */
-  async put(key: string, data: Buffer, _contentType?: string): Promise<void> {
+  /** Plinth's serving sniffs the bytes again; the content type goes only into PocketBase's `.attrs` sidecar. */
+  async put(key: string, data: Buffer, contentType?: string): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
+    await this.writeAtomically(path, data);
+    if (this.pocketbaseSidecars) await this.writeAtomically(`${path}.attrs`, Buffer.from(attrsJson(data, contentType ?? '', basename(path))));
+  }
+
+  private async writeAtomically(path: string, data: Buffer): Promise<void> {
     // The temp name starts with a dot: isSafeFileName refuses it, so it can never be requested.
     const tmp = join(dirname(path), `.tmp_${randomString(12, LOWER_ALPHANUMERIC_ALPHABET)}`);
     try {
@@ -63,7 +74,9 @@ export class LocalStorage implements FileStorage {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.pathOf(key), { force: true });
+    const path = this.pathOf(key);
+    await rm(path, { force: true });
+    await rm(`${path}.attrs`, { force: true });
   }
 
   async deletePrefix(prefix: string): Promise<void> {
@@ -74,6 +87,19 @@ export class LocalStorage implements FileStorage {
     // rmdir only removes an empty folder: anything written meanwhile (a concurrent write) stays.
     await rmdir(this.pathOf(prefix)).catch(() => undefined);
   }
+}
+
+/** gocloud fileblob's sidecar (what PocketBase's local storage writes and reads back). */
+function attrsJson(data: Buffer, contentType: string, name: string): string {
+  return JSON.stringify({
+    'user.cache_control': '',
+    'user.content_disposition': '',
+    'user.content_encoding': '',
+    'user.content_language': '',
+    'user.content_type': contentType,
+    'user.metadata': { 'original-filename': name },
+    md5: createHash('md5').update(data).digest('base64'),
+  });
 }
 
 function isMissing(err: unknown): boolean {

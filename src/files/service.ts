@@ -26,7 +26,8 @@ const MAX_FAILED_THUMBS = 1000;
 
 /** Storage for records' files. */
 export class FileService implements FileJanitor {
-  private readonly local: LocalStorage;
+  /** The data dir's `storage/` (settings.s3 off). */
+  readonly local: LocalStorage;
   private s3: { signature: string; storage: S3Storage } | null = null;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly thumbsInFlight = new Map<string, Promise<ObjectInfo | null>>();

@@ -802,13 +802,15 @@ export function registerCustomRoutes<Api>(
   registry: RouteRegistry<Api>,
   makeApi?: RouteApiFactory<Api>,
   builtins: BuiltinRoute[] = [],
+  /** Answers a GET or HEAD that no custom route takes (the public files); default a 404. */
+  fallback?: (req: FastifyRequest, reply: FastifyReply) => unknown,
 ): void {
   registry.attach(builtins);
   /** The route for the request (404 when none), its guard checked (401/403/400). */
   const matchRequest = (req: FastifyRequest): Matched => {
     const url = req.url;
     const q = url.indexOf('?');
-    const found = registry.match(req.method, q < 0 ? url : url.slice(0, q)) as Matched | null;
+    const found = registry.match(req.method === 'HEAD' ? 'GET' : req.method, q < 0 ? url : url.slice(0, q)) as Matched | null;
     if (!found) throw AppError.notFound();
     checkGuard(found.route.guard, req.auth);
     req.customRoute = found;
@@ -835,11 +837,16 @@ export function registerCustomRoutes<Api>(
     return ctx.respond(value);
   };
 
-  // GET (and its HEAD twin) has no body to guard: matching in the handler saves a hook stage per request.
+  // GET (and HEAD, answered by the GET routes) has no body to guard: matching in the handler saves a hook stage
+  // per request. GET and HEAD as one route: Fastify's automatic HEAD route would replace the Content-Length.
   server.route({
-    method: ['GET'],
+    method: ['GET', 'HEAD'],
     url: '/*',
     handler: async (req, reply) => {
+      if (fallback) {
+        const q = req.url.indexOf('?');
+        if (!registry.match('GET', q < 0 ? req.url : req.url.slice(0, q))) return fallback(req, reply);
+      }
       const found = matchRequest(req);
       const limiting = limit(req, found);
       if (limiting) await limiting;

@@ -14,6 +14,7 @@
  *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
  */
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { AppError, unstorableTextError } from '../errors/index.js';
@@ -45,6 +46,9 @@ import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRecordAuthRoutes } from './routes/record-auth.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerSettingsRoutes } from './routes/settings.js';
+import { registerSqlRoutes, type SqlConsoleOptions } from './routes/sql.js';
+import { publicFilesHandler } from './routes/public-files.js';
+import { registerUiExtensions } from './routes/ui-extensions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,6 +93,14 @@ export interface ServerOptions {
    * answers 504 `timeout` (the built-in action's own time does not count). Default 30,000; 0 = no limit.
    */
   hookTimeout?: number;
+  /** POST /api/sql: read-only unless `write`; time limit and row cap (docs/sql-console.md). */
+  sqlConsole?: SqlConsoleOptions;
+  /** The front end served at `/` (PocketBase's pb_public); default `plinth_public` beside the data dir. */
+  publicDir?: string;
+  /** A missing path under `/` answers the public dir's index.html (SPA); default true, as PocketBase. */
+  indexFallback?: boolean;
+  /** Dashboard UI extensions (`/_/extensions.js`); default `plinth_extensions` beside the data dir. */
+  extensionsDir?: string;
 }
 
 export async function buildServer(app: App, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -223,11 +235,21 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerMigrationRoutes(server, app);
   registerBackupRoutes(server, app);
   registerWebhookRoutes(server, app);
+  registerSqlRoutes(server, app, options.sqlConsole);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
+  registerUiExtensions(server, { dir: options.extensionsDir ?? join(app.config.dataDir, '..', 'plinth_extensions') });
   registerAdminRoutes(server, options.adminDir ? { dir: options.adminDir } : {});
-  // Last: the custom routes' dispatcher is the lowest-priority pattern, so a built-in route always wins.
-  if (options.routes) registerCustomRoutes(server, app, options.routes, undefined, builtins.slice());
+  // Last: the front end (PocketBase's pb_public) at `/`, and the custom routes' dispatcher, the lowest-priority
+  // pattern, so a built-in route always wins; a GET no custom route takes falls through to the public files.
+  const publicFiles = publicFilesHandler({
+    dir: options.publicDir ?? join(app.config.dataDir, '..', 'plinth_public'),
+    indexFallback: options.indexFallback ?? true,
+    exclude: [app.config.dataDir, app.config.migrationsDir, app.config.hooksDir],
+  });
+  server.route({ method: ['GET', 'HEAD'], url: '/', handler: publicFiles });
+  if (options.routes) registerCustomRoutes(server, app, options.routes, undefined, builtins.slice(), publicFiles);
+  else server.route({ method: ['GET', 'HEAD'], url: '/*', handler: publicFiles });
   return server;
 }
 

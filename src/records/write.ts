@@ -13,7 +13,7 @@ import { ident, join, param, sql } from '../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import type { HookBus, RecordData, RecordEvent } from '../hooks/index.js';
 import { hasManageAccess } from '../auth/manage-rule.js';
-import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from '../auth/passwords.js';
+import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword, type PasswordAlgorithm } from '../auth/passwords.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
 import type { RecordReader } from './query.js';
@@ -44,6 +44,9 @@ function parseKey(key: string): ParsedKey {
 }
 
 export class RecordWriter {
+  /** How new passwords are hashed (App sets bcrypt on a data directory that came from PocketBase). */
+  passwordAlgorithm: PasswordAlgorithm = 'argon2id';
+
   constructor(
     private readonly db: Database,
     private readonly schema: CollectionStore,
@@ -368,7 +371,7 @@ export class RecordWriter {
       const value = record[field.name];
       if (typeof value !== 'string' || value === '') continue;
       if (existing && existing[field.name] === value) continue;
-      record[field.name] = await hashPassword(value);
+      record[field.name] = await hashPassword(value, this.passwordAlgorithm, (field as { cost?: number }).cost || undefined);
     }
   }
 

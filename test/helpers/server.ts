@@ -101,6 +101,8 @@ export async function startServer(
     routes?: ServerOptions['routes'];
     hookTimeout?: number;
     webhooks?: WebhookOptions;
+    /** Other server options (public dir, SQL console, …). */
+    server?: Omit<ServerOptions, 'bodyLimit'>;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
@@ -126,6 +128,7 @@ export async function startServer(
   }
   const routes = opts.routes ?? hooks?.routes;
   const served = await serveApp(app, {
+    ...opts.server,
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(routes ? { routes } : {}),
     ...(opts.hookTimeout !== undefined ? { hookTimeout: opts.hookTimeout } : {}),

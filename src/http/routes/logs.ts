@@ -61,7 +61,9 @@ export function logRequest(app: App, req: FastifyRequest, status: number): void 
   try {
     const level = requestLevel(status);
     const url = req.url;
-    if (url.startsWith('/_/') || url === '/_' || !app.logs.accepts(level) || !app.logs.admitRequest(level)) return;
+    // Dashboard assets are never logged; front-end files (plinth_public/) only when they fail, as PocketBase's Static.
+    if (url.startsWith('/_/') || url === '/_' || (status < 400 && !url.startsWith('/api'))) return;
+    if (!app.logs.accepts(level) || !app.logs.admitRequest(level)) return;
     const settings = app.settings.get();
     const path = redactUrl(url);
     const data: Record<string, unknown> = {

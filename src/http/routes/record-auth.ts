@@ -91,9 +91,10 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
       const hash = record ? String(record.password ?? '') : await dummyPasswordHash();
       const ok = await verifyPassword(hash, password);
       if (!record || !ok) throw AppError.badRequest('Failed to authenticate.');
-      if (needsRehash(hash)) {
-        // Imported bcrypt (or weaker argon2) hashes are upgraded on the first successful login.
-        const fresh = await hashPassword(password);
+      if (needsRehash(hash, app.writer.passwordAlgorithm)) {
+        // Imported bcrypt (or weaker argon2) hashes are upgraded on the first successful login; on a
+        // PocketBase data directory (bcrypt mode) only non-bcrypt hashes are turned into bcrypt.
+        const fresh = await hashPassword(password, app.writer.passwordAlgorithm);
         await app.db.run(sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string} AND ${ident('password')} = ${hash}`);
         record.password = fresh;
       }

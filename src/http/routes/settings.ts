@@ -5,6 +5,7 @@ import { AppError, fieldError } from '../../errors/index.js';
 import { refuseSelfLockout } from '../superuser-ips.js';
 import type { SettingsUpdateRequestEvent } from '../../hooks/index.js';
 import { bodyOf, requestInfo, requireSuperuser, runHooked } from './helpers.js';
+import { registerAppleSecretRoute } from './settings-apple.js';
 import { registerTestEmailRoute } from './settings-test-email.js';
 
 export function registerSettingsRoutes(server: FastifyInstance, app: App): void {
@@ -45,4 +46,5 @@ export function registerSettingsRoutes(server: FastifyInstance, app: App): void 
     return reply.code(204).send();
   });
   registerTestEmailRoute(server, app);
+  registerAppleSecretRoute(server, app);
 }

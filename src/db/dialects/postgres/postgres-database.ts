@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
+import { ConsoleTimeout, consoleText, isPossibleWrite, leadingKeyword, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
 import { postgresDialect } from './postgres-dialect.js';
@@ -83,6 +84,29 @@ async function describe(conn: Queryable, query: Sql): Promise<ColumnInfo[]> {
     }
     const type = [20, 21, 23, 700, 701, 1700].includes(f.dataTypeID) ? 'NUMERIC' : f.dataTypeID === 16 ? 'BOOLEAN' : 'TEXT';
     out.push({ name: f.name, table, column, type });
+  }
+  return out;
+}
+
+/** Statements that would end or split the console's transaction. */
+const TX_CONTROL = new Set(['BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK', 'ABORT', 'SAVEPOINT', 'RELEASE', 'PREPARE', 'DISCARD']);
+
+/** Every value as the text PostgreSQL sent. */
+const RAW_TEXT = { getTypeParser: (() => (value: string) => value) as unknown as typeof pg.types.getTypeParser };
+
+/** Column types by name (upper case, as database/sql reports them) and NOT NULL from the source column. */
+async function consoleColumns(client: pg.PoolClient, fields: pg.FieldDef[]): Promise<ConsoleResult['columns']> {
+  const oids = [...new Set(fields.map((f) => f.dataTypeID))];
+  const types = await client.query<{ oid: number; name: string }>({ text: 'SELECT oid::int AS oid, upper(typname) AS name FROM pg_type WHERE oid = ANY($1::oid[])', values: [oids] });
+  const typeName = new Map(types.rows.map((r) => [r.oid, r.name]));
+  const out: ConsoleResult['columns'] = [];
+  for (const f of fields) {
+    let nullable = true;
+    if (f.tableID) {
+      const a = await client.query<{ n: boolean }>({ text: 'SELECT attnotnull AS n FROM pg_attribute WHERE attrelid = $1 AND attnum = $2', values: [f.tableID, f.columnID] });
+      nullable = !a.rows[0]?.n;
+    }
+    out.push({ name: f.name, type: typeName.get(f.dataTypeID) ?? '', nullable });
   }
   return out;
 }
@@ -185,6 +209,65 @@ export class PostgresDatabase implements Database {
       sql`SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${table} ORDER BY ordinal_position`,
     );
     return rows.map((r) => r.name);
+  }
+
+  /**
+   * The SQL console: one pooled connection, one transaction (READ ONLY unless `write` is allowed and
+   * PocketBase's prefix check says the query may write) with `SET LOCAL statement_timeout`. The
+   * statements run one by one; transaction control (COMMIT, ROLLBACK, …) is refused so nothing can leave
+   * that transaction, and a read-only transaction takes its snapshot first so it cannot be switched to
+   * read-write. Row-returning SELECT/VALUES/TABLE statements are read through a cursor, at most
+   * `maxRows` rows. Values come back as PostgreSQL's text, as PocketBase returns text.
+   */
+  async runConsole(query: string, options: ConsoleOptions): Promise<ConsoleResult> {
+    const started = performance.now();
+    const statements = splitStatements(query, 'postgres');
+    if (statements.length === 0) throw new Error('empty query');
+    for (const s of statements) {
+      if (TX_CONTROL.has(leadingKeyword(s))) {
+        throw Object.assign(new Error(`${leadingKeyword(s)} is not allowed in the SQL console: each request runs in a transaction of its own`), { code: '42601' });
+      }
+    }
+    const write = options.write && isPossibleWrite(query);
+    const client = await this.pool.connect();
+    let broken = false;
+    const result: ConsoleResult = { execTime: 0, affectedRows: 0, columns: [], rows: [] };
+    try {
+      await client.query(write ? 'BEGIN' : 'BEGIN READ ONLY');
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
+      if (!write) await client.query('SELECT 1');
+      for (const text of statements) {
+        const keyword = leadingKeyword(text);
+        let res: pg.QueryResult<unknown[]>;
+        if (!write && (keyword === 'SELECT' || keyword === 'VALUES' || keyword === 'TABLE')) {
+          await client.query({ text: `DECLARE plinth_console NO SCROLL CURSOR FOR ${text}` });
+          res = await client.query({ text: `FETCH ${options.maxRows} FROM plinth_console`, rowMode: 'array', types: RAW_TEXT });
+          await client.query('CLOSE plinth_console');
+        } else {
+          res = await client.query({ text, rowMode: 'array', types: RAW_TEXT });
+        }
+        if (res.fields.length === 0) {
+          result.affectedRows += res.rowCount ?? 0;
+          continue;
+        }
+        if (write) continue; // PocketBase answers a write with its affected rows only
+        result.columns = await consoleColumns(client, res.fields);
+        result.rows = res.rows.slice(0, options.maxRows).map((r) => r.map(consoleText));
+      }
+      await client.query(write ? 'COMMIT' : 'ROLLBACK');
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if ((err as { code?: string }).code === '57014') throw new ConsoleTimeout(options.timeoutMs);
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+    result.execTime = Math.round(performance.now() - started);
+    return result;
   }
 
   schemaChanged(): void {

@@ -3,8 +3,11 @@
  * reader connection (WAL lets it read the last committed state while a write transaction is open).
  * All PRAGMAs are set here and nowhere else.
  */
+import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { ConsoleTimeout, consoleText, isPossibleWrite, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
 import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
+import { AppError } from '../../../errors/app-error.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
 import { sqliteDialect } from './sqlite-dialect.js';
@@ -23,6 +26,9 @@ const PRAGMAS = [
 ];
 
 const STATEMENT_CACHE_LIMIT = 1000;
+
+/** SQL console reads running at once (each in a worker thread with its own connection). */
+const MAX_CONSOLE_WORKERS = 4;
 
 /** One better-sqlite3 connection with its prepared-statement cache. */
 class Connection {
@@ -99,7 +105,10 @@ export class SqliteDatabase implements Database {
   /** Tail of the write queue: each transaction waits for the previous one. */
   private queue: Promise<unknown> = Promise.resolve();
 
+  private readonly filename: string;
+
   constructor(options: SqliteOptions) {
+    this.filename = options.filename;
     const w = new BetterSqlite3(options.filename);
     w.pragma('journal_mode = WAL');
     for (const p of PRAGMAS) w.pragma(p);
@@ -172,6 +181,109 @@ export class SqliteDatabase implements Database {
   async columnNames(table: string): Promise<string[]> {
     const rows = this.reader.allSync<{ name: string }>(sql`SELECT name FROM pragma_table_info(${table})`);
     return rows.map((r) => r.name);
+  }
+
+  /**
+   * The SQL console. Reads run in a worker thread on a connection of their own opened read-only (no
+   * statement can write through it, and a slow query does not block the server); on timeout the worker
+   * is terminated. A possible write (PocketBase's prefix check) with `write` allowed runs on the writer
+   * in one queued transaction, as PocketBase does; SQLite has no statement timeout there, so the limit
+   * applies to reads only (docs/sql-console.md).
+   */
+  async runConsole(query: string, options: ConsoleOptions): Promise<ConsoleResult> {
+    const started = performance.now();
+    const statements = splitStatements(query, 'sqlite');
+    if (statements.length === 0) throw Object.assign(new Error('empty query'), { code: 'SQLITE_MISUSE' });
+    let result: ConsoleResult;
+    if (options.write && isPossibleWrite(query)) {
+      result = await this.consoleWrite(statements, false, options.maxRows);
+    } else {
+      try {
+        result = this.filename === ':memory:' ? this.consoleInline(statements, options.maxRows) : await this.consoleRead(statements, options);
+      } catch (err) {
+        // A write PocketBase's prefix check does not see (REPLACE, WITH … INSERT, ALTER, PRAGMA x = y):
+        // with writes allowed it runs on the writer, as it would on PocketBase's pool.
+        if (!options.write || (err as { code?: string }).code !== 'SQLITE_READONLY') throw err;
+        result = await this.consoleWrite(statements, true, options.maxRows);
+      }
+    }
+    result.execTime = Math.round(performance.now() - started);
+    return result;
+  }
+
+  /** Console workers running now: each holds a connection and some memory, so only a few at once. */
+  private consoleWorkers = 0;
+
+  /** Counted until the thread exits (after a timeout it may still be finishing a step). */
+  private consoleRead(statements: string[], options: ConsoleOptions): Promise<ConsoleResult> {
+    if (this.consoleWorkers >= MAX_CONSOLE_WORKERS) {
+      return Promise.reject(new AppError('too_many_requests', 'Too many SQL console queries at once; try again shortly.'));
+    }
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./console-worker.js', import.meta.url), {
+        workerData: { filename: this.filename, statements, maxRows: options.maxRows },
+      });
+      this.consoleWorkers++;
+      worker.once('exit', () => this.consoleWorkers--);
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const timer = setTimeout(() => {
+        finish(() => reject(new ConsoleTimeout(options.timeoutMs)));
+        void worker.terminate();
+      }, options.timeoutMs);
+      worker.once('message', (msg: { ok: true; result: ConsoleResult } | { ok: false; message: string; code: string }) => {
+        finish(() => (msg.ok ? resolve(msg.result) : reject(Object.assign(new Error(msg.message), { code: msg.code }))));
+      });
+      worker.once('error', (err) => finish(() => reject(err)));
+      worker.once('exit', () => finish(() => reject(new Error('the SQL console worker stopped'))));
+    });
+  }
+
+  /** An in-memory database has no second connection: statements run on the writer, read-only by PRAGMA. */
+  private consoleInline(statements: string[], maxRows: number): ConsoleResult {
+    const conn = this.writer.conn;
+    conn.pragma('query_only = ON');
+    try {
+      return this.consoleStatements(conn, statements, true, maxRows);
+    } finally {
+      conn.pragma('query_only = OFF');
+    }
+  }
+
+  private async consoleWrite(statements: string[], returnRows: boolean, maxRows: number): Promise<ConsoleResult> {
+    try {
+      return await this.transaction(async () => this.consoleStatements(this.writer.conn, statements, returnRows, maxRows));
+    } finally {
+      this.schemaChanged();
+    }
+  }
+
+  private consoleStatements(conn: Conn, statements: string[], returnRows: boolean, maxRows: number): ConsoleResult {
+    const result: ConsoleResult = { execTime: 0, affectedRows: 0, columns: [], rows: [] };
+    for (const text of statements) {
+      const stmt = conn.prepare(text);
+      if (!stmt.reader) {
+        result.affectedRows += stmt.run().changes;
+        continue;
+      }
+      stmt.safeIntegers(true).raw(true);
+      const columns = stmt.columns().map((c) => ({ name: c.name, type: c.type ?? '', nullable: true }));
+      const rows: (string | null)[][] = [];
+      for (const row of stmt.iterate() as Iterable<unknown[]>) {
+        if (rows.length >= maxRows) break;
+        rows.push(row.map(consoleText));
+      }
+      if (returnRows) {
+        result.columns = columns;
+        result.rows = rows;
+      }
+    }
+    return result;
   }
 
   /** Drops cached statements after DDL. */
