@@ -111,6 +111,18 @@ export class EmailFlows {
     });
   }
 
+  /**
+   * PocketBase's checks of a requested new address: not the current one (`validation_not_in_invalid`),
+   * and not used by another record of the collection (`validation_invalid_new_email`).
+   */
+  async checkNewEmail(collection: AuthCollection, record: RecordData, newEmail: string): Promise<void> {
+    const refuse = (code: `validation_${string}`, message: string) =>
+      AppError.validation('An error occurred while validating the submitted data.', { newEmail: fieldError(code, message) });
+    if (newEmail === String(record.email ?? '')) throw refuse('validation_not_in_invalid', 'Must not be in list.');
+    const other = await findAuthRecordByEmail(this.deps.db, collection, newEmail);
+    if (other && other.id !== record.id) throw refuse('validation_invalid_new_email', 'Invalid new email address.');
+  }
+
   /** Schedules the confirmation mail to the new address, unless another record already uses it. */
   requestEmailChange(collection: AuthCollection, record: RecordData, newEmail: string): void {
     this.deps.background.run('email change request', async () => {

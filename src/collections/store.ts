@@ -4,7 +4,7 @@
  * neither the schema nor the data half-changed.
  */
 import type { Database, Executor } from '../db/dialect.js';
-import { ident as identOf, sql, type Sql } from '../db/sql.js';
+import { sql, type Sql } from '../db/sql.js';
 import { AppError, fieldError, type FieldError } from '../errors/index.js';
 import type { CollectionChangeEvent, HookBus } from '../hooks/index.js';
 import { alterCollectionDdl, createCollectionDdl, dropCollectionDdl } from './ddl.js';
@@ -153,7 +153,8 @@ export class CollectionStore implements SchemaLookup {
    * All or nothing: any failure rolls the whole import back.
    */
   async import(list: unknown, deleteMissing: boolean, source: ChangeSource = 'api', exec: Executor = this.db): Promise<void> {
-    if (!Array.isArray(list)) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
+    // An empty list would delete every collection with deleteMissing: PocketBase refuses it too.
+    if (!Array.isArray(list) || list.length === 0) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
     const snapshot = this.snapshot();
     const changes: CollectionChange[] = [];
     try {
@@ -200,13 +201,6 @@ export class CollectionStore implements SchemaLookup {
       }
       throw err;
     }
-  }
-
-  /** Deletes every record of a collection (not views). */
-  async truncate(idOrName: string): Promise<void> {
-    const collection = this.require(idOrName);
-    if (collection.type === 'view') throw AppError.badRequest('View collections cannot be truncated.');
-    await this.db.run(sql`DELETE FROM ${identOf(collection.name)}`);
   }
 
   private async validate(collection: Collection, before: Collection | undefined, message: string): Promise<void> {

@@ -80,6 +80,7 @@ export class RecordWriter {
     checkFileFields(collection, record, undefined, plan, errors);
     await this.checkRelations(exec, collection, record, undefined, errors);
     if (Object.keys(errors).length) throw AppError.validation('Failed to create record.', errors);
+    if (collection.type === 'auth' && typeof rawId === 'string' && record.id === rawId) await this.checkAuthIdUnique(exec, collection, rawId);
     await this.hashPasswords(collection, record, undefined);
 
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, request: req };
@@ -116,6 +117,10 @@ export class RecordWriter {
 
     const plan = await planUploads(collection, input.data, input.files);
     this.applyInput(collection, record, { ...input, data: plan.data }, { isNew: false, superuser, errors });
+    // PocketBase refuses a changed primary key (the same id, or none, is fine).
+    if (input.data.id !== undefined && String(input.data.id) !== existing.id) {
+      errors.id = fieldError('validation_pk_change', 'The record primary key cannot be changed.');
+    }
     this.setAutodates(collection, record, now, false);
     if (collection.type === 'auth') {
       await this.checkAuthUpdate(collection, existing, record, input.data, req, errors);
@@ -148,6 +153,36 @@ export class RecordWriter {
     await exec.transaction(async (tx) => {
       await this.deleteWithCascade(tx, collection, existing, req, new Set());
     });
+  }
+
+  /**
+   * Deletes every record of a collection in one transaction, each as a delete (PocketBase's TruncateCollection):
+   * relations pointing at them cascade, detach or refuse (a required, non-cascading reference from another
+   * record fails the whole truncate), record hooks run and files are removed after the commit.
+   */
+  async truncate(collection: Collection, req: RequestInfo, exec: Executor = this.db): Promise<void> {
+    if (collection.type === 'view') throw AppError.badRequest("View collections cannot be truncated since they don't store their own records.");
+    try {
+      await exec.transaction(async (tx) => {
+        const seen = new Set<string>();
+        for (;;) {
+          const rows = await tx.all(sql`SELECT * FROM ${ident(collection.name)} LIMIT 500`);
+          let progressed = false;
+          for (const row of rows) {
+            const record = rowToRecord(collection, row);
+            if (seen.has(`${collection.id}/${record.id as string}`)) continue; // a hook kept it: do not loop on it
+            await this.deleteWithCascade(tx, collection, record, req, seen);
+            progressed = true;
+          }
+          if (!progressed) return;
+        }
+      });
+    } catch (err) {
+      if (err instanceof AppError && err.status === 400) {
+        throw AppError.badRequest('Failed to truncate collection (most likely due to required cascade delete record references).');
+      }
+      throw err;
+    }
   }
 
   /** Deletes a record after resolving every relation that points at it (cascade, detach or refuse). */
@@ -290,6 +325,19 @@ export class RecordWriter {
       );
       if (new Set(rows.map((r) => r.id)).size !== new Set(ids).size) {
         errors[field.name] = fieldError('validation_missing_rel_records', 'Failed to find all relation records with the provided ids');
+      }
+    }
+  }
+
+  /**
+   * Auth record ids are unique across all auth collections (PocketBase's rule: tokens and owner checks
+   * compare ids), so a client-chosen id already used by another auth collection is refused.
+   */
+  private async checkAuthIdUnique(exec: Executor, collection: Collection, id: string): Promise<void> {
+    for (const other of this.schema.all()) {
+      if (other.type !== 'auth' || other.id === collection.id) continue;
+      if (await exec.get(sql`SELECT 1 AS ok FROM ${ident(other.name)} WHERE ${ident('id')} = ${id}`)) {
+        throw AppError.validation('Failed to create record.', { id: fieldError('validation_invalid_auth_id', 'Invalid or duplicated auth record id.') });
       }
     }
   }

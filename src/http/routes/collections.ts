@@ -7,6 +7,7 @@ import { publicCollection } from '../../collections/public.js';
 import { scaffolds, tableAsCollection } from '../../collections/system-collections.js';
 import { inferViewFields } from '../../collections/view-fields.js';
 import { ident, sql, type Sql } from '../../db/sql.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import { parseListParams } from '../../records/query.js';
 import { compileFilter, compileSort } from '../../rules/index.js';
 import { bodyOf, param, query, requestInfo, requireSuperuser } from './helpers.js';
@@ -63,6 +64,9 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
   server.put('/api/collections/import', async (req, reply) => {
     requireSuperuser(req);
     const data = bodyOf(req).data;
+    if (!Array.isArray(data.collections) || data.collections.length === 0) {
+      throw AppError.validation('An error occurred while validating the submitted data.', { collections: fieldError('validation_required', 'Cannot be blank.') });
+    }
     await app.collections.import(data.collections, data.deleteMissing === true);
     return reply.code(204).send();
   });
@@ -90,7 +94,7 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
 
   server.delete('/api/collections/:collection/truncate', async (req, reply) => {
     requireSuperuser(req);
-    await app.collections.truncate(param(req, 'collection'));
+    await app.writer.truncate(app.collections.require(param(req, 'collection')), requestInfo(req));
     return reply.code(204).send();
   });
 }

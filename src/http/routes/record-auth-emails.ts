@@ -54,6 +54,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
 
   server.post('/api/collections/:collection/request-password-reset', async (req, reply) => {
     const c = await start(req, 'requestPasswordReset');
+    if (!c.passwordAuth.enabled) throw AppError.badRequest('The collection is not configured to allow password authentication.');
     const { email } = readStrings(req, { email: { max: 255 } });
     requireEmail(email, 'email');
     flows.requestPasswordReset(c, email);
@@ -77,10 +78,8 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
     if (req.auth.collection.id !== c.id) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
     const { newEmail } = readStrings(req, { newEmail: { max: 255 } });
     requireEmail(newEmail, 'newEmail');
-    if (newEmail.toLowerCase() === String(req.auth.record.email ?? '').toLowerCase()) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { newEmail: fieldError('validation_invalid_new_email', 'Must be different from the current email') });
-    }
-    // A taken address gets the same 204 (no mail is sent): the answer must not reveal other accounts.
+    // PocketBase's checks: not the current address, and not another record's (that one is a 400, as in PocketBase).
+    await flows.checkNewEmail(c, req.auth.record, newEmail);
     flows.requestEmailChange(c, req.auth.record, newEmail);
     return reply.code(204).send();
   });
