@@ -16,6 +16,7 @@ import { hasManageAccess } from '../auth/manage-rule.js';
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from '../auth/passwords.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
+import { compileFilter } from '../rules/index.js';
 import type { RecordReader } from './query.js';
 import { rowToRecord, virtualRow } from './record-io.js';
 import { formatDateTime } from '../util/datetime.js';
@@ -74,7 +75,11 @@ export class RecordWriter {
     this.setAutodates(collection, record, now, true);
 
     if (collection.type === 'auth') {
-      await this.checkAuthCreate(record, input.data, superuser, errors);
+      // PocketBase validates the auth form fields (password, passwordConfirm, verified) first and reports
+      // only those when any fails; the record's field errors come after.
+      const formErrors: FieldErrors = {};
+      await this.checkAuthCreate(collection, record, input.data, req, formErrors);
+      if (Object.keys(formErrors).length) throw AppError.validation('Failed to create record.', formErrors);
     }
     this.validateFields(collection, record, undefined, now, errors, true);
     checkFileFields(collection, record, undefined, plan, errors);
@@ -123,7 +128,9 @@ export class RecordWriter {
     }
     this.setAutodates(collection, record, now, false);
     if (collection.type === 'auth') {
-      await this.checkAuthUpdate(collection, existing, record, input.data, req, errors);
+      const formErrors: FieldErrors = {};
+      await this.checkAuthUpdate(collection, existing, record, input.data, req, formErrors);
+      if (Object.keys(formErrors).length) throw AppError.validation('Failed to update record.', formErrors);
     }
     this.validateFields(collection, record, existing, now, errors, false);
     checkFileFields(collection, record, existing, plan, errors);
@@ -342,18 +349,31 @@ export class RecordWriter {
     }
   }
 
-  private async checkAuthCreate(record: RecordData, data: Record<string, unknown>, superuser: boolean, errors: FieldErrors): Promise<void> {
+  private async checkAuthCreate(collection: Collection, record: RecordData, data: Record<string, unknown>, req: RequestInfo, errors: FieldErrors): Promise<void> {
     const password = data.password;
     if (typeof password !== 'string' || password === '') {
-      errors.password ??= fieldError('validation_required', 'Missing required value');
+      errors.password = fieldError('validation_required', 'Missing required value');
     } else if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
       errors.password = fieldError('validation_max_text_constraint', 'The password is too long');
     } else if (data.passwordConfirm !== password) {
       errors.passwordConfirm = fieldError('validation_values_mismatch', "Values don't match");
     }
     record.tokenKey = randomString(50);
-    if (!superuser && record.verified === true) {
-      errors.verified = fieldError('validation_values_mismatch', 'Only superusers can mark a new record as verified');
+    // Superusers, and those the manageRule grants the would-be record to (PocketBase checks it on create too).
+    if (record.verified === true && !isSuperuser(req) && !(await this.managesNewRecord(collection, record, req))) {
+      errors.verified = fieldError('validation_values_mismatch', 'Only superusers and managers can mark a new record as verified');
+    }
+  }
+
+  /** Whether `req` passes the collection's manageRule for a record not saved yet (evaluated on its would-be row). */
+  private async managesNewRecord(collection: Collection, record: RecordData, req: RequestInfo): Promise<boolean> {
+    const rule = collection.type === 'auth' ? collection.manageRule : null;
+    if (!req.auth || rule === null || rule === undefined || rule.trim() === '') return false;
+    try {
+      const cond = compileFilter(rule, { collection, schema: this.schema, dialect: this.db.dialect, rootAlias: ROOT_ALIAS, request: req, mode: 'rule' });
+      return Boolean(await this.db.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${cond}`));
+    } catch {
+      return false; // a rule that fails to compile grants nothing
     }
   }
 

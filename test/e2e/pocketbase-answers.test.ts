@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClientResponseError } from 'pocketbase';
+import { issueToken, type IssueOptions } from '../../src/auth/tokens.js';
+import type { AuthCollection } from '../../src/collections/model.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
@@ -36,6 +38,14 @@ const PASSWORD = 'a-long-password-1';
 
 async function makeUser(collection: string, email: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> {
   return s.admin.collection(collection).create({ email, password: PASSWORD, passwordConfirm: PASSWORD, ...extra });
+}
+
+/** A token of `opts.type` signed the way PocketBase signs it, for a record of `collection`. */
+async function tokenFor(collection: string, id: string, opts: IssueOptions): Promise<string> {
+  const c = s.app.collections.require(collection) as AuthCollection;
+  const record = await s.app.reader.findById(c, id);
+  assert.ok(record);
+  return issueToken(c, { id, tokenKey: String(record.tokenKey) }, opts);
 }
 
 before(async () => {
@@ -130,5 +140,87 @@ describe('PocketBase refuses it, so Plinth does', () => {
       assert.equal(res.body.data.collections?.code, 'validation_required');
     }
     assert.ok(await s.admin.collections.getOne('plain'));
+  });
+});
+
+describe('PocketBase accepts it, so Plinth does', () => {
+  it('confirming verification for an already verified record answers 204', async () => {
+    const u = await makeUser('members', 'verify-twice@example.com');
+    const token = await tokenFor('members', u.id, { type: 'verification', extra: { email: u.email } });
+    await s.client().collection('members').confirmVerification(token);
+    assert.equal((await s.admin.collection('members').getOne(u.id)).verified, true);
+    assert.equal(await s.client().collection('members').confirmVerification(token), true);
+  });
+
+  it('a collection manager (manageRule) setting verified on create and on update', async () => {
+    await makeUser('members', 'boss@example.com', { name: 'manager' });
+    const boss = s.client();
+    await boss.collection('members').authWithPassword('boss@example.com', PASSWORD);
+    await s.admin.collections.update('members', { createRule: '', updateRule: 'id = @request.auth.id || @request.auth.name = "manager"' });
+    const created = await boss.collection('members').create({ email: 'managed@example.com', password: PASSWORD, passwordConfirm: PASSWORD, verified: true });
+    assert.equal(created.verified, true);
+    const updated = await boss.collection('members').update(created.id, { verified: false });
+    assert.equal(updated.verified, false);
+    // Not a manager: refused, as in PocketBase.
+    const guest = await failure(s.client().collection('members').create({ email: 'g@example.com', password: PASSWORD, passwordConfirm: PASSWORD, verified: true }));
+    assert.equal(guest.response.data.verified?.code, 'validation_values_mismatch');
+  });
+});
+
+describe("PocketBase's validation codes and order", () => {
+  it('confirm-verification: token claims, validity, collection and email checks', async () => {
+    const u = await makeUser('members', 'codes-verify@example.com');
+    const other = await makeUser('users', 'codes-verify-user@example.com');
+    const code = async (token: string) => (await call('POST', '/api/collections/members/confirm-verification', { token })).body.data.token?.code;
+    assert.equal(await code(await tokenFor('members', u.id, { type: 'verification' })), 'validation_invalid_token_claims');
+    assert.equal(await code(await tokenFor('members', u.id, { type: 'passwordReset', extra: { email: u.email } })), 'validation_invalid_token');
+    assert.equal(await code(await tokenFor('users', other.id, { type: 'verification', extra: { email: other.email } })), 'validation_token_collection_mismatch');
+    assert.equal(await code(await tokenFor('members', u.id, { type: 'verification', extra: { email: 'old@example.com' } })), 'validation_token_email_mismatch');
+    const res = await call('POST', '/api/collections/members/confirm-verification', {});
+    assert.equal(res.body.data.token?.code, 'validation_required');
+  });
+
+  it('confirm-password-reset: token and passwordConfirm errors together', async () => {
+    const u = await makeUser('members', 'codes-reset@example.com');
+    const other = await makeUser('users', 'codes-reset-user@example.com');
+    const reset = (token: string, passwordConfirm = 'new-password-123') =>
+      call('POST', '/api/collections/members/confirm-password-reset', { token, password: 'new-password-123', passwordConfirm });
+    let res = await reset(await tokenFor('users', other.id, { type: 'passwordReset', extra: { email: other.email } }), 'different-456');
+    assert.equal(res.status, 400);
+    assert.equal(res.body.data.token?.code, 'validation_token_collection_mismatch');
+    assert.equal(res.body.data.passwordConfirm?.code, 'validation_values_mismatch');
+    res = await reset('not-a-token');
+    assert.equal(res.body.data.token?.code, 'validation_invalid_token');
+    res = await reset(await tokenFor('members', u.id, { type: 'passwordReset', extra: { email: u.email } }));
+    assert.equal(res.status, 204);
+  });
+
+  it('confirm-email-change: payload, validity, collection, taken address and password', async () => {
+    const u = await makeUser('members', 'codes-change@example.com');
+    await makeUser('members', 'codes-change-taken@example.com');
+    const other = await makeUser('users', 'codes-change-user@example.com');
+    const change = async (token: string, password = PASSWORD) => (await call('POST', '/api/collections/members/confirm-email-change', { token, password })).body;
+    const email = { email: u.email };
+    let body = await change(await tokenFor('members', u.id, { type: 'emailChange', extra: email }));
+    assert.equal(body.data.token?.code, 'validation_invalid_token_payload');
+    body = await change(await tokenFor('users', other.id, { type: 'emailChange', extra: { email: other.email, newEmail: 'x1@example.com' } }));
+    assert.equal(body.data.token?.code, 'validation_token_collection_mismatch');
+    body = await change(await tokenFor('members', u.id, { type: 'emailChange', extra: { ...email, newEmail: 'codes-change-taken@example.com' } }));
+    assert.equal(body.data.token?.code, 'validation_invalid_token_email');
+    body = await change(await tokenFor('members', u.id, { type: 'emailChange', extra: { ...email, newEmail: 'x2@example.com' } }), 'wrong-password');
+    assert.equal(body.data.password?.code, 'validation_invalid_password');
+    assert.equal(body.message, 'An error occurred while validating the submitted data.');
+  });
+
+  it('auth-record forms report password errors first, then the field errors', async () => {
+    let err = await failure(s.admin.collection('members').create({ email: 'not-an-email', password: PASSWORD, passwordConfirm: 'other-password' }));
+    assert.deepEqual(Object.keys(err.response.data), ['passwordConfirm']);
+    err = await failure(s.admin.collection('members').create({ email: 'not-an-email', password: PASSWORD, passwordConfirm: PASSWORD }));
+    assert.equal(err.response.data.email?.code, 'validation_is_email');
+    const u = await makeUser('members', 'order@example.com');
+    const pb = s.client();
+    await pb.collection('members').authWithPassword('order@example.com', PASSWORD);
+    err = await failure(pb.collection('members').update(u.id, { name: 'x'.repeat(6000), password: 'new-password-1', passwordConfirm: 'new-password-1' }));
+    assert.deepEqual(Object.keys(err.response.data), ['oldPassword']);
   });
 });

@@ -1,9 +1,9 @@
 /**
  * The emailed-link flows. Requests answer 204 whether or not the email is known (the work runs in the
- * background); confirms answer 204, or 400 for an invalid, expired or already used token.
+ * background); confirms answer 204, or 400 with PocketBase's validation codes on `token`.
  *
  *   POST /api/collections/{c}/request-verification    {email}
- *   POST /api/collections/{c}/confirm-verification    {token}
+ *   POST /api/collections/{c}/confirm-verification    {token}                (204 again for a verified record)
  *   POST /api/collections/{c}/request-password-reset  {email}
  *   POST /api/collections/{c}/confirm-password-reset  {token, password, passwordConfirm}
  *   POST /api/collections/{c}/request-email-change    {newEmail}        (auth required)
@@ -64,9 +64,6 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   server.post('/api/collections/:collection/confirm-password-reset', async (req, reply) => {
     const c = await start(req, 'confirmPasswordReset');
     const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 }, passwordConfirm: { max: 4096 } });
-    if (input.password !== input.passwordConfirm) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { passwordConfirm: fieldError('validation_values_mismatch', "Values don't match") });
-    }
     await flows.confirmPasswordReset(c, input.token, input.password, input.passwordConfirm);
     return reply.code(204).send();
   });
