@@ -54,11 +54,12 @@ export class RecordWriter {
 
   async create(collection: Collection, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
-    const rule = ruleCondition(collection, 'createRule', req, this.schema, this.db.dialect);
     const superuser = isSuperuser(req);
     const now = new Date();
     const record: RecordData = {};
     for (const f of collection.fields) record[f.name] = getFieldType(f.type).zeroValue(f as never);
+    req = this.foldModifiers(collection, record, req, true);
+    const rule = ruleCondition(collection, 'createRule', req, this.schema, this.db.dialect);
     const errors: FieldErrors = {};
 
     const plan = await planUploads(collection, input.data, input.files);
@@ -114,6 +115,11 @@ export class RecordWriter {
 
   async update(collection: Collection, id: string, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
+    if (!isSuperuser(req) && hasModifierKeys(collection, req.body)) {
+      // As PocketBase: the rule sees `field` resolved (`tags+`, `count-` applied to the current record).
+      const current = await this.reader.findById(collection, id, exec);
+      if (current) req = this.foldModifiers(collection, current, req, false);
+    }
     const existing = await this.reader.findVisible(collection, id, 'updateRule', req, exec);
     const superuser = isSuperuser(req);
     const now = new Date();
@@ -243,6 +249,25 @@ export class RecordWriter {
     }
   }
 
+  /**
+   * The request as rules see it (PocketBase's `requestInfo.Body`): a field submitted with a modifier
+   * (`tags+`, `+tags`, `tags-`) appears under its own name with the modifier applied to `base`, and the
+   * modifier key is gone. Bodies without modifier keys are returned as they are (no copy).
+   */
+  private foldModifiers(collection: Collection, base: RecordData, req: RequestInfo, isNew: boolean): RequestInfo {
+    if (!hasModifierKeys(collection, req.body)) return req;
+    const resolved: RecordData = { ...base };
+    this.applyInput(collection, resolved, { data: req.body }, { isNew, superuser: isSuperuser(req), errors: {} });
+    const body: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(req.body)) {
+      const { name, modifier } = parseKey(key);
+      const field = modifier ? findField(collection, name) : undefined;
+      if (field) body[field.name] = resolved[field.name];
+      else if (!(key in body)) body[key] = value;
+    }
+    return { ...req, body };
+  }
+
   /** Applies body values and modifiers onto `record` (plain keys first, then modifiers, as PocketBase). */
   private applyInput(
     collection: Collection,
@@ -365,13 +390,16 @@ export class RecordWriter {
     }
   }
 
-  /** Whether `req` passes the collection's manageRule for a record not saved yet (evaluated on its would-be row). */
+  /**
+   * Whether `req` passes the collection's manageRule for a record not saved yet, evaluated on its would-be row
+   * with `verified` false (as PocketBase, so a rule relying on it cannot be talked into granting itself).
+   */
   private async managesNewRecord(collection: Collection, record: RecordData, req: RequestInfo): Promise<boolean> {
     const rule = collection.type === 'auth' ? collection.manageRule : null;
     if (!req.auth || rule === null || rule === undefined || rule.trim() === '') return false;
     try {
       const cond = compileFilter(rule, { collection, schema: this.schema, dialect: this.db.dialect, rootAlias: ROOT_ALIAS, request: req, mode: 'rule' });
-      return Boolean(await this.db.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${cond}`));
+      return Boolean(await this.db.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, { ...record, verified: false })}) AS ${ident(ROOT_ALIAS)} WHERE ${cond}`));
     } catch {
       return false; // a rule that fails to compile grants nothing
     }
@@ -466,6 +494,16 @@ export class RecordWriter {
     const code = name === 'id' ? 'validation_invalid_or_existing_id' : 'validation_not_unique';
     return AppError.validation(message, { [name]: fieldError(code, name === 'id' ? 'The id is invalid or already exists' : 'Value must be unique') });
   }
+}
+
+/** Whether the body uses a modifier key (`f+`, `+f`, `f-`) of a field of `collection`. Cheap: no allocation. */
+function hasModifierKeys(collection: Collection, body: Record<string, unknown>): boolean {
+  for (const key in body) {
+    const last = key.charCodeAt(key.length - 1);
+    if (last !== 43 && last !== 45 && key.charCodeAt(0) !== 43) continue; // '+' / '-'
+    if (findField(collection, parseKey(key).name)) return true;
+  }
+  return false;
 }
 
 function safeParseIndex(text: string) {

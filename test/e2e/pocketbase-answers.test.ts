@@ -167,6 +167,31 @@ describe('PocketBase accepts it, so Plinth does', () => {
   });
 });
 
+describe('@request.body with modifier keys', () => {
+  it('rules see the field with the modifier applied (tags+, count+, tags-), on create and update', async () => {
+    await s.admin.collections.create({
+      name: 'counters',
+      type: 'base',
+      fields: [
+        { name: 'count', type: 'number' },
+        { name: 'tags', type: 'select', values: ['a', 'b', 'c', 'd'], maxSelect: 4 },
+      ],
+      listRule: '',
+      viewRule: '',
+      createRule: '@request.body.tags:length <= 2 && (@request.body.count:isset = false || @request.body.count <= 10)',
+      updateRule: '@request.body.tags:length <= 2 && (@request.body.count:isset = false || @request.body.count <= 10)',
+    });
+    const pb = s.client();
+    const r = await pb.collection('counters').create({ count: 8, 'tags+': ['a', 'b'] });
+    await failure(pb.collection('counters').create({ 'tags+': ['a', 'b', 'c'] }));
+    assert.equal((await pb.collection('counters').update(r.id, { 'count+': 1 })).count, 9);
+    assert.equal((await failure(pb.collection('counters').update(r.id, { 'count+': 5 }))).status, 404);
+    assert.equal((await failure(pb.collection('counters').update(r.id, { 'tags+': 'c' }))).status, 404);
+    assert.deepEqual((await pb.collection('counters').update(r.id, { 'tags-': 'a', 'tags+': 'c' })).tags, ['b', 'c']);
+    assert.equal((await pb.collection('counters').getOne(r.id)).count, 9);
+  });
+});
+
 describe("PocketBase's validation codes and order", () => {
   it('confirm-verification: token claims, validity, collection and email checks', async () => {
     const u = await makeUser('members', 'codes-verify@example.com');
