@@ -249,3 +249,24 @@ describe("PocketBase's validation codes and order", () => {
     assert.deepEqual(Object.keys(err.response.data), ['oldPassword']);
   });
 });
+
+describe('auth actions on a non-auth collection', () => {
+  it("answer PocketBase's statuses: 401/403 where its auth middleware runs first, 404 otherwise", async () => {
+    const u = await makeUser('members', 'nonauth@example.com');
+    const pb = s.client();
+    await pb.collection('members').authWithPassword('nonauth@example.com', PASSWORD);
+    const token = pb.authStore.token;
+    assert.equal((await call('POST', '/api/collections/plain/auth-refresh')).status, 401);
+    assert.equal((await call('POST', '/api/collections/plain/auth-refresh', {}, token)).status, 403);
+    assert.equal((await call('POST', '/api/collections/plain/request-email-change', { newEmail: 'x@example.com' })).status, 401);
+    assert.equal((await call('POST', '/api/collections/plain/request-email-change', { newEmail: 'x@example.com' }, token)).status, 403);
+    assert.equal((await call('POST', `/api/collections/plain/impersonate/${u.id}`, {}, token)).status, 403);
+    assert.equal((await call('POST', `/api/collections/plain/impersonate/${u.id}`)).status, 401);
+    for (const action of ['auth-with-password', 'request-password-reset', 'confirm-verification', 'request-otp']) {
+      assert.equal((await call('POST', `/api/collections/plain/${action}`, {})).status, 404, action);
+    }
+    assert.equal((await call('GET', '/api/collections/plain/auth-methods')).status, 404);
+    // The right collection still works.
+    assert.equal((await call('POST', '/api/collections/members/auth-refresh', {}, token)).status, 200);
+  });
+});

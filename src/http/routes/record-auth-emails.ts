@@ -14,7 +14,7 @@ import type { App } from '../../app.js';
 import { isEmailFormat } from '../../auth/lookup.js';
 import type { AuthCollection } from '../../collections/model.js';
 import { AppError, fieldError } from '../../errors/index.js';
-import { authCollection, readStrings } from './record-auth-helpers.js';
+import { authCollection, readStrings, requireSameCollectionAuth } from './record-auth-helpers.js';
 
 function requireEmail(email: string, field: string): void {
   if (!isEmailFormat(email)) {
@@ -69,10 +69,10 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/request-email-change', async (req, reply) => {
+    requireSameCollectionAuth(app, req); // PocketBase's middleware runs before the collection lookup
     const c = await start(req, 'requestEmailChange');
     notForSuperusers(c, 'All superusers can change their emails directly.');
     if (!req.auth) throw AppError.unauthorized('The request requires valid auth record.');
-    if (req.auth.collection.id !== c.id) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
     const { newEmail } = readStrings(req, { newEmail: { max: 255 } });
     requireEmail(newEmail, 'newEmail');
     // PocketBase's checks: not the current address, and not another record's (that one is a 400, as in PocketBase).

@@ -26,6 +26,18 @@ export function authCollection(app: App, req: FastifyRequest): AuthCollection {
   return c;
 }
 
+/**
+ * PocketBase's RequireSameCollectionContextAuth (auth-refresh, request-email-change): 401 without an auth
+ * record, 403 when it belongs to another collection than the URL's (whatever that collection is).
+ */
+export function requireSameCollectionAuth(app: App, req: FastifyRequest): NonNullable<FastifyRequest['auth']> {
+  const auth = req.auth;
+  if (!auth) throw AppError.unauthorized('The request requires valid record authorization token.');
+  const c = app.collections.find(param(req, 'collection'));
+  if (!c || c.id !== auth.collection.id) throw AppError.forbidden(`The request requires auth record from ${auth.collection.name} collection.`);
+  return auth;
+}
+
 /** How one body field must look. */
 export interface FieldSpec {
   /** Maximum length in characters (default 1000). */

@@ -24,7 +24,7 @@ import { tokenFromHeader } from '../request-info.js';
 import { registerApiKeyRoutes } from './api-keys.js';
 import { bodyOf, param, requireSuperuser } from './helpers.js';
 import { registerRecordAuthEmailRoutes } from './record-auth-emails.js';
-import { authCollection, readStrings, sendAuthResponse } from './record-auth-helpers.js';
+import { authCollection, readStrings, requireSameCollectionAuth, sendAuthResponse } from './record-auth-helpers.js';
 import { registerRecordAuthOAuth2Routes } from './record-auth-oauth2.js';
 import { registerRecordAuthOtpRoutes } from './record-auth-otp.js';
 import { registerRecordAuthTotpRoutes } from './record-auth-totp.js';
@@ -89,14 +89,13 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
   });
 
   server.post('/api/collections/:collection/auth-refresh', async (req, reply) => {
+    const auth = requireSameCollectionAuth(app, req); // before the collection lookup: PocketBase's 401/403 even for a non-auth collection
     const collection = authCollection(app, req);
     await server.rateLimiter.checkTag(req, collection.name, 'authRefresh');
-    if (!req.auth) throw AppError.unauthorized('The request requires valid record authorization token.');
-    if (req.auth.collection.id !== collection.id) throw AppError.forbidden('The request requires valid record authorization token.');
     const current = tokenFromHeader(req.headers.authorization) ?? '';
     // Impersonation tokens are static: refreshing returns the same token (PocketBase).
     const refreshable = unverifiedClaims(current)?.refreshable !== false;
-    return sendAuthResponse(app, req, reply, collection, req.auth.record, { method: '', ...(refreshable ? {} : { token: current }) });
+    return sendAuthResponse(app, req, reply, collection, auth.record, { method: '', ...(refreshable ? {} : { token: current }) });
   });
 
   server.post('/api/collections/:collection/impersonate/:id', async (req, reply) => {
