@@ -270,3 +270,21 @@ describe('auth actions on a non-auth collection', () => {
     assert.equal((await call('POST', '/api/collections/members/auth-refresh', {}, token)).status, 200);
   });
 });
+
+describe('success bodies', () => {
+  it('dry-run-view answers {fields, sample}; errors sit under `query`', async () => {
+    await s.admin.collection('plain').create({ n: 'dry-run-row' });
+    const res = await call('POST', '/api/collections/meta/dry-run-view', { query: "SELECT id, n AS label FROM plain WHERE n = 'dry-run-row';" }, s.admin.authStore.token);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.fields.map((f: { name: string; type: string }) => [f.name, f.type]), [['id', 'text'], ['label', 'text']]);
+    assert.equal(res.body.sample.length, 1);
+    assert.equal(res.body.sample[0].label, 'dry-run-row');
+    const viaSdk = (await s.admin.collections.dryRunViewQuery('SELECT id FROM plain')) as unknown as { fields: unknown[]; sample: unknown[] };
+    assert.ok(Array.isArray(viaSdk.fields) && Array.isArray(viaSdk.sample));
+    for (const query of ['', 'SELECT n FROM plain', 'SELECT id FROM nowhere']) {
+      const bad = await call('POST', '/api/collections/meta/dry-run-view', { query }, s.admin.authStore.token);
+      assert.equal(bad.status, 400, query);
+      assert.ok(bad.body.data.query?.code, JSON.stringify(bad.body));
+    }
+  });
+});
