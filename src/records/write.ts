@@ -6,7 +6,7 @@
 import { getFieldType } from '../collections/fields/index.js';
 import { InvalidValue, type Modifier } from '../collections/fields/field-type.js';
 import { parseIndex } from '../collections/indexes.js';
-import { findField, isMultiValued, type Collection, type Field, type RelationField } from '../collections/model.js';
+import { findField, isMultiValued, SUPERUSERS_COLLECTION_ID, type Collection, type Field, type RelationField } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
 import { ident, join, param, sql } from '../db/sql.js';
@@ -81,6 +81,7 @@ export class RecordWriter {
       const formErrors: FieldErrors = {};
       await this.checkAuthCreate(collection, record, input.data, req, formErrors);
       if (Object.keys(formErrors).length) throw AppError.validation('Failed to create record.', formErrors);
+      if (collection.id === SUPERUSERS_COLLECTION_ID) record.verified = true; // PocketBase: superusers are verified by default
     }
     this.validateFields(collection, record, undefined, now, errors, true);
     checkFileFields(collection, record, undefined, plan, errors);

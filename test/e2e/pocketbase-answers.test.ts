@@ -288,3 +288,28 @@ describe('success bodies', () => {
     }
   });
 });
+
+describe('more success bodies', () => {
+  it('a superuser created over the API is verified', async () => {
+    const su = await s.admin.collection('_superusers').create({ email: 'second-admin@example.com', password: PASSWORD, passwordConfirm: PASSWORD });
+    assert.equal(su.verified, true);
+  });
+
+  it("/api/crons lists PocketBase's built-in jobs under its ids and schedules, and they run", async () => {
+    const jobs = await s.admin.crons.getFullList();
+    const byId = new Map(jobs.map((j) => [j.id, j.expression]));
+    assert.equal(byId.get('__pbLogsCleanup__'), '0 */6 * * *');
+    assert.equal(byId.get('__pbDBOptimize__'), '0 0 * * *');
+    assert.equal(byId.get('__pbMFACleanup__'), '0 * * * *');
+    assert.equal(byId.get('__pbOTPCleanup__'), '0 * * * *');
+    for (const id of ['__pbLogsCleanup__', '__pbDBOptimize__']) assert.equal(await s.admin.crons.run(id), true);
+  });
+
+  it("auth-methods' OAuth2 providers carry a logo (an inline SVG, as PocketBase ≥ 0.37)", async () => {
+    await s.admin.collections.update('members', { oauth2: { enabled: true, providers: [{ name: 'github', clientId: 'id', clientSecret: 'secret' }] } });
+    const methods = await s.client().collection('members').listAuthMethods();
+    const github = methods.oauth2.providers.find((p) => p.name === 'github') as unknown as { logo: string };
+    assert.match(github.logo, /^<svg[\s\S]*<\/svg>$/);
+    await s.admin.collections.update('members', { oauth2: { enabled: false } });
+  });
+});
