@@ -313,3 +313,30 @@ describe('more success bodies', () => {
     await s.admin.collections.update('members', { oauth2: { enabled: false } });
   });
 });
+
+describe('files', () => {
+  it("serves a view record's file from its source record, under the view's rules; `*:file` / `x:file` rate-limit tags", async () => {
+    await s.admin.collections.create({ name: 'docs', type: 'base', fields: [{ name: 'attachment', type: 'file', maxSelect: 1, maxSize: 1_000_000 }], listRule: '', viewRule: '' });
+    const form = new FormData();
+    form.append('attachment', new Blob(['hello from the source record'], { type: 'text/plain' }), 'note.txt');
+    const doc = await s.admin.collection('docs').create(form);
+    await s.admin.collections.create({ name: 'doc_files', type: 'view', viewQuery: 'SELECT id, attachment FROM docs', listRule: '', viewRule: '' });
+    const viewRecord = await s.client().collection('doc_files').getOne(doc.id);
+    assert.equal(viewRecord.attachment, doc.attachment);
+    const res = await s.fetch(`/api/files/doc_files/${doc.id}/${doc.attachment}`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'hello from the source record');
+    assert.equal((await s.fetch(`/api/files/doc_files/${doc.id}/missing_abc.txt`)).status, 404);
+
+    await s.admin.settings.update({ rateLimits: { enabled: true, rules: [{ label: 'docs:file', audience: '', duration: 60, maxRequests: 1 }, { label: '*:file', audience: '', duration: 60, maxRequests: 2 }] } });
+    try {
+      assert.equal((await s.fetch(`/api/files/docs/${doc.id}/${doc.attachment}`)).status, 200);
+      assert.equal((await s.fetch(`/api/files/docs/${doc.id}/${doc.attachment}`)).status, 429, 'docs:file');
+      assert.equal((await s.fetch(`/api/files/doc_files/${doc.id}/${doc.attachment}`)).status, 200);
+      assert.equal((await s.fetch(`/api/files/doc_files/${doc.id}/${doc.attachment}`)).status, 200);
+      assert.equal((await s.fetch(`/api/files/doc_files/${doc.id}/${doc.attachment}`)).status, 429, '*:file');
+    } finally {
+      await s.admin.settings.update({ rateLimits: { enabled: false } });
+    }
+  });
+});
