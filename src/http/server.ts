@@ -27,6 +27,8 @@ import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
+import type { Collection } from '../collections/model.js';
+import { fileMaxSelect, fileMaxSize } from '../collections/fields/file.js';
 import { registerFileRoutes } from './routes/files.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRealtimeRoutes } from './routes/realtime.js';
@@ -55,6 +57,34 @@ const DEFAULT_HEADERS = {
 
 /** Default request body limit (PocketBase: 32 MiB). */
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** `settings.batch.maxBodySize` 0 means PocketBase's 128 MiB. */
+const DEFAULT_BATCH_BODY_LIMIT = 128 * 1024 * 1024;
+/** Per collection object (a schema change makes new objects, so stale entries simply drop out). */
+const collectionBodyLimits = new WeakMap<Collection, number>();
+
+/**
+ * PocketBase's body limits: `/api/batch` by `settings.batch.maxBodySize`; record create/update by the
+ * collection (the default plus, per file field, maxSize × maxSelect). A route and a map lookup per body.
+ */
+function dynamicBodyLimit(app: App, req: FastifyRequest, base: number): number | undefined {
+  const url = req.routeOptions.url;
+  if (url === '/api/batch') {
+    const max = app.settings.get().batch.maxBodySize;
+    return max > 0 ? max : DEFAULT_BATCH_BODY_LIMIT;
+  }
+  if (url === undefined || !url.startsWith('/api/collections/:collection/records')) return undefined;
+  const name = (req.params as { collection?: unknown } | undefined)?.collection;
+  const collection = typeof name === 'string' ? app.collections.find(name) : undefined;
+  if (!collection) return undefined;
+  let limit = collectionBodyLimits.get(collection);
+  if (limit === undefined) {
+    limit = base;
+    if (collection.type !== 'view') for (const f of collection.fields) if (f.type === 'file') limit += fileMaxSize(f) * fileMaxSelect(f);
+    collectionBodyLimits.set(collection, limit);
+  }
+  return limit;
+}
 
 export interface ServerOptions {
   bodyLimit?: number;
@@ -86,7 +116,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   server.decorateRequest('auth', null);
   server.decorateRequest('startedAt', 0);
-  registerBodyParsers(server, { bodyLimit });
+  registerBodyParsers(server, { bodyLimit, limitFor: (req) => dynamicBodyLimit(app, req, bodyLimit) });
 
   const rateLimiter = new RateLimiter(() => app.settings.get(), Date.now, app.sharedCounters);
   server.decorate('rateLimiter', rateLimiter);

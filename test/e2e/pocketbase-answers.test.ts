@@ -340,3 +340,26 @@ describe('files', () => {
     }
   });
 });
+
+describe('body limits', () => {
+  it('record writes get the default plus maxSize × maxSelect per file field; /api/batch gets settings.batch.maxBodySize', async () => {
+    await s.admin.collections.create({ name: 'bigfiles', type: 'base', fields: [{ name: 'doc', type: 'file', maxSelect: 1, maxSize: 4 << 20 }], createRule: '' });
+    const big = 'x'.repeat(33 << 20); // over the 32 MiB default, under 32 + 4 MiB
+    const post = (collection: string) =>
+      s.fetch(`/api/collections/${collection}/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: big }) });
+    assert.equal((await post('plain')).status, 413);
+    assert.notEqual((await post('bigfiles')).status, 413);
+
+    await s.admin.settings.update({ batch: { enabled: true, maxBodySize: 2000 } });
+    try {
+      const body = JSON.stringify({ requests: [{ method: 'POST', url: '/api/collections/plain/records', body: { n: 'y'.repeat(3000) } }] });
+      const res = await s.fetch('/api/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: s.admin.authStore.token }, body });
+      assert.equal(res.status, 413);
+    } finally {
+      await s.admin.settings.update({ batch: { enabled: true, maxBodySize: 0 } });
+    }
+    const ok = await s.admin.createBatch();
+    ok.collection('plain').create({ n: 'y'.repeat(3000) });
+    assert.equal((await ok.send())[0]?.status, 200);
+  });
+});
