@@ -372,3 +372,26 @@ describe('body limits', () => {
     assert.equal((await ok.send())[0]?.status, 200);
   });
 });
+
+describe('batch', () => {
+  it("PocketBase's batch error shapes: the form, and a failing sub-request wrapped as batch_request_failed", async () => {
+    const token = s.admin.authStore.token;
+    let res = await call('POST', '/api/batch', { requests: [] }, token);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.message, 'Invalid batch request data.');
+    assert.equal(res.body.data.requests?.code, 'validation_required');
+    res = await call('POST', '/api/batch', { requests: Array.from({ length: 51 }, () => ({ method: 'POST', url: '/api/collections/plain/records', body: {} })) }, token);
+    assert.equal(res.body.data.requests?.code, 'validation_length_too_long');
+    const batch = s.admin.createBatch();
+    batch.collection('plain').create({ n: 'first' });
+    batch.collection('members').create({ email: 'batch-member@example.com' });
+    const err = await failure(batch.send());
+    assert.equal(err.status, 400);
+    assert.equal(err.response.message, 'Batch transaction failed.');
+    const failed = err.response.data.requests?.['1'];
+    assert.equal(failed?.code, 'batch_request_failed');
+    assert.equal(failed?.response?.status, 400);
+    assert.equal(failed?.response?.data?.password?.code, 'validation_required');
+    assert.equal((await s.admin.collection('plain').getList(1, 1, { filter: 'n = "first"' })).totalItems, 0, 'rolled back');
+  });
+});
