@@ -286,6 +286,7 @@ describe('success bodies', () => {
     const res = await call('POST', '/api/collections/meta/dry-run-view', { query: "SELECT id, n AS label FROM plain WHERE n = 'dry-run-row';" }, s.admin.authStore.token);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.fields.map((f: { name: string; type: string }) => [f.name, f.type]), [['id', 'text'], ['label', 'text']]);
+    assert.equal(res.body.fields[0].pattern, '^[a-z0-9]+$', "a view's id field has PocketBase's id pattern");
     assert.equal(res.body.sample.length, 1);
     assert.equal(res.body.sample[0].label, 'dry-run-row');
     const viaSdk = (await s.admin.collections.dryRunViewQuery('SELECT id FROM plain')) as unknown as { fields: unknown[]; sample: unknown[] };
@@ -393,5 +394,31 @@ describe('batch', () => {
     assert.equal(failed?.response?.status, 400);
     assert.equal(failed?.response?.data?.password?.code, 'validation_required');
     assert.equal((await s.admin.collection('plain').getList(1, 1, { filter: 'n = "first"' })).totalItems, 0, 'rolled back');
+  });
+});
+
+describe('collections import', () => {
+  it('with deleteMissing, as PocketBase: the exported list round-trips; missing collections and fields go', async () => {
+    await s.admin.collections.create({ name: 'imp_keep', type: 'base', fields: [{ name: 'a', type: 'text' }, { name: 'b', type: 'text' }] });
+    await s.admin.collections.create({ name: 'imp_drop', type: 'base', fields: [{ name: 'c', type: 'text' }] });
+    const all = await s.admin.collections.getFullList();
+    // The whole export imports back unchanged.
+    assert.equal(await s.admin.collections.import(all, true), true);
+    const list = all.filter((c) => c.name !== 'imp_drop').map((c) =>
+      c.name === 'imp_keep' ? { ...c, fields: c.fields.filter((f: { name: string }) => f.name !== 'b') } : c,
+    );
+    assert.equal(await s.admin.collections.import(list, true), true);
+    await failure(s.admin.collections.getOne('imp_drop'));
+    const kept = await s.admin.collections.getOne('imp_keep');
+    assert.deepEqual(kept.fields.map((f: { name: string }) => f.name).filter((n: string) => n === 'a' || n === 'b'), ['a']);
+    assert.ok(await s.admin.collections.getOne('_superusers'));
+  });
+
+  it('without deleteMissing, fields the import leaves out are kept (PocketBase merges)', async () => {
+    await s.admin.collections.create({ name: 'imp_merge', type: 'base', fields: [{ name: 'a', type: 'text' }, { name: 'b', type: 'text' }] });
+    const c = await s.admin.collections.getOne('imp_merge');
+    await s.admin.collections.import([{ ...c, fields: c.fields.filter((f: { name: string }) => f.name !== 'b') }], false);
+    const after = await s.admin.collections.getOne('imp_merge');
+    assert.ok(after.fields.some((f: { name: string }) => f.name === 'b'));
   });
 });
