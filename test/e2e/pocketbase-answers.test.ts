@@ -422,3 +422,17 @@ describe('collections import', () => {
     assert.ok(after.fields.some((f: { name: string }) => f.name === 'b'));
   });
 });
+
+describe('JSON key order', () => {
+  it('records print their keys in byte order (a Go map, as PocketBase); auth responses as record, token', async () => {
+    const r = await call('POST', '/api/collections/plain/records', { n: 'order' });
+    const keys = Object.keys(r.body);
+    assert.deepEqual(keys, [...keys].sort());
+    assert.ok(keys.includes('collectionId') && keys.includes('n'));
+    await makeUser('members', 'keys@example.com');
+    const auth = await call('POST', '/api/collections/members/auth-with-password', { identity: 'keys@example.com', password: PASSWORD });
+    assert.deepEqual(Object.keys(auth.body), ['record', 'token']);
+    const recordKeys = Object.keys(auth.body.record);
+    assert.deepEqual(recordKeys, [...recordKeys].sort());
+  });
+});

@@ -145,7 +145,10 @@ export async function sendAuthResponse(
   }
   const info = { ...requestInfo(req), auth: { collection, record } };
   const [out] = await app.reader.serialise(collection, [record], query(req).expand ?? '', info);
-  const body: Record<string, unknown> = { token, record: out ?? publicRecord(collection, record, { superuser: false, authId: null, authCollectionId: null }) };
+  // PocketBase prints this map with its keys in byte order: meta, record, token.
+  const body: Record<string, unknown> = {};
   if (opts.meta) body.meta = opts.meta;
+  body.record = out ?? publicRecord(collection, record, { superuser: false, authId: null, authCollectionId: null });
+  body.token = token;
   return reply.code(200).send(body);
 }
