@@ -291,7 +291,12 @@ describe('success bodies', () => {
     assert.equal(res.body.sample[0].label, 'dry-run-row');
     const viaSdk = (await s.admin.collections.dryRunViewQuery('SELECT id FROM plain')) as unknown as { fields: unknown[]; sample: unknown[] };
     assert.ok(Array.isArray(viaSdk.fields) && Array.isArray(viaSdk.sample));
-    for (const query of ['', 'SELECT n FROM plain', 'SELECT id FROM nowhere']) {
+    // PocketBase accepts SQL comments; what runs is the comment-free text, and a second statement stays refused.
+    const commented = await call('POST', '/api/collections/meta/dry-run-view', { query: "-- the labels\nSELECT id, /* renamed */ n AS label FROM plain WHERE n = '--not a comment'" }, s.admin.authStore.token);
+    assert.equal(commented.status, 200, JSON.stringify(commented.body));
+    assert.deepEqual(commented.body.fields.map((f: { name: string }) => f.name), ['id', 'label']);
+    await s.admin.collections.create({ name: 'commented_view', type: 'view', viewQuery: 'SELECT id, n -- the text\nFROM plain' });
+    for (const query of ['', 'SELECT n FROM plain', 'SELECT id FROM nowhere', 'SELECT id FROM plain /* x */; DELETE FROM plain', 'SELECT id FROM plain /* open']) {
       const bad = await call('POST', '/api/collections/meta/dry-run-view', { query }, s.admin.authStore.token);
       assert.equal(bad.status, 400, query);
       assert.ok(bad.body.data.query?.code, JSON.stringify(bad.body));
