@@ -86,7 +86,7 @@ function neverOutput(field: Field): boolean {
 
 /**
  * The record as JSON, keys in byte order as PocketBase prints them: `collectionId`, `collectionName`, every
- * visible field and `expand` when something was expanded. Hidden fields only for superusers; on auth collections `email` only when
+ * visible field and `expand` when a valid expand path was requested (`{}` when it found nothing). Hidden fields only for superusers; on auth collections `email` only when
  * `emailVisibility` is on or the viewer is the owner, a superuser or a manager.
  */
 export function publicRecord(
@@ -100,7 +100,8 @@ export function publicRecord(
     if (entry === COLLECTION_ID_KEY) out.collectionId = collection.id;
     else if (entry === COLLECTION_NAME_KEY) out.collectionName = collection.name;
     else if (entry === EXPAND_KEY) {
-      if (expand && Object.keys(expand).length) out.expand = expand;
+      // Present (`{}` included) once an expand path was valid, as PocketBase prints it.
+      if (expand) out.expand = expand;
     } else {
       if (entry.hidden && !viewer.superuser) continue;
       if (entry.isAuthEmail && !emailVisible(collection, record, viewer)) continue;

@@ -440,3 +440,18 @@ describe('JSON key order', () => {
     assert.deepEqual(recordKeys, [...recordKeys].sort());
   });
 });
+
+describe('expand', () => {
+  it('prints "expand": {} once a requested path names a real relation, and nothing for an unknown path', async () => {
+    await s.admin.collections.create({ name: 'exp_targets', type: 'base', fields: [{ name: 'n', type: 'text' }], listRule: '', viewRule: '' });
+    const targets = await s.admin.collections.getOne('exp_targets');
+    await s.admin.collections.create({ name: 'exp_sources', type: 'base', fields: [{ name: 'rel', type: 'relation', collectionId: targets.id, maxSelect: 1 }], listRule: '', viewRule: '' });
+    const r = await s.admin.collection('exp_sources').create({});
+    const res = await call('GET', `/api/collections/exp_sources/records/${r.id}?expand=rel`);
+    assert.deepEqual(res.body.expand, {});
+    const unknown = await call('GET', `/api/collections/exp_sources/records/${r.id}?expand=nope`);
+    assert.equal('expand' in unknown.body, false);
+    const plain = await call('GET', `/api/collections/exp_sources/records/${r.id}`);
+    assert.equal('expand' in plain.body, false);
+  });
+});
