@@ -9,6 +9,7 @@ import { BackupService } from './backups/index.js';
 import { CollectionStore } from './collections/store.js';
 import type { Database } from './db/dialect.js';
 import { openDatabase } from './db/index.js';
+import { sql } from './db/sql.js';
 import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, type SharedCounters } from './cluster/index.js';
 import { FileService } from './files/index.js';
 import { JobQueue, Scheduler, type QueueTuning } from './jobs/index.js';
@@ -25,7 +26,6 @@ import { StartupError } from './errors/index.js';
 import { enableAutomigrate, migrateUp } from './migrations/migrations.js';
 import type { Logger } from './util/logger.js';
 import type { PasswordAlgorithm } from './auth/passwords.js';
-import { sql } from './db/sql.js';
 import { createLogger } from './util/logger.js';
 import { SecretBox } from './util/secret-box.js';
 import { WebhookService, type WebhookOptions } from './webhooks/index.js';
@@ -256,6 +256,12 @@ export class App {
     await this.jobs.init();
     await this.webhooks.init();
     // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
+    // PocketBase's built-in jobs, under its ids and schedules (request logs are per node and also clean
+    // themselves up: logs/log-store.ts; `__pbDBOptimize__` is PRAGMA optimize on SQLite, ANALYZE on PostgreSQL).
+    this.cron.add('__pbLogsCleanup__', '0 */6 * * *', async () => void (await this.logs.cleanup()));
+    this.cron.add('__pbDBOptimize__', '0 0 * * *', async () => {
+      await this.db.run(this.db.dialect.name === 'sqlite' ? sql`PRAGMA optimize` : sql`ANALYZE`);
+    });
     this.cron.add('__pbOTPCleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_otps')));
     this.cron.add('__pbMFACleanup__', '0 * * * *', async () => void (await this.auth.cleanupExpired('_mfas')));
     this.cron.add('__plinthHousekeeping__', '15 * * * *', async () => {

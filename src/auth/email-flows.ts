@@ -15,7 +15,7 @@
 import type { AuthCollection } from '../collections/model.js';
 import type { Dialect, Executor } from '../db/dialect.js';
 import { ident, sql } from '../db/sql.js';
-import { AppError, fieldError } from '../errors/index.js';
+import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import type { RecordData } from '../hooks/index.js';
 import { MailNotConfiguredError, renderRecordMail, type RecordMailKind } from '../mail/index.js';
 import { systemRequest } from '../records/system-request.js';
@@ -24,19 +24,25 @@ import { AttemptCounter } from './attempts.js';
 import type { AuthDeps } from './deps.js';
 import { findAuthRecordByEmail } from './lookup.js';
 import { verifyPassword } from './passwords.js';
-import { recordFromToken } from './token-records.js';
-import { issueToken, unverifiedClaims, type IssueOptions } from './tokens.js';
+import { recordFromToken, type TokenRecord } from './token-records.js';
+import { issueToken, unverifiedClaims, type IssueOptions, type TokenType } from './tokens.js';
 
-/** Why a confirm failed, in PocketBase's words per flow. */
-const INVALID = {
-  verification: 'Invalid or expired verification token.',
-  passwordReset: 'Invalid or expired password reset token.',
-  emailChange: 'Invalid or expired token.',
-} as const;
+const FORM_MESSAGE = 'An error occurred while validating the submitted data.';
 
-/** A refused email change token, in PocketBase's shape (the error sits on the `token` field). */
-function invalidEmailChangeToken(): AppError {
-  return AppError.validation(INVALID.emailChange, { token: fieldError('validation_invalid_token', 'Invalid or expired token.') });
+/** A refused token in PocketBase's shape: the error sits on the `token` field, with PocketBase's code. */
+function tokenError(code: `validation_${string}`, message: string, more: FieldErrors = {}): AppError {
+  return AppError.validation(FORM_MESSAGE, { token: fieldError(code, message), ...more });
+}
+
+/**
+ * PocketBase's token checks shared by the confirm forms: a valid, unexpired token of `type`
+ * (`validation_invalid_token`) issued for this collection (`validation_token_collection_mismatch`).
+ */
+async function checkToken(deps: AuthDeps, token: string, type: TokenType, collection: AuthCollection): Promise<{ found?: TokenRecord; error?: [`validation_${string}`, string] }> {
+  const found = await recordFromToken(token, type, deps.collections, deps.reader);
+  if (!found) return { error: ['validation_invalid_token', 'Invalid or expired token.'] };
+  if (found.collection.id !== collection.id) return { error: ['validation_token_collection_mismatch', 'The provided token is for different auth collection.'] };
+  return { found };
 }
 
 /** Request and confirm handlers of the emailed-link flows. */
@@ -67,25 +73,36 @@ export class EmailFlows {
     });
   }
 
-  /** Marks the token's record verified; 400 for an invalid, expired or already used token. */
+  /**
+   * Marks the token's record verified, PocketBase's way: the token must carry an `email` claim
+   * (`validation_invalid_token_claims`), be valid for this collection and match the record's current email
+   * (`validation_token_email_mismatch`). An already verified record answers success without a write.
+   */
+  /** Verifies the token's record (once, under concurrency) and returns it as stored before the flip. */
   async confirmVerification(collection: AuthCollection, token: string): Promise<RecordData> {
-    const { db, collections, reader, writer } = this.deps;
-    const found = await recordFromToken(token, 'verification', collections, reader, collection);
-    if (!found || found.claims.email !== found.record.email) throw AppError.badRequest(INVALID.verification);
+    const { db, collections, writer } = this.deps;
+    const email = unverifiedClaims(token)?.email;
+    if (typeof email !== 'string' || email === '') throw tokenError('validation_invalid_token_claims', 'Missing email token claim.');
+    const { found, error } = await checkToken(this.deps, token, 'verification', collection);
+    if (!found) throw tokenError(...error!);
+    if (found.record.email !== email) throw tokenError('validation_token_email_mismatch', "The record email doesn't match with the requested token claims.");
+    if (found.record.verified === true) return found.record;
     const id = found.record.id as string;
-    return db.transaction(async (tx) => {
+    await db.transaction(async (tx) => {
+      // The flip happens once: a concurrent confirmation finds the record verified and changes nothing.
       const pending = await tx.get(
-        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('email')} = ${String(found.claims.email)} AND ${ident('verified')} = ${false}${db.dialect.forUpdate}`,
+        sql`SELECT 1 AS ok FROM ${ident(collection.name)} WHERE ${ident('id')} = ${id} AND ${ident('email')} = ${email} AND ${ident('verified')} = ${false}${db.dialect.forUpdate}`,
       );
-      if (!pending) throw AppError.badRequest(INVALID.verification);
+      if (!pending) return;
       const data: Record<string, unknown> = { verified: true };
       if (!collection.passwordAuth.enabled) {
         // PocketBase's guard: a password set before the address was proven (pre-hijacking) stops working.
         const password = randomString(40);
         Object.assign(data, { password, passwordConfirm: password });
       }
-      return writer.update(collection, id, { data }, systemRequest(collections), tx);
+      await writer.update(collection, id, { data }, systemRequest(collections), tx);
     });
+    return found.record;
   }
 
   /** Schedules a password reset mail for the record with this email (nothing for unknown emails). */
@@ -97,19 +114,38 @@ export class EmailFlows {
     });
   }
 
-  /** Sets the new password (rotating the tokenKey: the reset token and all sessions die); 400 when invalid or used. */
+  /**
+   * Sets the new password (rotating the tokenKey: the reset token and all sessions die). PocketBase's form
+   * checks: the token (`validation_invalid_token`, `validation_token_collection_mismatch`) and
+   * `passwordConfirm` (`validation_values_mismatch`), reported together.
+   */
   async confirmPasswordReset(collection: AuthCollection, token: string, password: string, passwordConfirm: string): Promise<RecordData> {
-    const { db, collections, reader, writer } = this.deps;
-    const found = await recordFromToken(token, 'passwordReset', collections, reader, collection);
-    if (!found || found.claims.email !== found.record.email) throw AppError.badRequest(INVALID.passwordReset);
+    const { db, collections, writer } = this.deps;
+    const { found, error } = await checkToken(this.deps, token, 'passwordReset', collection);
+    const errors: FieldErrors = {};
+    if (error) errors.token = fieldError(...error);
+    if (password !== passwordConfirm) errors.passwordConfirm = fieldError('validation_values_mismatch', "Values don't match.");
+    if (!found || Object.keys(errors).length) throw AppError.validation(FORM_MESSAGE, errors);
     const id = found.record.id as string;
     return db.transaction(async (tx) => {
-      if (!(await lockIfTokenKeyUnchanged(tx, db.dialect, collection, found.record))) throw AppError.badRequest(INVALID.passwordReset);
+      if (!(await lockIfTokenKeyUnchanged(tx, db.dialect, collection, found.record))) throw tokenError('validation_invalid_token', 'Invalid or expired token.');
       const data: Record<string, unknown> = { password, passwordConfirm };
-      // The mail reached the address, which proves it.
-      if (found.record.verified !== true) data.verified = true;
+      // The mail reached the address, which proves it (if the email is still the one the token was sent to).
+      if (found.record.verified !== true && found.claims.email === found.record.email) data.verified = true;
       return writer.update(collection, id, { data }, systemRequest(collections), tx).catch(rethrowAsFormError);
     });
+  }
+
+  /**
+   * PocketBase's checks of a requested new address: not the current one (`validation_not_in_invalid`),
+   * and not used by another record of the collection (`validation_invalid_new_email`).
+   */
+  async checkNewEmail(collection: AuthCollection, record: RecordData, newEmail: string): Promise<void> {
+    const refuse = (code: `validation_${string}`, message: string) =>
+      AppError.validation('An error occurred while validating the submitted data.', { newEmail: fieldError(code, message) });
+    if (newEmail === String(record.email ?? '')) throw refuse('validation_not_in_invalid', 'Must not be in list.');
+    const other = await findAuthRecordByEmail(this.deps.db, collection, newEmail);
+    if (other && other.id !== record.id) throw refuse('validation_invalid_new_email', 'Invalid new email address.');
   }
 
   /** Schedules the confirmation mail to the new address, unless another record already uses it. */
@@ -121,27 +157,39 @@ export class EmailFlows {
     });
   }
 
-  /** Applies an email change after checking the token and the account password; 400 otherwise. */
+  /**
+   * Applies an email change, after PocketBase's checks: a `newEmail` claim (`validation_invalid_token_payload`),
+   * a valid token of this collection, a new address nobody uses (`validation_invalid_token_email`) and the
+   * account password (`validation_invalid_password`), token and password errors reported together.
+   */
   async confirmEmailChange(collection: AuthCollection, token: string, password: string): Promise<RecordData> {
-    const { db, collections, reader, writer } = this.deps;
+    const { db, collections, writer } = this.deps;
     const claimed = unverifiedClaims(token)?.newEmail;
     const newEmail = typeof claimed === 'string' ? claimed : '';
-    const found = await recordFromToken(token, 'emailChange', collections, reader, collection);
-    if (!found || newEmail === '' || found.claims.email !== found.record.email || found.claims.newEmail !== newEmail) {
-      throw invalidEmailChangeToken();
+    let found: TokenRecord | undefined;
+    let error: [`validation_${string}`, string] | undefined;
+    if (newEmail === '') error = ['validation_invalid_token_payload', 'Invalid token payload - newEmail must be set.'];
+    else ({ found, error } = await checkToken(this.deps, token, 'emailChange', collection));
+    if (found && (found.claims.email !== found.record.email || found.claims.newEmail !== newEmail)) {
+      found = undefined;
+      error = ['validation_invalid_token', 'Invalid or expired token.'];
     }
-    if (!(await verifyPassword(String(found.record.password ?? ''), password))) {
-      throw AppError.validation('An error occurred while validating the submitted data.', {
-        password: fieldError('validation_invalid_password', 'Missing or invalid auth record password.'),
-      });
+    if (found && (await findAuthRecordByEmail(db, collection, newEmail))) {
+      found = undefined;
+      error = ['validation_invalid_token_email', 'The new email address is invalid.'];
     }
+    const errors: FieldErrors = {};
+    if (error) errors.token = fieldError(...error);
+    if (!found || !(await verifyPassword(String(found.record.password ?? ''), password))) {
+      errors.password = fieldError('validation_invalid_password', 'Missing or invalid auth record password.');
+    }
+    if (!found || Object.keys(errors).length) throw AppError.validation(FORM_MESSAGE, errors);
     const id = found.record.id as string;
+    const record = found.record;
     return db.transaction(async (tx) => {
-      if (!(await lockIfTokenKeyUnchanged(tx, db.dialect, collection, found.record))) throw invalidEmailChangeToken();
+      if (!(await lockIfTokenKeyUnchanged(tx, db.dialect, collection, record))) throw tokenError('validation_invalid_token', 'Invalid or expired token.');
       const taken = await findAuthRecordByEmail(tx, collection, newEmail);
-      if (taken && taken.id !== id) {
-        throw AppError.validation(INVALID.emailChange, { token: fieldError('validation_existing_token_email', 'The new email address is already registered.') });
-      }
+      if (taken && taken.id !== id) throw tokenError('validation_invalid_token_email', 'The new email address is invalid.');
       return writer.update(collection, id, { data: { email: newEmail, verified: true } }, systemRequest(collections), tx).catch(rethrowAsFormError);
     });
   }
@@ -161,7 +209,7 @@ async function lockIfTokenKeyUnchanged(tx: Executor, dialect: Dialect, collectio
 /** The record writer's "Failed to update record." becomes the form message PocketBase uses for these endpoints. */
 function rethrowAsFormError(err: unknown): never {
   if (err instanceof AppError && err.code === 'validation_failed') {
-    throw AppError.validation('An error occurred while validating the submitted data.', err.data);
+    throw AppError.validation(FORM_MESSAGE, err.data);
   }
   throw err;
 }

@@ -4,7 +4,7 @@
  * neither the schema nor the data half-changed.
  */
 import type { Database, Executor } from '../db/dialect.js';
-import { ident as identOf, sql, type Sql } from '../db/sql.js';
+import { sql, type Sql } from '../db/sql.js';
 import { AppError, fieldError, type FieldError } from '../errors/index.js';
 import type { CollectionChangeEvent, HookBus } from '../hooks/index.js';
 import { alterCollectionDdl, createCollectionDdl, dropCollectionDdl } from './ddl.js';
@@ -153,21 +153,35 @@ export class CollectionStore implements SchemaLookup {
    * All or nothing: any failure rolls the whole import back.
    */
   async import(list: unknown, deleteMissing: boolean, source: ChangeSource = 'api', exec: Executor = this.db): Promise<void> {
-    if (!Array.isArray(list)) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
+    // An empty list would delete every collection with deleteMissing: PocketBase refuses it too.
+    if (!Array.isArray(list) || list.length === 0) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
     const snapshot = this.snapshot();
     const changes: CollectionChange[] = [];
     try {
       await exec.transaction(async (tx) => {
-        const importedIds = new Set<string>();
-        for (const [i, item] of list.entries()) {
-          const change = await this.importOne(item, i, source, tx);
-          importedIds.add(change.collection.id);
-          changes.push(change);
+        if (deleteMissing) {
+          // PocketBase deletes the missing collections first (an imported one may reuse a deleted name):
+          // views, then collections no remaining one points a relation at.
+          const importedKeys = new Set<string>();
+          for (const item of list) {
+            const { id, name } = (item ?? {}) as { id?: unknown; name?: unknown };
+            const match = (typeof id === 'string' && this.byId.get(id)) || (typeof name === 'string' && this.find(name)) || undefined;
+            if (match) importedKeys.add(match.id);
+          }
+          let missing = this.all().filter((c) => !importedKeys.has(c.id) && !c.system);
+          while (missing.length) {
+            const ids = new Set(missing.map((c) => c.id));
+            const next =
+              missing.find((c) => c.type === 'view') ??
+              missing.find((c) => !missing.some((o) => o.id !== c.id && ids.has(o.id) && o.fields.some((f) => f.type === 'relation' && f.collectionId === c.id)));
+            const victim = next ?? missing[0]!;
+            await this.delete(victim.id, 'migration', tx);
+            changes.push({ action: 'delete', collection: victim, tags: [victim.id], source });
+            missing = missing.filter((c) => c.id !== victim.id);
+          }
         }
-        if (!deleteMissing) return;
-        for (const c of this.all().filter((c) => !importedIds.has(c.id) && !c.system)) {
-          await this.delete(c.id, 'migration', tx);
-          changes.push({ action: 'delete', collection: c, tags: [c.id], source });
+        for (const [i, item] of list.entries()) {
+          changes.push(await this.importOne(item, i, source, tx, deleteMissing));
         }
       });
     } catch (err) {
@@ -183,13 +197,15 @@ export class CollectionStore implements SchemaLookup {
   }
 
   /** One item of an import: updates the collection it names (by id, then name) or creates it. */
-  private async importOne(item: unknown, index: number, source: ChangeSource, tx: Executor): Promise<CollectionChange> {
+  private async importOne(item: unknown, index: number, source: ChangeSource, tx: Executor, deleteMissing: boolean): Promise<CollectionChange> {
     const id = typeof (item as { id?: unknown })?.id === 'string' ? (item as { id: string }).id : undefined;
     const name = typeof (item as { name?: unknown })?.name === 'string' ? (item as { name: string }).name : undefined;
     const existing = (id && this.byId.get(id)) || (name && this.find(name)) || undefined;
     try {
       if (existing) {
-        const updated = await this.update(existing.id, { ...(item as object), id: existing.id }, 'migration', tx);
+        const input: Record<string, unknown> = { ...(item as object), id: existing.id };
+        if (existing.type !== 'view') input.fields = mergeImportedFields(existing, input.fields, deleteMissing);
+        const updated = await this.update(existing.id, input, 'migration', tx);
         return { action: 'update', collection: updated, previous: existing, tags: [updated.id], source };
       }
       const created = await this.create(item, 'migration', tx);
@@ -200,13 +216,6 @@ export class CollectionStore implements SchemaLookup {
       }
       throw err;
     }
-  }
-
-  /** Deletes every record of a collection (not views). */
-  async truncate(idOrName: string): Promise<void> {
-    const collection = this.require(idOrName);
-    if (collection.type === 'view') throw AppError.badRequest('View collections cannot be truncated.');
-    await this.db.run(sql`DELETE FROM ${identOf(collection.name)}`);
   }
 
   private async validate(collection: Collection, before: Collection | undefined, message: string): Promise<void> {
@@ -253,6 +262,27 @@ export class CollectionStore implements SchemaLookup {
   }
 }
 
+
+/**
+ * PocketBase's field merge on import over an existing collection: the imported fields, plus every existing
+ * field they leave out (only the system ones with `deleteMissing`). A left-out field that the import
+ * re-declares by name with the same type keeps its id, so its column (and data) survive.
+ */
+function mergeImportedFields(existing: Collection, imported: unknown, deleteMissing: boolean): unknown {
+  if (imported !== undefined && !Array.isArray(imported)) return imported; // let validation answer it
+  const list: Array<Record<string, unknown>> = Array.isArray(imported) ? imported.map((f) => (f && typeof f === 'object' ? { ...(f as object) } : f)) : [];
+  for (const f of existing.fields) {
+    if (!f.system && deleteMissing) continue;
+    if (list.some((x) => x && x.id === f.id)) continue;
+    const sameName = list.find((x) => x && typeof x.name === 'string' && x.name.toLowerCase() === f.name.toLowerCase());
+    if (sameName) {
+      if (sameName.type === f.type) sameName.id = f.id;
+      continue;
+    }
+    list.push({ ...f });
+  }
+  return list;
+}
 
 /** Runs one DDL statement, turning database refusals (e.g. a view depending on a dropped column) into a 400. */
 async function runDdl(tx: Executor, stmt: Sql): Promise<void> {

@@ -44,7 +44,8 @@ export async function inferViewFields(db: Executor, view: ViewCollection, schema
     const sourceField = source?.fields.find((f) => f.name === c.column);
     let field: Record<string, unknown>;
     if (c.name === 'id') {
-      field = { name: 'id', type: 'text', primaryKey: true, system: true, required: true };
+      // PocketBase's view id field: a text primary key with the record id pattern.
+      field = { name: 'id', type: 'text', primaryKey: true, system: true, required: true, pattern: '^[a-z0-9]+$' };
     } else if (sourceField && sourceField.type !== 'password') {
       field = { ...sourceField, name: c.name, system: false, primaryKey: false };
       if (sourceField.type === 'autodate') field = { ...field };

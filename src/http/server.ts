@@ -38,6 +38,8 @@ import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBackupRoutes } from './routes/backups.js';
 import { registerBatchRoutes } from './routes/batch.js';
 import { registerCollectionRoutes } from './routes/collections.js';
+import type { Collection } from '../collections/model.js';
+import { fileMaxSelect, fileMaxSize } from '../collections/fields/file.js';
 import { registerFileRoutes } from './routes/files.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMigrationRoutes } from './routes/migrations.js';
@@ -75,6 +77,34 @@ const lazySchemaCompilers = {
 
 /** Default request body limit (PocketBase: 32 MiB). */
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** `settings.batch.maxBodySize` 0 means PocketBase's 128 MiB. */
+const DEFAULT_BATCH_BODY_LIMIT = 128 * 1024 * 1024;
+/** Per collection object (a schema change makes new objects, so stale entries simply drop out). */
+const collectionBodyLimits = new WeakMap<Collection, number>();
+
+/**
+ * PocketBase's body limits: `/api/batch` by `settings.batch.maxBodySize`; record create/update by the
+ * collection (the default plus, per file field, maxSize × maxSelect). A route and a map lookup per body.
+ */
+function dynamicBodyLimit(app: App, req: FastifyRequest, base: number): number | undefined {
+  const url = req.routeOptions.url;
+  if (url === '/api/batch') {
+    const max = app.settings.get().batch.maxBodySize;
+    return max > 0 ? max : DEFAULT_BATCH_BODY_LIMIT;
+  }
+  if (url === undefined || !url.startsWith('/api/collections/:collection/records')) return undefined;
+  const name = (req.params as { collection?: unknown } | undefined)?.collection;
+  const collection = typeof name === 'string' ? app.collections.find(name) : undefined;
+  if (!collection) return undefined;
+  let limit = collectionBodyLimits.get(collection);
+  if (limit === undefined) {
+    limit = base;
+    if (collection.type !== 'view') for (const f of collection.fields) if (f.type === 'file') limit += fileMaxSize(f) * fileMaxSelect(f);
+    collectionBodyLimits.set(collection, limit);
+  }
+  return limit;
+}
 
 export interface ServerOptions {
   bodyLimit?: number;
@@ -143,7 +173,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.addHook('onRoute', (route) => {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) builtins.push({ method: String(method), url: route.url ?? route.path });
   });
-  registerBodyParsers(server, { bodyLimit, ...(options.routes ? { limitFor: customBodyLimit } : {}) });
+  registerBodyParsers(server, { bodyLimit, limitFor: (req) => (options.routes ? customBodyLimit(req) : undefined) ?? dynamicBodyLimit(app, req, bodyLimit) });
 
   const rateLimiter = new RateLimiter(() => app.settings.get(), Date.now, app.sharedCounters);
   server.decorate('rateLimiter', rateLimiter);

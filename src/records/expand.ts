@@ -47,26 +47,29 @@ export function parseExpand(expand: string | undefined): PathTree {
 
 /**
  * Expands `records` in place of the caller: returns, for each record (by index), its `expand` object
- * with related records already serialised for the viewer.
+ * with related records already serialised for the viewer. As in PocketBase, once a requested path names
+ * a real relation every record gets an `expand` object, `{}` when nothing was found; with no valid path the
+ * entries are undefined (no `expand` key).
  */
 export async function expandRecords(
   collection: Collection,
   records: RecordData[],
   tree: PathTree,
   ctx: ExpandContext,
-): Promise<Array<Record<string, unknown>>> {
+): Promise<Array<Record<string, unknown> | undefined>> {
   const result = records.map(() => ({}) as Record<string, unknown>);
-  if (tree.size === 0 || records.length === 0) return result;
+  if (tree.size === 0 || records.length === 0) return records.map(() => undefined);
+  let valid = false;
   for (const [segment, subtree] of tree) {
     const field = findField(collection, segment);
     if (field?.type === 'relation') {
-      await expandRelation(field, records, subtree, ctx, result);
+      if (await expandRelation(field, records, subtree, ctx, result)) valid = true;
       continue;
     }
     const via = /^(\w+)_via_(\w+)$/.exec(segment);
-    if (via) await expandBackRelation(collection, segment, via[1] as string, via[2] as string, records, subtree, ctx, result);
+    if (via && (await expandBackRelation(collection, segment, via[1] as string, via[2] as string, records, subtree, ctx, result))) valid = true;
   }
-  return result;
+  return valid ? result : records.map(() => undefined);
 }
 
 async function loadVisible(
@@ -109,9 +112,9 @@ async function expandRelation(
   subtree: PathTree,
   ctx: ExpandContext,
   result: Array<Record<string, unknown>>,
-): Promise<void> {
+): Promise<boolean> {
   const target = ctx.schema.find(field.collectionId);
-  if (!target) return;
+  if (!target) return false;
   const idsOf = (r: RecordData): string[] => {
     const v = r[field.name];
     if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string' && x !== '');
@@ -131,6 +134,7 @@ async function expandRelation(
       result[i]![field.name] = items[0];
     }
   });
+  return true;
 }
 
 async function expandBackRelation(
@@ -142,14 +146,14 @@ async function expandBackRelation(
   subtree: PathTree,
   ctx: ExpandContext,
   result: Array<Record<string, unknown>>,
-): Promise<void> {
+): Promise<boolean> {
   const target = ctx.schema.find(targetName);
   const field = target ? findField(target, fieldName) : undefined;
-  if (!target || !field || field.type !== 'relation' || field.collectionId !== collection.id) return;
+  if (!target || !field || field.type !== 'relation' || field.collectionId !== collection.id) return false;
   const parentIds = records.map((r) => r.id as string);
   const expandReq: RequestInfo = { ...ctx.req, context: 'expand' };
   const rule = ruleConditionOrNone(target, 'viewRule', expandReq, ctx.schema, ctx.dialect);
-  if (!rule) return;
+  if (!rule) return true;
   const fn = ctx.dialect.fn;
   const parents = sql`SELECT value FROM ${fn.jsonEach(param(JSON.stringify(parentIds)))}`;
   const col = ident(ROOT_ALIAS, field.name);
@@ -172,6 +176,7 @@ async function expandBackRelation(
     const items = mine.map((x) => serialised.get(x) as Record<string, unknown>);
     result[i]![segment] = single ? items[0] : items;
   });
+  return true;
 }
 
 function hasUniqueIndexOn(collection: Collection, column: string): boolean {

@@ -20,6 +20,9 @@ interface RecordCodec {
 }
 
 const codecs = new WeakMap<Collection, RecordCodec>();
+const COLLECTION_ID_KEY = { name: 'collectionId', hidden: false, isAuthEmail: false } as const;
+const COLLECTION_NAME_KEY = { name: 'collectionName', hidden: false, isAuthEmail: false } as const;
+const EXPAND_KEY = { name: 'expand', hidden: false, isAuthEmail: false } as const;
 
 function codecOf(collection: Collection): RecordCodec {
   let codec = codecs.get(collection);
@@ -28,12 +31,16 @@ function codecOf(collection: Collection): RecordCodec {
       fields: collection.fields,
       decoders: collection.fields.map((field) => ({ name: field.name, field, type: getFieldType(field.type) })),
       printed: collection.fields
-        .filter((field) => !neverOutput(field))
+        .filter((field) => !neverOutput(field) && field.name !== 'expand')
         .map((field) => ({
           name: field.name,
           hidden: field.hidden,
           isAuthEmail: collection.type === 'auth' && field.name === 'email' && field.system,
-        })),
+        }))
+        // PocketBase serialises a record as a Go map: keys in byte order (collectionId, collectionName and
+        // expand sorted in among the fields). Snapshot tests of PocketBase answers depend on it.
+        .concat([COLLECTION_ID_KEY, COLLECTION_NAME_KEY, EXPAND_KEY])
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     };
     codecs.set(collection, codec);
   }
@@ -78,8 +85,8 @@ function neverOutput(field: Field): boolean {
 }
 
 /**
- * The record as JSON: `collectionId`, `collectionName`, then every visible field, then `expand` when
- * something was expanded. Hidden fields only for superusers; on auth collections `email` only when
+ * The record as JSON, keys in byte order as PocketBase prints them: `collectionId`, `collectionName`, every
+ * visible field and `expand` when a valid expand path was requested (`{}` when it found nothing). Hidden fields only for superusers; on auth collections `email` only when
  * `emailVisibility` is on or the viewer is the owner, a superuser or a manager.
  */
 export function publicRecord(
@@ -88,13 +95,19 @@ export function publicRecord(
   viewer: Viewer,
   expand?: Record<string, unknown>,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = { collectionId: collection.id, collectionName: collection.name };
-  for (const { name, hidden, isAuthEmail } of codecOf(collection).printed) {
-    if (hidden && !viewer.superuser) continue;
-    if (isAuthEmail && !emailVisible(collection, record, viewer)) continue;
-    out[name] = record[name];
+  const out: Record<string, unknown> = {};
+  for (const entry of codecOf(collection).printed) {
+    if (entry === COLLECTION_ID_KEY) out.collectionId = collection.id;
+    else if (entry === COLLECTION_NAME_KEY) out.collectionName = collection.name;
+    else if (entry === EXPAND_KEY) {
+      // Present (`{}` included) once an expand path was valid, as PocketBase prints it.
+      if (expand) out.expand = expand;
+    } else {
+      if (entry.hidden && !viewer.superuser) continue;
+      if (entry.isAuthEmail && !emailVisible(collection, record, viewer)) continue;
+      out[entry.name] = record[entry.name];
+    }
   }
-  if (expand && Object.keys(expand).length) out.expand = expand;
   return out;
 }
 

@@ -6,7 +6,7 @@
 import { getFieldType } from '../collections/fields/index.js';
 import { InvalidValue, type Modifier } from '../collections/fields/field-type.js';
 import { parseIndex } from '../collections/indexes.js';
-import { findField, isMultiValued, type Collection, type Field, type RelationField } from '../collections/model.js';
+import { findField, isMultiValued, SUPERUSERS_COLLECTION_ID, type Collection, type Field, type RelationField } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
 import { ident, join, param, sql } from '../db/sql.js';
@@ -16,6 +16,7 @@ import { hasManageAccess } from '../auth/manage-rule.js';
 import { hashPassword, MAX_PASSWORD_BYTES, verifyPassword, type PasswordAlgorithm } from '../auth/passwords.js';
 import { isSuperuser, type RequestInfo } from '../rules/request-info.js';
 import { ROOT_ALIAS, ruleCondition } from './access.js';
+import { compileFilter } from '../rules/index.js';
 import type { RecordReader } from './query.js';
 import { rowToRecord, virtualRow } from './record-io.js';
 import { formatDateTime } from '../util/datetime.js';
@@ -57,11 +58,12 @@ export class RecordWriter {
 
   async create(collection: Collection, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
-    const rule = ruleCondition(collection, 'createRule', req, this.schema, this.db.dialect);
     const superuser = isSuperuser(req);
     const now = new Date();
     const record: RecordData = {};
     for (const f of collection.fields) record[f.name] = getFieldType(f.type).zeroValue(f as never);
+    req = this.foldModifiers(collection, record, req, true);
+    const rule = ruleCondition(collection, 'createRule', req, this.schema, this.db.dialect);
     const errors: FieldErrors = {};
 
     const plan = await planUploads(collection, input.data, input.files);
@@ -78,12 +80,18 @@ export class RecordWriter {
     this.setAutodates(collection, record, now, true);
 
     if (collection.type === 'auth') {
-      await this.checkAuthCreate(record, input.data, superuser, errors);
+      // PocketBase validates the auth form fields (password, passwordConfirm, verified) first and reports
+      // only those when any fails; the record's field errors come after.
+      const formErrors: FieldErrors = {};
+      await this.checkAuthCreate(collection, record, input.data, req, formErrors);
+      if (Object.keys(formErrors).length) throw AppError.validation('Failed to create record.', formErrors);
+      if (collection.id === SUPERUSERS_COLLECTION_ID) record.verified = true; // PocketBase: superusers are verified by default
     }
     this.validateFields(collection, record, undefined, now, errors, true);
     checkFileFields(collection, record, undefined, plan, errors);
     await this.checkRelations(exec, collection, record, undefined, errors);
     if (Object.keys(errors).length) throw AppError.validation('Failed to create record.', errors);
+    if (collection.type === 'auth' && typeof rawId === 'string' && record.id === rawId) await this.checkAuthIdUnique(exec, collection, rawId);
     await this.hashPasswords(collection, record, undefined);
 
     const event: RecordEvent = { tags: [collection.id, collection.name], collection, record, request: req };
@@ -112,6 +120,11 @@ export class RecordWriter {
 
   async update(collection: Collection, id: string, input: WriteInput, req: RequestInfo, exec: Executor = this.db): Promise<RecordData> {
     if (collection.type === 'view') throw AppError.badRequest('Unsupported collection type.');
+    if (!isSuperuser(req) && hasModifierKeys(collection, req.body)) {
+      // As PocketBase: the rule sees `field` resolved (`tags+`, `count-` applied to the current record).
+      const current = await this.reader.findById(collection, id, exec);
+      if (current) req = this.foldModifiers(collection, current, req, false);
+    }
     const existing = await this.reader.findVisible(collection, id, 'updateRule', req, exec);
     const superuser = isSuperuser(req);
     const now = new Date();
@@ -120,9 +133,15 @@ export class RecordWriter {
 
     const plan = await planUploads(collection, input.data, input.files);
     this.applyInput(collection, record, { ...input, data: plan.data }, { isNew: false, superuser, errors });
+    // PocketBase refuses a changed primary key (the same id, or none, is fine).
+    if (input.data.id !== undefined && String(input.data.id) !== existing.id) {
+      errors.id = fieldError('validation_pk_change', 'The record primary key cannot be changed.');
+    }
     this.setAutodates(collection, record, now, false);
     if (collection.type === 'auth') {
-      await this.checkAuthUpdate(collection, existing, record, input.data, req, errors);
+      const formErrors: FieldErrors = {};
+      await this.checkAuthUpdate(collection, existing, record, input.data, req, formErrors);
+      if (Object.keys(formErrors).length) throw AppError.validation('Failed to update record.', formErrors);
     }
     this.validateFields(collection, record, existing, now, errors, false);
     checkFileFields(collection, record, existing, plan, errors);
@@ -152,6 +171,36 @@ export class RecordWriter {
     await exec.transaction(async (tx) => {
       await this.deleteWithCascade(tx, collection, existing, req, new Set());
     });
+  }
+
+  /**
+   * Deletes every record of a collection in one transaction, each as a delete (PocketBase's TruncateCollection):
+   * relations pointing at them cascade, detach or refuse (a required, non-cascading reference from another
+   * record fails the whole truncate), record hooks run and files are removed after the commit.
+   */
+  async truncate(collection: Collection, req: RequestInfo, exec: Executor = this.db): Promise<void> {
+    if (collection.type === 'view') throw AppError.badRequest("View collections cannot be truncated since they don't store their own records.");
+    try {
+      await exec.transaction(async (tx) => {
+        const seen = new Set<string>();
+        for (;;) {
+          const rows = await tx.all(sql`SELECT * FROM ${ident(collection.name)} LIMIT 500`);
+          let progressed = false;
+          for (const row of rows) {
+            const record = rowToRecord(collection, row);
+            if (seen.has(`${collection.id}/${record.id as string}`)) continue; // a hook kept it: do not loop on it
+            await this.deleteWithCascade(tx, collection, record, req, seen);
+            progressed = true;
+          }
+          if (!progressed) return;
+        }
+      });
+    } catch (err) {
+      if (err instanceof AppError && err.status === 400) {
+        throw AppError.badRequest('Failed to truncate collection (most likely due to required cascade delete record references).');
+      }
+      throw err;
+    }
   }
 
   /** Deletes a record after resolving every relation that points at it (cascade, detach or refuse). */
@@ -203,6 +252,25 @@ export class RecordWriter {
       const event: RecordEvent = { tags: [other.id, other.name], collection: other, record: updated, previous: refRecord, request: req };
       tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterUpdateCommit, event));
     }
+  }
+
+  /**
+   * The request as rules see it (PocketBase's `requestInfo.Body`): a field submitted with a modifier
+   * (`tags+`, `+tags`, `tags-`) appears under its own name with the modifier applied to `base`, and the
+   * modifier key is gone. Bodies without modifier keys are returned as they are (no copy).
+   */
+  private foldModifiers(collection: Collection, base: RecordData, req: RequestInfo, isNew: boolean): RequestInfo {
+    if (!hasModifierKeys(collection, req.body)) return req;
+    const resolved: RecordData = { ...base };
+    this.applyInput(collection, resolved, { data: req.body }, { isNew, superuser: isSuperuser(req), errors: {} });
+    const body: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(req.body)) {
+      const { name, modifier } = parseKey(key);
+      const field = modifier ? findField(collection, name) : undefined;
+      if (field) body[field.name] = resolved[field.name];
+      else if (!(key in body)) body[key] = value;
+    }
+    return { ...req, body };
   }
 
   /** Applies body values and modifiers onto `record` (plain keys first, then modifiers, as PocketBase). */
@@ -305,18 +373,47 @@ export class RecordWriter {
     }
   }
 
-  private async checkAuthCreate(record: RecordData, data: Record<string, unknown>, superuser: boolean, errors: FieldErrors): Promise<void> {
+  /**
+   * Auth record ids are unique across all auth collections (PocketBase's rule: tokens and owner checks
+   * compare ids), so a client-chosen id already used by another auth collection is refused.
+   */
+  private async checkAuthIdUnique(exec: Executor, collection: Collection, id: string): Promise<void> {
+    for (const other of this.schema.all()) {
+      if (other.type !== 'auth' || other.id === collection.id) continue;
+      if (await exec.get(sql`SELECT 1 AS ok FROM ${ident(other.name)} WHERE ${ident('id')} = ${id}`)) {
+        throw AppError.validation('Failed to create record.', { id: fieldError('validation_invalid_auth_id', 'Invalid or duplicated auth record id.') });
+      }
+    }
+  }
+
+  private async checkAuthCreate(collection: Collection, record: RecordData, data: Record<string, unknown>, req: RequestInfo, errors: FieldErrors): Promise<void> {
     const password = data.password;
     if (typeof password !== 'string' || password === '') {
-      errors.password ??= fieldError('validation_required', 'Missing required value');
+      errors.password = fieldError('validation_required', 'Missing required value');
     } else if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
       errors.password = fieldError('validation_max_text_constraint', 'The password is too long');
     } else if (data.passwordConfirm !== password) {
       errors.passwordConfirm = fieldError('validation_values_mismatch', "Values don't match");
     }
     record.tokenKey = randomString(50);
-    if (!superuser && record.verified === true) {
-      errors.verified = fieldError('validation_values_mismatch', 'Only superusers can mark a new record as verified');
+    // Superusers, and those the manageRule grants the would-be record to (PocketBase checks it on create too).
+    if (record.verified === true && !isSuperuser(req) && !(await this.managesNewRecord(collection, record, req))) {
+      errors.verified = fieldError('validation_values_mismatch', 'Only superusers and managers can mark a new record as verified');
+    }
+  }
+
+  /**
+   * Whether `req` passes the collection's manageRule for a record not saved yet, evaluated on its would-be row
+   * with `verified` false (as PocketBase, so a rule relying on it cannot be talked into granting itself).
+   */
+  private async managesNewRecord(collection: Collection, record: RecordData, req: RequestInfo): Promise<boolean> {
+    const rule = collection.type === 'auth' ? collection.manageRule : null;
+    if (!req.auth || rule === null || rule === undefined || rule.trim() === '') return false;
+    try {
+      const cond = compileFilter(rule, { collection, schema: this.schema, dialect: this.db.dialect, rootAlias: ROOT_ALIAS, request: req, mode: 'rule' });
+      return Boolean(await this.db.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, { ...record, verified: false })}) AS ${ident(ROOT_ALIAS)} WHERE ${cond}`));
+    } catch {
+      return false; // a rule that fails to compile grants nothing
     }
   }
 
@@ -409,6 +506,16 @@ export class RecordWriter {
     const code = name === 'id' ? 'validation_invalid_or_existing_id' : 'validation_not_unique';
     return AppError.validation(message, { [name]: fieldError(code, name === 'id' ? 'The id is invalid or already exists' : 'Value must be unique') });
   }
+}
+
+/** Whether the body uses a modifier key (`f+`, `+f`, `f-`) of a field of `collection`. Cheap: no allocation. */
+function hasModifierKeys(collection: Collection, body: Record<string, unknown>): boolean {
+  for (const key in body) {
+    const last = key.charCodeAt(key.length - 1);
+    if (last !== 43 && last !== 45 && key.charCodeAt(0) !== 43) continue; // '+' / '-'
+    if (findField(collection, parseKey(key).name)) return true;
+  }
+  return false;
 }
 
 function safeParseIndex(text: string) {

@@ -140,6 +140,14 @@ function typedComparison(dialect: Dialect, op: CompareOp, l: Side, r: Side): Sql
 
 /** The comparison on single values, as a parenthesised boolean. */
 function compareValues(dialect: Dialect, op: CompareOp, l: Side, r: Side): Sql {
+  // Two known numbers (e.g. `@request.body.count <= 10`): as bare parameters PostgreSQL would order them as
+  // text ('8' > '10'); `+ 0.0` makes both numeric on either dialect (the SQL text still depends only on the shape).
+  if (l.static && r.static && !l.static.wrap && !r.static.wrap && typeof l.static.value === 'number' && typeof r.static.value === 'number') {
+    if (op === '<' || op === '<=' || op === '>' || op === '>=') {
+      l = { ...l, expr: sql`(${l.expr} + 0.0)` };
+      r = { ...r, expr: sql`(${r.expr} + 0.0)` };
+    }
+  }
   if (dialect.fn.sqliteCompare && op !== '~' && op !== '!~') {
     if (l.static && !r.static) l = withAffinity(l, r);
     else if (r.static && !l.static) r = withAffinity(r, l);

@@ -18,6 +18,14 @@ export interface ProviderInfo {
   codeVerifier: string;
   codeChallenge: string;
   codeChallengeMethod: string;
+  /** PocketBase ≥ 0.37 inlines each provider's logo as an SVG string; Plinth ships a neutral badge with the initial. */
+  logo: string;
+}
+
+/** A small neutral SVG badge with the provider's initial (Plinth ships no brand artwork). */
+function providerLogo(displayName: string): string {
+  const initial = (displayName.trim()[0] ?? '?').toUpperCase().replace(/[^A-Z0-9]/, '?');
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><rect width="24" height="24" rx="5" fill="#555"/><text x="12" y="16.5" font-family="sans-serif" font-size="13" font-weight="bold" text-anchor="middle" fill="#fff">${initial}</text></svg>`;
 }
 
 /** The auth-methods entry of a configured provider, or null when Plinth cannot use it. */
@@ -47,7 +55,8 @@ export function providerInfo(config: ProviderConfig): ProviderInfo | null {
   for (const key of Object.keys(params).sort()) url.searchParams.set(key, params[key] as string);
   // An empty redirect_uri last, so the client appends its own redirect URL (PocketBase's contract).
   const authURL = `${url.toString()}&redirect_uri=`;
-  return { name: config.name, displayName: config.displayName || def.displayName, state, authURL, authUrl: authURL, codeVerifier, codeChallenge, codeChallengeMethod };
+  const displayName = config.displayName || def.displayName;
+  return { name: config.name, displayName, state, authURL, authUrl: authURL, codeVerifier, codeChallenge, codeChallengeMethod, logo: providerLogo(displayName) };
 }
 
 /** The code exchange's input as the client sent it. */

@@ -29,25 +29,28 @@ const ROUTES: Array<{ method: string; re: RegExp; action: 'create' | 'update' | 
   { method: 'DELETE', re: /^\/api\/collections\/([^/?]+)\/records\/([^/?]+)\/?$/, action: 'delete' },
 ];
 
+/** PocketBase's message for a malformed batch form. */
+const INVALID_BATCH = 'Invalid batch request data.';
+
 function parseRequests(raw: unknown, max: number): SubRequest[] {
   if (!Array.isArray(raw) || raw.length === 0) {
-    throw AppError.validation('Failed to process the batch request.', { requests: fieldError('validation_required', 'Missing required value') });
+    throw AppError.validation(INVALID_BATCH, { requests: fieldError('validation_required', 'Cannot be blank.') });
   }
   if (raw.length > max) {
-    throw AppError.validation('Failed to process the batch request.', {
+    throw AppError.validation(INVALID_BATCH, {
       requests: fieldError('validation_length_too_long', `The length must be no more than ${max}`, { max }),
     });
   }
   return raw.map((item, i) => {
     const r = item as Partial<SubRequest> | null;
     if (typeof r !== 'object' || r === null || typeof r.method !== 'string' || typeof r.url !== 'string') {
-      throw AppError.validation('Failed to process the batch request.', {
+      throw AppError.validation(INVALID_BATCH, {
         requests: { [String(i)]: fieldError('validation_invalid_value', 'Each request needs a method and a url') },
       });
     }
     const body = r.body === undefined || r.body === null ? {} : r.body;
     if (typeof body !== 'object' || Array.isArray(body)) {
-      throw AppError.validation('Failed to process the batch request.', {
+      throw AppError.validation(INVALID_BATCH, {
         requests: { [String(i)]: fieldError('validation_invalid_value', 'The body must be an object') },
       });
     }
@@ -133,8 +136,9 @@ export function registerBatchRoutes(server: FastifyInstance, app: App): void {
       const results: ActionResult[] = [];
       await app.db.transaction(async (tx) => {
         for (const [i, sub] of subs.entries()) {
+          // PocketBase: a timeout fails the whole transaction, not one sub-request.
+          if (Date.now() > deadline) throw AppError.badRequest('Batch transaction failed.');
           try {
-            if (Date.now() > deadline) throw AppError.badRequest('Batch transaction timed out.');
             results.push(await runOne(app, req, sub, filesFor(i, parsed.files), tx));
           } catch (err) {
             // Mapped and logged like a top-level request's error (database and storage failures get their codes).

@@ -1,12 +1,16 @@
 /** /api/collections: the schema editor's API (superusers only), PocketBase-compatible. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import type { Collection } from '../../collections/model.js';
+import type { Collection, Field } from '../../collections/model.js';
 import { builtinProviders } from '../../auth/oauth2/providers.js';
 import { publicCollection } from '../../collections/public.js';
 import { scaffolds, tableAsCollection } from '../../collections/system-collections.js';
 import { inferViewFields } from '../../collections/view-fields.js';
+import { viewQuerySql } from '../../collections/view-query.js';
+import { publicRecord, rowToRecord } from '../../records/record-io.js';
+import { isSuperuser } from '../../rules/request-info.js';
 import { ident, sql, type Sql } from '../../db/sql.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import { parseListParams } from '../../records/query.js';
 import { compileFilter, compileSort } from '../../rules/index.js';
 import type { CollectionCreateRequestEvent, CollectionDeleteRequestEvent, CollectionUpdateRequestEvent, CollectionViewRequestEvent } from '../../hooks/index.js';
@@ -61,15 +65,37 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
     return builtinProviders();
   });
 
+  // PocketBase's answer: the fields the view would get and up to 10 sample records; errors under `query`.
   server.post('/api/collections/meta/dry-run-view', async (req) => {
     requireSuperuser(req);
     const q = bodyOf(req).data.query;
-    return inferViewFields(app.db, { ...scaffolds().view, viewQuery: typeof q === 'string' ? q : '', fields: [] }, app.collections);
+    if (typeof q !== 'string' || q.trim() === '') {
+      throw AppError.validation('An error occurred while validating the submitted data.', { query: fieldError('validation_required', 'Cannot be blank.') });
+    }
+    const view = { ...scaffolds().view, id: '_dry_run_view', name: '_dry_run_view', viewQuery: q, fields: [] as Field[] };
+    let rows: Record<string, unknown>[];
+    try {
+      view.fields = await inferViewFields(app.db, view, app.collections);
+      rows = await app.db.all(sql`SELECT * FROM (${viewQuerySql(q)}) AS ${ident('_dry_run')} LIMIT 10`);
+    } catch (err) {
+      if (!(err instanceof AppError)) {
+        const message = err instanceof Error ? err.message : String(err);
+        throw AppError.validation('Invalid view query.', { query: fieldError('validation_invalid_view_query', `The query failed: ${message.slice(0, 300)}`) });
+      }
+      const first = Object.values(err.data)[0];
+      throw AppError.validation(err.message, first ? { query: first } : {});
+    }
+    const info = requestInfo(req);
+    const sample = rows.map((row) => publicRecord(view as Collection, rowToRecord(view as Collection, row), { superuser: isSuperuser(info), authId: null, authCollectionId: null }));
+    return { fields: view.fields, sample };
   });
 
   server.put('/api/collections/import', async (req, reply) => {
     requireSuperuser(req);
     const data = bodyOf(req).data;
+    if (!Array.isArray(data.collections) || data.collections.length === 0) {
+      throw AppError.validation('An error occurred while validating the submitted data.', { collections: fieldError('validation_required', 'Cannot be blank.') });
+    }
     await app.collections.import(data.collections, data.deleteMissing === true);
     return reply.code(204).send();
   });
@@ -117,7 +143,7 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
 
   server.delete('/api/collections/:collection/truncate', async (req, reply) => {
     requireSuperuser(req);
-    await app.collections.truncate(param(req, 'collection'));
+    await app.writer.truncate(app.collections.require(param(req, 'collection')), requestInfo(req));
     return reply.code(204).send();
   });
 }

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { issueToken, peekClaims, verifyToken } from '../../auth/tokens.js';
-import { SUPERUSERS_COLLECTION_ID, type AuthCollection, type Collection, type FileField } from '../../collections/model.js';
+import { isMultiValued, SUPERUSERS_COLLECTION_ID, type AuthCollection, type Collection, type FileField } from '../../collections/model.js';
+import { ident, sql } from '../../db/sql.js';
 import { AppError } from '../../errors/index.js';
 import {
   allowedThumb,
@@ -82,18 +83,22 @@ function isMissing(err: unknown): boolean {
 
 async function download(app: App, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const collection = app.collections.find(param(req, 'collection'));
-  // View collections would need their source record's folder (not supported yet): 404 like any miss.
-  if (!collection || collection.type === 'view') throw AppError.notFound();
+  if (!collection) throw AppError.notFound();
+  await req.server.rateLimiter.checkTag(req, collection.name, 'file'); // PocketBase's `users:file` / `*:file` tags
   const record = await app.reader.findById(collection, param(req, 'recordId'));
   if (!record) throw AppError.notFound();
   const name = param(req, 'filename');
   if (!isSafeFileName(name)) throw AppError.notFound();
   const field: FileField | undefined = fileFields(collection).find((f) => names(record[f.name]).includes(name));
   if (!field) throw AppError.notFound();
+  // A view's protected file is guarded by the view's own rule, as in PocketBase.
   if (field.protected && !(await mayReadProtected(app, req, collection, String(record.id)))) throw AppError.notFound();
+  // A view record's file lives in its source record's folder.
+  const owner = collection.type === 'view' ? await viewFileOwner(app, collection, name) : { collectionId: collection.id, recordId: String(record.id) };
+  if (!owner) throw AppError.notFound();
 
   const hook = app.hooks.onFileDownloadRequest;
-  if (hook.length === 0) return serveFile(app, req, reply, collection, record, field, name);
+  if (hook.length === 0) return serveFile(app, req, reply, owner, record, field, name);
   const e: FileDownloadRequestEvent = {
     tags: collectionTags(collection),
     collection,
@@ -106,25 +111,25 @@ async function download(app: App, req: FastifyRequest, reply: FastifyReply): Pro
   await app.hooks.runRequest(hook, e, async (ev) => {
     // A handler may serve another file of the same field, never one the checks above did not cover.
     if (!names(record[field.name]).includes(ev.servedName) || !isSafeFileName(ev.servedName)) throw AppError.notFound();
-    sent = await serveFile(app, req, reply, collection, record, field, ev.servedName);
+    sent = await serveFile(app, req, reply, owner, record, field, ev.servedName);
   });
   // A handler that did not call next() answers with `response` (204 without one).
   return sent ?? sendResult(reply, eventResult(e));
 }
 
-/** Streams a checked file (Range, thumbnails, the inert-media headers). */
+/** Streams a checked file (Range, thumbnails, the inert-media headers) from its owner's folder. */
 async function serveFile(
   app: App,
   req: FastifyRequest,
   reply: FastifyReply,
-  collection: Collection,
+  owner: { collectionId: string; recordId: string },
   record: Record<string, unknown>,
   field: FileField,
   name: string,
 ): Promise<FastifyReply> {
   const query = queryOf(req);
   const storage = app.files.storage();
-  let key = fileKey(collection.id, String(record.id), name);
+  let key = fileKey(owner.collectionId, owner.recordId, name);
   let servedName = name;
   let info = await storage.stat(key);
   if (!info) throw AppError.notFound();
@@ -132,7 +137,7 @@ async function serveFile(
 
   const thumb = allowedThumb(field, query.thumb);
   if (thumb && THUMBABLE_TYPES.has(baseMime(type))) {
-    const made = await app.files.thumbnail(storage, collection.id, String(record.id), name, thumb, baseMime(type));
+    const made = await app.files.thumbnail(storage, owner.collectionId, owner.recordId, name, thumb, baseMime(type));
     if (made) {
       ({ key, info } = made);
       servedName = `${thumb.size}_${name}`;
@@ -166,6 +171,26 @@ async function serveFile(
   if (range) reply.code(206).header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
   reply.header('Content-Length', String(length));
   return body ? reply.send(body) : reply.send();
+}
+
+/**
+ * The record that owns a file shown through a view (PocketBase's FindRecordByViewFile): a record of a
+ * collection the view's query names whose file field holds `name`. Only runs for view downloads.
+ */
+async function viewFileOwner(app: App, view: Collection, name: string): Promise<{ collectionId: string; recordId: string } | undefined> {
+  const text = view.type === 'view' ? view.viewQuery.toLowerCase() : '';
+  for (const c of app.collections.all()) {
+    if (c.type === 'view' || !text.includes(c.name.toLowerCase())) continue;
+    for (const f of fileFields(c)) {
+      const col = ident('_f', f.name);
+      const match = isMultiValued(f)
+        ? sql`EXISTS (SELECT 1 FROM ${app.db.dialect.fn.jsonEach(col)} AS ${ident('_je')} WHERE ${ident('_je', 'value')} = ${name})`
+        : sql`${col} = ${name}`;
+      const row = await app.db.get<{ id: string }>(sql`SELECT ${ident('_f', 'id')} AS id FROM ${ident(c.name)} AS ${ident('_f')} WHERE ${match} LIMIT 1`);
+      if (row) return { collectionId: c.id, recordId: String(row.id) };
+    }
+  }
+  return undefined;
 }
 
 /** Registers the file routes. */

@@ -1,9 +1,9 @@
 /**
  * The emailed-link flows. Requests answer 204 whether or not the email is known (the work runs in the
- * background); confirms answer 204, or 400 for an invalid, expired or already used token.
+ * background); confirms answer 204, or 400 with PocketBase's validation codes on `token`.
  *
  *   POST /api/collections/{c}/request-verification    {email}
- *   POST /api/collections/{c}/confirm-verification    {token}
+ *   POST /api/collections/{c}/confirm-verification    {token}                (204 again for a verified record)
  *   POST /api/collections/{c}/request-password-reset  {email}
  *   POST /api/collections/{c}/confirm-password-reset  {token, password, passwordConfirm}
  *   POST /api/collections/{c}/request-email-change    {newEmail}        (auth required)
@@ -17,7 +17,7 @@ import { AppError, fieldError } from '../../errors/index.js';
 import type { RecordConfirmRequestEvent, RecordEmailRequestEvent, RecordRequestEmailChangeRequestEvent } from '../../hooks/index.js';
 import { requestInfo } from './helpers.js';
 import { collectionTags, type ActionResult } from './record-actions.js';
-import { authCollection, readStrings, runHooked } from './record-auth-helpers.js';
+import { authCollection, readStrings, requireSameCollectionAuth, runHooked } from './record-auth-helpers.js';
 
 const NO_CONTENT: ActionResult = { status: 204, body: null };
 
@@ -71,6 +71,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
 
   server.post('/api/collections/:collection/request-password-reset', async (req, reply) => {
     const c = await start(req, 'requestPasswordReset');
+    if (!c.passwordAuth.enabled) throw AppError.badRequest('The collection is not configured to allow password authentication.');
     const { email } = readStrings(req, { email: { max: 255 } });
     requireEmail(email, 'email');
     return runHooked(app, reply, app.hooks.onRecordRequestPasswordResetRequest, emailEvent(c, req, email), async (ev) => {
@@ -82,9 +83,7 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   server.post('/api/collections/:collection/confirm-password-reset', async (req, reply) => {
     const c = await start(req, 'confirmPasswordReset');
     const input = readStrings(req, { token: { max: 4096 }, password: { max: 4096 }, passwordConfirm: { max: 4096 } });
-    if (input.password !== input.passwordConfirm) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { passwordConfirm: fieldError('validation_values_mismatch', "Values don't match") });
-    }
+    // The token and the passwords are checked together, as PocketBase reports them (auth/email-flows.ts).
     return runHooked(app, reply, app.hooks.onRecordConfirmPasswordResetRequest, confirmEvent(c, req, input.token), async (ev) => {
       ev.record = await flows.confirmPasswordReset(c, String(ev.token), input.password, input.passwordConfirm);
       return NO_CONTENT;
@@ -92,20 +91,18 @@ export function registerRecordAuthEmailRoutes(server: FastifyInstance, app: App)
   });
 
   server.post('/api/collections/:collection/request-email-change', async (req, reply) => {
+    requireSameCollectionAuth(app, req); // PocketBase's middleware runs before the collection lookup
     const c = await start(req, 'requestEmailChange');
     notForSuperusers(c, 'All superusers can change their emails directly.');
     if (!req.auth) throw AppError.unauthorized('The request requires valid auth record.');
-    if (req.auth.collection.id !== c.id) throw AppError.forbidden('The authorized record is not allowed to perform this action.');
     const { newEmail } = readStrings(req, { newEmail: { max: 255 } });
     requireEmail(newEmail, 'newEmail');
-    if (newEmail.toLowerCase() === String(req.auth.record.email ?? '').toLowerCase()) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { newEmail: fieldError('validation_invalid_new_email', 'Must be different from the current email') });
-    }
-    // A taken address gets the same 204 (no mail is sent): the answer must not reveal other accounts.
     const e: RecordRequestEmailChangeRequestEvent = { tags: collectionTags(c), collection: c, request: requestInfo(req), record: req.auth.record, newEmail };
     return runHooked(app, reply, app.hooks.onRecordRequestEmailChangeRequest, e, async (ev) => {
       const next = String(ev.newEmail);
       requireEmail(next, 'newEmail');
+      // PocketBase's checks: not the current address, and not another record's (that one is a 400, as in PocketBase).
+      await flows.checkNewEmail(c, ev.record, next);
       flows.requestEmailChange(c, ev.record, next);
       return NO_CONTENT;
     });

@@ -28,6 +28,18 @@ export function authCollection(app: App, req: FastifyRequest): AuthCollection {
   return c;
 }
 
+/**
+ * PocketBase's RequireSameCollectionContextAuth (auth-refresh, request-email-change): 401 without an auth
+ * record, 403 when it belongs to another collection than the URL's (whatever that collection is).
+ */
+export function requireSameCollectionAuth(app: App, req: FastifyRequest): NonNullable<FastifyRequest['auth']> {
+  const auth = req.auth;
+  if (!auth) throw AppError.unauthorized('The request requires valid record authorization token.');
+  const c = app.collections.find(param(req, 'collection'));
+  if (!c || c.id !== auth.collection.id) throw AppError.forbidden(`The request requires auth record from ${auth.collection.name} collection.`);
+  return auth;
+}
+
 /** How one body field must look. */
 export interface FieldSpec {
   /** Maximum length in characters (default 1000). */
@@ -140,11 +152,11 @@ export async function authResponse(
   const build = async (rec: RecordData, tok: string, meta: Record<string, unknown> | undefined) => {
     const info = { ...requestInfo(req), auth: { collection, record: rec } };
     const [out] = await app.reader.serialise(collection, [rec], query(req).expand ?? '', info);
-    const body: { token: string; record: Record<string, unknown>; meta?: Record<string, unknown> } = {
-      token: tok,
-      record: out ?? publicRecord(collection, rec, { superuser: false, authId: null, authCollectionId: null }),
-    };
+    // PocketBase prints this map with its keys in byte order: meta, record, token.
+    const body: { meta?: Record<string, unknown>; record: Record<string, unknown>; token: string } = {} as never;
     if (meta) body.meta = meta;
+    body.record = out ?? publicRecord(collection, rec, { superuser: false, authId: null, authCollectionId: null });
+    body.token = tok;
     return body;
   };
   const hook = app.hooks.onRecordAuthRequest;

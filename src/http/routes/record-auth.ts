@@ -25,7 +25,7 @@ import { registerApiKeyRoutes } from './api-keys.js';
 import { bodyOf, param, requestInfo, requireSuperuser } from './helpers.js';
 import { collectionTags } from './record-actions.js';
 import { registerRecordAuthEmailRoutes } from './record-auth-emails.js';
-import { authCollection, authResponse, readStrings, runHooked, sendAuthResponse } from './record-auth-helpers.js';
+import { authCollection, authResponse, readStrings, requireSameCollectionAuth, runHooked, sendAuthResponse } from './record-auth-helpers.js';
 import { registerRecordAuthOAuth2Routes } from './record-auth-oauth2.js';
 import { registerRecordAuthOtpRoutes } from './record-auth-otp.js';
 import { registerRecordAuthTotpRoutes } from './record-auth-totp.js';
@@ -104,14 +104,13 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
   });
 
   server.post('/api/collections/:collection/auth-refresh', async (req, reply) => {
+    const auth = requireSameCollectionAuth(app, req); // before the collection lookup: PocketBase's 401/403 even for a non-auth collection
     const collection = authCollection(app, req);
     await server.rateLimiter.checkTag(req, collection.name, 'authRefresh');
-    if (!req.auth) throw AppError.unauthorized('The request requires valid record authorization token.');
-    if (req.auth.collection.id !== collection.id) throw AppError.forbidden('The request requires valid record authorization token.');
     const current = tokenFromHeader(req.headers.authorization) ?? '';
     // Impersonation tokens are static: refreshing returns the same token (PocketBase).
     const refreshable = unverifiedClaims(current)?.refreshable !== false;
-    const e: RecordAuthRefreshRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req), record: req.auth.record };
+    const e: RecordAuthRefreshRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req), record: auth.record };
     return runHooked(app, reply, app.hooks.onRecordAuthRefreshRequest, e, (ev) =>
       authResponse(app, req, collection, ev.record, { method: '', hookMethod: 'refresh', ...(refreshable ? {} : { token: current }) }));
   });
