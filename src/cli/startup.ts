@@ -13,9 +13,22 @@ export function showAddress(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Binds host:port; the returned server's socket is then given to Fastify with `listenHandle`. */
+/** What a connection gets while the server starts (between the bind and Fastify taking the socket). */
+const STARTING_BODY = JSON.stringify({ data: {}, message: 'The server is starting, please try again.', status: 503 });
+const STARTING_RESPONSE =
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n' +
+  `Connection: close\r\nContent-Length: ${Buffer.byteLength(STARTING_BODY)}\r\n\r\n${STARTING_BODY}`;
+
+/**
+ * Binds host:port; the returned server's socket is then given to Fastify with `listenHandle`. Until then
+ * (opening the database, migrations, hook files) a connection is answered 503 with Retry-After instead of
+ * being left open with nobody reading it.
+ */
 export async function bindPort(host: string, port: number): Promise<Server> {
-  const probe = createServer();
+  const probe = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(STARTING_RESPONSE);
+  });
   return new Promise((resolve, reject) => {
     probe.once('error', (err: NodeJS.ErrnoException) => reject(new StartupError(listenFailure(err, host, port), { cause: err })));
     // "localhost": the IPv4 loopback, whatever order the resolver returns (Fastify's own listen would bind

@@ -20,6 +20,7 @@ import { parseListParams } from '../records/query.js';
 import { systemRequest } from '../records/system-request.js';
 import { guestRequest, type AuthState, type RequestInfo } from '../rules/request-info.js';
 import type { Settings } from '../settings/index.js';
+import type { InboundOptions } from '../webhooks/index.js';
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
 import type { CollectionRecords } from '../index.js';
@@ -157,6 +158,15 @@ export interface PlinthApp extends HookMethods {
     enqueue<P = unknown>(name: string, payload: P, options?: Record<string, unknown>): Promise<{ id: string; created: boolean }>;
   };
   readonly http: HttpClientLike;
+  /**
+   * Webhooks (docs/webhooks.md): `emit` a custom event to the endpoints that subscribe to it (inside a
+   * transaction-bound API object, e.g. a record hook's `e.app`, only if that transaction commits), and
+   * `inbound(name, options)` to receive verified webhooks at `POST /api/webhooks/inbound/{name}`.
+   */
+  readonly webhooks: {
+    emit(type: string, payload: unknown): Promise<string[]>;
+    inbound(name: string, options: InboundOptions): void;
+  };
   readonly routes: Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: Record<string, unknown>) => void>;
 }
 
@@ -309,6 +319,21 @@ export class ExtensionContext {
       this.routeTargets.set(key, { scope, handler });
       return () => {
         if (this.routeTargets.get(key)?.scope === scope) this.routeTargets.delete(key);
+      };
+    });
+  }
+
+  /** Which scope's registration of an inbound webhook name is the current one (a reload replaces it). */
+  private readonly inboundOwners = new Map<string, Scope>();
+
+  registerInbound(scope: Scope, name: string, options: InboundOptions): void {
+    scope.add(() => {
+      this.app.webhooks.inbound(name, options);
+      this.inboundOwners.set(name, scope);
+      return () => {
+        if (this.inboundOwners.get(name) !== scope) return;
+        this.inboundOwners.delete(name);
+        this.app.webhooks.removeInbound(name);
       };
     });
   }
@@ -516,6 +541,15 @@ export class AppApi {
         if (!http) return Promise.reject(notAvailable('app.http', 'the outbound HTTP client'));
         return http.fetch(url, init);
       },
+    };
+  }
+
+  get webhooks() {
+    return {
+      emit: (type: string, payload: unknown): Promise<string[]> =>
+        // Inside a transaction the message is part of it: it exists (and is sent) only if the transaction commits.
+        this.ctx.app.webhooks.emit(type, payload, this.inTransaction ? { tx: this.exec } : {}),
+      inbound: (name: string, options: InboundOptions): void => this.ctx.registerInbound(this.scope, name, options),
     };
   }
 

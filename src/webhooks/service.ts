@@ -211,6 +211,11 @@ export class WebhookService {
     this.inbounds.register(name, options);
   }
 
+  /** Unmounts an inbound webhook (its route answers 404 again); a hook file's reload re-registers it. */
+  removeInbound(name: string): void {
+    this.inbounds.unregister(name);
+  }
+
   // ——— lifecycle ———
 
   async init(): Promise<void> {

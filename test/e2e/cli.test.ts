@@ -162,6 +162,36 @@ describe('plinth CLI', () => {
     assert.equal(plinth(['superuser', 'delete', 'root@example.com', d]).code, 0);
   });
 
+  it('while it starts (the port bound, hook files loading), a request is answered 503 with Retry-After, not left hanging', async () => {
+    const base = join(dir, 'starting');
+    const hooksDir = join(base, 'plinth_hooks');
+    mkdirSync(hooksDir, { recursive: true });
+    // A hook file whose module takes 2 s to load keeps the server in its start-up.
+    writeFileSync(join(hooksDir, 'slow.ts'), `await new Promise((r) => setTimeout(r, 2000));\nexport default () => {};\n`);
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(base, 'data')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (b) => (output += b));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    try {
+      let early: Response | undefined;
+      for (let i = 0; i < 200 && !early && !output.includes('Server started'); i++) {
+        early = await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+        if (!early) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(early, 'a request during start-up got an answer within a second');
+      assert.equal(early.status, 503);
+      assert.equal(early.headers.get('retry-after'), '1');
+      assert.deepEqual(await early.json(), { data: {}, message: 'The server is starting, please try again.', status: 503 });
+      const deadline = Date.now() + 15_000;
+      while (!output.includes('Server started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/health`)).status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  });
+
   it('serves the API, logs in a superuser, and shuts down cleanly on SIGTERM', async () => {
     const dataDir = join(dir, 'serve', 'data');
     assert.equal(plinth(['superuser', 'upsert', 'ops@example.com', 'password-123', `--dir=${dataDir}`]).code, 0);
