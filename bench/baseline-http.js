@@ -182,7 +182,12 @@ function validateCreate(res, chunks, size) {
   const body = textValue(input.body);
   const author = textValue(input.author);
   const status = textValue(input.status);
-  for (const [k, v] of [['title', title], ['body', body], ['author', author], ['status', status]]) {
+  for (const [k, v] of [
+    ['title', title],
+    ['body', body],
+    ['author', author],
+    ['status', status],
+  ]) {
     if (v === undefined) errors[k] = { code: 'validation_invalid_value', message: 'Invalid value.' };
   }
   let views = input.views ?? 0;

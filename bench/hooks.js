@@ -22,7 +22,12 @@ import { AUTHOR_COUNT, COLLECTION, authorName, collectionCreateBody, prng } from
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
 const BIN = join(ROOT, 'bin', 'plinth.js');
-const argv = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)?.slice(1, 3) ?? [a, 'true']).map(([k, v]) => [k, v ?? 'true']));
+const argv = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)?.slice(1, 3) ?? [a, 'true'])
+    .map(([k, v]) => [k, v ?? 'true']),
+);
 const config = {
   duration: Number(argv.duration ?? 10),
   warmup: Number(argv.warmup ?? 2),
@@ -60,10 +65,14 @@ async function startPlinth(name, hookFiles) {
   if (up !== 0) throw new Error(`${name}: superuser upsert failed (see ${logFile})`);
   const port = await freePort();
   const fd = openSync(logFile, 'a');
-  const proc = spawn(process.execPath, ['--max-semi-space-size=2', BIN, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`, `--hooksDir=${hooksDir}`, ...dbFlags], {
-    stdio: ['ignore', fd, fd],
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--max-semi-space-size=2', BIN, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`, `--hooksDir=${hooksDir}`, ...dbFlags],
+    {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  );
   closeSync(fd);
   const server = { name, port, proc, tmp, pg };
   cleanups.push(async () => {
@@ -73,7 +82,10 @@ async function startPlinth(name, hookFiles) {
     if (!config.keep) rmSync(tmp, { recursive: true, force: true });
   });
   for (let i = 0; ; i++) {
-    const ok = await request(port, 'GET', '/api/health').then((r) => r.status === 200, () => false);
+    const ok = await request(port, 'GET', '/api/health').then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     if (proc.exitCode !== null || i > 300) throw new Error(`${name}: plinth did not start (see ${logFile})`);
     await sleep(100);
@@ -111,7 +123,13 @@ async function cannon(server, duration) {
         headers: { 'content-type': 'application/json' },
         setupRequest: (req) => {
           n++;
-          req.body = JSON.stringify({ title: `bench post ${n}`, body: 'created by bench/hooks.js', author: authorName(Math.floor(rand() * AUTHOR_COUNT)), status: 'draft', views: n % 1000 });
+          req.body = JSON.stringify({
+            title: `bench post ${n}`,
+            body: 'created by bench/hooks.js',
+            author: authorName(Math.floor(rand() * AUTHOR_COUNT)),
+            status: 'draft',
+            views: n % 1000,
+          });
           return req;
         },
       },
@@ -139,7 +157,9 @@ async function main() {
     for (const s of order) {
       const r = await cannon(s, config.duration);
       runs[s.name].push(r);
-      log(`round ${round + 1} ${s.name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/create  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+      log(
+        `round ${round + 1} ${s.name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/create  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
+      );
     }
   }
   const a = median(runs.none.map((r) => r.rps));
@@ -152,9 +172,14 @@ async function main() {
   const verdict = bad ? 'invalid' : ratio >= TARGET ? 'pass' : 'fail';
   console.log(`| operation | no hooks req/s | one no-op onRecordCreate req/s | ratio | CPU µs/create (none → noop) | CPU ratio | target | pass/fail |`);
   console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
-  console.log(`| create (${config.db}) | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}× | ${cpuA.toFixed(0)} → ${cpuB.toFixed(0)} | ${cpuRatio.toFixed(2)}× | ≥ ${TARGET}× | ${verdict} |`);
+  console.log(
+    `| create (${config.db}) | ${a.toFixed(0)} | ${b.toFixed(0)} | ${ratio.toFixed(2)}× | ${cpuA.toFixed(0)} → ${cpuB.toFixed(0)} | ${cpuRatio.toFixed(2)}× | ≥ ${TARGET}× | ${verdict} |`,
+  );
   mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
-  writeFileSync(join(BENCH_DIR, 'results', 'hooks.json'), `${JSON.stringify({ date: new Date().toISOString(), config, none: runs.none, noop: runs.noop, ratio, cpuRatio, verdict }, null, 2)}\n`);
+  writeFileSync(
+    join(BENCH_DIR, 'results', 'hooks.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), config, none: runs.none, noop: runs.noop, ratio, cpuRatio, verdict }, null, 2)}\n`,
+  );
 }
 
 try {

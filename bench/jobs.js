@@ -24,7 +24,9 @@ const { silentLogger } = await import(join(ROOT, 'dist/src/util/logger.js'));
 
 const argv = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)?.slice(1) ?? [a, '']));
 const JOBS = Number(argv.jobs ?? process.env.BENCH_JOBS ?? 10_000);
-const CONCURRENCY = String(argv.concurrency ?? process.env.BENCH_JOBS_CONCURRENCY ?? '1,10,50').split(',').map(Number);
+const CONCURRENCY = String(argv.concurrency ?? process.env.BENCH_JOBS_CONCURRENCY ?? '1,10,50')
+  .split(',')
+  .map(Number);
 const DBS = String(argv.db ?? 'sqlite,postgres').split(',');
 const ADMIN_URL = process.env.PLINTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (...a) => console.error('[bench:jobs]', ...a);
@@ -75,7 +77,14 @@ async function measure(db, concurrency) {
       await sleep(5);
     }
     const runMs = performance.now() - t1;
-    return { db, concurrency, jobs: JOBS, enqueuePerSec: Math.round(JOBS / (enqueueMs / 1000)), jobsPerSec: Math.round(JOBS / (runMs / 1000)), runMs: Math.round(runMs) };
+    return {
+      db,
+      concurrency,
+      jobs: JOBS,
+      enqueuePerSec: Math.round(JOBS / (enqueueMs / 1000)),
+      jobsPerSec: Math.round(JOBS / (runMs / 1000)),
+      runMs: Math.round(runMs),
+    };
   } finally {
     await app.close();
     await temp?.drop();
@@ -95,4 +104,7 @@ for (const db of DBS) {
 console.log('\n| database | concurrency | jobs | enqueue/s | jobs/s (no-op handler) |\n| --- | --- | --- | --- | --- |');
 for (const r of results) console.log(`| ${r.db} | ${r.concurrency} | ${r.jobs} | ${r.enqueuePerSec} | ${r.jobsPerSec} |`);
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results/jobs.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2));
+writeFileSync(
+  join(ROOT, 'bench/results/jobs.json'),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2),
+);

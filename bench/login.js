@@ -35,15 +35,12 @@ const log = (...a) => console.error('[bench:login]', ...a);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections });
 
-
-
 function run(args, logFile) {
   const fd = openSync(logFile, 'a');
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_ENV: 'production' } });
   closeSync(fd);
   return proc;
 }
-
 
 async function main() {
   const tmp = mkdtempSync(join(os.tmpdir(), 'plinth-bench-login-'));

@@ -30,7 +30,14 @@ function subscribe(port, clientId, topic) {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({ clientId, subscriptions: [topic] });
     const req = http.request(
-      { host: HOST, port, method: 'POST', path: '/api/realtime', agent: postAgent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: HOST,
+        port,
+        method: 'POST',
+        path: '/api/realtime',
+        agent: postAgent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`subscribe: HTTP ${res.statusCode}`))));

@@ -90,9 +90,6 @@ function nodeWithFds(args, opts) {
 
 // --- small helpers -------------------------------------------------------------------------------
 
-
-
-
 /** User + system CPU seconds a process has used so far (Linux /proc; NaN when unreadable). */
 function cpuSeconds(pid) {
   try {
@@ -119,10 +116,16 @@ async function startPlinth() {
   const env = { ...process.env, NODE_ENV: 'production', PLINTH_LOG_LEVEL: process.env.PLINTH_LOG_LEVEL ?? 'warn' };
 
   const fd = openSync(logFile, 'a');
-  const up = track(spawn(process.execPath, [config.bin, 'superuser', 'upsert', email, password, `--dir=${dir}`], { cwd: ROOT, env, stdio: ['ignore', fd, fd] }));
+  const up = track(
+    spawn(process.execPath, [config.bin, 'superuser', 'upsert', email, password, `--dir=${dir}`], { cwd: ROOT, env, stdio: ['ignore', fd, fd] }),
+  );
   if ((await waitExit(up, 60_000)) !== 0) throw new Error(`superuser upsert failed; see ${logFile}`);
   const port = await freePort();
-  const server = nodeWithFds([...config.nodeFlags, config.bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  const server = nodeWithFds([...config.nodeFlags, config.bin, 'serve', `--http=${HOST}:${port}`, `--dir=${dir}`], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   const until = Date.now() + 30_000;
   for (;;) {
@@ -140,7 +143,16 @@ async function startPlinth() {
   const token = login.json.token;
   const created = await request(port, 'POST', '/api/collections', {
     token,
-    body: { name: 'posts', type: 'base', fields: [{ name: 'title', type: 'text' }, { name: 'body', type: 'text' }], listRule: '', viewRule: '' },
+    body: {
+      name: 'posts',
+      type: 'base',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'body', type: 'text' },
+      ],
+      listRule: '',
+      viewRule: '',
+    },
   });
   if (created.status !== 200) throw new Error(`create collection failed: ${created.status} ${created.text.slice(0, 300)}`);
   return { port, pid: server.pid, token, proc: server };
@@ -183,12 +195,14 @@ function nextMessage(worker, type, timeoutMs) {
 }
 
 async function main() {
-  const maxFds = Number(await new Promise((r) => {
-    const p = spawn('/bin/sh', ['-c', 'ulimit -Hn'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('exit', () => r(out.trim()));
-  }));
+  const maxFds = Number(
+    await new Promise((r) => {
+      const p = spawn('/bin/sh', ['-c', 'ulimit -Hn'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.on('exit', () => r(out.trim()));
+    }),
+  );
   const perWorker = Math.ceil(config.clients / config.workers);
   if (Number.isFinite(maxFds) && Math.max(perWorker, config.clients) + 100 > maxFds) {
     throw new Error(`needs ~${config.clients + 100} fds per process (server) but the hard limit is ${maxFds}; lower RT_CLIENTS`);

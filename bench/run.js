@@ -75,7 +75,10 @@ function num(name, env, dflt) {
 const config = {
   db: argv.db ?? process.env.BENCH_DB ?? 'sqlite',
   only: argv.only ?? 'both',
-  ops: (argv.ops ?? 'view,list,create').split(',').map((s) => s.trim()).filter(Boolean),
+  ops: (argv.ops ?? 'view,list,create')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
   duration: num('duration', 'BENCH_DURATION', 10),
   warmup: num('warmup', 'BENCH_WARMUP', 2),
   rounds: Math.max(1, Math.floor(num('rounds', 'BENCH_ROUNDS', 1))),
@@ -213,7 +216,6 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 // --- small helpers -------------------------------------------------------------------------
 
-
 /** Ready = the port answers HTTP at all (GET /api/health; any status counts). */
 async function waitReady(child, port) {
   const deadline = Date.now() + config.startupTimeoutMs;
@@ -231,7 +233,6 @@ async function waitReady(child, port) {
     await sleep(100);
   }
 }
-
 
 function runCli(args, logFile, timeoutMs = 60_000) {
   const child = startChild(`plinth ${args[1]}`, args, { logFile });
@@ -346,7 +347,14 @@ async function setupPlinth() {
   const port = await freePort();
   // Started exactly as `npm start` / the `plinth` shebang start it (2 MiB young generation: lower idle RSS).
   const entry = withRoute ? [join(BENCH_DIR, 'route-server.js')] : [bin, 'serve'];
-  const serveArgs = [...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), ...entry, `--http=${HOST}:${port}`, `--dir=${dir}`, ...dbFlags, ...(pgDb ? [`--poolSize=${config.poolSize}`] : [])];
+  const serveArgs = [
+    ...(process.env.PLINTH_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
+    ...entry,
+    `--http=${HOST}:${port}`,
+    `--dir=${dir}`,
+    ...dbFlags,
+    ...(pgDb ? [`--poolSize=${config.poolSize}`] : []),
+  ];
   const env = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
   let child = startChild('plinth', serveArgs, { logFile, env });
   await waitReady(child, port);
@@ -447,10 +455,7 @@ function requestsFor(op, ids) {
     return [{ method: 'GET', path: prefix + ids[0], setupRequest: (req) => ((req.path = prefix + ids[Math.floor(rand() * ids.length)]), req) }];
   }
   if (op === 'list') {
-    const paths = Array.from(
-      { length: AUTHOR_COUNT },
-      (_, i) => `${RECORDS}?filter=${encodeURIComponent(`author='${authorName(i)}'`)}&perPage=20`,
-    );
+    const paths = Array.from({ length: AUTHOR_COUNT }, (_, i) => `${RECORDS}?filter=${encodeURIComponent(`author='${authorName(i)}'`)}&perPage=20`);
     return [{ method: 'GET', path: paths[0], setupRequest: (req) => ((req.path = paths[Math.floor(rand() * paths.length)]), req) }];
   }
   // create
@@ -523,7 +528,9 @@ async function measure(server, op, ids, round) {
   s.settleMs = Math.round(await settle(server));
   const tag = config.rounds > 1 ? ` #${round + 1}` : '';
   const busy = s.settleMs >= 500 ? `  (busy ${(s.settleMs / 1000).toFixed(1)} s after the run)` : '';
-  log(`${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}${busy}`);
+  log(
+    `${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}${busy}`,
+  );
   return s;
 }
 
@@ -542,7 +549,17 @@ const fmtMs = (n) => (Number.isFinite(n) ? String(n) : '—');
 const fmtMB = (n) => (Number.isFinite(n) ? `${n.toFixed(1)} MB` : '—');
 
 function renderTable(rows) {
-  const head = ['operation', 'baseline req/s', 'baseline p99 ms', 'Plinth req/s', 'Plinth p99 ms', 'ratio', 'target', 'pass/fail', 'non-2xx/errors (baseline · Plinth)'];
+  const head = [
+    'operation',
+    'baseline req/s',
+    'baseline p99 ms',
+    'Plinth req/s',
+    'Plinth p99 ms',
+    'ratio',
+    'target',
+    'pass/fail',
+    'non-2xx/errors (baseline · Plinth)',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
   for (const r of rows) {
     const bad = (s) => (s ? `${s.non2xx}/${s.errors}` : '—');
@@ -588,8 +605,12 @@ async function main() {
       if (op === 'route') {
         // One Plinth process: its built-in view (the "baseline" side) vs its custom route, alternating.
         if (!byName.plinth) break;
-        const sides = [['baseline', 'view'], ['plinth', 'route']];
-        for (const [side, sub] of round % 2 === 0 ? sides : [...sides].reverse()) runs[side].push(await measure({ ...byName.plinth, name: `plinth ${sub}` }, sub, ids, round));
+        const sides = [
+          ['baseline', 'view'],
+          ['plinth', 'route'],
+        ];
+        for (const [side, sub] of round % 2 === 0 ? sides : [...sides].reverse())
+          runs[side].push(await measure({ ...byName.plinth, name: `plinth ${sub}` }, sub, ids, round));
         continue;
       }
       // alternate who goes first, so drift (thermal, page cache, JIT of the load generator) cancels out
@@ -613,7 +634,9 @@ async function main() {
   const rssLines = [];
   if (byName.plinth) {
     const mb = idle.plinth.rssMB;
-    rssLines.push(`Plinth idle RSS: ${fmtMB(mb)} (target ≤ ${RSS_TARGET_MB} MB): ${mb <= RSS_TARGET_MB ? 'pass' : 'FAIL'}; peak under load ${fmtMB(after.plinth.hwmMB)}`);
+    rssLines.push(
+      `Plinth idle RSS: ${fmtMB(mb)} (target ≤ ${RSS_TARGET_MB} MB): ${mb <= RSS_TARGET_MB ? 'pass' : 'FAIL'}; peak under load ${fmtMB(after.plinth.hwmMB)}`,
+    );
   }
   if (byName.baseline) rssLines.push(`baseline idle RSS: ${fmtMB(idle.baseline.rssMB)} (reference); peak under load ${fmtMB(after.baseline.hwmMB)}`);
   // Work a server deferred past the end of its runs is not in its req/s; say so when there was any.
@@ -668,7 +691,7 @@ try {
   await main();
 } catch (err) {
   exitCode = 1;
-  console.error('[bench] FAILED:', err instanceof Error ? err.stack ?? err.message : err);
+  console.error('[bench] FAILED:', err instanceof Error ? (err.stack ?? err.message) : err);
 } finally {
   await cleanup();
 }

@@ -148,13 +148,16 @@ export function generateIds(count = ROW_COUNT, seed = SEED) {
  */
 export function loadRows(db, count = ROW_COUNT, seed = SEED, table = COLLECTION) {
   const t0 = performance.now();
-  const present = new Set(db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table).map((r) => r.name));
+  const present = new Set(
+    db
+      .prepare(`SELECT name FROM pragma_table_info(?)`)
+      .all(table)
+      .map((r) => r.name),
+  );
   if (present.size === 0) throw new Error(`table "${table}" does not exist`);
   const missing = COLUMNS.filter((c) => !present.has(c));
   if (missing.length) throw new Error(`table "${table}" lacks column(s): ${missing.join(', ')}`);
-  const stmt = db.prepare(
-    `INSERT INTO "${table}" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`,
-  );
+  const stmt = db.prepare(`INSERT INTO "${table}" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
   let inserted = 0;
   db.transaction(() => {
     for (const row of generateRows(count, seed)) {
@@ -199,17 +202,15 @@ export async function createBaselinePgSchema(client) {
  */
 export async function loadRowsPg(client, count = ROW_COUNT, seed = SEED, table = COLLECTION, batch = 1000) {
   const t0 = performance.now();
-  const { rows } = await client.query(
-    `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
-    [table],
-  );
+  const { rows } = await client.query(`SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`, [
+    table,
+  ]);
   const present = new Set(rows.map((r) => r.name));
   if (present.size === 0) throw new Error(`table "${table}" does not exist`);
   const missing = COLUMNS.filter((c) => !present.has(c));
   if (missing.length) throw new Error(`table "${table}" lacks column(s): ${missing.join(', ')}`);
   const head = `INSERT INTO "${table}" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES `;
-  const tuples = (n) =>
-    Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, k) => `$${r * COLUMNS.length + k + 1}`).join(', ')})`).join(', ');
+  const tuples = (n) => Array.from({ length: n }, (_, r) => `(${COLUMNS.map((_c, k) => `$${r * COLUMNS.length + k + 1}`).join(', ')})`).join(', ');
   const fullText = head + tuples(batch);
   let inserted = 0;
   let values = [];

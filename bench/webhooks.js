@@ -94,7 +94,14 @@ async function measure(db) {
   });
   try {
     await app.settings.update({ outbound: { allowedHosts: ['127.0.0.1'] } });
-    await app.collections.create({ name: 'items', type: 'base', fields: [{ name: 'n', type: 'number' }, { name: 'title', type: 'text' }] });
+    await app.collections.create({
+      name: 'items',
+      type: 'base',
+      fields: [
+        { name: 'n', type: 'number' },
+        { name: 'title', type: 'text' },
+      ],
+    });
     // 1. deliveries/s
     const custom = await app.webhooks.create({ url: RECEIVER, events: ['bench.event'] });
     hits = 0;
@@ -165,4 +172,7 @@ for (const r of results) {
   );
 }
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results/webhooks.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2));
+writeFileSync(
+  join(ROOT, 'bench/results/webhooks.json'),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2),
+);

@@ -59,7 +59,8 @@ const opensApps = (f) => /\b(startServer|openTestApp|startBareServer)\(/.test(re
 const pgFiles = files.filter(opensApps);
 const phases = [];
 if (dialects.includes('sqlite')) phases.push({ name: 'sqlite', files: files.filter((f) => !isBrowser(f) && !isAlone(f)), env: {} });
-if (dialects.includes('postgres')) phases.push({ name: 'postgres', files: pgFiles.filter((f) => !isBrowser(f) && !isAlone(f)), env: { PLINTH_TEST_DB: 'postgres' } });
+if (dialects.includes('postgres'))
+  phases.push({ name: 'postgres', files: pgFiles.filter((f) => !isBrowser(f) && !isAlone(f)), env: { PLINTH_TEST_DB: 'postgres' } });
 for (const name of dialects) {
   phases.push({ name: `${name} browser`, files: files.filter(isBrowser), env: name === 'postgres' ? { PLINTH_TEST_DB: 'postgres' } : {} });
 }

@@ -94,7 +94,6 @@ function startupFailure(err: unknown, what: string): unknown {
   return err;
 }
 
-
 /** PocketBase's first system migration: recorded in `_migrations` of every data directory PocketBase made. */
 const POCKETBASE_INIT_MIGRATION = '1640988000_init.go';
 
@@ -139,7 +138,9 @@ export class App {
   private secretBox: SecretBox | null = null;
 
   private constructor(
-    readonly config: Required<Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash'>> & { databaseUrl?: string },
+    readonly config: Required<
+      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash'>
+    > & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
@@ -214,7 +215,11 @@ export class App {
     };
     const app = new App(full, db, logger, config.jobs, config.webhooks);
     try {
-      app.secretBox = await SecretBox.load(db, config.dataDir, config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env);
+      app.secretBox = await SecretBox.load(
+        db,
+        config.dataDir,
+        config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env,
+      );
       await app.collections.bootstrap().catch((err: unknown) => {
         throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
       });
@@ -290,4 +295,3 @@ export class App {
     await this.db.close();
   }
 }
-

@@ -92,7 +92,8 @@ export class ApiKeyStore {
   async create(input: Record<string, unknown>): Promise<ApiKeyInfo & { key: string }> {
     const errors: FieldErrors = {};
     const name = input.name;
-    if (typeof name !== 'string' || name.trim() === '' || name.length > 255) errors.name = fieldError('validation_required', 'A name of 1 to 255 characters is required');
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 255)
+      errors.name = fieldError('validation_required', 'A name of 1 to 255 characters is required');
     const scopes = this.checkScopes(input.scopes, errors);
     const duration = input.duration ?? 0;
     if (typeof duration !== 'number' || !Number.isInteger(duration) || duration < 0 || duration > 10 * 365 * 86_400) {
@@ -123,7 +124,10 @@ export class ApiKeyStore {
       const knownAction = action === '*' || API_KEY_ACTIONS.includes(action as ApiKeyAction);
       const knownCollection = collection === '*' || (collection !== undefined && this.collections.find(collection) !== undefined);
       if (!m || !knownAction || !knownCollection) {
-        errors.scopes = fieldError('validation_invalid_value', `Invalid scope ${JSON.stringify(String(s).slice(0, 300))}: use "<collection or *>:<list|view|create|update|delete|*>" with an existing collection`);
+        errors.scopes = fieldError(
+          'validation_invalid_value',
+          `Invalid scope ${JSON.stringify(String(s).slice(0, 300))}: use "<collection or *>:<list|view|create|update|delete|*>" with an existing collection`,
+        );
         return [];
       }
       out.push(s as string);

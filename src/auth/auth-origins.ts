@@ -23,7 +23,9 @@ export interface LoginContext {
 
 /** The fingerprint stored for a device. */
 export function originFingerprint(ctx: LoginContext): string {
-  return createHash('sha256').update(`${ctx.ip}\u0000${ctx.userAgent.slice(0, 300)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${ctx.ip}\u0000${ctx.userAgent.slice(0, 300)}`)
+    .digest('hex');
 }
 
 /** Records the origin of a successful sign-in and mails an alert when it is new (run in the background). */

@@ -38,7 +38,12 @@ function tokenError(code: `validation_${string}`, message: string, more: FieldEr
  * PocketBase's token checks shared by the confirm forms: a valid, unexpired token of `type`
  * (`validation_invalid_token`) issued for this collection (`validation_token_collection_mismatch`).
  */
-async function checkToken(deps: AuthDeps, token: string, type: TokenType, collection: AuthCollection): Promise<{ found?: TokenRecord; error?: [`validation_${string}`, string] }> {
+async function checkToken(
+  deps: AuthDeps,
+  token: string,
+  type: TokenType,
+  collection: AuthCollection,
+): Promise<{ found?: TokenRecord; error?: [`validation_${string}`, string] }> {
   const found = await recordFromToken(token, type, deps.collections, deps.reader);
   if (!found) return { error: ['validation_invalid_token', 'Invalid or expired token.'] };
   if (found.collection.id !== collection.id) return { error: ['validation_token_collection_mismatch', 'The provided token is for different auth collection.'] };
@@ -56,7 +61,14 @@ export class EmailFlows {
    * Mails `to` a `kind` link carrying a fresh `token` for `record`, unless this record got one of the same
    * type (and `resendSuffix`) lately.
    */
-  private async mailToken(kind: RecordMailKind, collection: AuthCollection, record: RecordData, to: string, token: IssueOptions, resendSuffix = ''): Promise<void> {
+  private async mailToken(
+    kind: RecordMailKind,
+    collection: AuthCollection,
+    record: RecordData,
+    to: string,
+    token: IssueOptions,
+    resendSuffix = '',
+  ): Promise<void> {
     if (!this.deps.mailer.enabled) throw new MailNotConfiguredError('SMTP is not enabled in the settings.');
     if (!this.resend.hit(`${token.type}/${collection.id}/${record.id as string}${resendSuffix}`)) return;
     const signed = await issueToken(collection, record as { id: string; tokenKey: string }, token);

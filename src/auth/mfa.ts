@@ -44,7 +44,14 @@ export class MfaService {
     if (rule === '') return true;
     try {
       const info = { ...req, auth: { collection, record } };
-      const cond = compileFilter(rule, { collection, schema: this.deps.collections, dialect: this.deps.db.dialect, rootAlias: ROOT_ALIAS, request: info, mode: 'rule' });
+      const cond = compileFilter(rule, {
+        collection,
+        schema: this.deps.collections,
+        dialect: this.deps.db.dialect,
+        rootAlias: ROOT_ALIAS,
+        request: info,
+        mode: 'rule',
+      });
       const row = await this.deps.db.get(
         sql`SELECT 1 AS ok FROM ${ident(collection.name)} AS ${ident(ROOT_ALIAS)} WHERE ${ident(ROOT_ALIAS, 'id')} = ${record.id as string} AND (${cond}) LIMIT 1`,
       );

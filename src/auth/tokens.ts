@@ -42,7 +42,7 @@ export interface IssueOptions {
 /** Signs a token of `opts.type` for the record (HS256, key = tokenKey + the collection's secret for the type). */
 export async function issueToken(collection: AuthCollection, record: { id: string; tokenKey: string }, opts: IssueOptions): Promise<string> {
   if (typeof record.tokenKey !== 'string' || record.tokenKey.length < 10) throw new Error('cannot sign a token for a record without a token key');
-  const duration = opts.duration && opts.duration > 0 ? opts.duration : collection[CONFIG_KEY[opts.type]]?.duration ?? 3600;
+  const duration = opts.duration && opts.duration > 0 ? opts.duration : (collection[CONFIG_KEY[opts.type]]?.duration ?? 3600);
   // The identifying claims come last so `extra` can never overwrite them.
   const claims: Record<string, unknown> = { ...opts.extra, id: record.id, type: opts.type, collectionId: collection.id };
   if (opts.type === 'auth') claims.refreshable = opts.refreshable ?? true;

@@ -19,8 +19,23 @@ async function makeZip(path: string, entries: Array<{ name: string; data: string
 
 describe('backup keys', () => {
   it('allow plain .zip names only', () => {
-    for (const ok of ['a.zip', 'pb_backup_x_20260101000000.zip', '@auto_pb_backup_app_20260101000000.zip', 'Upload-1.2.zip']) assert.ok(isValidBackupKey(ok), ok);
-    for (const bad of ['', '.zip', '.tmp_x.zip', '../a.zip', 'a/b.zip', 'a\\b.zip', 'a..zip', 'a.ZIP', 'a.zip ', 'a b.zip', `${'a'.repeat(147)}.zip`, 'a.zip\0', 'data.db']) {
+    for (const ok of ['a.zip', 'pb_backup_x_20260101000000.zip', '@auto_pb_backup_app_20260101000000.zip', 'Upload-1.2.zip'])
+      assert.ok(isValidBackupKey(ok), ok);
+    for (const bad of [
+      '',
+      '.zip',
+      '.tmp_x.zip',
+      '../a.zip',
+      'a/b.zip',
+      'a\\b.zip',
+      'a..zip',
+      'a.ZIP',
+      'a.zip ',
+      'a b.zip',
+      `${'a'.repeat(147)}.zip`,
+      'a.zip\0',
+      'data.db',
+    ]) {
       assert.ok(!isValidBackupKey(bad), JSON.stringify(bad));
     }
   });
@@ -29,7 +44,10 @@ describe('backup keys', () => {
 describe('extractZip', () => {
   it('extracts plain files and folders', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-zip-'));
-    await makeZip(join(dir, 'ok.zip'), [{ name: 'data.db', data: 'x' }, { name: 'storage/c/r/f.txt', data: 'hello' }]);
+    await makeZip(join(dir, 'ok.zip'), [
+      { name: 'data.db', data: 'x' },
+      { name: 'storage/c/r/f.txt', data: 'hello' },
+    ]);
     const names = await extractZip(join(dir, 'ok.zip'), join(dir, 'out'));
     assert.deepEqual(names.sort(), ['data.db', 'storage/c/r/f.txt']);
     assert.equal(readFileSync(join(dir, 'out', 'storage', 'c', 'r', 'f.txt'), 'utf8'), 'hello');
@@ -38,8 +56,14 @@ describe('extractZip', () => {
   it('refuses symlink entries and archives over the limits', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-zip-'));
     await makeZip(join(dir, 'link.zip'), [{ name: 'data.db', data: '/etc/passwd', mode: 0o120777 }]);
-    await assert.rejects(extractZip(join(dir, 'link.zip'), join(dir, 'out1')), (e: Error) => e instanceof BadArchiveError && /not a regular file/.test(e.message));
-    await makeZip(join(dir, 'many.zip'), Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, data: 'x'.repeat(100) })));
+    await assert.rejects(
+      extractZip(join(dir, 'link.zip'), join(dir, 'out1')),
+      (e: Error) => e instanceof BadArchiveError && /not a regular file/.test(e.message),
+    );
+    await makeZip(
+      join(dir, 'many.zip'),
+      Array.from({ length: 5 }, (_, i) => ({ name: `f${i}`, data: 'x'.repeat(100) })),
+    );
     await assert.rejects(extractZip(join(dir, 'many.zip'), join(dir, 'out2'), { maxEntries: 3 }), /more than 3 entries/);
     await assert.rejects(extractZip(join(dir, 'many.zip'), join(dir, 'out3'), { maxBytes: 250 }), /more than 250 bytes/);
   });

@@ -75,7 +75,12 @@ function formatSize(n: number): string {
 export async function run(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { dir: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { dir: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (err) {
     process.stderr.write(`Error: ${(err as Error).message}\n\n${HELP}`);
     return 2;
@@ -182,7 +187,10 @@ async function restore(dir: string, db: string | undefined, what: string): Promi
     await extractZip(zip, extracted);
     if (existsSync(join(extracted, PG_DUMP_NAME))) await pgRestore(db, join(extracted, PG_DUMP_NAME));
     else if (existsSync(join(extracted, PG_TABLES_DIR))) await restoreJson(db, join(extracted, PG_TABLES_DIR), dir);
-    else throw new BadArchiveError(`The backup has no ${PG_DUMP_NAME} or ${PG_TABLES_DIR}/: it is not a PostgreSQL backup (restore a SQLite backup without --db).`);
+    else
+      throw new BadArchiveError(
+        `The backup has no ${PG_DUMP_NAME} or ${PG_TABLES_DIR}/: it is not a PostgreSQL backup (restore a SQLite backup without --db).`,
+      );
     bar('files', 0.5);
     await mkdir(dir, { recursive: true });
     for (const name of await readdir(extracted)) {

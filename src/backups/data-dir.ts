@@ -83,7 +83,10 @@ export async function copySqlite(source: string, dest: string, onProgress?: (fra
 export function validateSqliteBackup(dir: string): void {
   const data = join(dir, 'data.db');
   if (!existsSync(data)) {
-    const hint = existsSync(join(dir, PG_DUMP_NAME)) || existsSync(join(dir, 'postgres_tables')) ? ' (it is a PostgreSQL backup: restore it with `plinth backup restore KEY --db=URL`)' : '';
+    const hint =
+      existsSync(join(dir, PG_DUMP_NAME)) || existsSync(join(dir, 'postgres_tables'))
+        ? ' (it is a PostgreSQL backup: restore it with `plinth backup restore KEY --db=URL`)'
+        : '';
     throw new BadArchiveError(`The backup has no data.db${hint}.`);
   }
   checkSqliteFile(data, true);

@@ -128,7 +128,9 @@ export class BackupService {
       return;
     }
     const keep = Math.max(1, this.app.settings.get().backups.cronMaxKeep);
-    const autos = (await this.store().list()).filter((b) => b.key.startsWith(AUTO_BACKUP_PREFIX)).sort((a, b) => (a.modified < b.modified ? 1 : a.modified > b.modified ? -1 : 0));
+    const autos = (await this.store().list())
+      .filter((b) => b.key.startsWith(AUTO_BACKUP_PREFIX))
+      .sort((a, b) => (a.modified < b.modified ? 1 : a.modified > b.modified ? -1 : 0));
     for (const old of autos.slice(keep)) {
       await this.store()
         .delete(old.key)
@@ -176,7 +178,8 @@ export class BackupService {
       AppError.validation('An error occurred while validating the submitted data.', { name: { code: code as `validation_${string}`, message } });
     if (typeof name !== 'string') throw fail('validation_invalid_value', 'Must be a string.');
     if (name.length > 150) throw fail('validation_length_out_of_range', 'The length must be between 1 and 150.');
-    if (!BACKUP_NAME_PATTERN.test(name)) throw fail('validation_match_invalid', 'Must be in a valid format (lowercase letters, digits, _ and -, ending in .zip).');
+    if (!BACKUP_NAME_PATTERN.test(name))
+      throw fail('validation_match_invalid', 'Must be in a valid format (lowercase letters, digits, _ and -, ending in .zip).');
     if (await this.store().exists(name)) throw fail('validation_backup_name_exists', 'The backup file name is invalid or already exists.');
     return name;
   }
@@ -207,7 +210,8 @@ export class BackupService {
       if (!sources) throw AppError.badRequest('The backup was cancelled.');
       // Written beside its final place (same file system, so the rename is atomic) under a dot name that
       // is never listed; S3 backups are written in the temp dir and uploaded when complete.
-      const tmp = store.kind === 'local' ? join((store as LocalBackupStore).dir, `.tmp_${randomString(10, LOWER_ALPHANUMERIC_ALPHABET)}.zip`) : join(work, 'backup.zip');
+      const tmp =
+        store.kind === 'local' ? join((store as LocalBackupStore).dir, `.tmp_${randomString(10, LOWER_ALPHANUMERIC_ALPHABET)}.zip`) : join(work, 'backup.zip');
       await writeZipFile(sources, tmp, this.openOutput, (done, total) => onProgress?.('files', total ? done / total : 1));
       release();
       onProgress?.('upload', 0);
@@ -218,7 +222,8 @@ export class BackupService {
       if (err instanceof AppError) throw err;
       const e = err as NodeJS.ErrnoException;
       this.app.logger.error({ err }, 'backup failed');
-      const why = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EACCES' || e.code === 'EROFS' ? 'the backups folder is not writable' : e.message;
+      const why =
+        e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EACCES' || e.code === 'EROFS' ? 'the backups folder is not writable' : e.message;
       throw AppError.badRequest(`Failed to create backup: ${why}.`);
     } finally {
       release();
@@ -271,7 +276,8 @@ export class BackupService {
     if (!isValidBackupKey(filename)) throw fail('validation_invalid_file_name', 'The file name must be letters, digits, _ - . @ and end in .zip.');
     if (data.length < 4 || data.readUInt32LE(0) !== 0x04034b50) {
       // an empty archive starts with the end-of-central-directory record
-      if (!(data.length >= 22 && data.readUInt32LE(0) === 0x06054b50)) throw fail('validation_invalid_mime_type', 'The file must be a zip archive (application/zip).');
+      if (!(data.length >= 22 && data.readUInt32LE(0) === 0x06054b50))
+        throw fail('validation_invalid_mime_type', 'The file must be a zip archive (application/zip).');
     }
     const store = this.store();
     if (await store.exists(filename)) throw fail('validation_backup_name_exists', 'Backup file with the specified name already exists.');
@@ -298,7 +304,11 @@ export class BackupService {
 
   /** 400 for a key that is malformed or names no backup (PocketBase's answer for both). */
   private async requireExisting(key: string): Promise<number> {
-    const size = isValidBackupKey(key) ? await this.store().size(key).catch(() => null) : null;
+    const size = isValidBackupKey(key)
+      ? await this.store()
+          .size(key)
+          .catch(() => null)
+      : null;
     if (size === null) throw AppError.badRequest('Missing or invalid backup file.');
     return size;
   }

@@ -37,7 +37,10 @@ interface Manifest {
 export async function dumpJson(db: Database, collections: readonly Collection[], dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const existing = new Set(await db.tableNames());
-  const tables = [...INTERNAL_TABLES.filter((t) => existing.has(t)), ...collections.filter((c) => c.type !== 'view' && existing.has(c.name)).map((c) => c.name)];
+  const tables = [
+    ...INTERNAL_TABLES.filter((t) => existing.has(t)),
+    ...collections.filter((c) => c.type !== 'view' && existing.has(c.name)).map((c) => c.name),
+  ];
   const manifest: Manifest = { format: 'plinth-postgres-json-1', tables: [] };
   await db.transaction(async (tx) => {
     await tx.run(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
@@ -87,7 +90,8 @@ export async function restoreJson(url: string, dir: string, dataDir: string): Pr
 
   const db = await openDatabase({ url, dataDir, poolSize: 2 });
   try {
-    if ((await db.tableNames()).length > 0) throw new BadArchiveError('The target PostgreSQL database is not empty: restore a backup only into a new, empty database.');
+    if ((await db.tableNames()).length > 0)
+      throw new BadArchiveError('The target PostgreSQL database is not empty: restore a backup only into a new, empty database.');
     await db.transaction(async (tx) => {
       await createInternalTables(tx);
       await ensureTotpTable(tx);

@@ -38,7 +38,12 @@ function run(cmd: string, args: string[], opts: { stdoutTo?: string; input?: str
       child.stdout.pipe(out);
     }
     child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new ToolMissingError(`${cmd} was not found on PATH: install the PostgreSQL client tools (same major version as the server) or set PLINTH_PG_DUMP / PLINTH_PSQL.`));
+      if (err.code === 'ENOENT')
+        reject(
+          new ToolMissingError(
+            `${cmd} was not found on PATH: install the PostgreSQL client tools (same major version as the server) or set PLINTH_PG_DUMP / PLINTH_PSQL.`,
+          ),
+        );
       else reject(err);
     });
     child.on('close', (code) => {

@@ -143,7 +143,9 @@ export async function extractZip(zipPath: string, destDir: string, limits: Extra
             bytes += entry.uncompressedSize;
             if (bytes > maxBytes) throw new BadArchiveError(`The archive expands to more than ${maxBytes} bytes.`);
             await mkdir(dirname(target), { recursive: true });
-            const input = await new Promise<Readable>((ok, ko) => zip.openReadStream(entry, (err, s) => (err || !s ? ko(err ?? new Error('no stream')) : ok(s))));
+            const input = await new Promise<Readable>((ok, ko) =>
+              zip.openReadStream(entry, (err, s) => (err || !s ? ko(err ?? new Error('no stream')) : ok(s))),
+            );
             await pipeline(input, createWriteStream(target, { flags: 'wx' }));
             names.push(entry.fileName);
           }

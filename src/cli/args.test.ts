@@ -28,7 +28,11 @@ describe('CLI arguments (node:util parseArgs, strict)', () => {
       [['a', 'b', 'c'], /^Unexpected arguments "b" "c"/],
     ];
     for (const [argv, message] of cases) {
-      assert.throws(() => parseCommand(argv, spec), (e: Error) => e instanceof UsageError && message.test(e.message), argv.join(' '));
+      assert.throws(
+        () => parseCommand(argv, spec),
+        (e: Error) => e instanceof UsageError && message.test(e.message),
+        argv.join(' '),
+      );
     }
   });
 
@@ -37,7 +41,10 @@ describe('CLI arguments (node:util parseArgs, strict)', () => {
   });
 
   it('the earlier parseArgs(argv, known) interface still works', () => {
-    assert.deepEqual(parseArgs(['a', 'b', '--x=1', '--help'], { x: 'string', help: 'boolean', h: 'boolean' }), { positional: ['a', 'b'], flags: { x: '1', help: true, h: true } });
+    assert.deepEqual(parseArgs(['a', 'b', '--x=1', '--help'], { x: 'string', help: 'boolean', h: 'boolean' }), {
+      positional: ['a', 'b'],
+      flags: { x: '1', help: true, h: true },
+    });
     assert.throws(() => parseArgs(['--y'], { x: 'string' }), UsageError);
   });
 });
@@ -45,7 +52,10 @@ describe('CLI arguments (node:util parseArgs, strict)', () => {
 describe('start-up failure lines', () => {
   const err = (code: string, syscall = 'listen') => Object.assign(new Error(`${code}: something`), { code, syscall });
   it('names the address and what to do', () => {
-    assert.match(listenFailure(err('EADDRINUSE'), '127.0.0.1', 8090), /^Cannot listen on 127\.0\.0\.1:8090: the port is already in use.*--http=127\.0\.0\.1:8091/);
+    assert.match(
+      listenFailure(err('EADDRINUSE'), '127.0.0.1', 8090),
+      /^Cannot listen on 127\.0\.0\.1:8090: the port is already in use.*--http=127\.0\.0\.1:8091/,
+    );
     assert.match(listenFailure(err('EACCES'), '0.0.0.0', 80), /^Cannot listen on 0\.0\.0\.0:80: permission denied \(ports below 1024/);
     assert.match(listenFailure(err('EADDRNOTAVAIL'), '::1', 8090), /^Cannot listen on \[::1\]:8090: ::1 is not an address of this machine/);
     assert.match(listenFailure(err('ENOTFOUND', 'getaddrinfo'), 'nowhere.invalid', 8090), /does not resolve/);

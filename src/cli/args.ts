@@ -41,7 +41,10 @@ export function parseCommand(argv: string[], spec: CommandSpec): ParsedCommand {
   const help = parsed.values.help === true;
   const max = spec.maxPositionals ?? 0;
   if (!help && parsed.positionals.length > max) {
-    const extra = parsed.positionals.slice(max).map((p) => JSON.stringify(p)).join(' ');
+    const extra = parsed.positionals
+      .slice(max)
+      .map((p) => JSON.stringify(p))
+      .join(' ');
     throw new UsageError(`Unexpected argument${parsed.positionals.length - max > 1 ? 's' : ''} ${extra} for "plinth ${spec.name}". ${hint}`);
   }
   return { positional: parsed.positionals, flags, help };

@@ -80,8 +80,20 @@ Flags:
 export const COMMANDS = {
   serve: {
     name: 'serve',
-    flags: { http: 'string', dir: 'string', db: 'string', poolSize: 'string', migrationsDir: 'string', automigrate: 'string', hooksDir: 'string', dev: 'boolean',
-      publicDir: 'string', indexFallback: 'string', sqlWrite: 'boolean', sqlTimeout: 'string' },
+    flags: {
+      http: 'string',
+      dir: 'string',
+      db: 'string',
+      poolSize: 'string',
+      migrationsDir: 'string',
+      automigrate: 'string',
+      hooksDir: 'string',
+      dev: 'boolean',
+      publicDir: 'string',
+      indexFallback: 'string',
+      sqlWrite: 'boolean',
+      sqlTimeout: 'string',
+    },
   },
   superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 3 },
   migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 2 },
@@ -111,7 +123,8 @@ function databaseUrl(flags: Flags): { databaseUrl?: string } {
 function poolSize(flags: Flags): { poolSize?: number } {
   const raw = typeof flags.poolSize === 'string' ? flags.poolSize : process.env.PLINTH_DB_POOL_SIZE;
   if (raw === undefined || raw === '') return {};
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw new UsageError(`Invalid pool size "${raw}": expected a whole number from 1 to 1000.`);
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000)
+    throw new UsageError(`Invalid pool size "${raw}": expected a whole number from 1 to 1000.`);
   return { poolSize: Number(raw) };
 }
 

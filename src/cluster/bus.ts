@@ -83,9 +83,7 @@ export class PostgresBus implements ClusterBus {
 
   /** Creates the overflow table and starts listening; resolves once LISTEN is in place. */
   async start(): Promise<void> {
-    await this.db.run(
-      sql`CREATE TABLE IF NOT EXISTS "_clusterMessages" (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created BIGINT NOT NULL)`,
-    );
+    await this.db.run(sql`CREATE TABLE IF NOT EXISTS "_clusterMessages" (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, created BIGINT NOT NULL)`);
     await this.listen();
   }
 

@@ -84,7 +84,9 @@ export function joinCluster(deps: ClusterDeps): void {
   // Applied one at a time, in the order they arrive.
   let chain: Promise<void> = Promise.resolve();
   bus.onMessage((message) => {
-    chain = chain.then(() => apply(deps, message)).catch((err: unknown) => deps.logger.error({ err, topic: message.topic }, 'cluster: applying a message failed'));
+    chain = chain
+      .then(() => apply(deps, message))
+      .catch((err: unknown) => deps.logger.error({ err, topic: message.topic }, 'cluster: applying a message failed'));
   });
 }
 

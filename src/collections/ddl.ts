@@ -34,9 +34,7 @@ export function dropIndexesDdl(collection: Collection): Sql[] {
 }
 
 export function dropCollectionDdl(collection: Collection): Sql[] {
-  return collection.type === 'view'
-    ? [sql`DROP VIEW IF EXISTS ${ident(collection.name)}`]
-    : [sql`DROP TABLE IF EXISTS ${ident(collection.name)}`];
+  return collection.type === 'view' ? [sql`DROP VIEW IF EXISTS ${ident(collection.name)}`] : [sql`DROP TABLE IF EXISTS ${ident(collection.name)}`];
 }
 
 /**

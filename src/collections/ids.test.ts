@@ -30,8 +30,17 @@ describe('ids', () => {
   });
 
   it('uniqueId suffixes 2..999 like PocketBase', () => {
-    assert.equal(uniqueId('a', () => false), 'a');
-    assert.equal(uniqueId('a', (x) => x === 'a'), 'a2');
-    assert.equal(uniqueId('a', (x) => x === 'a' || x === 'a2'), 'a3');
+    assert.equal(
+      uniqueId('a', () => false),
+      'a',
+    );
+    assert.equal(
+      uniqueId('a', (x) => x === 'a'),
+      'a2',
+    );
+    assert.equal(
+      uniqueId('a', (x) => x === 'a' || x === 'a2'),
+      'a3',
+    );
   });
 });

@@ -28,9 +28,7 @@ export type IndexLiteral = { kind: 'null' } | { kind: 'number'; value: string } 
 export type IndexOperator = '=' | '!=' | 'IS' | 'IS NOT';
 
 /** A partial-index condition: comparisons of a column with a literal, combined with AND / OR. */
-export type IndexWhere =
-  | { kind: 'compare'; column: string; op: IndexOperator; value: IndexLiteral }
-  | { kind: 'and' | 'or'; items: IndexWhere[] };
+export type IndexWhere = { kind: 'compare'; column: string; op: IndexOperator; value: IndexLiteral } | { kind: 'and' | 'or'; items: IndexWhere[] };
 
 /** A parsed index definition. `table` is informational: DDL always targets the collection's table. */
 export interface ParsedIndex {

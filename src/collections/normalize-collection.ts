@@ -10,7 +10,18 @@ import { errIn, errUnsupportedType, hasErrors, isPlainObject, uniqueNonEmpty } f
 import { fieldDefinitionTypeErrors, getFieldType, isFieldTypeName } from './fields/index.js';
 import { collectionId, fieldId, randomSecret, uniqueId } from './ids.js';
 import { findSingleColumnUniqueIndex, formatIndex, tryParseIndex } from './indexes.js';
-import { COLLECTION_TYPES, RULE_NAMES, type AuthOptions, type Collection, type CollectionType, type EmailTemplate, type Field, type RuleName, type SchemaLookup, type TokenConfig } from './model.js';
+import {
+  COLLECTION_TYPES,
+  RULE_NAMES,
+  type AuthOptions,
+  type Collection,
+  type CollectionType,
+  type EmailTemplate,
+  type Field,
+  type RuleName,
+  type SchemaLookup,
+  type TokenConfig,
+} from './model.js';
 import { authRequiredIndexes, authSystemFields, defaultAuthOptions, defaultIdField } from './system-collections.js';
 
 /** Options of normalizeCollection. */
@@ -42,7 +53,7 @@ class Reader {
   }
 
   read<T>(src: Record<string, unknown>, key: string, path: readonly string[], ok: (v: unknown) => boolean, expected: string, fallback: T): T {
-    if (!Object.prototype.hasOwnProperty.call(src, key) || src[key] === undefined) return fallback;
+    if (!Object.hasOwn(src, key) || src[key] === undefined) return fallback;
     const value = src[key];
     if (ok(value)) return value as T;
     this.report([...path, key], errUnsupportedType(expected));
@@ -62,7 +73,14 @@ class Reader {
     return this.read(src, key, path, (v) => typeof v === 'number' && Number.isSafeInteger(v), 'an integer', fallback);
   }
   stringList(src: Record<string, unknown>, key: string, path: readonly string[], fallback: string[]): string[] {
-    const list = this.read<unknown>(src, key, path, (v) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')), 'a list of strings', fallback);
+    const list = this.read<unknown>(
+      src,
+      key,
+      path,
+      (v) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')),
+      'a list of strings',
+      fallback,
+    );
     return list === null ? [] : [...(list as string[])];
   }
   object(src: Record<string, unknown>, key: string, path: readonly string[]): Record<string, unknown> {
@@ -165,8 +183,40 @@ function readAuthOptions(r: Reader, src: Record<string, unknown>, base: AuthOpti
 
 function authOptionsOf(c: Collection | undefined): AuthOptions | undefined {
   if (c?.type !== 'auth') return undefined;
-  const { authRule, manageRule, authAlert, oauth2, passwordAuth, mfa, otp, authToken, passwordResetToken, emailChangeToken, verificationToken, fileToken, verificationTemplate, resetPasswordTemplate, confirmEmailChangeTemplate } = c;
-  return structuredClone({ authRule, manageRule, authAlert, oauth2, passwordAuth, mfa, otp, authToken, passwordResetToken, emailChangeToken, verificationToken, fileToken, verificationTemplate, resetPasswordTemplate, confirmEmailChangeTemplate });
+  const {
+    authRule,
+    manageRule,
+    authAlert,
+    oauth2,
+    passwordAuth,
+    mfa,
+    otp,
+    authToken,
+    passwordResetToken,
+    emailChangeToken,
+    verificationToken,
+    fileToken,
+    verificationTemplate,
+    resetPasswordTemplate,
+    confirmEmailChangeTemplate,
+  } = c;
+  return structuredClone({
+    authRule,
+    manageRule,
+    authAlert,
+    oauth2,
+    passwordAuth,
+    mfa,
+    otp,
+    authToken,
+    passwordResetToken,
+    emailChangeToken,
+    verificationToken,
+    fileToken,
+    verificationTemplate,
+    resetPasswordTemplate,
+    confirmEmailChangeTemplate,
+  });
 }
 
 function readFields(r: Reader, list: unknown[], existing: Collection | undefined): Field[] {

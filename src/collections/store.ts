@@ -14,7 +14,21 @@ import { normalizeCollection, validateCollection } from './validate-collection.j
 import { inferViewFields } from './view-fields.js';
 
 /** Columns of `_collections` that hold top-level keys; everything else goes into `options`. */
-const COLUMN_KEYS = ['id', 'system', 'type', 'name', 'fields', 'indexes', 'listRule', 'viewRule', 'createRule', 'updateRule', 'deleteRule', 'created', 'updated'] as const;
+const COLUMN_KEYS = [
+  'id',
+  'system',
+  'type',
+  'name',
+  'fields',
+  'indexes',
+  'listRule',
+  'viewRule',
+  'createRule',
+  'updateRule',
+  'deleteRule',
+  'created',
+  'updated',
+] as const;
 
 interface CollectionRow {
   id: string;
@@ -33,7 +47,12 @@ interface CollectionRow {
   updated: string;
 }
 
-export type RuleValidator = (collection: Collection, rule: RuleName | 'authRule' | 'manageRule' | 'mfaRule', expr: string, schema: SchemaLookup) => FieldError | null;
+export type RuleValidator = (
+  collection: Collection,
+  rule: RuleName | 'authRule' | 'manageRule' | 'mfaRule',
+  expr: string,
+  schema: SchemaLookup,
+) => FieldError | null;
 
 /** Where a schema change came from; `cluster`: another node made it (this one only reloads). */
 export type ChangeSource = 'api' | 'migration' | 'bootstrap' | 'cluster';
@@ -132,9 +151,7 @@ export class CollectionStore implements SchemaLookup {
   async delete(idOrName: string, source: ChangeSource = 'api', exec: Executor = this.db): Promise<void> {
     const collection = this.require(idOrName);
     if (collection.system) throw AppError.badRequest('System collections cannot be deleted.');
-    const referencedBy = this.all().filter(
-      (c) => c.id !== collection.id && c.fields.some((f) => f.type === 'relation' && f.collectionId === collection.id),
-    );
+    const referencedBy = this.all().filter((c) => c.id !== collection.id && c.fields.some((f) => f.type === 'relation' && f.collectionId === collection.id));
     if (referencedBy.length) {
       throw AppError.badRequest(
         `The collection is referenced by relation fields in: ${referencedBy.map((c) => c.name).join(', ')}. Remove those fields first.`,
@@ -154,7 +171,8 @@ export class CollectionStore implements SchemaLookup {
    */
   async import(list: unknown, deleteMissing: boolean, source: ChangeSource = 'api', exec: Executor = this.db): Promise<void> {
     // An empty list would delete every collection with deleteMissing: PocketBase refuses it too.
-    if (!Array.isArray(list) || list.length === 0) throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
+    if (!Array.isArray(list) || list.length === 0)
+      throw AppError.validation('Failed to import collections.', { collections: fieldError('validation_required', 'Must be a list of collections.') });
     const snapshot = this.snapshot();
     const changes: CollectionChange[] = [];
     try {
@@ -173,7 +191,9 @@ export class CollectionStore implements SchemaLookup {
             const ids = new Set(missing.map((c) => c.id));
             const next =
               missing.find((c) => c.type === 'view') ??
-              missing.find((c) => !missing.some((o) => o.id !== c.id && ids.has(o.id) && o.fields.some((f) => f.type === 'relation' && f.collectionId === c.id)));
+              missing.find(
+                (c) => !missing.some((o) => o.id !== c.id && ids.has(o.id) && o.fields.some((f) => f.type === 'relation' && f.collectionId === c.id)),
+              );
             const victim = next ?? missing[0]!;
             await this.delete(victim.id, 'migration', tx);
             changes.push({ action: 'delete', collection: victim, tags: [victim.id], source });
@@ -230,8 +250,7 @@ export class CollectionStore implements SchemaLookup {
   /** The schema as it would be with `candidate` saved: rules may reference the collection's new fields. */
   private withCandidate(candidate: Collection): SchemaLookup {
     return {
-      find: (idOrName) =>
-        idOrName === candidate.id || idOrName.toLowerCase() === candidate.name.toLowerCase() ? candidate : this.find(idOrName),
+      find: (idOrName) => (idOrName === candidate.id || idOrName.toLowerCase() === candidate.name.toLowerCase() ? candidate : this.find(idOrName)),
       all: () => [...this.all().filter((c) => c.id !== candidate.id), candidate],
     };
   }
@@ -261,7 +280,6 @@ export class CollectionStore implements SchemaLookup {
     this.version++;
   }
 }
-
 
 /**
  * PocketBase's field merge on import over an existing collection: the imported fields, plus every existing

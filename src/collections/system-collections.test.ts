@@ -37,9 +37,15 @@ describe('system collections', () => {
       assert.deepEqual([c.listRule, c.viewRule, c.createRule, c.updateRule, c.deleteRule], [OWNER, OWNER, null, null, OWNER], name);
     }
     const superusers = byName(list, '_superusers');
-    assert.deepEqual([superusers.listRule, superusers.viewRule, superusers.createRule, superusers.updateRule, superusers.deleteRule], [null, null, null, null, null]);
+    assert.deepEqual(
+      [superusers.listRule, superusers.viewRule, superusers.createRule, superusers.updateRule, superusers.deleteRule],
+      [null, null, null, null, null],
+    );
     const users = byName(list, 'users');
-    assert.deepEqual([users.listRule, users.viewRule, users.createRule, users.updateRule, users.deleteRule], ['id = @request.auth.id', 'id = @request.auth.id', '', 'id = @request.auth.id', 'id = @request.auth.id']);
+    assert.deepEqual(
+      [users.listRule, users.viewRule, users.createRule, users.updateRule, users.deleteRule],
+      ['id = @request.auth.id', 'id = @request.auth.id', '', 'id = @request.auth.id', 'id = @request.auth.id'],
+    );
   });
 
   it('have PocketBase field shapes and ids', () => {
@@ -60,8 +66,19 @@ describe('system collections', () => {
       ],
     );
     assert.deepEqual(users.fields[0], {
-      autogeneratePattern: '[a-z0-9]{15}', help: '', hidden: false, id: 'text3208210256', max: 15, min: 15, name: 'id',
-      pattern: '^[a-z0-9]+$', presentable: false, primaryKey: true, required: true, system: true, type: 'text',
+      autogeneratePattern: '[a-z0-9]{15}',
+      help: '',
+      hidden: false,
+      id: 'text3208210256',
+      max: 15,
+      min: 15,
+      name: 'id',
+      pattern: '^[a-z0-9]+$',
+      presentable: false,
+      primaryKey: true,
+      required: true,
+      system: true,
+      type: 'text',
     });
     assert.deepEqual(users.oauth2.mappedFields, { id: '', name: 'name', username: '', avatarURL: 'avatar' });
     assert.deepEqual(users.indexes, [
@@ -72,7 +89,10 @@ describe('system collections', () => {
     const otpPassword = otps.fields.find((f) => f.name === 'password');
     assert.equal(otpPassword?.type === 'password' && otpPassword.cost, 8);
     assert.equal(otps.fields.find((f) => f.name === 'sentTo')?.hidden, true);
-    assert.deepEqual(byName(list, '_authOrigins').fields.map((f) => f.name), ['id', 'collectionRef', 'recordRef', 'fingerprint', 'created', 'updated']);
+    assert.deepEqual(
+      byName(list, '_authOrigins').fields.map((f) => f.name),
+      ['id', 'collectionRef', 'recordRef', 'fingerprint', 'created', 'updated'],
+    );
   });
 
   it('superusers: 1 day auth tokens; users: 7 days; fresh secrets per collection', () => {
@@ -107,8 +127,14 @@ describe('scaffolds', () => {
     assert.deepEqual(Object.keys(s).sort(), ['auth', 'base', 'view']);
     assert.equal(s.base.id, '');
     assert.equal(s.base.name, '');
-    assert.deepEqual(s.base.fields.map((f) => f.name), ['id']);
-    assert.deepEqual(s.auth.fields.map((f) => f.name), ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified']);
+    assert.deepEqual(
+      s.base.fields.map((f) => f.name),
+      ['id'],
+    );
+    assert.deepEqual(
+      s.auth.fields.map((f) => f.name),
+      ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified'],
+    );
     assert.equal(s.auth.id, '');
     assert.equal(s.auth.authToken.secret, undefined);
     assert.match(s.auth.indexes[0] ?? '', /^CREATE UNIQUE INDEX `idx_tokenKey_[1-9]{10}` ON `` \(`tokenKey`\)$/);

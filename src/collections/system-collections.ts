@@ -222,10 +222,7 @@ function authCollection(id: string, name: string, rules: Rules, extraFields: Fie
 const OWNER_RULE = "@request.auth.id != '' && recordRef = @request.auth.id && collectionRef = @request.auth.collectionId";
 
 function refFields(): Field[] {
-  return [
-    makeField('text', { name: 'collectionRef', system: true, required: true }),
-    makeField('text', { name: 'recordRef', system: true, required: true }),
-  ];
+  return [makeField('text', { name: 'collectionRef', system: true, required: true }), makeField('text', { name: 'recordRef', system: true, required: true })];
 }
 
 /** `_superusers`: the admin accounts (id `pbc_3142635823`, which the SDK hard-codes), all rules locked. */
@@ -260,7 +257,12 @@ export function externalAuthsCollection(now = nowDateTime()): BaseCollection {
   return baseCollection(
     '_externalAuths',
     { ...LOCKED, listRule: OWNER_RULE, viewRule: OWNER_RULE, deleteRule: OWNER_RULE },
-    [...refFields(), makeField('text', { name: 'provider', system: true, required: true }), makeField('text', { name: 'providerId', system: true, required: true }), ...autodates(true)],
+    [
+      ...refFields(),
+      makeField('text', { name: 'provider', system: true, required: true }),
+      makeField('text', { name: 'providerId', system: true, required: true }),
+      ...autodates(true),
+    ],
     [
       'CREATE UNIQUE INDEX `idx_externalAuths_record_provider` ON `_externalAuths` (`collectionRef`, `recordRef`, `provider`)',
       'CREATE UNIQUE INDEX `idx_externalAuths_collection_provider` ON `_externalAuths` (`collectionRef`, `provider`, `providerId`)',

@@ -45,7 +45,13 @@ describe('normalizeCollection: create', () => {
     assert.equal(errors, null);
     assert.equal(c.id, 'pbc_1125843985');
     assert.equal(c.type, 'base');
-    assert.deepEqual(c.fields.map((f) => [f.id, f.name]), [['text3208210256', 'id'], ['text724990059', 'title']]);
+    assert.deepEqual(
+      c.fields.map((f) => [f.id, f.name]),
+      [
+        ['text3208210256', 'id'],
+        ['text724990059', 'title'],
+      ],
+    );
     assert.equal(c.listRule, null);
     assert.equal(c.created, '2024-03-04 05:06:07.089Z');
     assert.equal(c.updated, c.created);
@@ -63,7 +69,10 @@ describe('normalizeCollection: create', () => {
     const { c, errors } = create({ name: 'members', type: 'auth', fields: [{ name: 'nick', type: 'text' }] });
     assert.equal(errors, null);
     const auth = c as AuthCollection;
-    assert.deepEqual(auth.fields.map((f) => f.name), ['id', 'nick', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified']);
+    assert.deepEqual(
+      auth.fields.map((f) => f.name),
+      ['id', 'nick', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified'],
+    );
     assert.equal(auth.fields.find((f) => f.name === 'password')?.hidden, true);
     assert.equal(auth.authRule, '');
     assert.equal(auth.manageRule, null);
@@ -80,7 +89,14 @@ describe('normalizeCollection: create', () => {
   });
 
   it('re-asserts system flags on submitted system fields', () => {
-    const { c } = create({ name: 'm', type: 'auth', fields: [{ name: 'id', type: 'text', hidden: true }, { name: 'password', type: 'password', hidden: false }] });
+    const { c } = create({
+      name: 'm',
+      type: 'auth',
+      fields: [
+        { name: 'id', type: 'text', hidden: true },
+        { name: 'password', type: 'password', hidden: false },
+      ],
+    });
     assert.equal(c.fields[0]?.hidden, false);
     assert.equal(c.fields[0]?.type === 'text' && c.fields[0].pattern, '^[a-z0-9]+$');
     assert.equal(c.fields.find((f) => f.name === 'password')?.hidden, true);
@@ -115,7 +131,14 @@ describe('normalizeCollection: create', () => {
 });
 
 describe('normalizeCollection: update', () => {
-  const { c: posts } = create({ name: 'posts', fields: [{ name: 'title', type: 'text' }, { name: 'views', type: 'number' }], listRule: '' });
+  const { c: posts } = create({
+    name: 'posts',
+    fields: [
+      { name: 'title', type: 'text' },
+      { name: 'views', type: 'number' },
+    ],
+    listRule: '',
+  });
 
   it('merges the submitted keys over the stored collection', () => {
     const { c, errors } = update(posts, { viewRule: 'id != ""' });
@@ -128,7 +151,12 @@ describe('normalizeCollection: update', () => {
   });
 
   it('keeps field ids by name and type when the client omits them', () => {
-    const { c } = update(posts, { fields: [{ name: 'title', type: 'text', max: 10 }, { name: 'views', type: 'number' }] });
+    const { c } = update(posts, {
+      fields: [
+        { name: 'title', type: 'text', max: 10 },
+        { name: 'views', type: 'number' },
+      ],
+    });
     const title = c.fields.find((f) => f.name === 'title');
     assert.equal(title?.id, posts.fields.find((f) => f.name === 'title')?.id);
     assert.equal(title?.type === 'text' && title.max, 10);
@@ -192,15 +220,39 @@ describe('validateCollection', () => {
   });
 
   it('reports duplicate and reserved field names', () => {
-    const dup = create({ name: 'p', fields: [{ name: 'title', type: 'text' }, { name: 'Title', type: 'number' }] });
+    const dup = create({
+      name: 'p',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'Title', type: 'number' },
+      ],
+    });
     assert.equal(dup.errors?.fields?.['2']?.name?.code, 'validation_duplicated_field_name');
     assert.equal(create({ name: 'p', fields: [{ name: 'expand', type: 'text' }] }).errors?.fields?.['1']?.name?.code, 'validation_not_in_invalid');
-    assert.equal(create({ name: 'p', type: 'auth', fields: [{ name: 'passwordConfirm', type: 'text' }] }).errors?.fields?.['1']?.name?.code, 'validation_reserved_field_name');
-    assert.equal(create({ name: 'p', fields: [{ name: 'a', type: 'text', id: 'same' }, { name: 'b', type: 'text', id: 'same' }] }).errors?.fields?.['2']?.id?.code, 'validation_duplicated_field_id');
+    assert.equal(
+      create({ name: 'p', type: 'auth', fields: [{ name: 'passwordConfirm', type: 'text' }] }).errors?.fields?.['1']?.name?.code,
+      'validation_reserved_field_name',
+    );
+    assert.equal(
+      create({
+        name: 'p',
+        fields: [
+          { name: 'a', type: 'text', id: 'same' },
+          { name: 'b', type: 'text', id: 'same' },
+        ],
+      }).errors?.fields?.['2']?.id?.code,
+      'validation_duplicated_field_id',
+    );
   });
 
   it('puts option errors under fields.<index>.<option>', () => {
-    const { errors } = create({ name: 'p', fields: [{ name: 's', type: 'select', values: [] }, { name: 'r', type: 'relation', collectionId: 'missing' }] });
+    const { errors } = create({
+      name: 'p',
+      fields: [
+        { name: 's', type: 'select', values: [] },
+        { name: 'r', type: 'relation', collectionId: 'missing' },
+      ],
+    });
     assert.equal(errors?.fields?.['1']?.values?.code, 'validation_required');
     assert.equal(errors?.fields?.['2']?.collectionId?.code, 'validation_field_relation_missing_collection');
   });
@@ -212,7 +264,11 @@ describe('validateCollection', () => {
     assert.equal(typeChange.errors?.fields?.['1']?.code, 'validation_field_type_change');
     const users = usersCollection();
     const removed = update(users, { fields: users.fields.filter((f) => f.name !== 'verified') });
-    assert.equal(removed.c.fields.some((f) => f.name === 'verified'), true, 'normalize re-adds a removed auth system field');
+    assert.equal(
+      removed.c.fields.some((f) => f.name === 'verified'),
+      true,
+      'normalize re-adds a removed auth system field',
+    );
     const renamed = update(users, { fields: users.fields.map((f) => (f.name === 'verified' ? { ...f, name: 'isVerified' } : f)) });
     assert.equal(renamed.errors?.fields?.code, 'validation_system_field_change');
   });
@@ -232,7 +288,16 @@ describe('validateCollection', () => {
       seen.push(rule);
       return expr.includes('bad') ? fieldError('validation_invalid_rule', 'Invalid rule.') : null;
     };
-    const { c, schema } = create({ name: 'm', type: 'auth', listRule: 'bad', viewRule: '', createRule: null, manageRule: 'ok', mfa: { enabled: true, rule: 'ok' }, otp: { enabled: true } });
+    const { c, schema } = create({
+      name: 'm',
+      type: 'auth',
+      listRule: 'bad',
+      viewRule: '',
+      createRule: null,
+      manageRule: 'ok',
+      mfa: { enabled: true, rule: 'ok' },
+      otp: { enabled: true },
+    });
     const errors = validateCollection(c, { schema, validateRule }) as Record<string, any>;
     assert.equal(errors.listRule.code, 'validation_invalid_rule');
     assert.equal(errors.viewRule, undefined, 'empty rules are not compiled');
@@ -252,7 +317,10 @@ describe('validateCollection', () => {
   });
 
   it('validates indexes: syntax, names, duplicates, columns, required auth indexes', () => {
-    const fields = [{ name: 'a', type: 'text' }, { name: 'b', type: 'text' }];
+    const fields = [
+      { name: 'a', type: 'text' },
+      { name: 'b', type: 'text' },
+    ];
     const idx = (indexes: string[]) => create({ name: 'p', fields, indexes }).errors?.indexes;
     assert.equal(idx(['CREATE INDEX x ON p (a); DROP TABLE p'])?.['0']?.code, 'validation_invalid_index_expression');
     assert.equal(idx(['CREATE INDEX x ON p (a)', 'CREATE INDEX X ON p (b)'])?.['1']?.code, 'validation_duplicated_index_name');
@@ -278,12 +346,30 @@ describe('validateCollection', () => {
     assert.equal(errorsFor({ otp: { enabled: true, length: 2 } })?.otp?.length?.code, 'validation_min_greater_equal_than_required');
     assert.equal(errorsFor({ verificationTemplate: { subject: '', body: 'x' } })?.verificationTemplate?.subject?.code, 'validation_required');
     assert.equal(errorsFor({ passwordAuth: { enabled: true, identityFields: [] } })?.passwordAuth?.identityFields?.code, 'validation_required');
-    assert.equal(errorsFor({ passwordAuth: { identityFields: ['nick'] }, fields: [{ name: 'nick', type: 'text' }] })?.passwordAuth?.identityFields?.code, 'validation_missing_unique_constraint');
+    assert.equal(
+      errorsFor({ passwordAuth: { identityFields: ['nick'] }, fields: [{ name: 'nick', type: 'text' }] })?.passwordAuth?.identityFields?.code,
+      'validation_missing_unique_constraint',
+    );
     assert.equal(errorsFor({ passwordAuth: { identityFields: ['ghost'] } })?.passwordAuth?.identityFields?.code, 'validation_missing_field');
     assert.equal(errorsFor({ mfa: { enabled: true } })?.mfa?.enabled?.code, 'validation_mfa_not_enough_auths');
     assert.equal(errorsFor({ oauth2: { enabled: true, providers: [{ name: 'x' }] } })?.oauth2?.providers?.['0']?.clientId?.code, 'validation_required');
-    const dupProviders = errorsFor({ oauth2: { enabled: true, providers: [{ name: 'g', clientId: 'a', clientSecret: 'b' }, { name: 'g', clientId: 'a', clientSecret: 'b' }] } });
+    const dupProviders = errorsFor({
+      oauth2: {
+        enabled: true,
+        providers: [
+          { name: 'g', clientId: 'a', clientSecret: 'b' },
+          { name: 'g', clientId: 'a', clientSecret: 'b' },
+        ],
+      },
+    });
     assert.equal(dupProviders?.oauth2?.providers?.['1']?.name?.code, 'validation_duplicated_provider');
-    assert.equal(errorsFor({ passwordAuth: { identityFields: ['email', 'nick'] }, fields: [{ name: 'nick', type: 'text' }], indexes: ['CREATE UNIQUE INDEX idx_nick ON m (nick)'] }), null);
+    assert.equal(
+      errorsFor({
+        passwordAuth: { identityFields: ['email', 'nick'] },
+        fields: [{ name: 'nick', type: 'text' }],
+        indexes: ['CREATE UNIQUE INDEX idx_nick ON m (nick)'],
+      }),
+      null,
+    );
   });
 });

@@ -12,7 +12,17 @@ import { errIn, errLength, errMatch, errMax, errMin, errorsOrNull, errRequired, 
 import { getFieldType } from './fields/index.js';
 import { parseUrl } from './fields/url.js';
 import { findSingleColumnUniqueIndex, formatIndex, indexColumnNames, tryParseIndex, type ParsedIndex } from './indexes.js';
-import { COLLECTION_TYPES, RESERVED_AUTH_FIELD_NAMES, RULE_NAMES, type AuthCollection, type Collection, type EmailTemplate, type Field, type RuleName, type SchemaLookup } from './model.js';
+import {
+  COLLECTION_TYPES,
+  RESERVED_AUTH_FIELD_NAMES,
+  RULE_NAMES,
+  type AuthCollection,
+  type Collection,
+  type EmailTemplate,
+  type Field,
+  type RuleName,
+  type SchemaLookup,
+} from './model.js';
 import { ID_RE, INTERNAL_TABLES, NAME_RE, TEMPLATE_KEYS, TOKEN_KEYS } from './normalize-collection.js';
 
 export { normalizeCollection, type NormalizeOptions } from './normalize-collection.js';
@@ -145,7 +155,13 @@ function minFieldsError(c: Collection): FieldError | FieldErrors | null {
   return null;
 }
 
-function checkRule(c: Collection, ctx: CollectionValidationContext, rule: CollectionRuleName, value: string | null, old: string | null | undefined): FieldError | null {
+function checkRule(
+  c: Collection,
+  ctx: CollectionValidationContext,
+  rule: CollectionRuleName,
+  value: string | null,
+  old: string | null | undefined,
+): FieldError | null {
   if (typeof value === 'string' && value !== '' && ctx.validateRule) {
     const err = ctx.validateRule(c, rule, value);
     if (err) return err;
@@ -172,11 +188,16 @@ function indexesError(c: Collection, ctx: CollectionValidationContext): FieldErr
     if (names.has(lowerName)) return { [key]: fieldError('validation_duplicated_index_name', 'The index name already exists.') };
     names.add(lowerName);
     // Index names are global in the database.
-    const user = others.find((o) => o.indexes.some((t) => {
-      const p = tryParseIndex(t);
-      return p.ok && p.index.name.toLowerCase() === lowerName;
-    }));
-    if (user) return { [key]: fieldError('validation_existing_index_name', `The index name is already used in ${user.name} collection.`, { usedTableName: user.name }) };
+    const user = others.find((o) =>
+      o.indexes.some((t) => {
+        const p = tryParseIndex(t);
+        return p.ok && p.index.name.toLowerCase() === lowerName;
+      }),
+    );
+    if (user)
+      return {
+        [key]: fieldError('validation_existing_index_name', `The index name is already used in ${user.name} collection.`, { usedTableName: user.name }),
+      };
     const definition = formatIndex({ ...index, name: 'validator', optional: false }, 'validator');
     if (definitions.has(definition)) return { [key]: fieldError('validation_duplicated_index_definition', 'The index definition already exists.') };
     definitions.add(definition);
@@ -197,9 +218,13 @@ function indexesError(c: Collection, ctx: CollectionValidationContext): FieldErr
       const systemField = old.fields.find((f) => f.system && oldParsed.index.columns.some((col) => col.name.toLowerCase() === f.name.toLowerCase()));
       if (!systemField) continue;
       if (!parsedList.some((p) => p.unique && shape(p) === shape(oldParsed.index))) {
-        return fieldError('validation_invalid_unique_system_field_index', `Unique index definition on system fields (${systemField.name}) is invalid or missing.`, {
-          fieldName: systemField.name,
-        });
+        return fieldError(
+          'validation_invalid_unique_system_field_index',
+          `Unique index definition on system fields (${systemField.name}) is invalid or missing.`,
+          {
+            fieldName: systemField.name,
+          },
+        );
       }
     }
   }
@@ -243,7 +268,10 @@ function authOptionErrors(c: AuthCollection, ctx: CollectionValidationContext): 
   const old = ctx.existing?.type === 'auth' ? ctx.existing : undefined;
   const authRule = checkRule(c, ctx, 'authRule', c.authRule, old ? old.authRule : undefined);
   if (authRule) errors.authRule = authRule;
-  const manageRule = c.manageRule === '' ? fieldError('validation_nil_or_not_empty_required', 'Cannot be blank.') : checkRule(c, ctx, 'manageRule', c.manageRule, old ? old.manageRule : undefined);
+  const manageRule =
+    c.manageRule === ''
+      ? fieldError('validation_nil_or_not_empty_required', 'Cannot be blank.')
+      : checkRule(c, ctx, 'manageRule', c.manageRule, old ? old.manageRule : undefined);
   if (manageRule) errors.manageRule = manageRule;
 
   const alert = templateErrors(c.authAlert.emailTemplate);
@@ -330,7 +358,8 @@ export function validateCollection(collection: Collection, ctx: CollectionValida
 
   const id = idError(c, ctx);
   if (id) errors.id = id;
-  if (existing && c.system !== existing.system) errors.system = fieldError('validation_collection_system_flag_change', 'System collection state cannot be changed.');
+  if (existing && c.system !== existing.system)
+    errors.system = fieldError('validation_collection_system_flag_change', 'System collection state cannot be changed.');
   if (!(COLLECTION_TYPES as readonly string[]).includes(c.type)) errors.type = errIn();
   else if (existing && existing.type !== c.type) errors.type = fieldError('validation_collection_type_change', 'Collection type cannot be changed.');
   const name = nameError(c, ctx);

@@ -82,24 +82,84 @@ const isId = (t: Token | undefined, v?: string): t is { k: 'id'; v: string } => 
 
 /** Words that end a FROM item (so they are not read as a table alias). */
 const CLAUSE_WORDS = new Set([
-  'where', 'group', 'order', 'limit', 'having', 'join', 'left', 'right', 'inner', 'outer', 'cross', 'full', 'natural',
-  'on', 'using', 'union', 'except', 'intersect', 'window', 'offset', 'as', 'select', 'from', 'lateral',
+  'where',
+  'group',
+  'order',
+  'limit',
+  'having',
+  'join',
+  'left',
+  'right',
+  'inner',
+  'outer',
+  'cross',
+  'full',
+  'natural',
+  'on',
+  'using',
+  'union',
+  'except',
+  'intersect',
+  'window',
+  'offset',
+  'as',
+  'select',
+  'from',
+  'lateral',
 ]);
 
 /** Always a number, whatever the arguments (PocketBase: count/total; Plinth: the other numeric functions). */
 const NUMERIC_FUNCTIONS = new Set([
-  'count', 'total', 'sum', 'avg', 'abs', 'round', 'length', 'char_length', 'octet_length', 'instr', 'unicode',
-  'ceil', 'ceiling', 'floor', 'trunc', 'sign', 'power', 'pow', 'sqrt', 'exp', 'ln', 'log', 'log10', 'mod',
-  'row_number', 'rank', 'dense_rank', 'ntile', 'julianday',
+  'count',
+  'total',
+  'sum',
+  'avg',
+  'abs',
+  'round',
+  'length',
+  'char_length',
+  'octet_length',
+  'instr',
+  'unicode',
+  'ceil',
+  'ceiling',
+  'floor',
+  'trunc',
+  'sign',
+  'power',
+  'pow',
+  'sqrt',
+  'exp',
+  'ln',
+  'log',
+  'log10',
+  'mod',
+  'row_number',
+  'rank',
+  'dense_rank',
+  'ntile',
+  'julianday',
 ]);
 /** A number when every argument is. */
 const NUMERIC_IF_ARGS = new Set(['min', 'max', 'coalesce', 'ifnull', 'nullif', 'greatest', 'least']);
 
 /** PocketBase's cast targets (SQLite and PostgreSQL spellings). */
 const CAST_TYPES: Record<string, ExpressionType> = {
-  real: 'number', integer: 'number', int: 'number', smallint: 'number', bigint: 'number', decimal: 'number',
-  numeric: 'number', double: 'number', float: 'number', serial: 'number', smallserial: 'number', bigserial: 'number',
-  text: 'text', boolean: 'bool', bool: 'bool',
+  real: 'number',
+  integer: 'number',
+  int: 'number',
+  smallint: 'number',
+  bigint: 'number',
+  decimal: 'number',
+  numeric: 'number',
+  double: 'number',
+  float: 'number',
+  serial: 'number',
+  smallserial: 'number',
+  bigserial: 'number',
+  text: 'text',
+  boolean: 'bool',
+  bool: 'bool',
 };
 
 interface Scope {
@@ -245,7 +305,8 @@ function withoutAlias(item: Token[]): Token[] {
   if (n >= 3 && isId(item[n - 2], 'as') && isId(item[n - 1])) return item.slice(0, n - 2);
   if (n >= 2 && isId(item[n - 1])) {
     const prev = item[n - 2] as Token;
-    if (prev.k === ')' || prev.k === 'num' || prev.k === 'str' || (prev.k === 'id' && !['distinct', 'all'].includes(prev.v.toLowerCase()))) return item.slice(0, n - 1);
+    if (prev.k === ')' || prev.k === 'num' || prev.k === 'str' || (prev.k === 'id' && !['distinct', 'all'].includes(prev.v.toLowerCase())))
+      return item.slice(0, n - 1);
   }
   return item;
 }

@@ -25,7 +25,9 @@ export async function inferViewFields(db: Executor, view: ViewCollection, schema
   const names = new Set<string>();
   for (const c of columns) {
     if (!/^\w+$/.test(c.name)) {
-      throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', `Column "${c.name.slice(0, 100)}" needs an alias made of letters, digits and _`) });
+      throw AppError.validation('Invalid view query.', {
+        viewQuery: fieldError('validation_invalid_view_query', `Column "${c.name.slice(0, 100)}" needs an alias made of letters, digits and _`),
+      });
     }
     if (names.has(c.name.toLowerCase())) {
       throw AppError.validation('Invalid view query.', { viewQuery: fieldError('validation_invalid_view_query', `Duplicate column "${c.name}"`) });

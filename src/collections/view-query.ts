@@ -78,7 +78,5 @@ export function viewQuerySql(query: string): Sql {
  * unquoted), so `"_params"` is still caught by the internal-table check.
  */
 function stripStrings(text: string): string {
-  return text
-    .replace(/'(?:[^']|'')*'/g, (m) => `'${' '.repeat(Math.max(0, m.length - 2))}'`)
-    .replace(/["`\[\]]/g, ' ');
+  return text.replace(/'(?:[^']|'')*'/g, (m) => `'${' '.repeat(Math.max(0, m.length - 2))}'`).replace(/["`[\]]/g, ' ');
 }

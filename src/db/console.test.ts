@@ -4,13 +4,13 @@ import { consoleText, isPossibleWrite, leadingKeyword, splitStatements } from '.
 
 test('splits at top-level semicolons only', () => {
   assert.deepEqual(splitStatements('select 1; select 2;', 'sqlite'), ['select 1', 'select 2']);
-  assert.deepEqual(splitStatements("select ';' as a; select \"x;y\"", 'sqlite'), ["select ';' as a", 'select "x;y"']);
+  assert.deepEqual(splitStatements('select \';\' as a; select "x;y"', 'sqlite'), ["select ';' as a", 'select "x;y"']);
   assert.deepEqual(splitStatements("select 'it''s; fine'", 'sqlite'), ["select 'it''s; fine'"]);
   assert.deepEqual(splitStatements('select [a;b] from t', 'sqlite'), ['select [a;b] from t']);
   assert.deepEqual(splitStatements('select 1 -- a; comment\n; select 2 /* ; */', 'sqlite'), ['select 1 -- a; comment', 'select 2 /* ; */']);
   assert.deepEqual(splitStatements(' ; -- only a comment\n ;', 'sqlite'), []);
-  assert.deepEqual(splitStatements("do $$ begin perform 1; end $$; select 2", 'postgres'), ['do $$ begin perform 1; end $$', 'select 2']);
-  assert.deepEqual(splitStatements("select $tag$a;b$tag$; select E'x\\';y'", 'postgres'), ["select $tag$a;b$tag$", "select E'x\\';y'"]);
+  assert.deepEqual(splitStatements('do $$ begin perform 1; end $$; select 2', 'postgres'), ['do $$ begin perform 1; end $$', 'select 2']);
+  assert.deepEqual(splitStatements("select $tag$a;b$tag$; select E'x\\';y'", 'postgres'), ['select $tag$a;b$tag$', "select E'x\\';y'"]);
   assert.deepEqual(splitStatements('select arr[1]; select 2', 'postgres'), ['select arr[1]', 'select 2']);
   assert.deepEqual(splitStatements("select 'unterminated; select 2", 'sqlite'), ["select 'unterminated; select 2"]);
 });

@@ -77,7 +77,8 @@ export function splitStatements(script: string, dialect: 'sqlite' | 'postgres'):
         const d = script[i] as string;
         if (backslash && d === '\\') i += 2;
         else if (d === close) {
-          if (close !== ']' && script[i + 1] === close) i += 2; // doubled quote
+          if (close !== ']' && script[i + 1] === close)
+            i += 2; // doubled quote
           else break;
         } else i++;
       }

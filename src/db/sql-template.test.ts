@@ -12,7 +12,10 @@ import { ident, slot, sql, SqlTemplate } from './sql.js';
 test('a bound template compiles to the same text and values as the equivalent fragment, on both dialects', () => {
   const template = new SqlTemplate(sql`SELECT * FROM ${ident('posts')} WHERE ${ident('id')} = ${slot(0, '')} AND n > ${5} AND b = ${slot(1, true)}`);
   for (const dialect of [sqliteDialect, postgresDialect]) {
-    for (const [id, flag] of [['abc', true], ['x"; DROP TABLE posts; --', false]] as const) {
+    for (const [id, flag] of [
+      ['abc', true],
+      ['x"; DROP TABLE posts; --', false],
+    ] as const) {
       const plain = dialect.compile(sql`SELECT * FROM ${ident('posts')} WHERE ${ident('id')} = ${id} AND n > ${5} AND b = ${flag}`);
       assert.deepEqual(dialect.compile(template.bind(id, flag)), plain, dialect.name);
     }

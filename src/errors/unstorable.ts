@@ -12,7 +12,13 @@ export type UnstorableSource = 'field' | 'query' | 'path' | 'header';
 export function unstorableTextError(source: UnstorableSource, name: string, reason: UnstorableReason, detailPath?: string[]): AppError {
   const shown = printableName(name);
   const where =
-    source === 'query' ? `the "${shown}" query parameter` : source === 'path' ? 'the request path' : source === 'header' ? `the "${shown}" header` : `"${shown}"`;
+    source === 'query'
+      ? `the "${shown}" query parameter`
+      : source === 'path'
+        ? 'the request path'
+        : source === 'header'
+          ? `the "${shown}" header`
+          : `"${shown}"`;
   const deeper = detailPath && detailPath.length > 1 ? ` (at ${detailPath.map(printableName).join('.')})` : '';
   const message = `Invalid value in ${where}${deeper}: ${UNSTORABLE_MESSAGES[reason]}`;
   return new AppError('invalid_characters', message, { [name]: fieldError(UNSTORABLE_CODES[reason], UNSTORABLE_MESSAGES[reason]) });

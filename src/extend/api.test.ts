@@ -14,14 +14,14 @@ test('{:name} placeholders become literals that lex back to the exact value', ()
     assert.equal(tokens.filter((t) => t.kind !== 'eof').length, 3, `one literal for ${JSON.stringify(value)}`);
   }
   assert.equal(bindFilterParams('n > {:n} && ok = {:b} && x = {:z}', { n: 5, b: true, z: null }), 'n > 5 && ok = true && x = null');
-  assert.equal(bindFilterParams("created >= {:d}", { d: new Date('2026-01-02T03:04:05.006Z') }), "created >= '2026-01-02 03:04:05.006Z'");
+  assert.equal(bindFilterParams('created >= {:d}', { d: new Date('2026-01-02T03:04:05.006Z') }), "created >= '2026-01-02 03:04:05.006Z'");
   assert.equal(bindFilterParams('no placeholders', undefined), 'no placeholders');
 });
 
 test('values that cannot be quoted, missing params and non-finite numbers are 400s', () => {
   const refused = (fn: () => unknown) => assert.throws(fn, (e: AppError) => e instanceof AppError && e.status === 400);
   refused(() => bindFilterParams('a = {:v}', { v: 'ends with \\' }));
-  refused(() => bindFilterParams("a = {:v}", { v: "\\' and \\\"" }));
+  refused(() => bindFilterParams('a = {:v}', { v: '\\\' and \\"' }));
   refused(() => bindFilterParams('a = {:missing}', {}));
   refused(() => bindFilterParams('a = {:n}', { n: Number.NaN }));
 });

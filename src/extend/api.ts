@@ -92,12 +92,7 @@ export interface ListResult<R> {
  * Who a record call acts for: `null` (a guest), a request's auth state or request info (`e.request`,
  * `c.request.auth`), or an auth record (`{ collectionId | collectionName, id }`, loaded fresh).
  */
-export type Caller =
-  | null
-  | undefined
-  | { auth: AuthState | null }
-  | AuthState
-  | { id: string; collectionId?: string; collectionName?: string };
+export type Caller = null | undefined | { auth: AuthState | null } | AuthState | { id: string; collectionId?: string; collectionName?: string };
 
 export interface RecordsApi<R = RecordModel> {
   /** One record by id (404 when missing or hidden from the caller). */
@@ -410,7 +405,9 @@ class Watchdog {
     for (const entry of this.inflight) {
       if (entry.deadline > now) continue;
       this.inflight.delete(entry);
-      entry.reject(new AppError('unavailable', 'A server hook did not finish in time.', undefined, { cause: new Error(`${entry.what} ran longer than ${this.ms} ms`) }));
+      entry.reject(
+        new AppError('unavailable', 'A server hook did not finish in time.', undefined, { cause: new Error(`${entry.what} ran longer than ${this.ms} ms`) }),
+      );
     }
     if (this.inflight.size === 0 && this.timer) {
       clearInterval(this.timer);
@@ -473,7 +470,9 @@ export class AppApi {
         const m = mailMessage(message);
         // Inside a transaction the mail goes once it commits (and not at all if it rolls back).
         if (this.inTransaction) {
-          this.exec.afterCommit(() => void this.ctx.app.mailer.send(m).catch((err) => this.ctx.logger.error({ err, file: this.scope.file }, 'hooks: mail after commit failed')));
+          this.exec.afterCommit(
+            () => void this.ctx.app.mailer.send(m).catch((err) => this.ctx.logger.error({ err, file: this.scope.file }, 'hooks: mail after commit failed')),
+          );
           return;
         }
         await this.ctx.app.mailer.send(m);
@@ -667,7 +666,7 @@ class RecordsApiImpl {
 export function bindFilterParams(filter: string, params: Record<string, unknown> | undefined): string {
   if (!filter.includes('{:')) return filter;
   return filter.replace(/\{:(\w+)\}/g, (_m, name: string) => {
-    if (!params || !Object.prototype.hasOwnProperty.call(params, name)) throw AppError.badRequest(`Missing filter parameter "${name}".`);
+    if (!params || !Object.hasOwn(params, name)) throw AppError.badRequest(`Missing filter parameter "${name}".`);
     return filterLiteral(params[name], name);
   });
 }

@@ -92,7 +92,11 @@ export async function run(argv: string[]): Promise<number> {
         resolveJsonModule: true,
         lib: ['ES2023', 'DOM'],
         // @types from the project beside the hooks, then Plinth's own (node types for the server API).
-        typeRoots: [join(dir, 'node_modules', '@types'), join(dir, '..', 'node_modules', '@types'), join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '@types')],
+        typeRoots: [
+          join(dir, 'node_modules', '@types'),
+          join(dir, '..', 'node_modules', '@types'),
+          join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '@types'),
+        ],
         types: ['node'],
         ...(types ? { paths: { plinth: [types] } } : {}),
       },

@@ -184,7 +184,10 @@ export class HooksLoader {
     } catch (err) {
       scope.dispose();
       const line = describeLoadError(err, this.dir, file);
-      this.ctx.logger.error({ file, error: line }, action === 'load' && !this.options.dev ? 'hook file failed to load' : 'hook file failed to load; the previous version stays active');
+      this.ctx.logger.error(
+        { file, error: line },
+        action === 'load' && !this.options.dev ? 'hook file failed to load' : 'hook file failed to load; the previous version stays active',
+      );
       this.options.onReload?.({ file, action, ok: false, error: line });
       return line;
     }
@@ -210,7 +213,11 @@ export class HooksLoader {
       sourcemap: 'inline',
       metafile: true,
       logLevel: 'silent',
-      define: { 'import.meta.url': JSON.stringify(pathToFileURL(abs).href), 'import.meta.dirname': JSON.stringify(dirname(abs)), 'import.meta.filename': JSON.stringify(abs) },
+      define: {
+        'import.meta.url': JSON.stringify(pathToFileURL(abs).href),
+        'import.meta.dirname': JSON.stringify(dirname(abs)),
+        'import.meta.filename': JSON.stringify(abs),
+      },
       plugins: [externalPackages()],
     });
     const out = result.outputFiles.find((f) => f.path.endsWith('.js')) ?? result.outputFiles[0];

@@ -58,7 +58,6 @@ export function checkFileFields(collection: Collection, record: RecordData, prev
 
 /** The files of one record write: what was written, and what to delete once it commits. */
 export class FileChanges {
-
   constructor(
     private readonly storage: FileStorage,
     private readonly janitor: FileJanitor,

@@ -9,7 +9,15 @@ const NAMES = ['x.png', 'x.jpg', 'x.gif', 'x.pdf', 'x.mp4', 'x.csv', 'x.txt', 'x
 describe('serve policy', () => {
   it('shows only inert types inline', () => {
     for (const t of ['image/png', 'image/jpeg', 'video/mp4', 'audio/mpeg', 'application/pdf']) assert.ok(isInlineSafe(t), t);
-    for (const t of ['text/html; charset=utf-8', 'image/svg+xml', 'text/xml', 'text/plain', 'application/javascript', 'application/octet-stream', 'application/json']) {
+    for (const t of [
+      'text/html; charset=utf-8',
+      'image/svg+xml',
+      'text/xml',
+      'text/plain',
+      'application/javascript',
+      'application/octet-stream',
+      'application/json',
+    ]) {
       assert.ok(!isInlineSafe(t), t);
     }
   });
@@ -37,10 +45,15 @@ describe('serve policy', () => {
 
   it('text of any shape is never inline (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('', ' ', '<', '<svg ', '<html>', '<?xml ', '{', 'a,b\n'), fc.string(), fc.constantFrom(...NAMES), async (prefix, rest, name) => {
-        const { type } = await detectFileType(Buffer.from(prefix + rest, 'utf8'), name);
-        return !isInlineSafe(type) || type === 'application/pdf';
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('', ' ', '<', '<svg ', '<html>', '<?xml ', '{', 'a,b\n'),
+        fc.string(),
+        fc.constantFrom(...NAMES),
+        async (prefix, rest, name) => {
+          const { type } = await detectFileType(Buffer.from(prefix + rest, 'utf8'), name);
+          return !isInlineSafe(type) || type === 'application/pdf';
+        },
+      ),
       { numRuns: 300 },
     );
   });

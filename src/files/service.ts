@@ -23,7 +23,6 @@ const THUMB_CONCURRENCY = 2;
 /** Remembered failed thumbnails, so a bad image is not decoded again on every request. */
 const MAX_FAILED_THUMBS = 1000;
 
-
 /** Storage for records' files. */
 export class FileService implements FileJanitor {
   /** The data dir's `storage/` (settings.s3 off). */

@@ -11,7 +11,9 @@ const OLE = Buffer.concat([b(0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1), Bu
 
 describe('detectFileType: binary formats (file-type)', () => {
   it('recognises real images, audio, video and archives', async () => {
-    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
     const jpeg = await sharp(png).jpeg().toBuffer();
     const webp = await sharp(png).webp().toBuffer();
     assert.equal(await typeOf(png), 'image/png');

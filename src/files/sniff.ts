@@ -271,7 +271,13 @@ function detectText(head: Uint8Array, whole: Uint8Array | undefined, ext: string
   if (HTML_RE.test(trimmed)) return { type: 'text/html' + charset, also: [] };
   if (whole && whole.length <= JSON_SNIFF_MAX && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
     try {
-      JSON.parse(truncated ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString(utf8 ? 'utf8' : 'latin1').replace(/^\ufeff/, '') : text);
+      JSON.parse(
+        truncated
+          ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength)
+              .toString(utf8 ? 'utf8' : 'latin1')
+              .replace(/^\ufeff/, '')
+          : text,
+      );
       return { type: 'application/json', also: [] };
     } catch {
       // not JSON: one of the text types below

@@ -27,14 +27,18 @@ describe('thumb sizes', () => {
 
 describe('makeThumb', () => {
   it('crops, fits and keeps the aspect ratio, in the source format', async () => {
-    const src = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#f00' } }).png().toBuffer();
+    const src = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
     const crop = await sharp(await makeThumb(src, 'image/png', parseThumb('100x100')!)).metadata();
     assert.deepEqual([crop.width, crop.height, crop.format], [100, 100, 'png']);
     const fit = await sharp(await makeThumb(src, 'image/png', parseThumb('100x100f')!)).metadata();
     assert.deepEqual([fit.width, fit.height], [100, 50]);
     const aspect = await sharp(await makeThumb(src, 'image/png', parseThumb('0x50')!)).metadata();
     assert.deepEqual([aspect.width, aspect.height], [100, 50]);
-    const jpg = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#00f' } }).jpeg().toBuffer();
+    const jpg = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#00f' } })
+      .jpeg()
+      .toBuffer();
     assert.equal((await sharp(await makeThumb(jpg, 'image/jpeg', parseThumb('20x20')!)).metadata()).format, 'jpeg');
   });
 

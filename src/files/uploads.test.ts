@@ -6,7 +6,21 @@ import { planUploads, uploadErrors } from './uploads.js';
 
 const PNG = pixelFloodPng(1, 1);
 const field = (name: string, extra: Partial<FileField> = {}): FileField =>
-  ({ id: name, name, type: 'file', system: false, hidden: false, presentable: false, maxSize: 0, maxSelect: 5, mimeTypes: null, thumbs: null, protected: false, required: false, ...extra }) as FileField;
+  ({
+    id: name,
+    name,
+    type: 'file',
+    system: false,
+    hidden: false,
+    presentable: false,
+    maxSize: 0,
+    maxSelect: 5,
+    mimeTypes: null,
+    thumbs: null,
+    protected: false,
+    required: false,
+    ...extra,
+  }) as FileField;
 const collection = { id: 'c1', name: 'docs', type: 'base', fields: [field('docs'), field('avatar', { maxSelect: 1 })] } as unknown as Collection;
 const upload = (f: string, filename = 'a.png', data = PNG) => ({ field: f, filename, data });
 
@@ -56,9 +70,13 @@ describe('uploadErrors', () => {
   it('accepts a CSV under text/csv and under text/plain, never HTML under either', async () => {
     for (const allowed of [['text/csv'], ['text/plain']]) {
       const typed = field('docs', { mimeTypes: allowed });
-      const csv = await planUploads({ ...collection, fields: [typed] } as Collection, {}, [upload('docs', 'people.csv', Buffer.from('name,age\nAnn,31\nBo,4\n'))]);
+      const csv = await planUploads({ ...collection, fields: [typed] } as Collection, {}, [
+        upload('docs', 'people.csv', Buffer.from('name,age\nAnn,31\nBo,4\n')),
+      ]);
       assert.equal(uploadErrors([...csv.uploads.values()]).size, 0, allowed[0]);
-      const html = await planUploads({ ...collection, fields: [typed] } as Collection, {}, [upload('docs', 'people.csv', Buffer.from('<html><script>x</script>'))]);
+      const html = await planUploads({ ...collection, fields: [typed] } as Collection, {}, [
+        upload('docs', 'people.csv', Buffer.from('<html><script>x</script>')),
+      ]);
       assert.equal(uploadErrors([...html.uploads.values()]).get('docs')?.code, 'validation_invalid_mime_type', allowed[0]);
     }
   });

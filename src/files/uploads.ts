@@ -70,7 +70,14 @@ export async function planUploads(collection: Collection, data: Record<string, u
     const field = findField(collection, name);
     if (field?.type !== 'file') continue;
     const { type, also } = await detectFileType(upload.data, upload.filename);
-    const planned: PlannedUpload = { field, name: storedFileName(upload.filename, type), originalName: upload.filename, data: upload.data, type, alsoTypes: also };
+    const planned: PlannedUpload = {
+      field,
+      name: storedFileName(upload.filename, type),
+      originalName: upload.filename,
+      data: upload.data,
+      type,
+      alsoTypes: also,
+    };
     plan.uploads.set(planned.name, planned);
     const list = byKey.get(upload.field) ?? [];
     list.push(planned);
@@ -97,10 +104,14 @@ export function uploadErrors(kept: readonly PlannedUpload[]): Map<string, FieldE
     if (upload.data.length > maxSize) {
       errors.set(
         field.name,
-        fieldError('validation_file_size_limit', `Failed to upload "${upload.originalName.slice(0, 100)}" - the maximum allowed file size is ${maxSize} bytes.`, {
-          file: upload.originalName.slice(0, 100),
-          maxSize,
-        }),
+        fieldError(
+          'validation_file_size_limit',
+          `Failed to upload "${upload.originalName.slice(0, 100)}" - the maximum allowed file size is ${maxSize} bytes.`,
+          {
+            file: upload.originalName.slice(0, 100),
+            maxSize,
+          },
+        ),
       );
       continue;
     }

@@ -20,10 +20,13 @@ describe('Hook', () => {
       await next();
       e.log.push('b-after');
     });
-    hook.bind(async (e, next) => {
-      e.log.push('a');
-      await next();
-    }, { priority: -1 });
+    hook.bind(
+      async (e, next) => {
+        e.log.push('a');
+        await next();
+      },
+      { priority: -1 },
+    );
     const e = { log: [] as string[] };
     await hook.trigger(e, () => {
       e.log.push('final');
@@ -33,14 +36,20 @@ describe('Hook', () => {
 
   it('filters by tags, replaces by id, unbinds, and stops when next() is not called', async () => {
     const hook = new Hook<{ tags?: string[]; n: number }>();
-    hook.bind((e, next) => {
-      e.n += 1;
-      return next();
-    }, { id: 'x', tags: ['posts'] });
-    hook.bind((e, next) => {
-      e.n += 10;
-      return next();
-    }, { id: 'x', tags: ['posts'] });
+    hook.bind(
+      (e, next) => {
+        e.n += 1;
+        return next();
+      },
+      { id: 'x', tags: ['posts'] },
+    );
+    hook.bind(
+      (e, next) => {
+        e.n += 10;
+        return next();
+      },
+      { id: 'x', tags: ['posts'] },
+    );
     const e1 = { tags: ['posts'], n: 0 };
     await hook.trigger(e1);
     assert.equal(e1.n, 10, 'same id replaced the first handler');
@@ -103,7 +112,10 @@ describe('record hooks and transactions', () => {
       await app.hooks.settled();
       assert.deepEqual(committed, ['ok!']);
       const stored = await app.reader.list(posts, { page: 1, perPage: 10, sort: '', filter: '', skipTotal: false, expand: '' }, req);
-      assert.deepEqual(stored.items.map((r) => r.title), ['ok!']);
+      assert.deepEqual(
+        stored.items.map((r) => r.title),
+        ['ok!'],
+      );
     } finally {
       await app.close();
       rmSync(dir, { recursive: true, force: true });

@@ -220,4 +220,3 @@ export type CollectionDeleteRequestEvent = CollectionRequestEvent;
 
 /** POST /api/files/token: `request.auth` is the record the file token is for; `response` is {token}. */
 export type FileTokenRequestEvent = RequestEvent;
-

@@ -11,7 +11,10 @@ describe('triggerWithin', () => {
     const hook = new Hook<{ tags?: string[] }>();
     hook.bind(() => new Promise<void>(() => {}));
     const started = performance.now();
-    await assert.rejects(triggerWithin(hook, {}, () => {}, 100), (err: AppError) => err.code === 'timeout' && err.status === 504);
+    await assert.rejects(
+      triggerWithin(hook, {}, () => {}, 100),
+      (err: AppError) => err.code === 'timeout' && err.status === 504,
+    );
     assert.ok(performance.now() - started < 1000);
   });
 
@@ -23,10 +26,15 @@ describe('triggerWithin', () => {
       e.log.push('after');
     });
     const e: { tags?: readonly string[]; log: string[] } = { log: [] };
-    await triggerWithin(hook, e, async () => {
-      await sleep(300); // three times the budget
-      e.log.push('final');
-    }, 100);
+    await triggerWithin(
+      hook,
+      e,
+      async () => {
+        await sleep(300); // three times the budget
+        e.log.push('final');
+      },
+      100,
+    );
     assert.deepEqual(e.log, ['before', 'final', 'after']);
   });
 
@@ -37,7 +45,10 @@ describe('triggerWithin', () => {
       await next();
       await sleep(70);
     });
-    await assert.rejects(triggerWithin(hook, {}, () => {}, 100), (err: AppError) => err.code === 'timeout');
+    await assert.rejects(
+      triggerWithin(hook, {}, () => {}, 100),
+      (err: AppError) => err.code === 'timeout',
+    );
   });
 
   it('passes errors through and has no limit at 0', async () => {
@@ -45,7 +56,10 @@ describe('triggerWithin', () => {
     hook.bind(() => {
       throw new AppError('forbidden', 'nope');
     });
-    await assert.rejects(triggerWithin(hook, {}, () => {}, 100), (err: AppError) => err.code === 'forbidden');
+    await assert.rejects(
+      triggerWithin(hook, {}, () => {}, 100),
+      (err: AppError) => err.code === 'forbidden',
+    );
     const slow = new Hook<{ tags?: string[] }>();
     slow.bind(async (_e, next) => {
       await sleep(50);
@@ -63,9 +77,17 @@ describe('triggerWithin', () => {
       await lateNext.catch(() => {});
     });
     let ran = false;
-    await assert.rejects(triggerWithin(hook, {}, () => {
-      ran = true;
-    }, 50), (err: AppError) => err.code === 'timeout');
+    await assert.rejects(
+      triggerWithin(
+        hook,
+        {},
+        () => {
+          ran = true;
+        },
+        50,
+      ),
+      (err: AppError) => err.code === 'timeout',
+    );
     await sleep(200);
     assert.ok(lateNext, 'the handler called next()');
     await assert.rejects(lateNext!, (err: AppError) => err.code === 'timeout');

@@ -40,11 +40,14 @@ export class Countdown {
   resume(): void {
     if (this.stopped || this.timer) return;
     this.startedAt = performance.now();
-    this.timer = setTimeout(() => {
-      this.stopped = true;
-      this.timer = null;
-      this.onExpire();
-    }, Math.max(0, this.remaining));
+    this.timer = setTimeout(
+      () => {
+        this.stopped = true;
+        this.timer = null;
+        this.onExpire();
+      },
+      Math.max(0, this.remaining),
+    );
   }
 
   /** Ends the countdown for good. */

@@ -3,14 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AppError, fromUnknown } from '../errors/index.js';
-import {
-  assertSafeJson,
-  parseJsonBody,
-  parseMultipartFieldsToData,
-  registerBodyParsers,
-  requestBody,
-  type ParsedBody,
-} from './body-parser.js';
+import { assertSafeJson, parseJsonBody, parseMultipartFieldsToData, registerBodyParsers, requestBody, type ParsedBody } from './body-parser.js';
 
 const LIMIT = 64 * 1024;
 const MAX_FILE = 16 * 1024;
@@ -497,7 +490,10 @@ describe('parseMultipartFieldsToData (pure)', () => {
   });
 
   it('stores an own key named like a prototype accessor only as data', () => {
-    const data = parseMultipartFieldsToData([['toString', 'x'], ['hasOwnProperty', '1']]);
+    const data = parseMultipartFieldsToData([
+      ['toString', 'x'],
+      ['hasOwnProperty', '1'],
+    ]);
     assert.deepEqual(Object.keys(data), ['toString', 'hasOwnProperty']);
     assert.equal(data.toString, 'x');
   });
@@ -511,6 +507,9 @@ describe('parseJsonBody / assertSafeJson (pure)', () => {
   });
 
   it('reports JSON syntax errors as invalid_json', () => {
-    assert.throws(() => parseJsonBody('{"a":'), (err: unknown) => err instanceof AppError && err.code === 'invalid_json');
+    assert.throws(
+      () => parseJsonBody('{"a":'),
+      (err: unknown) => err instanceof AppError && err.code === 'invalid_json',
+    );
   });
 });

@@ -6,14 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { Busboy } from '@fastify/busboy';
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  FastifyRequest,
-  RawReplyDefaultExpression,
-  RawRequestDefaultExpression,
-  RawServerDefault,
-} from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import { AppError, unstorableHitError, unstorableTextError } from '../errors/index.js';
 import { findUnstorable, unstorableReason } from '../util/storable-text.js';
 import { inferValues } from './value-inference.js';
@@ -98,9 +91,7 @@ export function registerBodyParsers<Logger extends FastifyBaseLogger = FastifyBa
   };
   app.removeAllContentTypeParsers();
   // '*' is also the parser Fastify uses for a body sent without any Content-Type.
-  app.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) =>
-    parseBody(request, payload, limitOf(request, opts), settings),
-  );
+  app.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) => parseBody(request, payload, limitOf(request, opts), settings));
   // Bodyless requests (GET, DELETE without body...) skip the parser and keep `body` undefined: readers
   // go through requestBody()/bodyOf(), which answer an empty body then (no hook on every request).
 }
@@ -139,9 +130,10 @@ async function parseBody(request: FastifyRequest, payload: Readable, limit: numb
   const isJson = mediaType === 'application/json' || mediaType.endsWith('+json');
   const isForm = mediaType === 'application/x-www-form-urlencoded';
   // An unsupported type is only an error if a body actually arrives (a chunked body may well be empty).
-  const buf = isJson || isForm
-    ? await readAll(payload, limit, () => tooLarge(limit))
-    : await readAll(payload, 0, () => new AppError('unsupported_media_type', unsupportedMessage(header)));
+  const buf =
+    isJson || isForm
+      ? await readAll(payload, limit, () => tooLarge(limit))
+      : await readAll(payload, 0, () => new AppError('unsupported_media_type', unsupportedMessage(header)));
   if (buf.length === 0) return emptyBody();
   if (isJson) {
     const text = buf.toString('utf8');
@@ -445,9 +437,7 @@ function parseMultipart(stream: Readable, contentType: string, limit: number, s:
         const chunks: Buffer[] = [];
         pending++;
         file.on('data', (c: Buffer) => chunks.push(c));
-        file.on('limit', () =>
-          fail(new AppError('payload_too_large', `File "${filename}" is too large (max ${s.maxFileSize ?? limit} bytes).`)),
-        );
+        file.on('limit', () => fail(new AppError('payload_too_large', `File "${filename}" is too large (max ${s.maxFileSize ?? limit} bytes).`)));
         file.on('end', () => {
           entry.data = Buffer.concat(chunks);
           entry.size = entry.data.length;

@@ -37,7 +37,10 @@ describe('RouteRegistry.match', () => {
   });
 
   it('a malformed escape in a param is a 400 AppError', () => {
-    assert.throws(() => r.match('GET', '/a/%E0%A4%A/c'), (e: { status?: number }) => e.status === 400);
+    assert.throws(
+      () => r.match('GET', '/a/%E0%A4%A/c'),
+      (e: { status?: number }) => e.status === 400,
+    );
   });
 });
 

@@ -202,7 +202,9 @@ function fastifySegments(url: string): Segment[] {
   const parts = url.split('/').slice(1);
   if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   if (parts.length === 1 && parts[0] === '') return [];
-  return parts.map((p): Segment => (p === '*' ? { kind: 'wildcard', name: '*' } : p.startsWith(':') ? { kind: 'param', name: p.slice(1) } : { kind: 'static', value: p }));
+  return parts.map(
+    (p): Segment => (p === '*' ? { kind: 'wildcard', name: '*' } : p.startsWith(':') ? { kind: 'param', name: p.slice(1) } : { kind: 'static', value: p }),
+  );
 }
 
 /** Whether some URL path matches both patterns. */
@@ -867,7 +869,11 @@ export function registerCustomRoutes<Api>(
       } catch (err) {
         return done(err as Error);
       }
-      if (limiting) limiting.then(() => done(), (err: Error) => done(err));
+      if (limiting)
+        limiting.then(
+          () => done(),
+          (err: Error) => done(err),
+        );
       else done();
     },
     handler: (req, reply) => handle(req, reply, req.customRoute as Matched),

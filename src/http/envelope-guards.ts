@@ -95,7 +95,12 @@ export function installSocketGuards(server: Server): void {
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
     const error = new AppError('expectation_failed');
     const body = JSON.stringify(error.toEnvelope());
-    res.writeHead(417, { ...DEFAULT_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.writeHead(417, {
+      ...DEFAULT_HEADERS,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
     res.end(body);
   });
 }

@@ -153,7 +153,10 @@ describe('pickFields', () => {
 
 describe('pickFields properties', () => {
   const fieldChars = fc.constantFrom(...'abc.*,: ()\'"`\\0123-'.split(''), 'excerpt(', 'excerpt(3,true)', 'a.b', 'expand.');
-  const fieldsArb = fc.oneof(fc.string(), fc.array(fieldChars, { maxLength: 20 }).map((a) => a.join('')));
+  const fieldsArb = fc.oneof(
+    fc.string(),
+    fc.array(fieldChars, { maxLength: 20 }).map((a) => a.join('')),
+  );
 
   it('never throws anything but AppError on random inputs', () => {
     fc.assert(

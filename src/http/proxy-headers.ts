@@ -34,7 +34,13 @@ export class UntrustedProxyWatch {
 
   check(req: FastifyRequest): void {
     const h = req.headers;
-    if (h['x-forwarded-for'] === undefined && h['x-real-ip'] === undefined && h.forwarded === undefined && h['cf-connecting-ip'] === undefined && h['fly-client-ip'] === undefined) {
+    if (
+      h['x-forwarded-for'] === undefined &&
+      h['x-real-ip'] === undefined &&
+      h.forwarded === undefined &&
+      h['cf-connecting-ip'] === undefined &&
+      h['fly-client-ip'] === undefined
+    ) {
       return;
     }
     const trusted = this.settings().trustedProxy.headers;

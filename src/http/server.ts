@@ -63,7 +63,6 @@ declare module 'fastify' {
   }
 }
 
-
 /**
  * Plinth's routes declare no JSON schemas, so Fastify's schema compilers (ajv: about 0.3 s of start-up
  * to load) are loaded only if a route ever declares one.
@@ -291,7 +290,11 @@ function limitThenContinue(rateLimiter: RateLimiter, req: FastifyRequest, done: 
     return done(err as Error);
   }
   // Cluster nodes count in the shared database (a promise); one node decides at once.
-  if (shared) shared.then(() => done(), (err: Error) => done(err));
+  if (shared)
+    shared.then(
+      () => done(),
+      (err: Error) => done(err),
+    );
   else done();
 }
 

@@ -7,7 +7,21 @@ test('path checks refuse every way out before the disk is touched', () => {
   assert.deepEqual(safeSegments('/'), []);
   assert.deepEqual(safeSegments('/.well-known/x'), ['.well-known', 'x']);
   assert.deepEqual(safeSegments('/with%20space.txt'), ['with space.txt']);
-  for (const bad of ['/../x', '/%2e%2e/x', '/%2E%2E%2Fx', '/a/..%2f..%2fx', '/a\\b', '/a%5cb', '/a%00b', '/.env', '/%2eenv', '/a/.git/config', '/./x', '/%zz', `/${'a'.repeat(3000)}`]) {
+  for (const bad of [
+    '/../x',
+    '/%2e%2e/x',
+    '/%2E%2E%2Fx',
+    '/a/..%2f..%2fx',
+    '/a\\b',
+    '/a%5cb',
+    '/a%00b',
+    '/.env',
+    '/%2eenv',
+    '/a/.git/config',
+    '/./x',
+    '/%zz',
+    `/${'a'.repeat(3000)}`,
+  ]) {
     assert.equal(safeSegments(bad), null, bad);
   }
 });

@@ -132,7 +132,12 @@ export async function lookup(root: string, segments: readonly string[], exclude:
 }
 
 /** Sends a found file: validators, 304, Range, HEAD. */
-export function sendFile(req: FastifyRequest, reply: FastifyReply, file: { path: string; size: number; mtimeMs: number }, headers: Record<string, string> = {}) {
+export function sendFile(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  file: { path: string; size: number; mtimeMs: number },
+  headers: Record<string, string> = {},
+) {
   const etag = `"${file.size.toString(36)}-${Math.floor(file.mtimeMs).toString(36)}"`;
   const lastModified = new Date(Math.floor(file.mtimeMs / 1000) * 1000).toUTCString();
   void reply.headers({

@@ -30,6 +30,9 @@ export function refuseSelfLockout(req: FastifyRequest, settings: Settings, patch
   const ip = clientIp(req, settings);
   if (new IpList(list as string[]).contains(ip)) return;
   throw AppError.validation('Failed to update the settings.', {
-    superuserIPs: fieldError('validation_invalid_value', `The list must include your current address (${ip.slice(0, 100)}); otherwise this change would lock you out.`),
+    superuserIPs: fieldError(
+      'validation_invalid_value',
+      `The list must include your current address (${ip.slice(0, 100)}); otherwise this change would lock you out.`,
+    ),
   });
 }

@@ -159,7 +159,12 @@ export class LogStore {
     if (this.sampleSkipped === 0) return;
     const count = this.sampleSkipped;
     this.sampleSkipped = 0;
-    this.add(LOG_LEVEL.info, `${count} more successful requests (counted, not logged one by one)`, { type: 'sampled', count }, new Date(this.sampleSecond * 1000 + 999));
+    this.add(
+      LOG_LEVEL.info,
+      `${count} more successful requests (counted, not logged one by one)`,
+      { type: 'sampled', count },
+      new Date(this.sampleSecond * 1000 + 999),
+    );
   }
 
   /** Queues an entry; never blocks, never throws. */
@@ -207,9 +212,7 @@ export class LogStore {
       ? sql` ORDER BY ${compileSort(params.sort, opts)}`
       : sql` ORDER BY ${ident('_r', 'created')} DESC, ${ident('_r', 'id')} DESC`;
     const from = sql`FROM _logs AS ${ident('_r')}${where}`;
-    const rows = await db.all<LogRow>(
-      sql`SELECT ${ident('_r')}.* ${from}${order} LIMIT ${params.perPage} OFFSET ${(params.page - 1) * params.perPage}`,
-    );
+    const rows = await db.all<LogRow>(sql`SELECT ${ident('_r')}.* ${from}${order} LIMIT ${params.perPage} OFFSET ${(params.page - 1) * params.perPage}`);
     let totalItems = -1;
     let totalPages = -1;
     if (!params.skipTotal) {

@@ -57,7 +57,9 @@ export function htmlToText(html: string): string {
 
 /** Renders a template: the subject gets plain values (no newlines: header injection), the body escaped ones. */
 export function renderTemplate(template: EmailTemplate, vars: TemplateVars): RenderedMail {
-  const subject = fill(template.subject, vars, (s) => s).replace(/[\r\n]+/g, ' ').slice(0, 998);
+  const subject = fill(template.subject, vars, (s) => s)
+    .replace(/[\r\n]+/g, ' ')
+    .slice(0, 998);
   const html = fill(template.body, vars, escapeHtml);
   return { subject, html, text: htmlToText(html) };
 }

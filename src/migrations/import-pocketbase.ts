@@ -33,7 +33,12 @@ class ImportError extends Error {}
 export async function run(argv: string[]): Promise<number> {
   let values: { from?: string | undefined; dir?: string | undefined; help?: boolean | undefined };
   try {
-    ({ values } = parseArgs({ args: argv, options: { from: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { from: { type: 'string' }, dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (err) {
     process.stderr.write(`Error: ${(err as Error).message}\n\n${HELP}`);
     return 1;
@@ -116,7 +121,9 @@ function checkVersion(file: string): void {
     const columns = (db.prepare("SELECT name FROM pragma_table_info('_collections')").all() as { name: string }[]).map((c) => c.name);
     if (columns.length === 0) throw new ImportError(`${file} has no _collections table: not a PocketBase data directory.`);
     if (!columns.includes('fields')) {
-      throw new ImportError(`${file} is from PocketBase before v0.23: start it once with PocketBase v0.23 or later (which upgrades the data directory), then import.`);
+      throw new ImportError(
+        `${file} is from PocketBase before v0.23: start it once with PocketBase v0.23 or later (which upgrades the data directory), then import.`,
+      );
     }
   } catch (err) {
     if (err instanceof ImportError) throw err;

@@ -89,13 +89,15 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
     const progress = options.progress ?? progressPrinter();
     let done = 0;
 
-    await pgDb.transaction(async (tx) => {
-      await copyAll(tx);
-    }).catch((err: unknown) => {
-      if (err instanceof MigrateDataError) throw err;
-      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      throw new MigrateDataError(`Copying into PostgreSQL failed: ${message}. ${NOTHING_COMMITTED}`);
-    });
+    await pgDb
+      .transaction(async (tx) => {
+        await copyAll(tx);
+      })
+      .catch((err: unknown) => {
+        if (err instanceof MigrateDataError) throw err;
+        const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+        throw new MigrateDataError(`Copying into PostgreSQL failed: ${message}. ${NOTHING_COMMITTED}`);
+      });
     async function copyAll(tx: Executor): Promise<void> {
       await createInternalTables(tx);
       await ensureTotpTable(tx);
@@ -153,7 +155,9 @@ function checkRows(rows: Array<Record<string, unknown>>, columns: string[], what
       const reason = unstorableReason(v);
       if (reason) {
         const why = reason === 'nul' ? 'contains a NUL character (U+0000)' : 'contains an unpaired UTF-16 surrogate';
-        throw new MigrateDataError(`In ${what}, ${rowName(row)}, field "${c}": the value ${why}, which PostgreSQL cannot store. ${NOTHING_COMMITTED} ${FIX_AND_RERUN}`);
+        throw new MigrateDataError(
+          `In ${what}, ${rowName(row)}, field "${c}": the value ${why}, which PostgreSQL cannot store. ${NOTHING_COMMITTED} ${FIX_AND_RERUN}`,
+        );
       }
     }
   }
@@ -190,9 +194,11 @@ async function copyTable(source: Database, target: Executor, table: string, what
       await target.transaction((sp) => sp.run(sql`INSERT INTO ${ident(table)} (${cols}) VALUES ${joinSql(rows.map(tuple))}`));
     } catch (batchErr) {
       for (const r of rows) {
-        await target.transaction((sp) => sp.run(sql`INSERT INTO ${ident(table)} (${cols}) VALUES ${tuple(r)}`)).catch((err: unknown) => {
-          throw refusedRow(err, r, what);
-        });
+        await target
+          .transaction((sp) => sp.run(sql`INSERT INTO ${ident(table)} (${cols}) VALUES ${tuple(r)}`))
+          .catch((err: unknown) => {
+            throw refusedRow(err, r, what);
+          });
       }
       // Every row went in on its own: whatever failed the batch did not fail them.
       void batchErr;
@@ -224,7 +230,9 @@ function progressPrinter(): (done: number, total: number, table: string) => void
       lastDraw = now;
       const width = 30;
       const filled = Math.round((pct / 100) * width);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${done}/${total} rows  ${table.padEnd(30).slice(0, 30)}`);
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(pct).padStart(3)}%  ${done}/${total} rows  ${table.padEnd(30).slice(0, 30)}`,
+      );
       if (done === total) process.stderr.write('\n');
     } else if (table !== lastTable) {
       lastTable = table;

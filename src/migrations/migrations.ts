@@ -199,7 +199,10 @@ export async function writeCollectionsSnapshot(app: App, dir: string): Promise<s
   mkdirSync(dir, { recursive: true });
   const all = app.collections.all().map(snapshot);
   const file = fileName('collections_snapshot');
-  writeFileSync(join(dir, file), render('snapshot of all collections', `  await app.importCollections(${json(all)}, false);`, '  // a snapshot cannot be reverted automatically'));
+  writeFileSync(
+    join(dir, file),
+    render('snapshot of all collections', `  await app.importCollections(${json(all)}, false);`, '  // a snapshot cannot be reverted automatically'),
+  );
   await app.db.run(sql`INSERT INTO _migrations (file, applied) VALUES (${file}, ${Date.now()})`);
   return file;
 }

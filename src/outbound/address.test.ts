@@ -24,8 +24,7 @@ const BLOCKED_V4: Array<[number, number, string]> = [
 ];
 
 /** An arbitrary address inside base/bits. */
-const inRange = (base: number, bits: number) =>
-  fc.integer({ min: 0, max: bits === 32 ? 0 : 2 ** (32 - bits) - 1 }).map((offset) => (base + offset) >>> 0);
+const inRange = (base: number, bits: number) => fc.integer({ min: 0, max: bits === 32 ? 0 : 2 ** (32 - bits) - 1 }).map((offset) => (base + offset) >>> 0);
 
 const anyBlockedV4 = fc.constantFrom(...BLOCKED_V4).chain(([base, bits, cls]) => inRange(base, bits).map((n) => ({ n, cls })));
 
@@ -93,7 +92,14 @@ describe('IPv4 classification', () => {
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
         const a = n >>> 24;
         const rest24 = n & 0xffffff;
-        const forms = [dotted(n), String(n), `0x${n.toString(16)}`, `0${n.toString(8)}`, `${a}.${rest24}`, `0x${a.toString(16)}.${(n >>> 16) & 255}.${n & 0xffff}`];
+        const forms = [
+          dotted(n),
+          String(n),
+          `0x${n.toString(16)}`,
+          `0${n.toString(8)}`,
+          `${a}.${rest24}`,
+          `0x${a.toString(16)}.${(n >>> 16) & 255}.${n & 0xffff}`,
+        ];
         for (const f of forms) assert.equal(parseIPv4(f), n, f);
         for (const f of forms) assert.equal(classifyAddress(f), classifyAddress(dotted(n)), f);
       }),
@@ -124,19 +130,15 @@ describe('IPv4 classification', () => {
 describe('IPv6 classification', () => {
   const word = fc.integer({ min: 0, max: 0xffff });
   const withPrefix = (prefix: number[], mask: number[]) =>
-    fc.array(word, { minLength: 8, maxLength: 8 }).map((ws) => ws.map((w, i) => (i < prefix.length ? ((prefix[i] as number) | (w & ~(mask[i] as number) & 0xffff)) : w)));
+    fc
+      .array(word, { minLength: 8, maxLength: 8 })
+      .map((ws) => ws.map((w, i) => (i < prefix.length ? (prefix[i] as number) | (w & ~(mask[i] as number) & 0xffff) : w)));
   const text = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
 
   it('unique-local fc00::/7, link-local fe80::/10 and multicast ff00::/8 are refused', () => {
-    fc.assert(
-      fc.property(withPrefix([0xfc00], [0xfe00]), (ws) => assert.equal(classifyAddress(text(ws)), 'unique-local', text(ws))),
-    );
-    fc.assert(
-      fc.property(withPrefix([0xfe80], [0xffc0]), (ws) => assert.equal(classifyAddress(text(ws)), 'link-local', text(ws))),
-    );
-    fc.assert(
-      fc.property(withPrefix([0xff00], [0xff00]), (ws) => assert.equal(classifyAddress(text(ws)), 'multicast', text(ws))),
-    );
+    fc.assert(fc.property(withPrefix([0xfc00], [0xfe00]), (ws) => assert.equal(classifyAddress(text(ws)), 'unique-local', text(ws))));
+    fc.assert(fc.property(withPrefix([0xfe80], [0xffc0]), (ws) => assert.equal(classifyAddress(text(ws)), 'link-local', text(ws))));
+    fc.assert(fc.property(withPrefix([0xff00], [0xff00]), (ws) => assert.equal(classifyAddress(text(ws)), 'multicast', text(ws))));
   });
 
   it('global unicast 2000::/3 outside the special blocks passes, in compressed and full spelling', () => {
@@ -215,11 +217,13 @@ describe('allow-list', () => {
 });
 
 describe('checkUrl', () => {
-  const resolver = (map: Record<string, string[]>): Resolver => async (h) => {
-    const found = map[h];
-    if (!found) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-    return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-  };
+  const resolver =
+    (map: Record<string, string[]>): Resolver =>
+    async (h) => {
+      const found = map[h];
+      if (!found) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+      return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    };
   const refusedWith = async (p: Promise<unknown>, re: RegExp) => {
     await assert.rejects(p, (err: unknown) => {
       assert.ok(isAppError(err) && err.code === 'outbound_refused', String(err));
@@ -234,7 +238,18 @@ describe('checkUrl', () => {
     await refusedWith(checkUrl('gopher://x.example/', [], r), /only http and https/);
     await refusedWith(checkUrl('http://user:pw@example.com/', [], r), /credentials/);
     await refusedWith(checkUrl('not a url', [], r), /not a valid absolute URL/);
-    for (const u of ['http://127.0.0.1/', 'http://0x7f.1/', 'http://2130706433/', 'http://0177.0.0.1/', 'http://127.1/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::ffff:7f00:1]/', 'http://0.0.0.0/', 'http://[::]/']) {
+    for (const u of [
+      'http://127.0.0.1/',
+      'http://0x7f.1/',
+      'http://2130706433/',
+      'http://0177.0.0.1/',
+      'http://127.1/',
+      'http://[::1]/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://[::ffff:7f00:1]/',
+      'http://0.0.0.0/',
+      'http://[::]/',
+    ]) {
       await refusedWith(checkUrl(u, [], r), /loopback|unspecified|reserved/);
     }
     await refusedWith(checkUrl('http://169.254.169.254/latest/meta-data/', [], r), /169\.254\.169\.254 is the cloud metadata address/);
@@ -246,10 +261,17 @@ describe('checkUrl', () => {
   });
 
   it('refuses names that resolve to a blocked address (any of them), and metadata-style names', async () => {
-    const r = resolver({ 'evil.example': ['93.184.216.34', '10.0.0.5'], 'good.example': ['93.184.216.34', '2606:2800:220:1::'], 'metadata.google.internal': ['169.254.169.254'] });
+    const r = resolver({
+      'evil.example': ['93.184.216.34', '10.0.0.5'],
+      'good.example': ['93.184.216.34', '2606:2800:220:1::'],
+      'metadata.google.internal': ['169.254.169.254'],
+    });
     await refusedWith(checkUrl('http://evil.example/', [], r), /evil\.example resolves to 10\.0\.0\.5 is a private address/);
     const ok = await checkUrl('https://good.example/x', [], r);
-    assert.deepEqual(ok.addresses.map((a) => a.address), ['93.184.216.34', '2606:2800:220:1::']);
+    assert.deepEqual(
+      ok.addresses.map((a) => a.address),
+      ['93.184.216.34', '2606:2800:220:1::'],
+    );
     await refusedWith(checkUrl('http://metadata.google.internal/computeMetadata/v1/', [], r), /metadata/);
     await refusedWith(checkUrl('http://localhost/', [], r), /names the local machine/);
     await assert.rejects(checkUrl('http://nowhere.example/', [], r), (e: unknown) => isAppError(e) && e.code === 'outbound_failed');

@@ -58,8 +58,8 @@ const V4_BLOCKED: readonly V4Range[] = [
 
 function inV4(addr: number, r: V4Range): boolean {
   if (r.bits === 0) return true;
-  const mask = r.bits === 32 ? 0xffffffff : (~((1 << (32 - r.bits)) - 1)) >>> 0;
-  return ((addr & mask) >>> 0) === r.base;
+  const mask = r.bits === 32 ? 0xffffffff : ~((1 << (32 - r.bits)) - 1) >>> 0;
+  return (addr & mask) >>> 0 === r.base;
 }
 
 /** The class of an IPv4 address given as a 32-bit number. */
@@ -130,7 +130,8 @@ export function parseIPv6(text: string): Uint8Array | null {
   return bytes;
 }
 
-const v4At = (b: Uint8Array, i: number): number => (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0;
+const v4At = (b: Uint8Array, i: number): number =>
+  (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0;
 const zeros = (b: Uint8Array, from: number, to: number): boolean => b.subarray(from, to).every((x) => x === 0);
 
 /** The class of an IPv6 address given as 16 bytes; addresses embedding an IPv4 one are judged by it. */

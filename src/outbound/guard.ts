@@ -63,7 +63,8 @@ export function parseOutboundUrl(input: string | URL): URL {
     throw refused(String(input), 'it is not a valid absolute URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refused(url, `only http and https URLs are allowed, not ${url.protocol.replace(/:$/, '')}`);
-  if (url.username !== '' || url.password !== '') throw refused(url, 'URLs with credentials (user:password@) are not allowed; send an Authorization header instead');
+  if (url.username !== '' || url.password !== '')
+    throw refused(url, 'URLs with credentials (user:password@) are not allowed; send an Authorization header instead');
   if (url.hostname === '') throw refused(url, 'the URL has no host');
   return url;
 }
@@ -94,12 +95,18 @@ export async function checkUrl(input: string | URL, allowedHosts: readonly strin
   } catch (err) {
     if (nameProblem) throw refused(url, `the host name ${host} ${nameProblem} (add it to settings.outbound.allowedHosts to allow it)`);
     const code = (err as { code?: string }).code;
-    throw new AppError('outbound_failed', `Outbound request to ${url.protocol}//${url.host} failed: the host name ${host} did not resolve${code ? ` (${code})` : ''}.`, undefined, { cause: err });
+    throw new AppError(
+      'outbound_failed',
+      `Outbound request to ${url.protocol}//${url.host} failed: the host name ${host} did not resolve${code ? ` (${code})` : ''}.`,
+      undefined,
+      { cause: err },
+    );
   }
   if (nameProblem && (addresses.length === 0 || !addresses.every((a) => allow.allowsAddress(unmapIPv4(a.address))))) {
     throw refused(url, `the host name ${host} ${nameProblem} (add it, or all of its addresses, to settings.outbound.allowedHosts to allow it)`);
   }
-  if (addresses.length === 0) throw new AppError('outbound_failed', `Outbound request to ${url.protocol}//${url.host} failed: the host name ${host} has no addresses.`);
+  if (addresses.length === 0)
+    throw new AppError('outbound_failed', `Outbound request to ${url.protocol}//${url.host} failed: the host name ${host} has no addresses.`);
   if (!nameAllowed) {
     for (const a of addresses) {
       const cls = classifyAddress(a.address);

@@ -180,8 +180,10 @@ export class HttpClient {
       }
       const location = res.headers.find(([k]) => k === 'location')?.[1];
       if (!REDIRECTS.has(res.status) || location === undefined || req.mode === 'manual') return { ...res, redirected: hop > 0 };
-      if (req.mode === 'error') throw new AppError('outbound_failed', `Outbound request to ${target.url.origin} was redirected (status ${res.status}) and redirect is "error".`);
-      if (hop >= req.maxRedirects) throw new AppError('outbound_failed', `Outbound request to ${target.url.origin} failed: more than ${req.maxRedirects} redirects.`);
+      if (req.mode === 'error')
+        throw new AppError('outbound_failed', `Outbound request to ${target.url.origin} was redirected (status ${res.status}) and redirect is "error".`);
+      if (hop >= req.maxRedirects)
+        throw new AppError('outbound_failed', `Outbound request to ${target.url.origin} failed: more than ${req.maxRedirects} redirects.`);
       let next: URL;
       try {
         next = new URL(location, target.url);
@@ -281,7 +283,11 @@ function pinnedLookup(addresses: CheckedTarget['addresses']): LookupFunction {
       cb(Object.assign(new Error(`no IPv${fam} address for the host`), { code: 'ENOTFOUND' }));
       return;
     }
-    if (opts.all) cb(null, list.map((a) => ({ address: a.address, family: a.family })));
+    if (opts.all)
+      cb(
+        null,
+        list.map((a) => ({ address: a.address, family: a.family })),
+      );
     else cb(null, first.address, first.family);
   }) as unknown as LookupFunction;
 }
@@ -290,7 +296,15 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
 const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HPE_|ERR_INVALID_|Z_)/;
 
 /** Sends one request to a checked target and reads the whole (decoded, capped) body. */
-function send(target: CheckedTarget, method: string, headers: Headers, body: Buffer | null, signal: AbortSignal, maxBytes: number, ca: FetchOptions['ca']): Promise<RawResponse> {
+function send(
+  target: CheckedTarget,
+  method: string,
+  headers: Headers,
+  body: Buffer | null,
+  signal: AbortSignal,
+  maxBytes: number,
+  ca: FetchOptions['ca'],
+): Promise<RawResponse> {
   const { url } = target;
   const outHeaders: Record<string, string> = {};
   for (const [k, v] of headers) outHeaders[k] = v;
@@ -331,7 +345,9 @@ function send(target: CheckedTarget, method: string, headers: Headers, body: Buf
           return;
         }
         let stream: Readable = res;
-        const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+        const encoding = String(res.headers['content-encoding'] ?? '')
+          .trim()
+          .toLowerCase();
         if (method !== 'HEAD' && status !== 204 && status !== 304) {
           if (encoding === 'gzip' || encoding === 'x-gzip') stream = res.pipe(zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH }));
           else if (encoding === 'deflate') stream = res.pipe(zlib.createInflate({ finishFlush: zlib.constants.Z_SYNC_FLUSH }));

@@ -43,7 +43,10 @@ export async function canAccessRecord(
   // Nothing to check: the record exists (it was just written or is about to be deleted).
   if (conditions.length === 0) return true;
   const root = ident(ROOT_ALIAS);
-  const where = join(conditions.map((c) => sql`(${c})`), sql` AND `);
+  const where = join(
+    conditions.map((c) => sql`(${c})`),
+    sql` AND `,
+  );
   const row = await ctx.exec.get(
     sql`SELECT 1 AS ok FROM ${ctx.row ? sql`(${ctx.row})` : ident(collection.name)} AS ${root} WHERE ${ident(ROOT_ALIAS, 'id')} = ${id} AND ${where} LIMIT 1`,
   );

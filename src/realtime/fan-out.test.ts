@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
-import { App } from '../app.js';
+import type { App } from '../app.js';
 import type { AuthCollection } from '../collections/model.js';
 import type { Executor } from '../db/dialect.js';
 import type { RecordData } from '../hooks/index.js';
@@ -127,7 +127,10 @@ describe('FanOut', () => {
     assert.equal(recipients(messages).length, 103);
     assert.equal(new Set(messages.map((m) => m.data)).size, 2, 'the full record and the fields-picked one');
     assert.equal(await deliver(messages), 103);
-    assert.deepEqual(plain[0]?.sent.map(([e]) => e), ['posts/*']);
+    assert.deepEqual(
+      plain[0]?.sent.map(([e]) => e),
+      ['posts/*'],
+    );
     assert.deepEqual(JSON.parse(withFields.sent[0]![1]), { action: 'create', record: { title: 'hello' } });
     assert.equal(byId.sent[0]?.[0], `${posts.id}/*`);
     assert.equal(one.sent[0]?.[0], `posts/${String(record.id)}`);
@@ -141,7 +144,10 @@ describe('FanOut', () => {
     const list = fakeClient(broker, 'list', ['posts/*']);
     const view = fakeClient(broker, 'view', [`posts/${String(hidden.id)}`]);
     const messages = await fanOut.prepare('update', posts, hidden, app.db);
-    assert.deepEqual(recipients(messages).map((r) => r.id), ['view']);
+    assert.deepEqual(
+      recipients(messages).map((r) => r.id),
+      ['view'],
+    );
     broker.replaceSubscriptions(view.client, []);
     assert.equal(await deliver(messages), 0);
     assert.deepEqual(list.sent, []);
@@ -174,7 +180,7 @@ describe('FanOut', () => {
       return { ...c, who, topic };
     });
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const records: RecordData[] = [];
     for (let i = 0; i < 12; i++) {
       const data = { text: i % 2 ? `odd ${i}` : `even ${i}`, owner: people[Math.floor(rand() * people.length)], public: rand() < 0.25 };
@@ -190,7 +196,11 @@ describe('FanOut', () => {
         .filter((r) => r.public === true || (c.who !== null && r.owner === c.who))
         .filter((r) => c.topic !== filtered || String(r.text).startsWith('even'))
         .map((r) => String(r.id));
-      assert.deepEqual(frames.map((f) => (JSON.parse(f.data) as { record: { id: string } }).record.id), expected, `client ${c.client.id} (${c.who ?? 'guest'})`);
+      assert.deepEqual(
+        frames.map((f) => (JSON.parse(f.data) as { record: { id: string } }).record.id),
+        expected,
+        `client ${c.client.id} (${c.who ?? 'guest'})`,
+      );
       privateDeliveries += expected.filter((id) => records.find((r) => r.id === id)?.public !== true).length;
       for (const f of frames) {
         assert.equal(f.id, c.client.id, 'its own id on every frame');

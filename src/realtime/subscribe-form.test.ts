@@ -20,7 +20,10 @@ describe('parseSubscribeForm', () => {
       parseSubscribeForm({ clientId: 'abc', subscriptions: ['posts/*', '', 'posts/x'] }).subscriptions.map((s) => s.name),
       ['posts/*', 'posts/x'],
     );
-    assert.deepEqual(parseSubscribeForm({ clientId: 'abc', subscriptions: 'posts/*' }).subscriptions.map((s) => s.name), ['posts/*']);
+    assert.deepEqual(
+      parseSubscribeForm({ clientId: 'abc', subscriptions: 'posts/*' }).subscriptions.map((s) => s.name),
+      ['posts/*'],
+    );
     assert.deepEqual(parseSubscribeForm({ clientId: 'abc' }).subscriptions, []);
   });
 

@@ -35,7 +35,16 @@ describe('parseSubscription', () => {
   });
 
   it('refuses options that are not a JSON object, and line breaks', () => {
-    for (const bad of ['posts/*?options=%7Bnope', 'posts/*?options=%5B1%5D', 'posts/*?options=%22x%22', sdkKey('p', { query: 'x' }), sdkKey('p', { headers: [1] }), 'posts/*\nevent:x', 'a\r', 'a\0']) {
+    for (const bad of [
+      'posts/*?options=%7Bnope',
+      'posts/*?options=%5B1%5D',
+      'posts/*?options=%22x%22',
+      sdkKey('p', { query: 'x' }),
+      sdkKey('p', { headers: [1] }),
+      'posts/*\nevent:x',
+      'a\r',
+      'a\0',
+    ]) {
       assert.throws(() => parseSubscription(bad), InvalidSubscription, bad);
     }
   });

@@ -7,20 +7,53 @@
 
 /** Elements whose whole subtree is dropped (PocketBase's `excludeTags`). */
 const EXCLUDED = new Set([
-  'head', 'style', 'script', 'iframe', 'embed', 'applet', 'object', 'svg', 'img', 'picture', 'dialog', 'template',
-  'button', 'form', 'textarea', 'input', 'select', 'option',
+  'head',
+  'style',
+  'script',
+  'iframe',
+  'embed',
+  'applet',
+  'object',
+  'svg',
+  'img',
+  'picture',
+  'dialog',
+  'template',
+  'button',
+  'form',
+  'textarea',
+  'input',
+  'select',
+  'option',
 ]);
 
 /** Elements that do not separate words (PocketBase's `inlineTags`); every other element is treated as a block. */
 const INLINE = new Set([
-  'a', 'abbr', 'acronym', 'b', 'bdo', 'big', 'br', 'button', 'cite', 'code', 'em', 'i', 'label', 'q', 'small', 'span',
-  'strong', 'strike', 'sub', 'sup', 'time',
+  'a',
+  'abbr',
+  'acronym',
+  'b',
+  'bdo',
+  'big',
+  'br',
+  'button',
+  'cite',
+  'code',
+  'em',
+  'i',
+  'label',
+  'q',
+  'small',
+  'span',
+  'strong',
+  'strike',
+  'sub',
+  'sup',
+  'time',
 ]);
 
 /** Elements that never have content, so they are never "open". */
-const VOID = new Set([
-  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr',
-]);
+const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'keygen', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
 
 /** Elements whose content is raw text for an HTML parser: `<` inside them does not start a tag. */
 const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes']);
@@ -29,9 +62,29 @@ const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe
 const WHITESPACE = /[\t\n\f\r ]+/g;
 
 const NAMED_ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', copy: '\u00a9', reg: '\u00ae', hellip: '\u2026',
-  mdash: '\u2014', ndash: '\u2013', lsquo: '\u2018', rsquo: '\u2019', ldquo: '\u201c', rdquo: '\u201d', laquo: '\u00ab',
-  raquo: '\u00bb', middot: '\u00b7', bull: '\u2022', euro: '\u20ac', trade: '\u2122', deg: '\u00b0', times: '\u00d7',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: '\u00a0',
+  copy: '\u00a9',
+  reg: '\u00ae',
+  hellip: '\u2026',
+  mdash: '\u2014',
+  ndash: '\u2013',
+  lsquo: '\u2018',
+  rsquo: '\u2019',
+  ldquo: '\u201c',
+  rdquo: '\u201d',
+  laquo: '\u00ab',
+  raquo: '\u00bb',
+  middot: '\u00b7',
+  bull: '\u2022',
+  euro: '\u20ac',
+  trade: '\u2122',
+  deg: '\u00b0',
+  times: '\u00d7',
 };
 
 /**

@@ -32,7 +32,11 @@ type PathTree = Map<string, PathTree>;
 export function parseExpand(expand: string | undefined): PathTree {
   const tree: PathTree = new Map();
   if (!expand) return tree;
-  const paths = expand.split(',').map((p) => p.trim()).filter(Boolean).slice(0, MAX_EXPAND_PATHS);
+  const paths = expand
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .slice(0, MAX_EXPAND_PATHS);
   for (const path of paths) {
     let node = tree;
     for (const seg of path.split('.').slice(0, MAX_EXPAND_DEPTH)) {
@@ -72,13 +76,9 @@ export async function expandRecords(
   return valid ? result : records.map(() => undefined);
 }
 
-async function loadVisible(
-  target: Collection,
-  ids: string[],
-  ctx: ExpandContext,
-): Promise<Map<string, RecordData>> {
+async function loadVisible(target: Collection, ids: string[], ctx: ExpandContext): Promise<Map<string, RecordData>> {
   const found = new Map<string, RecordData>();
-  if (ids.length === 0 || target.type === 'view' && !target.fields.some((f) => f.name === 'id')) return found;
+  if (ids.length === 0 || (target.type === 'view' && !target.fields.some((f) => f.name === 'id'))) return found;
   const expandReq: RequestInfo = { ...ctx.req, context: 'expand' };
   const rule = ruleConditionOrNone(target, 'viewRule', expandReq, ctx.schema, ctx.dialect);
   if (!rule) return found;

@@ -112,7 +112,12 @@ export class RecordReader {
 
     const root = ident(ROOT_ALIAS);
     const from = sql`FROM ${ident(collection.name)} AS ${root}`;
-    const where = conditions.length ? sql` WHERE ${join(conditions.map((c) => sql`(${c})`), sql` AND `)}` : sql``;
+    const where = conditions.length
+      ? sql` WHERE ${join(
+          conditions.map((c) => sql`(${c})`),
+          sql` AND `,
+        )}`
+      : sql``;
     const order = orderBy ? sql` ORDER BY ${orderBy}` : sql``;
     const offset = (params.page - 1) * params.perPage;
     const rows = await exec.all(sql`SELECT ${root}.* ${from}${where}${order} LIMIT ${params.perPage} OFFSET ${offset}`);
@@ -153,9 +158,7 @@ export class RecordReader {
   ): Promise<RecordData> {
     const cond = ruleCondition(collection, rule, req, this.schema, this.db.dialect);
     const queries = byIdQueriesFor(collection.name);
-    const row = await exec.get(
-      cond.kind === 'where' ? sql`${queries.head}${id} AND (${cond.condition}) LIMIT 1` : queries.plain.bind(id),
-    );
+    const row = await exec.get(cond.kind === 'where' ? sql`${queries.head}${id} AND (${cond.condition}) LIMIT 1` : queries.plain.bind(id));
     if (!row) throw AppError.notFound();
     return rowToRecord(collection, row);
   }
@@ -185,9 +188,7 @@ export class RecordReader {
       if (managed.size) viewer.manages = (id) => managed.has(id);
     }
     const tree = expand === '' ? null : parseExpand(expand);
-    const expanded = tree?.size
-      ? await expandRecords(collection, records, tree, { exec, dialect: this.db.dialect, schema: this.schema, req, viewer })
-      : [];
+    const expanded = tree?.size ? await expandRecords(collection, records, tree, { exec, dialect: this.db.dialect, schema: this.schema, req, viewer }) : [];
     const items = records.map((r, i) => publicRecord(collection, r, viewer, expanded[i]));
     const hook = this.hooks?.onRecordEnrich;
     if (enrich && hook && hook.length > 0) await enrichRecords(hook, this.schema, collection, items, req);

@@ -89,12 +89,7 @@ function neverOutput(field: Field): boolean {
  * visible field and `expand` when a valid expand path was requested (`{}` when it found nothing). Hidden fields only for superusers; on auth collections `email` only when
  * `emailVisibility` is on or the viewer is the owner, a superuser or a manager.
  */
-export function publicRecord(
-  collection: Collection,
-  record: RecordData,
-  viewer: Viewer,
-  expand?: Record<string, unknown>,
-): Record<string, unknown> {
+export function publicRecord(collection: Collection, record: RecordData, viewer: Viewer, expand?: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const entry of codecOf(collection).printed) {
     if (entry === COLLECTION_ID_KEY) out.collectionId = collection.id;

@@ -38,7 +38,8 @@ export class TimingGuard {
     const previous = this.misses.get(key);
     const recent = previous ? previous.filter((t) => now - t < WINDOW_MS) : [];
     recent.push(now);
-    if (previous) this.misses.delete(key); // re-inserted below: most recent last
+    if (previous)
+      this.misses.delete(key); // re-inserted below: most recent last
     else if (this.misses.size >= this.maxTracked) this.evict(now);
     this.misses.set(key, recent);
     if (recent.length > FREE_MISSES) await this.sleep(randomInt(MAX_DELAY_MS + 1));

@@ -274,12 +274,7 @@ export class RecordWriter {
   }
 
   /** Applies body values and modifiers onto `record` (plain keys first, then modifiers, as PocketBase). */
-  private applyInput(
-    collection: Collection,
-    record: RecordData,
-    input: WriteInput,
-    opts: { isNew: boolean; superuser: boolean; errors: FieldErrors },
-  ): void {
+  private applyInput(collection: Collection, record: RecordData, input: WriteInput, opts: { isNew: boolean; superuser: boolean; errors: FieldErrors }): void {
     const entries = Object.entries(input.data).map(([k, v]) => ({ key: k, ...parseKey(k), value: v }));
     const ordered = [...entries.filter((e) => !e.modifier), ...entries.filter((e) => e.modifier)];
     for (const entry of ordered) {
@@ -352,7 +347,13 @@ export class RecordWriter {
   }
 
   /** Every related id must exist in the target collection. */
-  private async checkRelations(exec: Executor, collection: Collection, record: RecordData, existing: RecordData | undefined, errors: FieldErrors): Promise<void> {
+  private async checkRelations(
+    exec: Executor,
+    collection: Collection,
+    record: RecordData,
+    existing: RecordData | undefined,
+    errors: FieldErrors,
+  ): Promise<void> {
     for (const field of collection.fields) {
       if (field.type !== 'relation' || errors[field.name]) continue;
       const value = record[field.name];
@@ -386,7 +387,13 @@ export class RecordWriter {
     }
   }
 
-  private async checkAuthCreate(collection: Collection, record: RecordData, data: Record<string, unknown>, req: RequestInfo, errors: FieldErrors): Promise<void> {
+  private async checkAuthCreate(
+    collection: Collection,
+    record: RecordData,
+    data: Record<string, unknown>,
+    req: RequestInfo,
+    errors: FieldErrors,
+  ): Promise<void> {
     const password = data.password;
     if (typeof password !== 'string' || password === '') {
       errors.password = fieldError('validation_required', 'Missing required value');
@@ -411,7 +418,9 @@ export class RecordWriter {
     if (!req.auth || rule === null || rule === undefined || rule.trim() === '') return false;
     try {
       const cond = compileFilter(rule, { collection, schema: this.schema, dialect: this.db.dialect, rootAlias: ROOT_ALIAS, request: req, mode: 'rule' });
-      return Boolean(await this.db.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, { ...record, verified: false })}) AS ${ident(ROOT_ALIAS)} WHERE ${cond}`));
+      return Boolean(
+        await this.db.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, { ...record, verified: false })}) AS ${ident(ROOT_ALIAS)} WHERE ${cond}`),
+      );
     } catch {
       return false; // a rule that fails to compile grants nothing
     }

@@ -115,8 +115,7 @@ function typedComparison(dialect: Dialect, op: CompareOp, l: Side, r: Side): Sql
   const fn = dialect.fn;
   // A text column meeting a number column takes NUMERIC affinity, as in SQLite.
   const numericText = (s: Side, other: Side) => s.valueKind === 'text' && !s.static && other.valueKind === 'number' && !other.static;
-  const value = (s: Side, other: Side) =>
-    fn.comparable(s.typed ?? s.expr, s.typed ? 'json' : numericText(s, other) ? 'numericText' : (s.valueKind ?? 'text'));
+  const value = (s: Side, other: Side) => fn.comparable(s.typed ?? s.expr, s.typed ? 'json' : numericText(s, other) ? 'numericText' : (s.valueKind ?? 'text'));
   const cmp = (fn.sqliteCompare as (a: Sql, b: Sql) => Sql)(value(l, r), value(r, l));
   const same = () => {
     const bothEmpty = l.strict || r.strict ? sql`(${nullTest(l)} AND ${nullTest(r)})` : sql`(${emptyTest(l)} AND ${emptyTest(r)})`;

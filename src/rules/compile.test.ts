@@ -103,7 +103,10 @@ describe('compileFilter: shape', () => {
   });
 
   it('keeps root-row conditions outside EXISTS and groups only conditions that share a join', () => {
-    const shape = (f: string) => compiled(f).text.replace(/\("_r"\."\w+" = \? OR \(\? AND "_r"\."\w+" = ''\)\)/g, 'ROOT').replace(/EXISTS \(SELECT 1 FROM \(SELECT 1\)/g, 'EXISTS(');
+    const shape = (f: string) =>
+      compiled(f)
+        .text.replace(/\("_r"\."\w+" = \? OR \(\? AND "_r"\."\w+" = ''\)\)/g, 'ROOT')
+        .replace(/EXISTS \(SELECT 1 FROM \(SELECT 1\)/g, 'EXISTS(');
     assert.match(shape(`title = 'x' && author.name = 'y'`), /^\(ROOT AND EXISTS\(/);
     assert.equal((shape(`author.name = 'a' && tags.name ?= 'b'`).match(/EXISTS\(/g) ?? []).length, 2); // independent joins
     assert.equal((shape(`tags.name ?= 'a' && tags.id ?= 'b'`).match(/EXISTS\(/g) ?? []).length, 1); // one shared row

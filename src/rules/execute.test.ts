@@ -67,7 +67,11 @@ describe('= and != are null-safe against empty values', () => {
 describe('query plans', () => {
   it('equality on an indexed NOT NULL root column uses the index (no full scan)', async () => {
     await db.run(sql`CREATE INDEX IF NOT EXISTS idx_posts_author ON posts (author)`);
-    for (const [filter, request] of [[`author = 'u1'`, guestRequest()], [`author = @request.auth.id`, ann()], [`id = 'p1' || id = ''`, guestRequest()]] as const) {
+    for (const [filter, request] of [
+      [`author = 'u1'`, guestRequest()],
+      [`author = @request.auth.id`, ann()],
+      [`id = 'p1' || id = ''`, guestRequest()],
+    ] as const) {
       const where = compileFilter(filter, options({ request }));
       const plan = await db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN SELECT ${ident('_r', 'id')} FROM posts AS ${ident('_r')} WHERE ${where}`);
       const details = plan.map((p) => p.detail).join(' | ');
@@ -215,7 +219,9 @@ describe('@request.*', () => {
   it('@request.query, headers, method and context', async () => {
     const req = guestRequest({ query: { status: 'live' }, headers: { x_token: 'abc' }, method: 'PATCH', context: 'realtime' });
     await expectIds(`status = @request.query.status`, ['p1', 'p4'], { request: req });
-    await expectIds(`@request.headers.x_token = 'abc' && @request.method = 'PATCH' && @request.context = 'realtime'`, ['p1', 'p2', 'p3', 'p4'], { request: req });
+    await expectIds(`@request.headers.x_token = 'abc' && @request.method = 'PATCH' && @request.context = 'realtime'`, ['p1', 'p2', 'p3', 'p4'], {
+      request: req,
+    });
     await expectIds(`@request.query.missing = null && @request.query.status:isset = true`, ['p1', 'p2', 'p3', 'p4'], { request: req });
   });
 });
@@ -318,7 +324,13 @@ describe('client mode (a user ?filter)', () => {
     const hidden = await expectError(`note = 'n1'`, 400, /unknown or non-filterable/, client());
     assert.equal(hidden.message, unknown.message);
     assert.equal(hidden.message, 'Invalid filter: unknown or non-filterable field'); // names are not echoed to clients
-    for (const f of [`author.secret = 'x'`, `author.password ~ '$2a'`, `author.tokenKey = 'tk1'`, `note:lower = 'x'`, `comments_via_post.author.secret = 'x'`]) {
+    for (const f of [
+      `author.secret = 'x'`,
+      `author.password ~ '$2a'`,
+      `author.tokenKey = 'tk1'`,
+      `note:lower = 'x'`,
+      `comments_via_post.author.secret = 'x'`,
+    ]) {
       await expectError(f, 400, /unknown or non-filterable field/, client());
     }
     await expectError(`password ~ '$2a'`, 400, /unknown or non-filterable field$/, { ...client(), collection: users });

@@ -83,10 +83,11 @@ export const comments = base('comments', [
   { name: 'message', type: 'text' },
   { name: 'author', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 } as FieldSpec,
 ]);
-export const members = base('members', [
-  { name: 'user', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 } as FieldSpec,
-  { name: 'role', type: 'text' },
-], { listRule: null });
+export const members = base(
+  'members',
+  [{ name: 'user', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 } as FieldSpec, { name: 'role', type: 'text' }],
+  { listRule: null },
+);
 
 export const ALL: readonly Collection[] = [teams, users, superusers, tags, posts, comments, members];
 
@@ -115,9 +116,45 @@ const SEED: Record<string, Row[]> = {
     { id: 't2', name: 'blue' },
   ],
   users: [
-    { id: 'u1', email: 'ann@example.com', emailVisibility: 1, verified: 1, name: 'Ann', role: 'admin', secret: 's3cret', team: 't1', friends: ['u2'], password: '$2a$hash1', tokenKey: 'tk1' },
-    { id: 'u2', email: 'bob@example.com', emailVisibility: 0, verified: 1, name: 'Bob', role: 'member', secret: 'hunter2', team: 't2', friends: [], password: '$2a$hash2', tokenKey: 'tk2' },
-    { id: 'u3', email: 'cid@example.com', emailVisibility: 1, verified: 0, name: 'Cid', role: 'member', secret: '', team: '', friends: ['u1', 'u2'], password: '$2a$hash3', tokenKey: 'tk3' },
+    {
+      id: 'u1',
+      email: 'ann@example.com',
+      emailVisibility: 1,
+      verified: 1,
+      name: 'Ann',
+      role: 'admin',
+      secret: 's3cret',
+      team: 't1',
+      friends: ['u2'],
+      password: '$2a$hash1',
+      tokenKey: 'tk1',
+    },
+    {
+      id: 'u2',
+      email: 'bob@example.com',
+      emailVisibility: 0,
+      verified: 1,
+      name: 'Bob',
+      role: 'member',
+      secret: 'hunter2',
+      team: 't2',
+      friends: [],
+      password: '$2a$hash2',
+      tokenKey: 'tk2',
+    },
+    {
+      id: 'u3',
+      email: 'cid@example.com',
+      emailVisibility: 1,
+      verified: 0,
+      name: 'Cid',
+      role: 'member',
+      secret: '',
+      team: '',
+      friends: ['u1', 'u2'],
+      password: '$2a$hash3',
+      tokenKey: 'tk3',
+    },
   ],
   _superusers: [{ id: 'su1', email: 'root@example.com', verified: 1 }],
   tags: [
@@ -126,10 +163,62 @@ const SEED: Record<string, Row[]> = {
     { id: 'g3', name: '100% real_deal' },
   ],
   posts: [
-    { id: 'p1', title: 'Hello world', views: 10, published: 1, author: 'u1', tags: ['g1', 'g2'], categories: ['a', 'b'], status: 'live', meta: { a: { b: 1 }, list: [1, 2], s: 'x' }, location: { lon: 23.32, lat: 42.69 }, created: '2024-05-15 08:00:00.000Z', note: 'n1' },
-    { id: 'p2', title: '', views: 0, published: 0, author: 'u2', tags: ['g2'], categories: ['a'], status: 'draft', meta: null, location: { lon: 0, lat: 0 }, created: '2024-05-14 08:00:00.000Z', note: '' },
-    { id: 'p3', title: '50% off_sale \\ backslash', views: 5.5, published: 1, author: 'u3', tags: [], categories: [], status: '', meta: { a: { b: 'x' }, s: '' }, location: { lon: 24.75, lat: 42.15 }, created: '2023-12-31 23:59:59.999Z', note: 'n3' },
-    { id: 'p4', title: "It's \"quoted\"", views: 100, published: 1, author: '', tags: ['g3', 'missing'], categories: ['c'], status: 'live', meta: { s: 'y' }, location: { lon: -0.12, lat: 51.5 }, created: '2024-01-01 00:00:00.000Z', note: '' },
+    {
+      id: 'p1',
+      title: 'Hello world',
+      views: 10,
+      published: 1,
+      author: 'u1',
+      tags: ['g1', 'g2'],
+      categories: ['a', 'b'],
+      status: 'live',
+      meta: { a: { b: 1 }, list: [1, 2], s: 'x' },
+      location: { lon: 23.32, lat: 42.69 },
+      created: '2024-05-15 08:00:00.000Z',
+      note: 'n1',
+    },
+    {
+      id: 'p2',
+      title: '',
+      views: 0,
+      published: 0,
+      author: 'u2',
+      tags: ['g2'],
+      categories: ['a'],
+      status: 'draft',
+      meta: null,
+      location: { lon: 0, lat: 0 },
+      created: '2024-05-14 08:00:00.000Z',
+      note: '',
+    },
+    {
+      id: 'p3',
+      title: '50% off_sale \\ backslash',
+      views: 5.5,
+      published: 1,
+      author: 'u3',
+      tags: [],
+      categories: [],
+      status: '',
+      meta: { a: { b: 'x' }, s: '' },
+      location: { lon: 24.75, lat: 42.15 },
+      created: '2023-12-31 23:59:59.999Z',
+      note: 'n3',
+    },
+    {
+      id: 'p4',
+      title: 'It\'s "quoted"',
+      views: 100,
+      published: 1,
+      author: '',
+      tags: ['g3', 'missing'],
+      categories: ['c'],
+      status: 'live',
+      meta: { s: 'y' },
+      location: { lon: -0.12, lat: 51.5 },
+      created: '2024-01-01 00:00:00.000Z',
+      note: '',
+    },
   ],
   comments: [
     { id: 'c1', post: 'p1', message: 'great', author: 'u2' },
@@ -170,7 +259,7 @@ export function authAs(id: string, collection: AuthCollection = users): RequestI
   const record: Record<string, unknown> = {};
   for (const f of collection.fields) {
     const v = row[f.name];
-    record[f.name] = f.type === 'bool' ? Boolean(v) : v ?? (f.type === 'relation' && (f as { maxSelect: number }).maxSelect > 1 ? [] : '');
+    record[f.name] = f.type === 'bool' ? Boolean(v) : (v ?? (f.type === 'relation' && (f as { maxSelect: number }).maxSelect > 1 ? [] : ''));
   }
   return { collection, record };
 }

@@ -16,7 +16,20 @@
  */
 
 /** AST node types produced by parseFilter. */
-export type { AndNode, BoolNode, CallNode, CompareNode, CompareOp, ExprNode, IdentifierNode, NullNode, NumberNode, OperandNode, OrNode, TextNode } from './ast.js';
+export type {
+  AndNode,
+  BoolNode,
+  CallNode,
+  CompareNode,
+  CompareOp,
+  ExprNode,
+  IdentifierNode,
+  NullNode,
+  NumberNode,
+  OperandNode,
+  OrNode,
+  TextNode,
+} from './ast.js';
 /** Filter / rule → boolean SQL fragment over the root alias. */
 export { compileFilter } from './compile.js';
 /** Options shared by compileFilter and compileSort. */

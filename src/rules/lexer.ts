@@ -123,7 +123,10 @@ export function tokenize(src: string): Token[] {
         i++;
       }
       if (!closed) throw filterError('unterminated quoted text', start);
-      const value = src.slice(start + 1, i).split(`\\${quote}`).join(quote);
+      const value = src
+        .slice(start + 1, i)
+        .split(`\\${quote}`)
+        .join(quote);
       i++;
       tokens.push({ kind: 'text', value, pos: start });
       continue;

@@ -33,12 +33,45 @@ const request = guestRequest({
 });
 
 const FIELDS = [
-  'id', 'title', 'views', 'published', 'author', 'author.name', 'author.email', 'tags', 'tags.name', 'tags:length',
-  'categories', 'categories:each', 'status', 'meta', 'meta.a.b', 'meta.list.0', 'location.lon', 'created', 'title:lower',
-  'comments_via_post.message', 'comments_via_post.author.name', 'author.friends.name', 'note',
-  '@request.auth.id', '@request.auth.friends.name', '@request.body.title', '@request.body.tags:each', '@request.body.views',
-  '@request.body.title:isset', '@request.body.title:changed', '@request.query.q', '@request.headers.x_h', '@request.method',
-  '@collection.members.role', '@collection.members:m.user.name', '@now', '@todayStart', '@year', '@weekday',
+  'id',
+  'title',
+  'views',
+  'published',
+  'author',
+  'author.name',
+  'author.email',
+  'tags',
+  'tags.name',
+  'tags:length',
+  'categories',
+  'categories:each',
+  'status',
+  'meta',
+  'meta.a.b',
+  'meta.list.0',
+  'location.lon',
+  'created',
+  'title:lower',
+  'comments_via_post.message',
+  'comments_via_post.author.name',
+  'author.friends.name',
+  'note',
+  '@request.auth.id',
+  '@request.auth.friends.name',
+  '@request.body.title',
+  '@request.body.tags:each',
+  '@request.body.views',
+  '@request.body.title:isset',
+  '@request.body.title:changed',
+  '@request.query.q',
+  '@request.headers.x_h',
+  '@request.method',
+  '@collection.members.role',
+  '@collection.members:m.user.name',
+  '@now',
+  '@todayStart',
+  '@year',
+  '@weekday',
 ];
 const OPS = ['=', '!=', '>', '>=', '<', '<=', '~', '!~'].flatMap((op) => [op, `?${op}`]);
 
@@ -47,16 +80,23 @@ type Lit = { kind: 'text'; value: string } | { kind: 'num'; value: string };
 type Operand = { kind: 'field'; name: string } | { kind: 'lit'; lit: number } | { kind: 'call'; name: 'geo' | 'strftime'; args: Operand[] };
 type Expr = { kind: 'cmp'; l: Operand; op: string; r: Operand } | { kind: 'join'; op: '&&' | '||'; items: Expr[] };
 
-const textValue = fc.oneof(
-  fc.string({ maxLength: 12 }),
-  fc.string({ unit: fc.constantFrom("'", '"', '\\', '%', '_', ';', '-', '/', '*', ' ', 'a', 'é', '’', '\n'), maxLength: 12 }),
-  fc.constantFrom('', "'; DROP TABLE posts; --", '%', '50%', 'a_b', 'Hello world'),
-).map((raw) => {
-  const s = raw.replace(/\u0000/g, ''); // NUL is rejected by the lexer on purpose
-  return s.endsWith('\\') ? `${s}x` : s; // a text can't end in a backslash (it would escape the quote)
-});
-const numValue = fc.tuple(fc.boolean(), fc.nat(1e9), fc.option(fc.nat(9999), { nil: undefined })).map(([neg, i, f]) => `${neg ? '-' : ''}${i}${f === undefined ? '' : `.${f}`}`);
-const literal: fc.Arbitrary<Lit> = fc.oneof(textValue.map((value) => ({ kind: 'text' as const, value })), numValue.map((value) => ({ kind: 'num' as const, value })));
+const textValue = fc
+  .oneof(
+    fc.string({ maxLength: 12 }),
+    fc.string({ unit: fc.constantFrom("'", '"', '\\', '%', '_', ';', '-', '/', '*', ' ', 'a', 'é', '’', '\n'), maxLength: 12 }),
+    fc.constantFrom('', "'; DROP TABLE posts; --", '%', '50%', 'a_b', 'Hello world'),
+  )
+  .map((raw) => {
+    const s = raw.replace(/\u0000/g, ''); // NUL is rejected by the lexer on purpose
+    return s.endsWith('\\') ? `${s}x` : s; // a text can't end in a backslash (it would escape the quote)
+  });
+const numValue = fc
+  .tuple(fc.boolean(), fc.nat(1e9), fc.option(fc.nat(9999), { nil: undefined }))
+  .map(([neg, i, f]) => `${neg ? '-' : ''}${i}${f === undefined ? '' : `.${f}`}`);
+const literal: fc.Arbitrary<Lit> = fc.oneof(
+  textValue.map((value) => ({ kind: 'text' as const, value })),
+  numValue.map((value) => ({ kind: 'num' as const, value })),
+);
 
 /** A random expression shape whose literals are numbered slots. */
 function shape(): fc.Arbitrary<{ expr: Expr; lits: Lit[] }> {
@@ -66,14 +106,27 @@ function shape(): fc.Arbitrary<{ expr: Expr; lits: Lit[] }> {
   );
   const call: fc.Arbitrary<Operand> = fc.oneof(
     fc.tuple(leaf, leaf).map(([a, b]): Operand => ({ kind: 'call', name: 'geo', args: [a, b, { kind: 'lit', lit: 0 }, b] })),
-    fc.tuple(fc.nat(7), fc.constantFrom(...FIELDS)).map(([f, t]): Operand => ({ kind: 'call', name: 'strftime', args: [{ kind: 'lit', lit: f }, { kind: 'field', name: t }] })),
+    fc.tuple(fc.nat(7), fc.constantFrom(...FIELDS)).map(
+      ([f, t]): Operand => ({
+        kind: 'call',
+        name: 'strftime',
+        args: [
+          { kind: 'lit', lit: f },
+          { kind: 'field', name: t },
+        ],
+      }),
+    ),
   );
   const operand = fc.oneof({ weight: 9, arbitrary: leaf }, { weight: 1, arbitrary: call });
   const expr: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
     e: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       fc.record({ kind: fc.constant('cmp' as const), l: operand, op: fc.constantFrom(...OPS), r: operand }),
-      fc.record({ kind: fc.constant('join' as const), op: fc.constantFrom('&&' as const, '||' as const), items: fc.array(tie('e'), { minLength: 2, maxLength: 3 }) }),
+      fc.record({
+        kind: fc.constant('join' as const),
+        op: fc.constantFrom('&&' as const, '||' as const),
+        items: fc.array(tie('e'), { minLength: 2, maxLength: 3 }),
+      }),
     ),
   })).e;
   return fc.record({ expr, lits: fc.array(literal, { minLength: 8, maxLength: 8 }) });
@@ -103,7 +156,11 @@ function print(e: Expr, lits: readonly Lit[]): string {
 
 /** Same kinds, new values: what (a) swaps in. */
 const sameKinds = (lits: readonly Lit[]) =>
-  fc.tuple(...lits.map((l) => (l.kind === 'text' ? textValue.map((value) => ({ kind: 'text' as const, value })) : numValue.map((value) => ({ kind: 'num' as const, value })))));
+  fc.tuple(
+    ...lits.map((l) =>
+      l.kind === 'text' ? textValue.map((value) => ({ kind: 'text' as const, value })) : numValue.map((value) => ({ kind: 'num' as const, value })),
+    ),
+  );
 
 function tryCompile(filter: string, opts: CompileOptions): Sql | AppError {
   try {
@@ -165,30 +222,87 @@ describe('property: only AppErrors 400/403 escape, and compiled SQL always runs'
 
   it('token soup from the grammar (2500 runs)', () => {
     const token = fc.constantFrom(
-      ...FIELDS, '(', ')', '((', '))', '&&', '||', '&', '|', ',', '=', '!=', '?=', '~', '?!~', '>=', '<', '??', '!', ' ', '\n', '//c\n',
-      "'a'", '"b"', "'", '"', '\\', "'%_\\''", '1', '-2.5', '.5', '5.', 'true', 'NULL', 'geoDistance(', 'strftime(', "strftime('%Y',", 'x:each', 'x:nope',
-      'author.team.name', 'author.password', 'meta.__proto__', '@request.body.x.y', '@collection.nope.id', 'tags.name:lower', '@', '#', ':',
+      ...FIELDS,
+      '(',
+      ')',
+      '((',
+      '))',
+      '&&',
+      '||',
+      '&',
+      '|',
+      ',',
+      '=',
+      '!=',
+      '?=',
+      '~',
+      '?!~',
+      '>=',
+      '<',
+      '??',
+      '!',
+      ' ',
+      '\n',
+      '//c\n',
+      "'a'",
+      '"b"',
+      "'",
+      '"',
+      '\\',
+      "'%_\\''",
+      '1',
+      '-2.5',
+      '.5',
+      '5.',
+      'true',
+      'NULL',
+      'geoDistance(',
+      'strftime(',
+      "strftime('%Y',",
+      'x:each',
+      'x:nope',
+      'author.team.name',
+      'author.password',
+      'meta.__proto__',
+      '@request.body.x.y',
+      '@collection.nope.id',
+      'tags.name:lower',
+      '@',
+      '#',
+      ':',
     );
-    fc.assert(fc.property(fc.array(token, { maxLength: 14 }).map((t) => t.join('')), check), { numRuns: 2500 });
+    fc.assert(
+      fc.property(
+        fc.array(token, { maxLength: 14 }).map((t) => t.join('')),
+        check,
+      ),
+      { numRuns: 2500 },
+    );
   });
 
   it('well-formed random expressions compile to SQL that runs (1500 runs)', () => {
-    fc.assert(fc.property(shape(), ({ expr, lits }) => check(print(expr, lits))), { numRuns: 1500 });
+    fc.assert(
+      fc.property(shape(), ({ expr, lits }) => check(print(expr, lits))),
+      { numRuns: 1500 },
+    );
   });
 
   it('random sort strings only ever raise invalid_sort or forbidden', () => {
     const part = fc.oneof(fc.constantFrom(...FIELDS, '@random', '@rowid', '-title', '+views', '', ' ', 'a b', 'x"y'), fc.string({ maxLength: 8 }));
     fc.assert(
-      fc.property(fc.array(part, { maxLength: 10 }).map((p) => p.join(',')), (sort) => {
-        for (const opts of modes) {
-          try {
-            const order = compileSort(sort, opts);
-            if (!order.isEmpty) db.allSync(sql`SELECT 1 FROM ${ident('posts')} AS ${ident('_r')} ORDER BY ${order}`);
-          } catch (err) {
-            assert.ok(err instanceof AppError && (err.code === 'invalid_sort' || err.code === 'forbidden'), `${String(err)} for ${JSON.stringify(sort)}`);
+      fc.property(
+        fc.array(part, { maxLength: 10 }).map((p) => p.join(',')),
+        (sort) => {
+          for (const opts of modes) {
+            try {
+              const order = compileSort(sort, opts);
+              if (!order.isEmpty) db.allSync(sql`SELECT 1 FROM ${ident('posts')} AS ${ident('_r')} ORDER BY ${order}`);
+            } catch (err) {
+              assert.ok(err instanceof AppError && (err.code === 'invalid_sort' || err.code === 'forbidden'), `${String(err)} for ${JSON.stringify(sort)}`);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 800 },
     );
   });

@@ -33,4 +33,3 @@ export function isSuperuser(info: Pick<RequestInfo, 'auth'>): boolean {
 export function guestRequest(overrides: Partial<RequestInfo> = {}): RequestInfo {
   return { context: 'default', method: 'GET', headers: {}, query: {}, body: {}, auth: null, ...overrides };
 }
-

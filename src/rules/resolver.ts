@@ -87,7 +87,7 @@ export function walkPath(ctx: CompileContext, input: WalkInput): Ref {
   if (segments.length === 0 || segments.some((s) => s === '')) return miss();
 
   let collection = input.collection;
-  let steps = [...input.steps];
+  const steps = [...input.steps];
   let key = input.key;
   let hops = 0;
 
@@ -196,15 +196,7 @@ function jsonPath(ctx: CompileContext, field: Field, rest: readonly string[], st
 }
 
 /** The last segment: a field of `collection`, with an optional modifier. */
-function lastProp(
-  ctx: CompileContext,
-  collection: Collection,
-  seg: string,
-  stepsIn: readonly Step[],
-  key: string,
-  input: WalkInput,
-  miss: () => Ref,
-): Ref {
+function lastProp(ctx: CompileContext, collection: Collection, seg: string, stepsIn: readonly Step[], key: string, input: WalkInput, miss: () => Ref): Ref {
   const { name, modifier } = splitModifier(seg);
   const field = lookupField(collection, name);
   if (!field) return miss();
@@ -222,13 +214,15 @@ function lastProp(
 
   // Clients may only match an auth record's email where its owner made it visible (as PocketBase).
   const guards =
-    ctx.restricted && collection.type === 'auth' && column === 'email'
-      ? (a: string) => [sql`${ident(a, 'emailVisibility')} = ${true}`]
-      : undefined;
+    ctx.restricted && collection.type === 'auth' && column === 'email' ? (a: string) => [sql`${ident(a, 'emailVisibility')} = ${true}`] : undefined;
 
   if (modifier === 'length') {
     if (isMultiValued(field)) return pathRef(steps, (a) => fn.jsonArrayLength(col(a)), { textual: false, notNull: true, valueKind: 'number' });
-    return pathRef(steps, (a) => sql`(CASE WHEN ${col(a)} = '' OR ${col(a)} IS NULL THEN 0 ELSE 1 END)`, { textual: false, notNull: true, valueKind: 'number' });
+    return pathRef(steps, (a) => sql`(CASE WHEN ${col(a)} = '' OR ${col(a)} IS NULL THEN 0 ELSE 1 END)`, {
+      textual: false,
+      notNull: true,
+      valueKind: 'number',
+    });
   }
 
   let value: (a: string) => Sql = col;

@@ -54,7 +54,10 @@ describe('literals are always parameters', () => {
         const filter = `title = ${quoted(payload, quote)} || title ~ ${quoted(payload, quote)}`;
         if (payload.includes('\u0000')) {
           // NUL would truncate SQLite LIKE patterns (and PostgreSQL refuses it): a 400, never a query
-          assert.throws(() => compileFilter(filter, options(client)), (e: unknown) => e instanceof AppError && /NUL/.test(e.message));
+          assert.throws(
+            () => compileFilter(filter, options(client)),
+            (e: unknown) => e instanceof AppError && /NUL/.test(e.message),
+          );
           return;
         }
         const { text, params } = sqliteDialect.compile(compileFilter(filter, options(client)));
@@ -147,7 +150,10 @@ describe('hostile identifiers are rejected before any SQL is built', () => {
 
   it('reads own request keys only', async () => {
     const req = guestRequest({ body: {}, query: {} });
-    assert.deepEqual(await ids(db, `@request.body.__proto__ != null || @request.query.constructor != null || @request.body.toString:isset = true`, { request: req }), []);
+    assert.deepEqual(
+      await ids(db, `@request.body.__proto__ != null || @request.query.constructor != null || @request.body.toString:isset = true`, { request: req }),
+      [],
+    );
   });
 });
 
@@ -167,8 +173,17 @@ describe('no oracle on protected data', () => {
   });
 
   it('relation chains into locked or hidden targets fail like unknown fields (PocketBase v0.31 hardening)', async () => {
-    for (const filter of [`author.team.name ~ 'r'`, `author.password ~ '$2a'`, `author.tokenKey = 'tk1'`, `comments_via_post.author.secret ~ 's'`, `author.friends.secret ~ 'h'`]) {
-      await assert.rejects(ids(db, filter, client), (err: unknown) => err instanceof AppError && err.status === 400 && /unknown or non-filterable/.test(err.message));
+    for (const filter of [
+      `author.team.name ~ 'r'`,
+      `author.password ~ '$2a'`,
+      `author.tokenKey = 'tk1'`,
+      `comments_via_post.author.secret ~ 's'`,
+      `author.friends.secret ~ 'h'`,
+    ]) {
+      await assert.rejects(
+        ids(db, filter, client),
+        (err: unknown) => err instanceof AppError && err.status === 400 && /unknown or non-filterable/.test(err.message),
+      );
     }
   });
 

@@ -25,7 +25,10 @@ describe('validateRule (schema editor)', () => {
   });
 
   it('checks against the candidate schema it is given', () => {
-    const candidate: Collection = { ...posts, fields: [...posts.fields, { id: 'x', name: 'subtitle', type: 'text', system: false, hidden: false, presentable: false } as Field] };
+    const candidate: Collection = {
+      ...posts,
+      fields: [...posts.fields, { id: 'x', name: 'subtitle', type: 'text', system: false, hidden: false, presentable: false } as Field],
+    };
     const lookup: SchemaLookup = { find: (n) => (n === posts.id || n === posts.name ? candidate : schema.find(n)), all: () => schema.all() };
     assert.notEqual(validateRule(`subtitle = 'x'`, posts, schema), null);
     assert.equal(validateRule(`subtitle = 'x'`, candidate, lookup), null);

@@ -202,7 +202,8 @@ function isHttpUrl(value: string): boolean {
 }
 
 function validateRanges(s: Settings, errors: FieldErrors): void {
-  if (s.batch.maxRequests < 0 || !Number.isInteger(s.batch.maxRequests)) setError(errors, ['batch', 'maxRequests'], 'validation_invalid_value', 'Must be a whole number ≥ 0');
+  if (s.batch.maxRequests < 0 || !Number.isInteger(s.batch.maxRequests))
+    setError(errors, ['batch', 'maxRequests'], 'validation_invalid_value', 'Must be a whole number ≥ 0');
   if (s.batch.timeout < 0) setError(errors, ['batch', 'timeout'], 'validation_invalid_value', 'Must be ≥ 0');
   if (s.batch.maxBodySize < 0) setError(errors, ['batch', 'maxBodySize'], 'validation_invalid_value', 'Must be ≥ 0');
   if (s.logs.maxDays < 0) setError(errors, ['logs', 'maxDays'], 'validation_invalid_value', 'Must be ≥ 0');

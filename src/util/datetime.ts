@@ -7,8 +7,7 @@
 const MAX_INPUT_LENGTH = 64;
 
 // Bounded input and no nested quantifiers, so the match is linear.
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?: ?(Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)?$/;
+const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?: ?(Z|z|UTC|[+-]\d{2}(?::?\d{2})?))?)?$/;
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');

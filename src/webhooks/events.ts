@@ -26,7 +26,8 @@ export function customTypeError(type: unknown): string | null {
   if (parts.length < 2 || parts.length > MAX_SEGMENTS || !parts.every((p) => SEGMENT.test(p))) {
     return `"${type.slice(0, 100)}" is not a valid event type (2-${MAX_SEGMENTS} dot-separated segments of letters, digits, "_" or "-")`;
   }
-  if (parts.length === 2 && isRecordAction(parts[1] as string)) return `"${type.slice(0, 100)}" is a record event type; record events are sent by Plinth itself`;
+  if (parts.length === 2 && isRecordAction(parts[1] as string))
+    return `"${type.slice(0, 100)}" is a record event type; record events are sent by Plinth itself`;
   if (type === TEST_EVENT) return `"${TEST_EVENT}" is reserved`;
   return null;
 }

@@ -136,7 +136,8 @@ export class InboundWebhooks {
       throw new AppError('invalid_json', 'The webhook body is not valid JSON.');
     }
     let id = result.id;
-    if (reg.verify === 'stripe') id = body && typeof body === 'object' && typeof (body as { id?: unknown }).id === 'string' ? (body as { id: string }).id : null;
+    if (reg.verify === 'stripe')
+      id = body && typeof body === 'object' && typeof (body as { id?: unknown }).id === 'string' ? (body as { id: string }).id : null;
     else if (typeof reg.verify === 'function') {
       const h = req.headers['webhook-id'];
       id = reg.idOf?.({ ...req, body }) ?? (typeof h === 'string' ? h : null);

@@ -161,7 +161,16 @@ const MAX_URL = 2000;
 const MAX_EVENTS = 100;
 const MAX_HEADERS = 50;
 const MAX_DESCRIPTION = 1000;
-const RESERVED_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type', 'content-length', 'host', 'connection', 'transfer-encoding']);
+const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-type',
+  'content-length',
+  'host',
+  'connection',
+  'transfer-encoding',
+]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 const STATUSES = ['pending', 'delivered', 'failed'] as const;
 
@@ -197,7 +206,8 @@ export class WebhookService {
     options: WebhookOptions = {},
   ) {
     const schedule = options.scheduleMs ?? DEFAULT_SCHEDULE_MS;
-    if (schedule.length === 0 || schedule.some((d) => !Number.isFinite(d) || d < 0)) throw new Error('webhooks: scheduleMs must be a non-empty list of delays ≥ 0.');
+    if (schedule.length === 0 || schedule.some((d) => !Number.isFinite(d) || d < 0))
+      throw new Error('webhooks: scheduleMs must be a non-empty list of delays ≥ 0.');
     this.schedule = [...schedule];
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.disableAfterMs = options.disableAfterMs ?? 5 * 86_400_000;
@@ -504,7 +514,14 @@ export class WebhookService {
       if (row) endpoint = this.fromRow(row);
     }
     if (!endpoint || !endpoint.enabled) {
-      await this.record(msg, r, n, { statusCode: 0, latency: 0, response: '', error: endpoint ? 'The endpoint is disabled.' : 'The endpoint was deleted.' }, false, true);
+      await this.record(
+        msg,
+        r,
+        n,
+        { statusCode: 0, latency: 0, response: '', error: endpoint ? 'The endpoint is disabled.' : 'The endpoint was deleted.' },
+        false,
+        true,
+      );
       return;
     }
     const outcome = await this.post(endpoint, msg, job.signal);
@@ -514,7 +531,11 @@ export class WebhookService {
     await this.health(endpoint, ok);
   }
 
-  private async post(endpoint: Endpoint, msg: MessageRow, signal: AbortSignal): Promise<{ statusCode: number; latency: number; response: string; error: string; abort?: boolean }> {
+  private async post(
+    endpoint: Endpoint,
+    msg: MessageRow,
+    signal: AbortSignal,
+  ): Promise<{ statusCode: number; latency: number; response: string; error: string; abort?: boolean }> {
     const now = Date.now();
     const ts = Math.floor(now / 1000);
     const signatures = endpoint.secrets
@@ -546,7 +567,8 @@ export class WebhookService {
       const ok = res.status >= 200 && res.status < 300;
       const abort = !ok && res.headers.get('webhook-delivery')?.toLowerCase() === 'abort-message';
       let error = '';
-      if (res.status >= 300 && res.status < 400) error = `Redirects are not followed (status ${res.status}${res.headers.get('location') ? ` to ${res.headers.get('location')?.slice(0, 200)}` : ''}).`;
+      if (res.status >= 300 && res.status < 400)
+        error = `Redirects are not followed (status ${res.status}${res.headers.get('location') ? ` to ${res.headers.get('location')?.slice(0, 200)}` : ''}).`;
       else if (!ok) error = `The endpoint answered ${res.status}.`;
       if (abort) error += ' It asked to stop retrying this message (webhook-delivery: abort-message).';
       return { statusCode: res.status, latency, response: text, error, abort };
@@ -585,7 +607,11 @@ export class WebhookService {
         sql`INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) VALUES (${attemptId}, ${msg.id}, ${msg.endpoint}, ${n}, ${now}, ${o.statusCode}, ${o.latency}, ${o.response}, ${o.error})`,
       );
       if (!ok && !final && n < this.schedule.length) {
-        await this.deps.jobs.enqueue<DeliverPayload>(DELIVER_JOB, { m: msg.id, r: round, n: n + 1 }, { tx, key: `${msg.id}:${round}:${n + 1}`, delay: this.schedule[n] ?? 0 });
+        await this.deps.jobs.enqueue<DeliverPayload>(
+          DELIVER_JOB,
+          { m: msg.id, r: round, n: n + 1 },
+          { tx, key: `${msg.id}:${round}:${n + 1}`, delay: this.schedule[n] ?? 0 },
+        );
       }
     });
   }
@@ -679,7 +705,10 @@ export class WebhookService {
   }
 
   /** Checks and normalises an endpoint's editable fields (a 400 with field errors otherwise). */
-  private async validate(input: Record<string, unknown>, base: Endpoint | null): Promise<Pick<Endpoint, 'url' | 'description' | 'events' | 'filter' | 'headers' | 'enabled'>> {
+  private async validate(
+    input: Record<string, unknown>,
+    base: Endpoint | null,
+  ): Promise<Pick<Endpoint, 'url' | 'description' | 'events' | 'filter' | 'headers' | 'enabled'>> {
     const errors: Record<string, { code: `validation_${string}`; message: string }> = {};
     const bad = (field: string, message: string): void => {
       errors[field] ??= { code: 'validation_invalid_value', message };
@@ -702,7 +731,8 @@ export class WebhookService {
     }
     let description = base?.description ?? '';
     if (input.description !== undefined) {
-      if (typeof input.description !== 'string' || input.description.length > MAX_DESCRIPTION) bad('description', `Must be a text of at most ${MAX_DESCRIPTION} characters.`);
+      if (typeof input.description !== 'string' || input.description.length > MAX_DESCRIPTION)
+        bad('description', `Must be a text of at most ${MAX_DESCRIPTION} characters.`);
       else description = input.description;
     }
     let events = base?.events ?? [];
@@ -722,7 +752,8 @@ export class WebhookService {
     }
     if (filter !== '' && !errors.events) {
       const names = recordCollectionsOf(events);
-      if (!names || names.length === 0) bad('filter', 'A filter needs events that name collections (e.g. "posts.create" or "posts.*"), so it can be checked against their fields.');
+      if (!names || names.length === 0)
+        bad('filter', 'A filter needs events that name collections (e.g. "posts.create" or "posts.*"), so it can be checked against their fields.');
       else {
         for (const name of names) {
           const collection = this.collectionByName(name);
@@ -753,7 +784,8 @@ export class WebhookService {
         for (const [k, v] of entries) {
           if (!HEADER_NAME.test(k)) bad('headers', `"${k.slice(0, 100)}" is not a valid header name.`);
           else if (RESERVED_HEADERS.has(k.toLowerCase())) bad('headers', `The header "${k}" is set by Plinth and cannot be overridden.`);
-          else if (typeof v !== 'string' || v.length > 4000 || /[\r\n\0]/.test(v)) bad('headers', `The value of "${k.slice(0, 100)}" must be a single-line text of at most 4,000 characters.`);
+          else if (typeof v !== 'string' || v.length > 4000 || /[\r\n\0]/.test(v))
+            bad('headers', `The value of "${k.slice(0, 100)}" must be a single-line text of at most 4,000 characters.`);
           else out[k] = v;
         }
         headers = out;
@@ -817,7 +849,9 @@ export class WebhookService {
     if (!this.endpoints.has(id)) await this.checkVersion();
     const base = this.require(id);
     if (typeof overlapHours !== 'number' || !Number.isFinite(overlapHours) || overlapHours < 0 || overlapHours > 720) {
-      throw AppError.validation('Invalid rotation.', { overlapHours: { code: 'validation_invalid_value', message: 'Must be a number of hours from 0 to 720.' } });
+      throw AppError.validation('Invalid rotation.', {
+        overlapHours: { code: 'validation_invalid_value', message: 'Must be a number of hours from 0 to 720.' },
+      });
     }
     const now = Date.now();
     const until = now + Math.round(overlapHours * 3_600_000);
@@ -827,7 +861,9 @@ export class WebhookService {
       .map((s) => ({ secret: s.secret, expires: s.expires === null ? until : Math.min(s.expires, until) }))
       .filter((s) => s.expires > now);
     const secrets: Secret[] = [{ secret, expires: null }, ...kept];
-    await this.deps.db.run(sql`UPDATE "_webhooks" SET secrets = ${this.deps.box().seal(JSON.stringify(secrets))}, updated = ${Math.max(now, base.updated + 1)} WHERE id = ${id}`);
+    await this.deps.db.run(
+      sql`UPDATE "_webhooks" SET secrets = ${this.deps.box().seal(JSON.stringify(secrets))}, updated = ${Math.max(now, base.updated + 1)} WHERE id = ${id}`,
+    );
     await this.changed();
     return { ...this.info(this.require(id)), secret };
   }
@@ -886,7 +922,9 @@ export class WebhookService {
   private async restart(tx: Executor, row: MessageRow): Promise<void> {
     const now = Date.now();
     const round = Number(row.round) + 1;
-    await tx.run(sql`UPDATE "_webhookMessages" SET status = 'pending', attempts = 0, round = ${round}, "nextAttempt" = ${now}, updated = ${now} WHERE id = ${row.id}`);
+    await tx.run(
+      sql`UPDATE "_webhookMessages" SET status = 'pending', attempts = 0, round = ${round}, "nextAttempt" = ${now}, updated = ${now} WHERE id = ${row.id}`,
+    );
     await this.deps.jobs.enqueue<DeliverPayload>(DELIVER_JOB, { m: row.id, r: round, n: 1 }, { tx, key: `${row.id}:${round}:1` });
   }
 
@@ -921,9 +959,7 @@ export class WebhookService {
   async prune(maxAgeMs = 30 * 86_400_000): Promise<number> {
     const before = Date.now() - maxAgeMs;
     const { db } = this.deps;
-    await db.run(
-      sql`DELETE FROM "_webhookAttempts" WHERE message IN (SELECT id FROM "_webhookMessages" WHERE status <> 'pending' AND updated < ${before})`,
-    );
+    await db.run(sql`DELETE FROM "_webhookAttempts" WHERE message IN (SELECT id FROM "_webhookMessages" WHERE status <> 'pending' AND updated < ${before})`);
     const res = await db.run(sql`DELETE FROM "_webhookMessages" WHERE status <> 'pending' AND updated < ${before}`);
     await this.inbounds.prune(maxAgeMs);
     return res.changes;

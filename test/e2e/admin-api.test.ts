@@ -159,7 +159,14 @@ describe('schema editor helpers', () => {
   const check = (body: unknown) => s.admin.send('/api/collections/meta/validate-rule', { method: 'POST', body });
 
   it('checks a rule against a draft (unsaved fields included) and points at the error', async () => {
-    const draft = { name: 'drafty', type: 'base', fields: [{ name: 'title', type: 'text' }, { name: 'published', type: 'bool' }] };
+    const draft = {
+      name: 'drafty',
+      type: 'base',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'published', type: 'bool' },
+      ],
+    };
     assert.deepEqual(await check({ collection: draft, expr: 'published = true && @request.auth.id != ""' }), { valid: true });
     const bad = await check({ collection: draft, expr: 'title = "x" && nope = 1' });
     assert.equal(bad.valid, false);
@@ -206,7 +213,10 @@ describe('schema editor helpers', () => {
     assert.equal(deleted.action, 'delete');
     assert.match(deleted.content, /deleteCollection\("/);
 
-    await assert.rejects(preview({ collection: { name: 'bad name!', type: 'base', fields: [] } }), (e: { status: number; response: { data: Record<string, unknown> } }) => e.status === 400 && !!e.response.data.name);
+    await assert.rejects(
+      preview({ collection: { name: 'bad name!', type: 'base', fields: [] } }),
+      (e: { status: number; response: { data: Record<string, unknown> } }) => e.status === 400 && !!e.response.data.name,
+    );
     assert.deepEqual(readdirSync(join(s.dir, 'migrations')), before, 'no migration file was written');
   });
 });

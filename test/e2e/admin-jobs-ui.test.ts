@@ -24,9 +24,13 @@ describe('dashboard Jobs page in Chromium', { timeout: 120_000 }, () => {
 
   before(async () => {
     s = await startServer({ jobs: { pollMs: 50 } });
-    s.app.jobs.define('send-invoice', () => {
-      if (failing) throw new Error('payment provider said 502');
-    }, { retries: 0 });
+    s.app.jobs.define(
+      'send-invoice',
+      () => {
+        if (failing) throw new Error('payment provider said 502');
+      },
+      { retries: 0 },
+    );
     failedId = (await s.app.jobs.enqueue('send-invoice', { invoice: 'INV-7' })).id;
     waitingId = (await s.app.jobs.enqueue('not-defined-anywhere', { x: 1 })).id;
     for (let i = 0; i < 100 && (await status(failedId)) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 20));

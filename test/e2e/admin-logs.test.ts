@@ -72,7 +72,10 @@ describe('request logs', () => {
     assert.equal((await s.admin.logs.getList(1, 10, { filter: 'data.type = "test"' })).totalItems, 2);
     assert.equal(await logs.cleanup(), 1);
     const left = await s.admin.logs.getList(1, 10, { filter: 'data.type = "test"' });
-    assert.deepEqual(left.items.map((l) => l.message), ['recent']);
+    assert.deepEqual(
+      left.items.map((l) => l.message),
+      ['recent'],
+    );
     await s.admin.settings.update({ logs: { maxDays: 5, minLevel: 0 } });
   });
 

@@ -45,7 +45,10 @@ describe('dashboard: backups page', () => {
 
     await page.getByLabel('Backup name').fill('Bad Name');
     await page.getByRole('button', { name: 'Create backup' }).click();
-    await page.getByRole('alert').filter({ hasText: /valid format/ }).waitFor();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /valid format/ })
+      .waitFor();
     await page.getByLabel('Backup name').fill('from_the_ui.zip');
     await page.getByRole('button', { name: 'Create backup' }).click();
     await page.getByRole('cell', { name: 'from_the_ui.zip', exact: true }).waitFor();
@@ -69,14 +72,23 @@ describe('dashboard: backups page', () => {
 
     // This test server has no restart handler: the refusal reaches the user, the data stays.
     await page.getByRole('button', { name: 'Restore from_the_ui.zip' }).click();
-    await page.getByText(/cannot restart itself|not supported on PostgreSQL/).first().waitFor();
-    assert.deepEqual((await s.app.backups.list()).map((b) => b.key), ['from_the_ui.zip']);
+    await page
+      .getByText(/cannot restart itself|not supported on PostgreSQL/)
+      .first()
+      .waitFor();
+    assert.deepEqual(
+      (await s.app.backups.list()).map((b) => b.key),
+      ['from_the_ui.zip'],
+    );
 
     // Settings › Backups: the schedule (a bad expression shows the field error) and the number kept.
     await page.getByRole('link', { name: 'Settings › Backups' }).click();
     await page.locator('input[name="backupsCron"]').fill('every day');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText(/backups\.cron/).first().waitFor();
+    await page
+      .getByText(/backups\.cron/)
+      .first()
+      .waitFor();
     await page.locator('input[name="backupsCron"]').fill('0 4 * * *');
     await page.locator('input[name="backupsCronMaxKeep"]').fill('5');
     await page.getByRole('button', { name: 'Save changes' }).click();

@@ -276,7 +276,14 @@ describe('dashboard first-hour fixes in Chromium', { timeout: 240_000 }, () => {
   });
 
   it('edits an editor field with a rich-text editor (loaded on first use) whose HTML is sanitised', async () => {
-    await api.collections.create({ name: 'articles', type: 'base', fields: [{ name: 'title', type: 'text' }, { name: 'body', type: 'editor' }] });
+    await api.collections.create({
+      name: 'articles',
+      type: 'base',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'body', type: 'editor' },
+      ],
+    });
     const stored = await api.collection('articles').create({
       title: 'Stored',
       body: '<p>Hello <img src="x" onerror="window.__xss=1"><script>window.__xss=2</script><a href="javascript:window.__xss=3">bad</a> <b onclick="window.__xss=4">bold</b></p>',
@@ -445,7 +452,11 @@ describe('dashboard first-hour fixes in Chromium', { timeout: 240_000 }, () => {
     await page.unroute('**/api/plinth/migrations');
 
     await page.route('**/api/plinth/migrations', (route) =>
-      route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ data: {}, message: 'The requested resource wasn\'t found.', status: 404 }) }),
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ data: {}, message: "The requested resource wasn't found.", status: 404 }),
+      }),
     );
     await page.reload();
     await page.getByTestId('migrations-unavailable').waitFor();
@@ -467,7 +478,10 @@ describe('dashboard first-hour fixes in Chromium', { timeout: 240_000 }, () => {
     await warning.getByRole('button', { name: /^Trust / }).click();
     await warning.waitFor({ state: 'detached' });
     const headers = (await api.settings.getAll()).trustedProxy.headers as string[];
-    assert.deepEqual(headers.map((h) => h.toLowerCase()), ['x-forwarded-for']);
+    assert.deepEqual(
+      headers.map((h) => h.toLowerCase()),
+      ['x-forwarded-for'],
+    );
     await page.goto(`${s.url}/_/#/settings/trusted-proxy`);
     assert.match(await page.locator('form[data-section="trusted-proxy"] textarea').inputValue(), /x-forwarded-for/i);
     await page.setExtraHTTPHeaders({});

@@ -126,7 +126,7 @@ describe('admin dashboard in Chromium', { timeout: 180_000 }, () => {
     await listRule.getByLabel('Superusers only').uncheck();
     await typeInEditor('rule-listRule', 'nope = 1');
     await listRule.locator('.field-error').filter({ hasText: 'nope' }).waitFor();
-    assert.equal(await listRule.locator('.cm-lintRange-error').count() > 0, true, 'the error is marked in place');
+    assert.equal((await listRule.locator('.cm-lintRange-error').count()) > 0, true, 'the error is marked in place');
     await typeInEditor('rule-listRule', 'publi');
     const completion = page.locator('.cm-tooltip-autocomplete');
     await completion.getByText('published', { exact: true }).waitFor();
@@ -156,7 +156,19 @@ describe('admin dashboard in Chromium', { timeout: 180_000 }, () => {
     assert.equal(saved.viewRule, '');
     assert.deepEqual(
       saved.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`),
-      ['id:text', 'title:text', 'views:number', 'published:bool', 'status:select', 'meta:json', 'when:date', 'cover:file', 'author:relation', 'created:autodate', 'updated:autodate'],
+      [
+        'id:text',
+        'title:text',
+        'views:number',
+        'published:bool',
+        'status:select',
+        'meta:json',
+        'when:date',
+        'cover:file',
+        'author:relation',
+        'created:autodate',
+        'updated:autodate',
+      ],
     );
   });
 

@@ -98,7 +98,14 @@ describe('API keys', () => {
     const everything = String((await createKey({ name: 'everything', scopes: ['*:*'] })).key);
     assert.equal(await send('GET', '/api/collections/orders/records', everything), 200);
     assert.equal(await send('GET', '/api/collections/_superusers/records', everything), 403, '* never covers system collections');
-    assert.equal(await send('POST', '/api/collections/_superusers/records', everything, { email: 'x@example.com', password: 'password123', passwordConfirm: 'password123' }), 403);
+    assert.equal(
+      await send('POST', '/api/collections/_superusers/records', everything, {
+        email: 'x@example.com',
+        password: 'password123',
+        passwordConfirm: 'password123',
+      }),
+      403,
+    );
     const named = String((await createKey({ name: 'named', scopes: ['_superusers:list'] })).key);
     assert.equal(await send('GET', '/api/collections/_superusers/records', named), 200, 'system collections can be granted by name');
   });

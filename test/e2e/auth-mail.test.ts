@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { startSmtpSink, otpFromMail, tokenFromMail, type SmtpSink } from '../helpers/auth-smtp-sink.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { jwtPayload, login, parallel, postJson, signUp, similarTimes } from '../helpers/auth-http.js';
@@ -105,7 +105,8 @@ describe('emailed auth flows (SMTP sink)', () => {
       const token = tokenFromMail(await smtp.waitFor((m) => m.to.includes('race-reset@example.com')), 'confirm-password-reset');
       const counts = await parallel(
         50,
-        async () => (await postJson(s, '/api/collections/users/confirm-password-reset', { token, password: 'race-pass-123', passwordConfirm: 'race-pass-123' })).status,
+        async () =>
+          (await postJson(s, '/api/collections/users/confirm-password-reset', { token, password: 'race-pass-123', passwordConfirm: 'race-pass-123' })).status,
       );
       assert.equal(counts.get(204), 1, JSON.stringify([...counts]));
       assert.equal(counts.get(400), 49);
@@ -119,7 +120,11 @@ describe('emailed auth flows (SMTP sink)', () => {
       assert.equal(short.status, 400);
       assert.ok('password' in (short.body.data as object));
       for (const bad of [{}, [], true, null, 0]) {
-        const res = await postJson(s, '/api/collections/users/confirm-password-reset', { token: bad, password: 'long-enough-1', passwordConfirm: 'long-enough-1' });
+        const res = await postJson(s, '/api/collections/users/confirm-password-reset', {
+          token: bad,
+          password: 'long-enough-1',
+          passwordConfirm: 'long-enough-1',
+        });
         assert.equal(res.status, 400);
         const res2 = await postJson(s, '/api/collections/users/confirm-password-reset', { token, password: bad, passwordConfirm: bad });
         assert.equal(res2.status, 400);
@@ -184,7 +189,10 @@ describe('emailed auth flows (SMTP sink)', () => {
       const pb = await login(s, 'race-change@example.com');
       await pb.collection('users').requestEmailChange('race-changed@example.com');
       const token = tokenFromMail(await smtp.waitFor((m) => m.to.includes('race-changed@example.com')), 'confirm-email-change');
-      const counts = await parallel(50, async () => (await postJson(s, '/api/collections/users/confirm-email-change', { token, password: 'password123' })).status);
+      const counts = await parallel(
+        50,
+        async () => (await postJson(s, '/api/collections/users/confirm-email-change', { token, password: 'password123' })).status,
+      );
       assert.equal(counts.get(204), 1, JSON.stringify([...counts]));
     });
 
@@ -279,7 +287,10 @@ describe('emailed auth flows (SMTP sink)', () => {
 
     it('templates are logic-less: placeholders are escaped values, never code, never re-expanded', async () => {
       await s.admin.collections.update('users', {
-        verificationTemplate: { subject: 'Hi {RECORD:name} {APP_NAME}', body: '<p>{RECORD:name}</p><p>${process.exit(1)} <%= 7*7 %> {{7*7}} {UNKNOWN}</p><a href="{APP_URL}/v/{TOKEN}">v</a>' },
+        verificationTemplate: {
+          subject: 'Hi {RECORD:name} {APP_NAME}',
+          body: '<p>{RECORD:name}</p><p>${process.exit(1)} <%= 7*7 %> {{7*7}} {UNKNOWN}</p><a href="{APP_URL}/v/{TOKEN}">v</a>',
+        },
       });
       try {
         await signUp(s, 'tpl@example.com', 'password123', { name: '<script>alert(1)</script> {TOKEN} {RECORD:email}' });
@@ -291,7 +302,10 @@ describe('emailed auth flows (SMTP sink)', () => {
         assert.equal(mail.subject, 'Hi <script>alert(1)</script> {TOKEN} {RECORD:email} Plinth Test');
       } finally {
         await s.admin.collections.update('users', {
-          verificationTemplate: { subject: 'Verify your {APP_NAME} email', body: '<p><a href="{APP_URL}/_/#/auth/confirm-verification/{TOKEN}">Verify</a></p>' },
+          verificationTemplate: {
+            subject: 'Verify your {APP_NAME} email',
+            body: '<p><a href="{APP_URL}/_/#/auth/confirm-verification/{TOKEN}">Verify</a></p>',
+          },
         });
       }
     });

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { hotp, base32Decode, totpCode, totpStep } from '../../src/auth/totp-code.js';
 import { startSmtpSink, otpFromMail, type SmtpSink } from '../helpers/auth-smtp-sink.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -75,7 +75,10 @@ describe('MFA', () => {
       const unknown = await postJson(s, '/api/collections/users/auth-with-password', { identity: 'mfa3@example.com', password: 'password123', mfaId: 'nope' });
       assert.equal(unknown.status, 400);
       for (const bad of [{}, [], true]) {
-        assert.equal((await postJson(s, '/api/collections/users/auth-with-password', { identity: 'mfa3@example.com', password: 'password123', mfaId: bad })).status, 400);
+        assert.equal(
+          (await postJson(s, '/api/collections/users/auth-with-password', { identity: 'mfa3@example.com', password: 'password123', mfaId: bad })).status,
+          400,
+        );
       }
     });
 
@@ -166,7 +169,8 @@ describe('MFA', () => {
       const mfaId3 = await passwordStep('recover@example.com');
       const counts = await parallel(50, async () => (await postJson(s, '/api/collections/users/auth-with-totp', { mfaId: mfaId3, code: second })).status);
       assert.equal(counts.get(200), 1, JSON.stringify([...counts]));
-      const token = (await postJson(s, '/api/collections/users/auth-with-totp', { mfaId: await passwordStep('recover@example.com'), code: u.recoveryCodes[2] })).body.token as string;
+      const token = (await postJson(s, '/api/collections/users/auth-with-totp', { mfaId: await passwordStep('recover@example.com'), code: u.recoveryCodes[2] }))
+        .body.token as string;
       assert.equal((await getJson(s, '/api/collections/users/totp', token)).body.recoveryCodesLeft, 7);
     });
 

@@ -28,7 +28,12 @@ async function codeFor(providerName = 'oidc'): Promise<{ code: string; codeVerif
 
 async function signIn(createData?: Record<string, unknown>, token?: string) {
   const { code, codeVerifier } = await codeFor();
-  return postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code, codeVerifier, redirectURL: redirectURL(), ...(createData ? { createData } : {}) }, token);
+  return postJson(
+    s,
+    '/api/collections/users/auth-with-oauth2',
+    { provider: 'oidc', code, codeVerifier, redirectURL: redirectURL(), ...(createData ? { createData } : {}) },
+    token,
+  );
 }
 
 async function linksOf(recordId: string) {
@@ -163,7 +168,12 @@ describe('OAuth2 / OIDC', () => {
       const methods = await s.client().collection('_superusers').listAuthMethods();
       const p = methods.oauth2.providers[0]!;
       const { code } = await idp.authorize(p.authURL, redirectURL());
-      const res = await postJson(s, '/api/collections/_superusers/auth-with-oauth2', { provider: 'oidc', code, codeVerifier: p.codeVerifier, redirectURL: redirectURL() });
+      const res = await postJson(s, '/api/collections/_superusers/auth-with-oauth2', {
+        provider: 'oidc',
+        code,
+        codeVerifier: p.codeVerifier,
+        redirectURL: redirectURL(),
+      });
       assert.equal(res.status, 400);
       assert.equal((await s.admin.collection('_superusers').getList(1, 10, { filter: "email='wannabe@example.com'" })).totalItems, 0);
     } finally {
@@ -217,16 +227,34 @@ describe('OAuth2 / OIDC', () => {
 
     it('a wrong PKCE verifier, a missing one, an unknown provider, bad input types', async () => {
       const { code } = await codeFor();
-      const wrong = await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code, codeVerifier: 'x'.repeat(43), redirectURL: redirectURL() });
+      const wrong = await postJson(s, '/api/collections/users/auth-with-oauth2', {
+        provider: 'oidc',
+        code,
+        codeVerifier: 'x'.repeat(43),
+        redirectURL: redirectURL(),
+      });
       assert.equal(wrong.status, 400);
       const { code: code2 } = await codeFor();
       assert.equal((await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code: code2, redirectURL: redirectURL() })).status, 400);
-      assert.equal((await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'github', code: 'x', codeVerifier: 'x'.repeat(43), redirectURL: redirectURL() })).status, 400);
+      assert.equal(
+        (
+          await postJson(s, '/api/collections/users/auth-with-oauth2', {
+            provider: 'github',
+            code: 'x',
+            codeVerifier: 'x'.repeat(43),
+            redirectURL: redirectURL(),
+          })
+        ).status,
+        400,
+      );
       for (const bad of [{}, [], true, null, 7]) {
         assert.equal((await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code: bad, redirectURL: redirectURL() })).status, 400);
         assert.equal((await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: bad, code: 'x', redirectURL: redirectURL() })).status, 400);
       }
-      assert.equal((await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code: 'x', redirectURL: redirectURL(), createData: 'x' })).status, 400);
+      assert.equal(
+        (await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code: 'x', redirectURL: redirectURL(), createData: 'x' })).status,
+        400,
+      );
     });
 
     it('a raw provider answering HTML, a huge body or nothing', async () => {
@@ -241,7 +269,12 @@ describe('OAuth2 / OIDC', () => {
           const methods = await s.client().collection('users').listAuthMethods();
           const p = methods.oauth2.providers.find((x) => x.name === 'oidc2')!;
           const { code } = await idp.authorize(p.authURL, redirectURL());
-          const res = await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc2', code, codeVerifier: p.codeVerifier, redirectURL: redirectURL() });
+          const res = await postJson(s, '/api/collections/users/auth-with-oauth2', {
+            provider: 'oidc2',
+            code,
+            codeVerifier: p.codeVerifier,
+            redirectURL: redirectURL(),
+          });
           assert.equal(res.status, 400, label);
         } finally {
           await raw.close();
@@ -258,7 +291,8 @@ describe('OAuth2 / OIDC', () => {
       req.resume();
       res.setHeader('content-type', 'application/json');
       if (req.url === '/token') return res.end(JSON.stringify({ access_token: 'gh-token', token_type: 'bearer' }));
-      if (req.url === '/user') return res.end(JSON.stringify({ id: 4242, login: 'octo', name: 'Octo Cat', email: 'public@example.com', avatar_url: 'https://img.test/o.png' }));
+      if (req.url === '/user')
+        return res.end(JSON.stringify({ id: 4242, login: 'octo', name: 'Octo Cat', email: 'public@example.com', avatar_url: 'https://img.test/o.png' }));
       if (req.url === '/user/emails') return res.end(JSON.stringify(emails));
       res.statusCode = 404;
       res.end('{}');
@@ -267,13 +301,25 @@ describe('OAuth2 / OIDC', () => {
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
       await enableOAuth2(s, 'users', [
-        { name: 'github', clientId: 'gh-client', clientSecret: 'gh-secret', authURL: `${idp.issuer}/authorize`, tokenURL: `${base}/token`, userInfoURL: `${base}/user` },
+        {
+          name: 'github',
+          clientId: 'gh-client',
+          clientSecret: 'gh-secret',
+          authURL: `${idp.issuer}/authorize`,
+          tokenURL: `${base}/token`,
+          userInfoURL: `${base}/user`,
+        },
       ]);
       const methods = await s.client().collection('users').listAuthMethods();
       const p = methods.oauth2.providers[0]!;
       assert.equal(p.displayName, 'GitHub');
       assert.equal(new URL(p.authURL).searchParams.get('scope'), 'read:user user:email');
-      const res = await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'github', code: 'any', codeVerifier: p.codeVerifier, redirectURL: redirectURL() });
+      const res = await postJson(s, '/api/collections/users/auth-with-oauth2', {
+        provider: 'github',
+        code: 'any',
+        codeVerifier: p.codeVerifier,
+        redirectURL: redirectURL(),
+      });
       assert.equal(res.status, 200, JSON.stringify(res.body));
       const meta = res.body.meta as Record<string, unknown>;
       assert.equal(meta.id, '4242');
@@ -315,7 +361,11 @@ describe('OAuth2 / OIDC', () => {
           if (end >= 0) {
             const frame = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            const get = (k: string) => frame.split('\n').find((l) => l.startsWith(`${k}:`))?.slice(k.length + 1) ?? '';
+            const get = (k: string) =>
+              frame
+                .split('\n')
+                .find((l) => l.startsWith(`${k}:`))
+                ?.slice(k.length + 1) ?? '';
             return { id: get('id'), event: get('event'), data: get('data') };
           }
           const { value, done } = await reader.read();
@@ -355,7 +405,12 @@ describe('OAuth2 / OIDC', () => {
   it('403 when OAuth2 is disabled for the collection', async () => {
     await s.admin.collections.update('users', { oauth2: { enabled: false } });
     try {
-      const res = await postJson(s, '/api/collections/users/auth-with-oauth2', { provider: 'oidc', code: 'x', codeVerifier: 'x'.repeat(43), redirectURL: redirectURL() });
+      const res = await postJson(s, '/api/collections/users/auth-with-oauth2', {
+        provider: 'oidc',
+        code: 'x',
+        codeVerifier: 'x'.repeat(43),
+        redirectURL: redirectURL(),
+      });
       assert.equal(res.status, 403);
     } finally {
       await enableOAuth2(s, 'users', [idp.config('oidc')]);

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { ident, sql } from '../../src/db/sql.js';
 import { startServer, SUPERUSER_EMAIL, type TestServer } from '../helpers/server.js';
 import { getJson, jwtPayload, login, postJson, signUp, similarTimes } from '../helpers/auth-http.js';
@@ -192,7 +192,10 @@ describe('server-owned auth fields and manageRule', () => {
     await s.admin.collections.update('users', { updateRule: "@request.auth.id != ''" });
     try {
       const otherId = await signUp(s, 'other@example.com');
-      await assert.rejects(users.update(otherId, { emailVisibility: true }), (e: ClientResponseError) => e.status === 400 && 'emailVisibility' in e.response.data);
+      await assert.rejects(
+        users.update(otherId, { emailVisibility: true }),
+        (e: ClientResponseError) => e.status === 400 && 'emailVisibility' in e.response.data,
+      );
       await users.update(otherId, { name: 'renamed by a peer' });
     } finally {
       await s.admin.collections.update('users', { updateRule: 'id = @request.auth.id' });
@@ -204,7 +207,16 @@ describe('server-owned auth fields and manageRule', () => {
     const pb = await login(s, 'book@example.com');
     for (const name of ['_otps', '_mfas', '_externalAuths', '_authOrigins']) {
       await assert.rejects(
-        pb.collection(name).create({ id: 'chosenid1234567', collectionRef: '_pb_users_auth_', recordRef: id, provider: 'x', providerId: 'y', method: 'password', fingerprint: 'f', password: 'p' }),
+        pb.collection(name).create({
+          id: 'chosenid1234567',
+          collectionRef: '_pb_users_auth_',
+          recordRef: id,
+          provider: 'x',
+          providerId: 'y',
+          method: 'password',
+          fingerprint: 'f',
+          password: 'p',
+        }),
         (e: ClientResponseError) => e.status === 403,
         name,
       );
@@ -239,7 +251,9 @@ describe('server-owned auth fields and manageRule', () => {
     await assert.rejects(peer.collection('staff').update(bossRec.id, { verified: true }), (e: ClientResponseError) => e.status === 400);
     assert.equal((await boss.collection('staff').getOne(worker.id)).email, 'worker@example.com', 'a manager sees the email of a record it manages');
     assert.equal('email' in (await peer.collection('staff').getOne(bossRec.id)), false, 'a non-manager does not');
-    const changed = await boss.collection('staff').update(worker.id, { email: 'worker2@example.com', verified: true, password: 'newpass123', passwordConfirm: 'newpass123' });
+    const changed = await boss
+      .collection('staff')
+      .update(worker.id, { email: 'worker2@example.com', verified: true, password: 'newpass123', passwordConfirm: 'newpass123' });
     assert.equal(changed.verified, true);
     assert.equal((await s.admin.collection('staff').getOne(worker.id)).email, 'worker2@example.com');
     assert.equal((await postJson(s, '/api/collections/staff/auth-refresh', {}, peer.authStore.token)).status, 401, 'the old token died with the change');

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import yazl from 'yazl';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { listZip } from '../../src/backups/zip.js';
 import { AUTO_BACKUP_JOB, AUTO_BACKUP_PREFIX } from '../../src/backups/index.js';
 import { startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
@@ -97,7 +97,10 @@ describe(`backups API (${TEST_DIALECT})`, () => {
     assert.ok(!names.some((n) => n.startsWith('backups/') || n.endsWith('-wal') || n.endsWith('-shm') || n.startsWith('.plinth_temp')), names.join());
 
     assert.equal(await s.admin.backups.delete('named_backup-1.zip'), true);
-    assert.deepEqual((await s.admin.backups.getFullList()).map((b) => b.key), [item!.key]);
+    assert.deepEqual(
+      (await s.admin.backups.getFullList()).map((b) => b.key),
+      [item!.key],
+    );
     await assert.rejects(s.admin.backups.delete('named_backup-1.zip'), (e: ClientResponseError) => e.status === 400);
     await s.admin.backups.delete(item!.key);
   });
@@ -105,7 +108,12 @@ describe(`backups API (${TEST_DIALECT})`, () => {
   it('is for superusers only: guests 401, other records 403; downloads need a superuser file token', async () => {
     await s.admin.backups.create('auth_check.zip');
     const guest = s.client();
-    for (const call of [() => guest.backups.getFullList(), () => guest.backups.create(''), () => guest.backups.delete('auth_check.zip'), () => guest.backups.restore('auth_check.zip')]) {
+    for (const call of [
+      () => guest.backups.getFullList(),
+      () => guest.backups.create(''),
+      () => guest.backups.delete('auth_check.zip'),
+      () => guest.backups.restore('auth_check.zip'),
+    ]) {
       await assert.rejects(call(), (e: ClientResponseError) => e.status === 401);
     }
     const headers = { Authorization: userToken };
@@ -126,7 +134,10 @@ describe(`backups API (${TEST_DIALECT})`, () => {
     assert.equal((await s.fetch(`/api/backups/auth_check.zip?token=${userFileToken}`)).status, 403);
     // A superuser's auth token is not a file token either.
     assert.equal((await s.fetch(`/api/backups/auth_check.zip?token=${s.admin.authStore.token}`)).status, 403);
-    assert.deepEqual((await s.admin.backups.getFullList()).map((b) => b.key), ['auth_check.zip']);
+    assert.deepEqual(
+      (await s.admin.backups.getFullList()).map((b) => b.key),
+      ['auth_check.zip'],
+    );
     await s.admin.backups.delete('auth_check.zip');
   });
 
@@ -233,7 +244,8 @@ describe(`backups API (${TEST_DIALECT})`, () => {
     const temp = join(s.app.config.dataDir, '.plinth_temp');
     assert.deepEqual(existsSync(temp) ? readdirSync(temp) : [], []);
     assert.equal(s.app.backups.canBackup(), true);
-    for (const key of ['no_data.zip', 'foreign.zip', 'garbage_db.zip', 'damaged_db.zip', 'traversal.zip', 'absolute.zip', 'corrupt.zip']) await s.admin.backups.delete(key);
+    for (const key of ['no_data.zip', 'foreign.zip', 'garbage_db.zip', 'damaged_db.zip', 'traversal.zip', 'absolute.zip', 'corrupt.zip'])
+      await s.admin.backups.delete(key);
   });
 
   it('a valid backup on a server that cannot restart itself (or on PostgreSQL) is a clear 400, data untouched', async () => {
@@ -285,7 +297,9 @@ describe(`backups API (${TEST_DIALECT})`, () => {
   });
 
   it('answers one backup at a time; /api/health canBackup is false while one runs', async () => {
-    const health = async () => ((await (await s.fetch('/api/health', { headers: { Authorization: s.admin.authStore.token } })).json()) as { data: { canBackup: boolean } }).data.canBackup;
+    const health = async () =>
+      ((await (await s.fetch('/api/health', { headers: { Authorization: s.admin.authStore.token } })).json()) as { data: { canBackup: boolean } }).data
+        .canBackup;
     assert.equal(await health(), true);
     const original = s.app.backups.openOutput;
     let release!: () => void;
@@ -313,7 +327,10 @@ describe(`backups API (${TEST_DIALECT})`, () => {
       s.app.backups.openOutput = original;
     }
     assert.equal(await health(), true);
-    assert.deepEqual((await s.admin.backups.getFullList()).map((b) => b.key), ['slow.zip']);
+    assert.deepEqual(
+      (await s.admin.backups.getFullList()).map((b) => b.key),
+      ['slow.zip'],
+    );
     await s.admin.backups.delete('slow.zip');
   });
 
@@ -336,7 +353,10 @@ describe(`backups API (${TEST_DIALECT})`, () => {
       if (TEST_DIALECT === 'sqlite') {
         await assert.rejects(s.admin.backups.restore('hooked.zip'), (e: ClientResponseError) => e.status === 400 && /Restores are disabled/.test(e.message));
       }
-      assert.deepEqual((await s.admin.backups.getFullList()).map((x) => x.key), ['hooked.zip']);
+      assert.deepEqual(
+        (await s.admin.backups.getFullList()).map((x) => x.key),
+        ['hooked.zip'],
+      );
       assert.deepEqual(seen, ['create:hooked.zip', 'create:refused.zip', 'create:stopped.zip', ...(TEST_DIALECT === 'sqlite' ? ['restore:hooked.zip'] : [])]);
       assert.equal(s.app.backups.canBackup(), true);
     } finally {
@@ -364,7 +384,10 @@ describe(`backups API (${TEST_DIALECT})`, () => {
     assert.equal(keys.filter((k) => k.startsWith(AUTO_BACKUP_PREFIX)).length, 2, keys.join());
     assert.ok(keys.includes('manual_one.zip'));
     await s.admin.settings.update({ backups: { cron: '' } });
-    assert.equal((await s.admin.crons.getFullList()).find((j) => j.id === AUTO_BACKUP_JOB), undefined);
+    assert.equal(
+      (await s.admin.crons.getFullList()).find((j) => j.id === AUTO_BACKUP_JOB),
+      undefined,
+    );
     for (const k of keys) await s.admin.backups.delete(k);
   });
 });

@@ -86,7 +86,10 @@ describe(`backup during concurrent writes, restored into a fresh instance (${TES
     await writers;
     assert.equal(failures, 0, 'every write succeeded while the backup ran');
     // No write pause: writes kept completing while the backup ran.
-    assert.ok(doneWhenBackupFinished - doneWhenBackupStarted >= 25, `writes progressed during the backup (${doneWhenBackupStarted} → ${doneWhenBackupFinished} of ${jobs.length}, ${backupMs} ms)`);
+    assert.ok(
+      doneWhenBackupFinished - doneWhenBackupStarted >= 25,
+      `writes progressed during the backup (${doneWhenBackupStarted} → ${doneWhenBackupFinished} of ${jobs.length}, ${backupMs} ms)`,
+    );
 
     // Download it and restore it into a fresh instance through the CLI.
     const token = await s.admin.files.getToken();

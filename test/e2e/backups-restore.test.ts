@@ -70,12 +70,24 @@ describe('backup restore end to end', () => {
     child.stderr.on('data', (b) => (output += b));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     try {
-      await until(async () => output, (o) => o.includes('Server started'));
+      await until(
+        async () => output,
+        (o) => o.includes('Server started'),
+      );
       const url = `http://127.0.0.1:${port}`;
       const pb = new PocketBase(url);
       pb.autoCancellation(false);
       await pb.collection('_superusers').authWithPassword('ops@example.com', 'password-123');
-      await pb.collections.create({ name: 'notes', type: 'base', listRule: '', viewRule: '', fields: [{ name: 'title', type: 'text' }, { name: 'doc', type: 'file', maxSelect: 1 }] });
+      await pb.collections.create({
+        name: 'notes',
+        type: 'base',
+        listRule: '',
+        viewRule: '',
+        fields: [
+          { name: 'title', type: 'text' },
+          { name: 'doc', type: 'file', maxSelect: 1 },
+        ],
+      });
       const form = new FormData();
       form.append('title', 'in the backup');
       form.append('doc', new File(['backed up bytes'], 'doc.txt', { type: 'text/plain' }));
@@ -143,7 +155,10 @@ describe('backup restore end to end', () => {
     assert.match(created.out, /Created backup cli_one\.zip/);
     assert.doesNotMatch(created.err, /\r/, 'no progress bar when stderr is not a TTY');
     // On a terminal (a pty from script(1)): a progress bar redrawn in place.
-    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} backup create tty_one.zip --dir=${dataDir}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} backup create tty_one.zip --dir=${dataDir}`, '/dev/null'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(tty.status, 0, tty.stdout + tty.stderr);
     assert.match(tty.stdout, /\r\[#+-*\] +\d+% /);
     assert.match(tty.stdout, /\[#{30}\] 100% /);
@@ -167,7 +182,10 @@ describe('backup restore end to end', () => {
     const check = await App.open({ dataDir, logger: silentLogger() });
     try {
       const rows = await check.db.all<{ title: string }>(sql`SELECT title FROM notes ORDER BY title`);
-      assert.deepEqual(rows.map((r) => r.title), ['one']);
+      assert.deepEqual(
+        rows.map((r) => r.title),
+        ['one'],
+      );
     } finally {
       await check.close();
     }
@@ -204,7 +222,10 @@ describe('backup restore end to end', () => {
       const check = await App.open({ dataDir: join(dir, 'pg', 'restored'), databaseUrl: target.url, poolSize: 2, logger: silentLogger() });
       try {
         const rows = await check.db.all<{ title: string }>(sql`SELECT title FROM notes ORDER BY title`);
-        assert.deepEqual(rows.map((r) => r.title), ['from postgres']);
+        assert.deepEqual(
+          rows.map((r) => r.title),
+          ['from postgres'],
+        );
       } finally {
         await check.close();
       }
@@ -235,7 +256,7 @@ describe('backup restore end to end', () => {
       await app.collections.create({ name: 'thing_titles', type: 'view', viewQuery: 'SELECT id, title FROM things' });
       const req = systemRequest(app.collections);
       const values = [
-        { title: "it's \"quoted\" ✓\nline", n: 1.5, ok: true, meta: { a: [1, 'x', null], s: 'str' }, when: '2026-01-02 03:04:05.678Z', tags: ['a', 'c'] },
+        { title: 'it\'s "quoted" ✓\nline', n: 1.5, ok: true, meta: { a: [1, 'x', null], s: 'str' }, when: '2026-01-02 03:04:05.678Z', tags: ['a', 'c'] },
         { title: '', n: -3, ok: false, meta: 'just a string', when: '', tags: [] },
         { title: 'null json', n: 0, ok: false, meta: null, when: '', tags: ['b'] },
       ];

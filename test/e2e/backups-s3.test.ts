@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { S3Client } from '../../src/files/s3/client.js';
 import { startS3rver, type S3Server } from './files-s3rver.js';
 import { startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
@@ -18,7 +18,15 @@ describe(`backups in S3 (${TEST_DIALECT})`, () => {
   let client: S3Client;
   before(async () => {
     [s3, s] = await Promise.all([startS3rver('plinth-backups'), startServer()]);
-    const config = { enabled: true, bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKey: s3.accessKey, secret: s3.secret, forcePathStyle: true };
+    const config = {
+      enabled: true,
+      bucket: s3.bucket,
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      accessKey: s3.accessKey,
+      secret: s3.secret,
+      forcePathStyle: true,
+    };
     await s.admin.settings.update({ backups: { s3: config } });
     client = new S3Client(config);
     await s.admin.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }] });

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 describe('batch', () => {
@@ -50,7 +50,7 @@ describe('batch', () => {
     assert.equal(res[0]!.status, 200);
     assert.equal(res[0]!.body.title, 'first');
     assert.equal(res[1]!.body.done, true);
-    assert.deepEqual(Object.keys(res[1]!.body).sort(), ['done', 'id'], 'the sub-request\'s ?fields= applies');
+    assert.deepEqual(Object.keys(res[1]!.body).sort(), ['done', 'id'], "the sub-request's ?fields= applies");
     assert.equal(res[2]!.body.id, 'upsertedid00001');
     assert.deepEqual({ status: res[3]!.status, body: res[3]!.body }, { status: 204, body: null });
     await assert.rejects(s.client().collection('todos').getOne(doomed.id), (e: ClientResponseError) => e.status === 404);
@@ -79,8 +79,7 @@ describe('batch', () => {
     const tooMany = s.client().createBatch();
     for (let i = 0; i < 11; i++) tooMany.collection('todos').create({ title: `n${i}` });
     await assert.rejects(tooMany.send(), (e: ClientResponseError) => e.status === 400 && 'requests' in e.response.data);
-    const post = (body: unknown) =>
-      s.fetch('/api/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) => s.fetch('/api/batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post({ requests: [{ method: 'GET', url: '/api/collections/todos/records' }] })).status, 400);
     assert.equal((await post({ requests: [{ method: 'POST', url: '/api/settings' }] })).status, 400);
     assert.equal((await post({ requests: 'nope' })).status, 400);
@@ -99,7 +98,7 @@ describe('batch', () => {
     assert.equal(body.data.requests['0']!.response.status, 400);
   });
 
-  it('applies each sub-request\'s rules with the caller\'s auth', async () => {
+  it("applies each sub-request's rules with the caller's auth", async () => {
     await s.admin.collections.update('todos', { createRule: null });
     try {
       const batch = s.client().createBatch();

@@ -17,7 +17,11 @@ describe('npm start builds only what is stale', () => {
   let log: string;
   const run = () => {
     writeFileSync(log, '');
-    const r = spawnSync(process.execPath, [SCRIPT], { cwd: join(root, 'project'), encoding: 'utf8', env: { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH}` } });
+    const r = spawnSync(process.execPath, [SCRIPT], {
+      cwd: join(root, 'project'),
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH}` },
+    });
     assert.equal(r.status, 0, r.stderr);
     return { out: r.stdout, calls: readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) };
   };
@@ -44,7 +48,8 @@ describe('npm start builds only what is stale', () => {
       chmodSync(p, 0o755);
     }
     // Sources an hour old, outputs a minute old: up to date.
-    for (const rel of ['src/a.ts', 'test/t.test.ts', 'bench/b.ts', 'tsconfig.json', 'admin/src/App.svelte', 'admin/index.html', 'package-lock.json']) write(rel, 'x', 3600);
+    for (const rel of ['src/a.ts', 'test/t.test.ts', 'bench/b.ts', 'tsconfig.json', 'admin/src/App.svelte', 'admin/index.html', 'package-lock.json'])
+      write(rel, 'x', 3600);
     for (const dir of ['src', 'test', 'bench', 'admin', 'admin/src', '.']) age(dir, 3600);
     write('dist/src/cli/main.js', '', 60);
     write('dist/.tsbuildinfo', '{}', 60);

@@ -44,9 +44,13 @@ describe('plinth serve --publicDir --indexFallback --sqlWrite', () => {
     writeFileSync(join(site, 'index.html'), '<h1>site</h1>');
     assert.equal(plinth(['superuser', 'upsert', 'ops@example.com', 'password-123', `--dir=${dataDir}`]).code, 0);
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'serve', `--http=127.0.0.1:${port}`, `--dir=${dataDir}`, `--publicDir=${site}`, '--indexFallback=false', '--sqlWrite'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', `--http=127.0.0.1:${port}`, `--dir=${dataDir}`, `--publicDir=${site}`, '--indexFallback=false', '--sqlWrite'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (b) => (output += b));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));

@@ -71,10 +71,26 @@ describe('plinth CLI', () => {
   });
 
   it('rejects unknown commands and bad flags clearly (exit 2)', () => {
-    for (const args of [['bogus'], ['serve', '--nope'], ['serve', '--http=notanaddress'], ['serve', '--http'], ['superuser', 'upsert'], ['migrate', 'sideways', `--dir=${dir}/d0`], ['migrate-data', `--from=${dir}/d0`], ['serve', '--poolSize=0'], ['serve', '--poolSize=lots'],
+    for (const args of [
+      ['bogus'],
+      ['serve', '--nope'],
+      ['serve', '--http=notanaddress'],
+      ['serve', '--http'],
+      ['superuser', 'upsert'],
+      ['migrate', 'sideways', `--dir=${dir}/d0`],
+      ['migrate-data', `--from=${dir}/d0`],
+      ['serve', '--poolSize=0'],
+      ['serve', '--poolSize=lots'],
       // stray positionals, unknown short flags, values for boolean flags
-      ['serve', 'extra'], ['serve', '-x'], ['serve', '--dev=yes'], ['migrate', 'up', 'extra', `--dir=${dir}/d0`], ['migrate', 'down', '1', 'more', `--dir=${dir}/d0`],
-      ['superuser', 'delete', 'a@example.com', 'extra', `--dir=${dir}/d0`], ['superuser', 'upsert', 'a@example.com', 'pw-123456789', 'extra'], ['migrate-data', 'stray', '--to=postgres://x']]) {
+      ['serve', 'extra'],
+      ['serve', '-x'],
+      ['serve', '--dev=yes'],
+      ['migrate', 'up', 'extra', `--dir=${dir}/d0`],
+      ['migrate', 'down', '1', 'more', `--dir=${dir}/d0`],
+      ['superuser', 'delete', 'a@example.com', 'extra', `--dir=${dir}/d0`],
+      ['superuser', 'upsert', 'a@example.com', 'pw-123456789', 'extra'],
+      ['migrate-data', 'stray', '--to=postgres://x'],
+    ]) {
       const r = plinth(args);
       assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.err}`);
       assert.match(r.err, /Error:/);
@@ -91,7 +107,10 @@ describe('plinth CLI', () => {
     try {
       const parent = join(dir, 'busy');
       mkdirSync(join(parent, 'plinth_migrations'), { recursive: true });
-      writeFileSync(join(parent, 'plinth_migrations', '1000000000000_would_run.js'), `export async function up(app) { await app.saveCollection({ name: 'nope', type: 'base', fields: [] }); }\n`);
+      writeFileSync(
+        join(parent, 'plinth_migrations', '1000000000000_would_run.js'),
+        `export async function up(app) { await app.saveCollection({ name: 'nope', type: 'base', fields: [] }); }\n`,
+      );
       for (const db of [[], [`--db=${temp.url}`]]) {
         const r = plinth(['serve', `--http=127.0.0.1:${port}`, `--dir=${join(parent, 'data')}`, ...db]);
         assert.equal(r.code, 1, r.err);
@@ -120,7 +139,10 @@ describe('plinth CLI', () => {
     for (const d of [file, join(file, 'sub')]) {
       const r = plinth(['serve', '--http=127.0.0.1:0', `--dir=${d}`]);
       assert.equal(r.code, 1, r.err);
-      assert.match(r.err, /^Error: Cannot use the data directory .*: it \(or a folder above it\) is a file, not a directory\. Choose another with --dir=PATH\.\n$/);
+      assert.match(
+        r.err,
+        /^Error: Cannot use the data directory .*: it \(or a folder above it\) is a file, not a directory\. Choose another with --dir=PATH\.\n$/,
+      );
     }
     const mig = plinth(['serve', '--http=127.0.0.1:0', `--dir=${join(dir, 'mig-file', 'data')}`, `--migrationsDir=${file}`]);
     assert.equal(mig.code, 1, mig.err);
@@ -204,7 +226,9 @@ describe('plinth CLI', () => {
     );
     const port = await freePort();
     // `--http VALUE` (space form) and `--dev=false` (the old parser's boolean form) still work.
-    const child = spawn(process.execPath, [BIN, 'serve', '--http', `127.0.0.1:${port}`, `--dir=${dataDir}`, '--dev=false'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'serve', '--http', `127.0.0.1:${port}`, `--dir=${dataDir}`, '--dev=false'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (b) => (output += b));
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
@@ -212,10 +236,7 @@ describe('plinth CLI', () => {
       const deadline = Date.now() + 15_000;
       while (!output.includes('Server started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.match(output, /Server started at http:\/\/127\.0\.0\.1/);
-      assert.ok(
-        output.includes(`├─ Migrations: ${migDir} (1 file; 1 applied now, 1 applied in all)\n│    applied 1000000001000_from_elsewhere.js\n`),
-        output,
-      );
+      assert.ok(output.includes(`├─ Migrations: ${migDir} (1 file; 1 applied now, 1 applied in all)\n│    applied 1000000001000_from_elsewhere.js\n`), output);
       assert.equal(output.split('Mail is not configured:').length, 2, 'mail being off is said once');
       const pb = new PocketBase(`http://127.0.0.1:${port}`);
       await pb.collection('_superusers').authWithPassword('ops@example.com', 'password-123');
@@ -226,7 +247,10 @@ describe('plinth CLI', () => {
     }
     assert.equal(await exited, 0);
     const migrations = readdirSync(join(dir, 'serve', 'plinth_migrations'));
-    assert.ok(migrations.some((f) => f.includes('created_cli_made')), 'automigrate wrote the change beside the data dir');
+    assert.ok(
+      migrations.some((f) => f.includes('created_cli_made')),
+      'automigrate wrote the change beside the data dir',
+    );
   });
 
   it('migrate up applies files to a fresh instance, down reverts, create writes a blank file', () => {

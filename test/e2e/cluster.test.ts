@@ -33,7 +33,13 @@ interface Node {
 }
 
 async function startNode(name: string, dbUrl: string, dir: string): Promise<Node> {
-  const app = await App.open({ dataDir: join(dir, name, 'data'), migrationsDir: join(dir, name, 'migrations'), databaseUrl: dbUrl, poolSize: 4, logger: silentLogger() });
+  const app = await App.open({
+    dataDir: join(dir, name, 'data'),
+    migrationsDir: join(dir, name, 'migrations'),
+    databaseUrl: dbUrl,
+    poolSize: 4,
+    logger: silentLogger(),
+  });
   const { url, close } = await serveApp(app);
   const admin = new PocketBase(url);
   admin.autoCancellation(false);
@@ -197,7 +203,9 @@ describe('kill -9 of one node under write load', () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-cluster-kill-'));
     const nodes: Array<{ child: ChildProcess; exited: Promise<unknown> }> = [];
     try {
-      const upsert = spawnSync(process.execPath, [BIN, 'superuser', 'upsert', EMAIL, PASSWORD, `--dir=${join(dir, 'one')}`, `--db=${db.url}`], { encoding: 'utf8' });
+      const upsert = spawnSync(process.execPath, [BIN, 'superuser', 'upsert', EMAIL, PASSWORD, `--dir=${join(dir, 'one')}`, `--db=${db.url}`], {
+        encoding: 'utf8',
+      });
       assert.equal(upsert.status, 0, upsert.stderr);
       const ports = [await freePort(), await freePort()];
       nodes.push(await serveNode(db.url, join(dir, 'one'), ports[0] as number));

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemRequest } from '../../src/records/system-request.js';
-import { ClientResponseError } from 'pocketbase';
-import { AppError } from '../../src/errors/index.js';
+import type { ClientResponseError } from 'pocketbase';
+import type { AppError } from '../../src/errors/index.js';
 import { sql } from '../../src/db/sql.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -49,11 +49,17 @@ describe('cron jobs (/api/crons)', () => {
   });
 
   it('refuses an invalid expression or id with a clear 400', () => {
-    assert.throws(() => s.app.cron.add('bad', '61 * * * *', () => undefined), (e: AppError) => e.status === 400 && /Invalid cron expression/.test(e.message));
-    assert.throws(() => s.app.cron.add('bad id!', '* * * * *', () => undefined), (e: AppError) => e.status === 400);
+    assert.throws(
+      () => s.app.cron.add('bad', '61 * * * *', () => undefined),
+      (e: AppError) => e.status === 400 && /Invalid cron expression/.test(e.message),
+    );
+    assert.throws(
+      () => s.app.cron.add('bad id!', '* * * * *', () => undefined),
+      (e: AppError) => e.status === 400,
+    );
   });
 
-  it('the OTP clean-up job deletes OTPs older than the collection\'s otp.duration, and keeps fresh ones', async () => {
+  it("the OTP clean-up job deletes OTPs older than the collection's otp.duration, and keeps fresh ones", async () => {
     const users = s.app.collections.require('users');
     const user = await s.admin.collection('users').create({ email: 'otp@example.com', password: 'password123', passwordConfirm: 'password123' });
     await s.admin.collections.update('users', { otp: { enabled: true, duration: 60 } });

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { AppError } from '../../src/errors/index.js';
 import { RouteRegistry, type RouteContext } from '../../src/http/custom-routes.js';
 import { buildServer } from '../../src/http/server.js';
@@ -58,14 +58,16 @@ describe('custom routes', () => {
     c.reply.header('content-type', 'text/plain; charset=utf-8');
     return Readable.from(['one,', 'two,', 'three']);
   });
-  routes.get('/api/shop/stream/web', () =>
-    new ReadableStream({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('web '));
-        controller.enqueue(new TextEncoder().encode('stream'));
-        controller.close();
-      },
-    }),
+  routes.get(
+    '/api/shop/stream/web',
+    () =>
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('web '));
+          controller.enqueue(new TextEncoder().encode('stream'));
+          controller.close();
+        },
+      }),
   );
   routes.get('/api/shop/bytes', () => Buffer.from([1, 2, 3, 4]));
   routes.get('/api/shop/text', (c) => c.reply.send('plain text'));
@@ -97,10 +99,14 @@ describe('custom routes', () => {
     return { aborted: signal.aborted, body: c.request.body };
   });
   let abortedBy: unknown;
-  routes.get('/api/shop/hang-signal', (c) => {
-    c.signal.addEventListener('abort', () => (abortedBy = c.signal.reason));
-    return new Promise(() => {});
-  }, { timeout: 200 });
+  routes.get(
+    '/api/shop/hang-signal',
+    (c) => {
+      c.signal.addEventListener('abort', () => (abortedBy = c.signal.reason));
+      return new Promise(() => {});
+    },
+    { timeout: 200 },
+  );
   routes.get('/hello', () => 'outside /api');
 
   before(async () => {
@@ -162,7 +168,10 @@ describe('custom routes', () => {
     assert.deepEqual(await guest.send('/api/shop/public', {}), { auth: null, app: { kind: 'user api', auth: 'guest' } });
     assert.deepEqual(await user.send('/api/shop/public', {}), { auth: 'users', app: { kind: 'user api', auth: 'users' } });
     assert.deepEqual([await status(guest, '/api/shop/guests'), await status(user, '/api/shop/guests')], [200, 400]);
-    assert.deepEqual([await status(guest, '/api/shop/members'), await status(user, '/api/shop/members'), await status(admin, '/api/shop/members')], [401, 200, 200]);
+    assert.deepEqual(
+      [await status(guest, '/api/shop/members'), await status(user, '/api/shop/members'), await status(admin, '/api/shop/members')],
+      [401, 200, 200],
+    );
     assert.deepEqual([await status(guest, '/api/shop/admin'), await status(user, '/api/shop/admin'), await status(admin, '/api/shop/admin')], [401, 403, 200]);
     assert.deepEqual(
       [await status(guest, '/api/shop/users-only'), await status(user, '/api/shop/users-only'), await status(admin, '/api/shop/users-only')],
@@ -189,7 +198,11 @@ describe('custom routes', () => {
     });
     const bad = await json('/api/shop/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     assert.equal(bad.status, 400);
-    const big = await json('/api/shop/small', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ x: 'y'.repeat(200) }) });
+    const big = await json('/api/shop/small', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ x: 'y'.repeat(200) }),
+    });
     assert.equal(big.status, 413);
     assert.deepEqual((await json('/api/shop/small', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' })).body, { x: 1 });
     // The guard runs before the body is read: a guest's oversized body is a 401, not a 413.
@@ -271,7 +284,10 @@ describe('custom routes', () => {
     assert.throws(() => routes.get('/api/health', () => 1), /Custom route GET \/api\/health \(hooks\/shop\.ts\) is under the built-in prefix \/api\/health\//);
     assert.throws(() => routes.post('/api/collections/{c}/records', () => 1), /under the built-in prefix \/api\/collections\//);
     assert.throws(() => routes.get('/_/custom', () => 1), /under the built-in prefix \/_\//);
-    assert.throws(() => routes.get('/api/{anything}', () => 1), /collides with the built-in route GET \/api\/(health|crons|logs|settings|collections|batch|realtime|api-keys)/);
+    assert.throws(
+      () => routes.get('/api/{anything}', () => 1),
+      /collides with the built-in route GET \/api\/(health|crons|logs|settings|collections|batch|realtime|api-keys)/,
+    );
     assert.throws(() => routes.get('/{path...}', () => 1), /collides with the built-in route GET/);
     routes.source = 'hooks/other.ts';
     assert.throws(
@@ -292,7 +308,10 @@ describe('custom routes', () => {
     // Reserved prefixes are refused as soon as the route is added, attached or not.
     const bad = new RouteRegistry();
     bad.source = 'hooks/bad.ts';
-    assert.throws(() => bad.get('/api/files/{a}/{b}/{c}', () => 1), /Custom route GET \/api\/files\/\{a\}\/\{b\}\/\{c\} \(hooks\/bad\.ts\) is under the built-in prefix \/api\/files\//);
+    assert.throws(
+      () => bad.get('/api/files/{a}/{b}/{c}', () => 1),
+      /Custom route GET \/api\/files\/\{a\}\/\{b\}\/\{c\} \(hooks\/bad\.ts\) is under the built-in prefix \/api\/files\//,
+    );
     // An overlap with a concrete built-in route is found when the registry meets the server.
     const overlapping = new RouteRegistry();
     overlapping.source = 'hooks/bad.ts';

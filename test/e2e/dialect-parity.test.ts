@@ -17,7 +17,6 @@ import { silentLogger } from '../../src/util/logger.js';
 import { createTempDatabase, type TempDatabase } from '../helpers/postgres.js';
 import { addSuperuser, serveApp, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from '../helpers/server.js';
 
-
 interface Side {
   app: App;
   pb: PocketBase;
@@ -25,7 +24,13 @@ interface Side {
 }
 
 async function open(dir: string, databaseUrl?: string): Promise<Side> {
-  const app = await App.open({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'm'), automigrate: false, ...(databaseUrl ? { databaseUrl } : {}), logger: silentLogger() });
+  const app = await App.open({
+    dataDir: join(dir, 'data'),
+    migrationsDir: join(dir, 'm'),
+    automigrate: false,
+    ...(databaseUrl ? { databaseUrl } : {}),
+    logger: silentLogger(),
+  });
   await app.settings.update({ rateLimits: { enabled: false } });
   await addSuperuser(app);
   const { url, close } = await serveApp(app);
@@ -42,14 +47,84 @@ const OWNERS = [
 ];
 
 const ITEMS: Array<Record<string, unknown>> = [
-  { id: 'item00000000001', title: 'abc', n: 5, flag: true, tags: ['a', 'b'], meta: { a: 1, nested: { x: 'y' }, list: [3, 4] }, when: '2026-01-02 03:04:05.000Z', loc: { lon: 23.32, lat: 42.69 }, owner: 'owner000000000a' },
+  {
+    id: 'item00000000001',
+    title: 'abc',
+    n: 5,
+    flag: true,
+    tags: ['a', 'b'],
+    meta: { a: 1, nested: { x: 'y' }, list: [3, 4] },
+    when: '2026-01-02 03:04:05.000Z',
+    loc: { lon: 23.32, lat: 42.69 },
+    owner: 'owner000000000a',
+  },
   { id: 'item00000000002', title: 'ABD', n: 0, flag: false, tags: [], meta: null, when: '', loc: { lon: 0, lat: 0 }, owner: '' },
-  { id: 'item00000000003', title: '50% off_now', n: -2.5, flag: true, tags: ['c'], meta: { a: 'text' }, when: '2025-12-31 23:59:59.999Z', loc: { lon: -0.12, lat: 51.5 }, owner: 'owner000000000b' },
-  { id: 'item00000000004', title: 'back\\slash', n: 10, flag: false, tags: ['a', 'b', 'c'], meta: [1, 2, 3], when: '2030-06-15 12:00:00.000Z', loc: { lon: 23.4, lat: 42.7 }, owner: 'owner000000000a' },
-  { id: 'item00000000005', title: '', n: 2.5, flag: true, tags: ['b'], meta: { a: 2, nested: { x: 'z' } }, when: '2026-01-02 00:00:00.000Z', loc: { lon: 139.7, lat: 35.7 }, owner: 'owner000000000c' },
-  { id: 'item00000000006', title: 'zed', n: 7, flag: false, tags: ['a'], meta: 'just a string', when: '1999-01-01 00:00:00.000Z', loc: { lon: 0, lat: 0 }, owner: 'owner000000000b' },
-  { id: 'item00000000007', title: 'Ärger', n: 1e6, flag: true, tags: ['c', 'a'], meta: { a: true }, when: '2026-11-21 00:00:00.000Z', loc: { lon: 23.3, lat: 42.7 }, owner: '' },
-  { id: 'item00000000008', title: '5', n: 5, flag: false, tags: ['b', 'c'], meta: { a: 5, list: [] }, when: '2026-03-01 10:00:00.000Z', loc: { lon: 2.35, lat: 48.85 }, owner: 'owner000000000a' },
+  {
+    id: 'item00000000003',
+    title: '50% off_now',
+    n: -2.5,
+    flag: true,
+    tags: ['c'],
+    meta: { a: 'text' },
+    when: '2025-12-31 23:59:59.999Z',
+    loc: { lon: -0.12, lat: 51.5 },
+    owner: 'owner000000000b',
+  },
+  {
+    id: 'item00000000004',
+    title: 'back\\slash',
+    n: 10,
+    flag: false,
+    tags: ['a', 'b', 'c'],
+    meta: [1, 2, 3],
+    when: '2030-06-15 12:00:00.000Z',
+    loc: { lon: 23.4, lat: 42.7 },
+    owner: 'owner000000000a',
+  },
+  {
+    id: 'item00000000005',
+    title: '',
+    n: 2.5,
+    flag: true,
+    tags: ['b'],
+    meta: { a: 2, nested: { x: 'z' } },
+    when: '2026-01-02 00:00:00.000Z',
+    loc: { lon: 139.7, lat: 35.7 },
+    owner: 'owner000000000c',
+  },
+  {
+    id: 'item00000000006',
+    title: 'zed',
+    n: 7,
+    flag: false,
+    tags: ['a'],
+    meta: 'just a string',
+    when: '1999-01-01 00:00:00.000Z',
+    loc: { lon: 0, lat: 0 },
+    owner: 'owner000000000b',
+  },
+  {
+    id: 'item00000000007',
+    title: 'Ärger',
+    n: 1e6,
+    flag: true,
+    tags: ['c', 'a'],
+    meta: { a: true },
+    when: '2026-11-21 00:00:00.000Z',
+    loc: { lon: 23.3, lat: 42.7 },
+    owner: '',
+  },
+  {
+    id: 'item00000000008',
+    title: '5',
+    n: 5,
+    flag: false,
+    tags: ['b', 'c'],
+    meta: { a: 5, list: [] },
+    when: '2026-03-01 10:00:00.000Z',
+    loc: { lon: 2.35, lat: 48.85 },
+    owner: 'owner000000000a',
+  },
 ];
 
 /** Expressions whose result must be identical on both dialects. */
@@ -198,7 +273,13 @@ describe('the same filters and sorts give the same records on SQLite and Postgre
   it('records read back identically (every field type)', async () => {
     const a = await sqlite.pb.collection('items').getFullList({ sort: 'id', expand: 'owner,items_via_parent' });
     const b = await postgres.pb.collection('items').getFullList({ sort: 'id', expand: 'owner,items_via_parent' });
-    const strip = (list: typeof a) => list.map((r) => ({ ...r, collectionId: undefined, created: undefined, expand: JSON.stringify(r.expand ?? {}).replace(/"created":"[^"]*"|"collectionId":"[^"]*"/g, '') }));
+    const strip = (list: typeof a) =>
+      list.map((r) => ({
+        ...r,
+        collectionId: undefined,
+        created: undefined,
+        expand: JSON.stringify(r.expand ?? {}).replace(/"created":"[^"]*"|"collectionId":"[^"]*"/g, ''),
+      }));
     assert.deepEqual(strip(b), strip(a));
   });
 
@@ -211,10 +292,13 @@ describe('the same filters and sorts give the same records on SQLite and Postgre
         indexes: ['CREATE UNIQUE INDEX idx_handles_handle ON handles (handle COLLATE NOCASE)'],
       });
       await side.pb.collection('handles').create({ handle: 'Bob' });
-      const err = await side.pb.collection('handles').create({ handle: 'bOB' }).then(
-        () => null,
-        (e: { status: number; response: { data: Record<string, { code: string }> } }) => e,
-      );
+      const err = await side.pb
+        .collection('handles')
+        .create({ handle: 'bOB' })
+        .then(
+          () => null,
+          (e: { status: number; response: { data: Record<string, { code: string }> } }) => e,
+        );
       assert.equal(err?.status, 400);
       assert.equal(err?.response.data.handle?.code, 'validation_not_unique');
       await side.pb.collection('handles').create({ handle: 'Bobby' });

@@ -41,7 +41,16 @@ export interface Snippet {
 
 const HOOK_FILE = /^\/\/ plinth_hooks\/([\w.-]+\.(?:ts|mts|js|mjs))\n/;
 
-const LANGS: Readonly<Record<string, Snippet['lang']>> = { sh: 'sh', bash: 'sh', shell: 'sh', js: 'js', javascript: 'js', mjs: 'js', ts: 'ts', typescript: 'ts' };
+const LANGS: Readonly<Record<string, Snippet['lang']>> = {
+  sh: 'sh',
+  bash: 'sh',
+  shell: 'sh',
+  js: 'js',
+  javascript: 'js',
+  mjs: 'js',
+  ts: 'ts',
+  typescript: 'ts',
+};
 
 /** The runnable fenced blocks of a Markdown text, in order (blocks marked `no-run` and other languages left out). */
 export function extractSnippets(markdown: string, file: string): Snippet[] {
@@ -66,7 +75,12 @@ export function extractSnippets(markdown: string, file: string): Snippet[] {
 }
 
 /** A failed snippet's output for the assertion message: minified library lines cut short. */
-const shown = (out: string) => out.split('\n').map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l)).join('\n').slice(-4000);
+const shown = (out: string) =>
+  out
+    .split('\n')
+    .map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l))
+    .join('\n')
+    .slice(-4000);
 
 async function freePort(): Promise<number> {
   return new Promise((res) => {
@@ -94,10 +108,17 @@ export async function runSnippets(snippets: readonly Snippet[]): Promise<void> {
     if (server) return;
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(ROOT, 'bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'plinth_data')}`], { cwd: dir, env, stdio: 'ignore' });
+    server = spawn(process.execPath, [join(ROOT, 'bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'plinth_data')}`], {
+      cwd: dir,
+      env,
+      stdio: 'ignore',
+    });
     for (let i = 0; ; i++) {
       assert.ok(i < 200 && server.exitCode === null, `plinth serve did not start for ${what}`);
-      const up = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+      const up = await fetch(`${url}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -135,7 +156,13 @@ export async function runSnippets(snippets: readonly Snippet[]): Promise<void> {
   }
 }
 
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 
 describe('documentation snippets', () => {
   for (const file of DOCS) {

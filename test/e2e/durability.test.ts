@@ -53,7 +53,15 @@ describe('durability', () => {
       const created = await fetch(`${base}/api/collections`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', Authorization: token },
-        body: JSON.stringify({ name: 'events', type: 'base', fields: [{ name: 'n', type: 'number' }, { name: 'note', type: 'text' }], createRule: '' }),
+        body: JSON.stringify({
+          name: 'events',
+          type: 'base',
+          fields: [
+            { name: 'n', type: 'number' },
+            { name: 'note', type: 'text' },
+          ],
+          createRule: '',
+        }),
       });
       assert.equal(created.status, 200);
 

@@ -19,7 +19,15 @@ let s3: S3Server;
 let bucket: S3Client;
 let collectionId = '';
 
-const s3Settings = () => ({ enabled: true, bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKey: s3.accessKey, secret: s3.secret, forcePathStyle: true });
+const s3Settings = () => ({
+  enabled: true,
+  bucket: s3.bucket,
+  region: 'us-east-1',
+  endpoint: s3.endpoint,
+  accessKey: s3.accessKey,
+  secret: s3.secret,
+  forcePathStyle: true,
+});
 const keys = (prefix: string) => bucket.list(prefix);
 
 async function status(p: Promise<unknown>): Promise<number> {
@@ -60,7 +68,9 @@ describe('files on S3', () => {
 
   it('round-trips uploads, downloads, ranges, thumbnails and deletes through the bucket', async () => {
     const pb = s.client();
-    const png = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#a33' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#a33' } })
+      .png()
+      .toBuffer();
     let rec = await pb.collection('media').create({
       image: new File([png], 'photo.png', { type: 'image/png' }),
       notes: [new File(['hello s3 world'], 'note.txt')],
@@ -119,7 +129,11 @@ describe('files on S3', () => {
       assert.equal(err.status, 400);
       assert.match(err.message, /NoSuchBucket/);
       // Uploads against a broken bucket: a 503 that names the storage, not a bare 500; nothing is saved.
-      const upload = await s.client().collection('media').create({ notes: [new File(['x'], 'n.txt', { type: 'text/plain' })] }).catch((e: ClientResponseError) => e);
+      const upload = await s
+        .client()
+        .collection('media')
+        .create({ notes: [new File(['x'], 'n.txt', { type: 'text/plain' })] })
+        .catch((e: ClientResponseError) => e);
       assert.ok(upload instanceof ClientResponseError);
       assert.equal(upload.status, 503);
       assert.match(upload.message, /file storage \(S3\) is unavailable/);
@@ -133,7 +147,15 @@ describe('files on S3', () => {
   });
 
   it('the client also works with UNSIGNED-PAYLOAD and reports missing objects', async () => {
-    const unsigned = new S3Client({ bucket: s3.bucket, region: 'auto', endpoint: s3.endpoint, accessKey: s3.accessKey, secret: s3.secret, forcePathStyle: true, unsignedPayload: true });
+    const unsigned = new S3Client({
+      bucket: s3.bucket,
+      region: 'auto',
+      endpoint: s3.endpoint,
+      accessKey: s3.accessKey,
+      secret: s3.secret,
+      forcePathStyle: true,
+      unsignedPayload: true,
+    });
     await unsigned.put('probe/a b.txt', Buffer.from('unsigned'), 'text/plain');
     assert.equal((await collect(await unsigned.get('probe/a b.txt'), 100)).toString(), 'unsigned');
     assert.equal((await unsigned.head('probe/a b.txt'))?.size, 8);

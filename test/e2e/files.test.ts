@@ -20,7 +20,8 @@ let png: Buffer;
 
 const file = (data: Buffer | string, name: string, type = 'application/octet-stream') => new File([data], name, { type });
 const storageDir = (...parts: string[]) => join(s.dir, 'data', 'storage', ...parts);
-const filesOf = (collectionId: string, recordId: string) => (existsSync(storageDir(collectionId, recordId)) ? readdirSync(storageDir(collectionId, recordId)).sort() : []);
+const filesOf = (collectionId: string, recordId: string) =>
+  existsSync(storageDir(collectionId, recordId)) ? readdirSync(storageDir(collectionId, recordId)).sort() : [];
 const onDisk = (recordId: string, name: string) => existsSync(storageDir(docsId, recordId, name));
 
 async function expectError(p: Promise<unknown>, status: number): Promise<Record<string, { code: string }>> {
@@ -48,7 +49,9 @@ describe('files', () => {
   before(async () => {
     s = await startServer({ settings: { batch: { enabled: true } } });
     pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(200, 0x20)]);
-    png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a6' } }).png().toBuffer();
+    png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#3a6' } })
+      .png()
+      .toBuffer();
     const open = { listRule: '', viewRule: '', createRule: '', updateRule: '', deleteRule: '' };
     const docs = await s.admin.collections.create({
       name: 'docs',
@@ -59,7 +62,7 @@ describe('files', () => {
         { name: 'attachments', type: 'file', maxSelect: 3, maxSize: 4000 },
         { name: 'image', type: 'file', maxSelect: 1, mimeTypes: ['image/png', 'image/jpeg'], thumbs: ['50x50', '0x20', '40x40f'] },
       ],
-      indexes: ['CREATE UNIQUE INDEX idx_docs_title ON docs (title) WHERE title != \'\''],
+      indexes: ["CREATE UNIQUE INDEX idx_docs_title ON docs (title) WHERE title != ''"],
       ...open,
     });
     docsId = docs.id;
@@ -102,7 +105,10 @@ describe('files', () => {
     });
 
     it('keeps the last upload of a single-file field and writes only that one', async () => {
-      const rec = await s.client().collection('docs').create({ doc: [file('first', 'first.txt'), file('second', 'second.txt')] });
+      const rec = await s
+        .client()
+        .collection('docs')
+        .create({ doc: [file('first', 'first.txt'), file('second', 'second.txt')] });
       assert.match(rec.doc, /^second_[a-z0-9]{10}\.txt$/);
       assert.deepEqual(filesOf(docsId, rec.id), [rec.doc]);
     });
@@ -167,7 +173,9 @@ describe('files', () => {
       assert.equal(fake.image?.code, 'validation_invalid_mime_type');
       const big = await expectError(pb.create({ attachments: file(Buffer.alloc(5000, 1), 'big.bin') }), 400);
       assert.equal(big.attachments?.code, 'validation_file_size_limit');
-      const jpeg = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#000' } }).jpeg().toBuffer();
+      const jpeg = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#000' } })
+        .jpeg()
+        .toBuffer();
       const ok = await pb.create({ image: file(jpeg, 'photo', 'text/plain') });
       assert.match(ok.image, /^photo_[a-z0-9]{10}\.jpg$/, 'extension derived from the sniffed type');
     });
@@ -202,8 +210,17 @@ describe('files', () => {
     });
 
     it('a denied request changes nothing (no side effects after 403)', async () => {
-      const rec = await s.client().collection('locked').create({ file: file('v1', 'v1.txt') });
-      await expectError(s.client().collection('locked').update(rec.id, { file: file('evil', 'evil.txt') }), 403);
+      const rec = await s
+        .client()
+        .collection('locked')
+        .create({ file: file('v1', 'v1.txt') });
+      await expectError(
+        s
+          .client()
+          .collection('locked')
+          .update(rec.id, { file: file('evil', 'evil.txt') }),
+        403,
+      );
       assert.deepEqual(filesOf(rec.collectionId, rec.id), [rec.file]);
       const again = await s.admin.collection('locked').getOne(rec.id);
       assert.equal(again.file, rec.file);
@@ -576,7 +593,10 @@ describe('files', () => {
 
   it('deleting a collection removes its stored files', async () => {
     const c = await s.admin.collections.create({ name: 'temp_files', type: 'base', fields: [{ name: 'f', type: 'file' }], createRule: '' });
-    await s.client().collection('temp_files').create({ f: file('x', 'x.txt') });
+    await s
+      .client()
+      .collection('temp_files')
+      .create({ f: file('x', 'x.txt') });
     assert.ok(existsSync(storageDir(c.id)));
     await s.admin.collections.delete(c.id);
     await settle();

@@ -113,7 +113,7 @@ export default defineHooks((app) => {
     assert.match(broken.out, /^broken\.ts\(4,\d+\): error TS2322/m);
     assert.match(broken.out, /^typed\.ts\(6,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/m);
     assert.match(broken.out, /3 type errors in the hook files/);
-    assert.doesNotMatch(broken.out, /src\//, 'only the hook files\' own errors');
+    assert.doesNotMatch(broken.out, /src\//, "only the hook files' own errors");
 
     const usage = plinth(['hooks', 'frobnicate']);
     assert.equal(usage.code, 2);

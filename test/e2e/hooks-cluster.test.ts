@@ -39,7 +39,13 @@ describe('hooks on two nodes sharing PostgreSQL', () => {
     dir = mkdtempSync(join(tmpdir(), 'plinth-hooks-cluster-'));
     writeFiles(join(dir, 'plinth_hooks'), { 'main.ts': HOOKS });
     for (const name of ['a', 'b']) {
-      const app = await App.open({ dataDir: join(dir, name, 'data'), migrationsDir: join(dir, name, 'migrations'), databaseUrl: db.url, poolSize: 4, logger: silentLogger() });
+      const app = await App.open({
+        dataDir: join(dir, name, 'data'),
+        migrationsDir: join(dir, name, 'migrations'),
+        databaseUrl: db.url,
+        poolSize: 4,
+        logger: silentLogger(),
+      });
       if (name === 'a') {
         await app.collections.create({ name: 'items', type: 'base', fields: [{ name: 'hits', type: 'number' }] });
         await app.collections.create({ name: 'ticks', type: 'base', fields: [{ name: 'second', type: 'number' }] });

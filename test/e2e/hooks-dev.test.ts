@@ -104,7 +104,10 @@ describe('hooks: --dev reload', () => {
 
   it('a new file is loaded, a removed file is unbound', async () => {
     let n = reports.length;
-    writeFiles(dir, { 'notes.ts': version('v3'), 'zz-extra.ts': `export default (app: any) => app.onRecordCreate(async (e: any) => { e.record.title += '+extra'; await e.next(); }, 'notes');\n` });
+    writeFiles(dir, {
+      'notes.ts': version('v3'),
+      'zz-extra.ts': `export default (app: any) => app.onRecordCreate(async (e: any) => { e.record.title += '+extra'; await e.next(); }, 'notes');\n`,
+    });
     await until('both loads', () => ['notes.ts', 'zz-extra.ts'].every((f) => reports.slice(n).some((r) => r.file === f && r.ok)));
     assert.equal(await create('f'), 'f:v3:t2+extra', 'zz-extra.ts runs after notes.ts (name order)');
     n = reports.length;
@@ -123,9 +126,15 @@ describe('hooks: --dev reload of cron jobs, routes and job handlers', () => {
   const registered: Array<{ method: string; path: string; handler: (c: unknown) => unknown }> = [];
   const defined = new Map<string, (job: unknown) => unknown>();
   const routes = Object.fromEntries(
-    (['get', 'post', 'put', 'patch', 'delete'] as const).map((m) => [m, (path: string, handler: (c: unknown) => unknown) => void registered.push({ method: m, path, handler })]),
+    (['get', 'post', 'put', 'patch', 'delete'] as const).map((m) => [
+      m,
+      (path: string, handler: (c: unknown) => unknown) => void registered.push({ method: m, path, handler }),
+    ]),
   ) as unknown as RouteRegistryLike;
-  const jobs: JobQueueLike = { define: (name, handler) => void defined.set(name, handler as (job: unknown) => unknown), enqueue: async () => ({ id: '1', created: true }) };
+  const jobs: JobQueueLike = {
+    define: (name, handler) => void defined.set(name, handler as (job: unknown) => unknown),
+    enqueue: async () => ({ id: '1', created: true }),
+  };
   const file = (v: string, cronId: string) => `
 export default (app: any) => {
   app.cron.add('${cronId}', '0 4 * * *', () => {});
@@ -154,7 +163,7 @@ export default (app: any) => {
     let n = reports.length;
     writeFiles(dir, { 'tasks.ts': file('v2', 'cron-v2') });
     await until('the reload', () => reports.slice(n).some((r) => r.file === 'tasks.ts' && r.ok));
-    assert.deepEqual(await cronIds(), ['cron-v2'], 'the old generation\'s cron job is gone');
+    assert.deepEqual(await cronIds(), ['cron-v2'], "the old generation's cron job is gone");
     assert.equal(registered.length, 1, 'the path is registered once; the handler behind it changed');
     assert.deepEqual(await registered[0]!.handler({}), { version: 'v2' });
     assert.equal(defined.size, 1);
@@ -164,8 +173,14 @@ export default (app: any) => {
     unlinkSync(join(dir, 'tasks.ts'));
     await until('the removal', () => reports.slice(n).some((r) => r.action === 'remove'));
     assert.deepEqual(await cronIds(), []);
-    await assert.rejects(Promise.resolve().then(() => registered[0]!.handler({})), (e: { status?: number }) => e.status === 404);
-    await assert.rejects(Promise.resolve().then(() => defined.get('greet')!({ payload: 'x' })), /no handler/);
+    await assert.rejects(
+      Promise.resolve().then(() => registered[0]!.handler({})),
+      (e: { status?: number }) => e.status === 404,
+    );
+    await assert.rejects(
+      Promise.resolve().then(() => defined.get('greet')!({ payload: 'x' })),
+      /no handler/,
+    );
   });
 });
 

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/auth-smtp-sink.js';
 import { login, postJson, signUp } from '../helpers/auth-http.js';
@@ -33,7 +33,12 @@ export function docSnippets(): Record<string, string> {
 }
 
 const STRIPE_STUB = {
-  'node_modules/stripe/package.json': JSON.stringify({ name: 'stripe', version: '0.0.0-test', type: 'module', exports: { '.': { types: './index.d.ts', default: './index.js' } } }),
+  'node_modules/stripe/package.json': JSON.stringify({
+    name: 'stripe',
+    version: '0.0.0-test',
+    type: 'module',
+    exports: { '.': { types: './index.d.ts', default: './index.js' } },
+  }),
   'node_modules/stripe/index.js': `export default class Stripe {
   constructor(key, opts = {}) { this.key = key; this.http = opts.httpClient; }
   static createFetchHttpClient(fetchFn) { return { fetchFn }; }
@@ -98,7 +103,14 @@ describe('docs/hooks.md examples', () => {
         await app.collections.create({
           name: 'orders',
           type: 'base',
-          fields: [text('user'), text('product'), { name: 'quantity', type: 'number' }, text('session'), text('status'), { name: 'created', type: 'autodate', onCreate: true }],
+          fields: [
+            text('user'),
+            text('product'),
+            { name: 'quantity', type: 'number' },
+            text('session'),
+            text('status'),
+            { name: 'created', type: 'autodate', onCreate: true },
+          ],
         });
         await app.collections.create({ name: 'reports', type: 'base', fields: [text('day'), { name: 'orders', type: 'number' }] });
         await app.collections.create({ name: 'products', type: 'base', fields: [text('name'), text('stripePrice')], viewRule: '' });
@@ -161,7 +173,10 @@ describe('docs/hooks.md examples', () => {
 
   it('aborting a delete', async () => {
     const paid = await s.admin.collection('invoices').create({ paid: true });
-    await assert.rejects(s.client().collection('invoices').delete(paid.id), (e: ClientResponseError) => e.status === 409 && e.response.data.paid?.code === 'validation_paid');
+    await assert.rejects(
+      s.client().collection('invoices').delete(paid.id),
+      (e: ClientResponseError) => e.status === 409 && e.response.data.paid?.code === 'validation_paid',
+    );
     const open = await s.admin.collection('invoices').create({ paid: false });
     await s.client().collection('invoices').delete(open.id);
   });

@@ -14,14 +14,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/auth-smtp-sink.js';
 import { login, signUp } from '../helpers/auth-http.js';
 import type { PlinthApp, RecordModel } from '../../src/index.js';
 
 (globalThis as { EventSource?: unknown }).EventSource ??= EventSource;
-
 
 const MAIN = `
 import { ApiError, defineHooks } from 'plinth';
@@ -129,7 +128,16 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
         await app.collections.create({
           name: 'posts',
           type: 'base',
-          fields: [text('title'), text('slug'), text('trail'), text('author'), text('note'), text('internal', { hidden: true }), { name: 'public', type: 'bool' }, { name: 'locked', type: 'bool' }],
+          fields: [
+            text('title'),
+            text('slug'),
+            text('trail'),
+            text('author'),
+            text('note'),
+            text('internal', { hidden: true }),
+            { name: 'public', type: 'bool' },
+            { name: 'locked', type: 'bool' },
+          ],
           listRule: 'public = true || author = @request.auth.id',
           viewRule: 'public = true || author = @request.auth.id',
           createRule: '',
@@ -138,7 +146,13 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
         });
         await app.collections.create({ name: 'stock', type: 'base', fields: [{ name: 'count', type: 'number' }] });
         const posts = app.collections.require('posts');
-        await app.collections.create({ name: 'comments', type: 'base', fields: [text('body'), { name: 'post', type: 'relation', collectionId: posts.id, maxSelect: 1 }], listRule: '', viewRule: '' });
+        await app.collections.create({
+          name: 'comments',
+          type: 'base',
+          fields: [text('body'), { name: 'post', type: 'relation', collectionId: posts.id, maxSelect: 1 }],
+          listRule: '',
+          viewRule: '',
+        });
         await app.collections.create({ name: 'orders', type: 'base', fields: [text('item'), { name: 'qty', type: 'number' }], createRule: '' });
       },
     });
@@ -166,15 +180,27 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
   });
 
   it('ApiError answers in the envelope with its status and data; nothing is written', async () => {
-    const res = await s.fetch('/api/collections/posts/records', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'forbidden' }) });
+    const res = await s.fetch('/api/collections/posts/records', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'forbidden' }),
+    });
     assert.equal(res.status, 409);
-    assert.deepEqual(await res.json(), { data: { title: { code: 'validation_forbidden', message: 'Not this one.' } }, message: 'No forbidden titles.', status: 409 });
+    assert.deepEqual(await res.json(), {
+      data: { title: { code: 'validation_forbidden', message: 'Not this one.' } },
+      message: 'No forbidden titles.',
+      status: 409,
+    });
     assert.equal((await s.admin.collection('posts').getList(1, 1, { filter: 'title = "forbidden"' })).totalItems, 0);
   });
 
   it('any other throw is a generic 500 that leaks nothing; a handler that skips next() is an error too', async () => {
     for (const title of ['crash', 'nonext']) {
-      const res = await s.fetch('/api/collections/posts/records', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title }) });
+      const res = await s.fetch('/api/collections/posts/records', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title }),
+      });
       assert.equal(res.status, 500, title);
       const body = (await res.json()) as { message: string };
       assert.equal(body.message, 'Something went wrong while processing your request.');
@@ -189,7 +215,11 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
   });
 
   it('a hook that hangs is cut off (503) and its write rolled back; the server keeps writing', async () => {
-    const res = await s.fetch('/api/collections/posts/records', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'hang' }) });
+    const res = await s.fetch('/api/collections/posts/records', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'hang' }),
+    });
     assert.equal(res.status, 503);
     assert.equal((await s.admin.collection('posts').getList(1, 1, { filter: 'title = "hang"' })).totalItems, 0);
     const ok = await s.client().collection('posts').create({ title: 'after hang', public: true });
@@ -229,7 +259,10 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     await api.system.records('comments').create({ body: 'nice', post: created.id });
     const comments = await user.collection('comments').getFullList({ filter: `post = "${created.id}"`, expand: 'post' });
     assert.equal(comments[0]?.expand?.post?.mine, true);
-    const guestComments = await s.client().collection('comments').getFullList({ filter: `post = "${created.id}"`, expand: 'post' });
+    const guestComments = await s
+      .client()
+      .collection('comments')
+      .getFullList({ filter: `post = "${created.id}"`, expand: 'post' });
     assert.equal(guestComments[0]?.expand?.post?.mine, false);
 
     const events: RecordModel[] = [];
@@ -282,8 +315,8 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     // The system sees everything; list params are bound, never spliced.
     const all = await api.system.records('posts').list({ filter: 'author = {:a}', params: { a: owner } });
     assert.equal(all.items.length, 1);
-    await api.system.records('posts').create({ title: "it's \"quoted\"", public: true });
-    const quoted = await api.system.records('posts').first('title = {:t}', { t: "it's \"quoted\"" });
+    await api.system.records('posts').create({ title: 'it\'s "quoted"', public: true });
+    const quoted = await api.system.records('posts').first('title = {:t}', { t: 'it\'s "quoted"' });
     assert.ok(quoted);
     const injected = await api.system.records('posts').list({ filter: 'title = {:t}', params: { t: "x' || id != '" } });
     assert.equal(injected.totalItems, 0);
@@ -321,8 +354,11 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     const stock = await api.system.records('stock').create({ count: 2 });
     await s.client().collection('orders').create({ item: stock.id, qty: 1 });
     assert.equal((await api.system.records('stock').find(stock.id)).count, 1);
-    await assert.rejects(s.client().collection('orders').create({ item: stock.id, qty: 5 }), (e: ClientResponseError) => e.status === 400 && e.message === 'Out of stock.');
-    assert.equal((await api.system.records('stock').find(stock.id)).count, 1, 'the hook\'s stock update was rolled back with the order');
+    await assert.rejects(
+      s.client().collection('orders').create({ item: stock.id, qty: 5 }),
+      (e: ClientResponseError) => e.status === 400 && e.message === 'Out of stock.',
+    );
+    assert.equal((await api.system.records('stock').find(stock.id)).count, 1, "the hook's stock update was rolled back with the order");
   });
 
   it("inside /api/batch each sub-request's hooks run in the batch's transaction", async () => {
@@ -331,7 +367,7 @@ describe('hooks: record, enrich, mail, serve hooks and the app API', () => {
     batch.collection('orders').create({ item: stock.id, qty: 2 });
     batch.collection('orders').create({ item: stock.id, qty: 2 }); // out of stock: the whole batch fails
     await assert.rejects(batch.send(), (e: ClientResponseError) => e.status === 400);
-    assert.equal((await api.system.records('stock').find(stock.id)).count, 3, 'the first sub-request\'s hook write was rolled back');
+    assert.equal((await api.system.records('stock').find(stock.id)).count, 3, "the first sub-request's hook write was rolled back");
     assert.equal((await api.system.records('orders').list({ filter: 'item = {:i}', params: { i: stock.id } })).totalItems, 0);
     const ok = s.client().createBatch();
     ok.collection('orders').create({ item: stock.id, qty: 1 });

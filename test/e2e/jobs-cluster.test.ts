@@ -84,9 +84,15 @@ describe('jobs on three nodes sharing one PostgreSQL database', () => {
     assert.equal(runs.size, COUNT);
     assert.deepEqual(new Set(runs.keys()), new Set(ids));
     const rows = await a.db.all<{ attempts: number; n: number }>(sql`SELECT attempts, COUNT(*) AS n FROM "_jobs" GROUP BY attempts`);
-    assert.deepEqual(rows.map((r) => [Number(r.attempts), Number(r.n)]), [[1, COUNT]], 'one attempt each');
+    assert.deepEqual(
+      rows.map((r) => [Number(r.attempts), Number(r.n)]),
+      [[1, COUNT]],
+      'one attempt each',
+    );
     const shares = [...perNode.entries()];
-    console.log(`# ${COUNT} jobs: enqueued in ${enqueuedMs} ms, then all done ${totalMs} ms after the nodes defined the handler (${Math.round(COUNT / (totalMs / 1000))} jobs/s); per node ${shares.map(([n, c]) => `${n}=${c}`).join(' ')}`);
+    console.log(
+      `# ${COUNT} jobs: enqueued in ${enqueuedMs} ms, then all done ${totalMs} ms after the nodes defined the handler (${Math.round(COUNT / (totalMs / 1000))} jobs/s); per node ${shares.map(([n, c]) => `${n}=${c}`).join(' ')}`,
+    );
     for (const [name, c] of shares) assert.ok(c >= COUNT * 0.1, `node ${name} ran only ${c} of ${COUNT} jobs`);
   });
 

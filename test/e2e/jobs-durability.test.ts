@@ -111,15 +111,20 @@ describe('job durability under kill -9', () => {
     const log = join(dir, 'finished.log');
     try {
       const rounds = Number(process.env.PLINTH_JOBS_KILL_ROUNDS ?? 20);
-      await tortureAndCheck(rounds, [`--dir=${dataDir}`, `--log=${log}`, `--jobs=${JOBS}`, `--work=${Math.max(10, rounds)}`], async () => {
-        const db = new Database(join(dataDir, 'data.db'), { readonly: true });
-        try {
-          assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-          return db.prepare(`SELECT id, "key", status, attempts FROM "_jobs" WHERE name = 'work'`).all() as JobRow[];
-        } finally {
-          db.close();
-        }
-      }, log);
+      await tortureAndCheck(
+        rounds,
+        [`--dir=${dataDir}`, `--log=${log}`, `--jobs=${JOBS}`, `--work=${Math.max(10, rounds)}`],
+        async () => {
+          const db = new Database(join(dataDir, 'data.db'), { readonly: true });
+          try {
+            assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+            return db.prepare(`SELECT id, "key", status, attempts FROM "_jobs" WHERE name = 'work'`).all() as JobRow[];
+          } finally {
+            db.close();
+          }
+        },
+        log,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -131,15 +136,20 @@ describe('job durability under kill -9', () => {
     const log = join(dir, 'finished.log');
     try {
       const rounds = Number(process.env.PLINTH_JOBS_KILL_ROUNDS ?? 8);
-      await tortureAndCheck(rounds, [`--dir=${join(dir, 'data')}`, `--db=${temp.url}`, `--log=${log}`, `--jobs=${JOBS}`, '--lease=400', `--work=${Math.max(10, rounds * 5)}`], async () => {
-        const c = new pg.Client({ connectionString: temp.url });
-        await c.connect();
-        try {
-          return (await c.query(`SELECT id, "key", status, attempts FROM "_jobs" WHERE name = 'work'`)).rows as JobRow[];
-        } finally {
-          await c.end();
-        }
-      }, log);
+      await tortureAndCheck(
+        rounds,
+        [`--dir=${join(dir, 'data')}`, `--db=${temp.url}`, `--log=${log}`, `--jobs=${JOBS}`, '--lease=400', `--work=${Math.max(10, rounds * 5)}`],
+        async () => {
+          const c = new pg.Client({ connectionString: temp.url });
+          await c.connect();
+          try {
+            return (await c.query(`SELECT id, "key", status, attempts FROM "_jobs" WHERE name = 'work'`)).rows as JobRow[];
+          } finally {
+            await c.end();
+          }
+        },
+        log,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await temp.drop();

@@ -20,9 +20,13 @@ describe('migrate-data and jobs', () => {
     try {
       const dataDir = join(dir, 'data');
       const source = await App.open({ dataDir, migrationsDir: join(dir, 'migrations'), logger: silentLogger(), jobs: { pollMs: 50 } });
-      source.jobs.define('fails', () => {
-        throw new Error('nope');
-      }, { retries: 0 });
+      source.jobs.define(
+        'fails',
+        () => {
+          throw new Error('nope');
+        },
+        { retries: 0 },
+      );
       const failed = await source.jobs.enqueue('fails', {});
       for (let i = 0; i < 100 && (await source.jobs.get(failed.id)).status !== 'failed'; i++) await sleep(20);
       const queued = await source.jobs.enqueue('later', { n: 1 }, { key: 'k-1' });
@@ -31,7 +35,14 @@ describe('migrate-data and jobs', () => {
 
       await migrateData({ from: dataDir, to: temp.url, progress: () => undefined });
 
-      const target = await App.open({ dataDir: join(dir, 'pg'), migrationsDir: join(dir, 'migrations'), databaseUrl: temp.url, poolSize: 2, logger: silentLogger(), jobs: { pollMs: 50 } });
+      const target = await App.open({
+        dataDir: join(dir, 'pg'),
+        migrationsDir: join(dir, 'migrations'),
+        databaseUrl: temp.url,
+        poolSize: 2,
+        logger: silentLogger(),
+        jobs: { pollMs: 50 },
+      });
       try {
         const f = await target.jobs.get(failed.id);
         assert.equal(f.status, 'failed');
@@ -40,7 +51,10 @@ describe('migrate-data and jobs', () => {
         const ran: unknown[] = [];
         target.jobs.define('later', (job) => void ran.push(job.payload));
         for (let i = 0; i < 150 && ran.length < 2; i++) await sleep(20);
-        assert.deepEqual(ran.sort((a, b) => (a as { n: number }).n - (b as { n: number }).n), [{ n: 1 }, { n: 2 }]);
+        assert.deepEqual(
+          ran.sort((a, b) => (a as { n: number }).n - (b as { n: number }).n),
+          [{ n: 1 }, { n: 2 }],
+        );
         assert.equal((await target.jobs.get(delayed.id)).status === 'done' || (await target.jobs.get(delayed.id)).status === 'running', true);
       } finally {
         await target.close();

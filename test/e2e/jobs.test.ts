@@ -113,11 +113,19 @@ describe('job queue', () => {
 
   it('keeps whatever a handler throws as the error, even values that are not Errors', async () => {
     const weird = Object.create(null) as Record<string, unknown>;
-    Object.defineProperty(weird, 'toJSON', { value: () => { throw new Error('no'); } });
+    Object.defineProperty(weird, 'toJSON', {
+      value: () => {
+        throw new Error('no');
+      },
+    });
     const thrown: unknown[] = ['plain string', null, { code: 42 }, weird];
-    s.app.jobs.define('throws-values', (job) => {
-      throw thrown[job.payload as number];
-    }, { retries: 0 });
+    s.app.jobs.define(
+      'throws-values',
+      (job) => {
+        throw thrown[job.payload as number];
+      },
+      { retries: 0 },
+    );
     const ids: string[] = [];
     for (let i = 0; i < thrown.length; i++) ids.push((await s.app.jobs.enqueue('throws-values', i)).id);
     await until(3000, async () => (await Promise.all(ids.map((id) => statusOf(s, id)))).every((st) => st === 'failed'));
@@ -162,10 +170,14 @@ describe('job queue', () => {
 
   it('a handler that never settles does not hold its slot past the timeout', async () => {
     let started = 0;
-    s.app.jobs.define('hangs', () => {
-      started++;
-      return new Promise(() => undefined);
-    }, { timeout: 80, retries: 0, concurrency: 1 });
+    s.app.jobs.define(
+      'hangs',
+      () => {
+        started++;
+        return new Promise(() => undefined);
+      },
+      { timeout: 80, retries: 0, concurrency: 1 },
+    );
     const a = await s.app.jobs.enqueue('hangs', 1);
     const b = await s.app.jobs.enqueue('hangs', 2);
     await until(5000, async () => (await statusOf(s, a.id)) === 'failed' && (await statusOf(s, b.id)) === 'failed');
@@ -175,12 +187,16 @@ describe('job queue', () => {
   it('respects per-name concurrency', async () => {
     let now = 0;
     let peak = 0;
-    s.app.jobs.define('limited', async () => {
-      now++;
-      peak = Math.max(peak, now);
-      await sleep(30);
-      now--;
-    }, { concurrency: 3 });
+    s.app.jobs.define(
+      'limited',
+      async () => {
+        now++;
+        peak = Math.max(peak, now);
+        await sleep(30);
+        now--;
+      },
+      { concurrency: 3 },
+    );
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await s.app.jobs.enqueue('limited', i)).id);
     await until(10_000, async () => {
@@ -306,7 +322,10 @@ describe('job queue', () => {
     const ok = await s.app.jobs.enqueue('basic', { when: new Date(0), a: shared, b: shared });
     assert.equal(ok.created, true);
     await assert.rejects(s.app.jobs.enqueue('bad name!', {}), (e: AppError) => e.status === 400);
-    assert.throws(() => s.app.jobs.define('x', () => undefined, { concurrency: 0 }), (e: AppError) => e.status === 400);
+    assert.throws(
+      () => s.app.jobs.define('x', () => undefined, { concurrency: 0 }),
+      (e: AppError) => e.status === 400,
+    );
   });
 
   it('a job whose name no node defines stays queued until one does', async () => {
@@ -334,10 +353,14 @@ describe('job queue', () => {
 
     // A job that outlives the 1 s lease several times over is renewed, not run twice.
     let longRuns = 0;
-    s.app.jobs.define('long', async () => {
-      longRuns++;
-      await sleep(3000);
-    }, { timeout: 10_000 });
+    s.app.jobs.define(
+      'long',
+      async () => {
+        longRuns++;
+        await sleep(3000);
+      },
+      { timeout: 10_000 },
+    );
     const { id } = await s.app.jobs.enqueue('long', {});
     await until(8000, async () => (await statusOf(s, id)) === 'done');
     assert.equal(longRuns, 1);
@@ -370,9 +393,13 @@ describe('job queue', () => {
 
     before(async () => {
       let fail = true;
-      s.app.jobs.define('api-flaky', () => {
-        if (fail) throw new Error('flaky failure');
-      }, { retries: 0 });
+      s.app.jobs.define(
+        'api-flaky',
+        () => {
+          if (fail) throw new Error('flaky failure');
+        },
+        { retries: 0 },
+      );
       failedId = (await s.app.jobs.enqueue('api-flaky', { order: 1 })).id;
       await until(3000, async () => (await statusOf(s, failedId)) === 'failed');
       fail = false;
@@ -415,7 +442,10 @@ describe('job queue', () => {
       assert.match(item.created, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z$/);
       const sorted = await s.admin.send('/api/jobs', { query: { sort: '-attempts,name', perPage: 500 } });
       const attempts = sorted.items.map((j: { attempts: number }) => j.attempts);
-      assert.deepEqual(attempts, [...attempts].sort((a, b) => b - a));
+      assert.deepEqual(
+        attempts,
+        [...attempts].sort((a, b) => b - a),
+      );
       const one = await s.admin.send(`/api/jobs/${failedId}`, {});
       assert.equal(one.id, failedId);
       const stats = await s.admin.send('/api/jobs/stats', {});
@@ -451,10 +481,14 @@ describe('job queue', () => {
 
     it('discard deletes a job (and aborts it when it runs here)', async () => {
       let signal: AbortSignal | undefined;
-      s.app.jobs.define('discard-me', async (job) => {
-        signal = job.signal;
-        await new Promise((r) => job.signal.addEventListener('abort', r));
-      }, { timeout: 30_000 });
+      s.app.jobs.define(
+        'discard-me',
+        async (job) => {
+          signal = job.signal;
+          await new Promise((r) => job.signal.addEventListener('abort', r));
+        },
+        { timeout: 30_000 },
+      );
       const { id } = await s.app.jobs.enqueue('discard-me', {});
       await until(3000, () => signal);
       await s.admin.send(`/api/jobs/${id}`, { method: 'DELETE' });

@@ -49,7 +49,9 @@ describe('plinth migrate-data', () => {
         viewRule: '',
       });
       await admin.collections.create({ name: 'titles', type: 'view', viewQuery: 'SELECT id, title FROM posts', listRule: '' });
-      const user = await admin.collection('users').create({ email: 'u@example.com', password: 'user-password-1', passwordConfirm: 'user-password-1', name: 'U' });
+      const user = await admin
+        .collection('users')
+        .create({ email: 'u@example.com', password: 'user-password-1', passwordConfirm: 'user-password-1', name: 'U' });
       for (let i = 0; i < 250; i++) {
         await admin.collection('posts').create({
           title: `post ${i}`,
@@ -90,9 +92,7 @@ describe('plinth migrate-data', () => {
         const posts = await admin2.collections.getOne('posts');
         assert.deepEqual(posts.indexes, ['CREATE INDEX `idx_posts_title` ON `posts` (`title`)']);
         // Migration files written on SQLite count as applied on PostgreSQL: nothing is replayed.
-        const applied = await moved.db.all(
-          (await import('../../src/db/sql.js')).sql`SELECT file FROM _migrations`,
-        );
+        const applied = await moved.db.all((await import('../../src/db/sql.js')).sql`SELECT file FROM _migrations`);
         assert.ok(applied.length >= 2);
       } finally {
         await http2.close(); // and the app
@@ -117,7 +117,14 @@ describe('plinth migrate-data', () => {
       const http = await serveApp(source);
       const admin = new PocketBase(http.url);
       await admin.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
-      await admin.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }, { name: 'n', type: 'number' }] });
+      await admin.collections.create({
+        name: 'notes',
+        type: 'base',
+        fields: [
+          { name: 'title', type: 'text' },
+          { name: 'n', type: 'number' },
+        ],
+      });
       for (let i = 0; i < 20; i++) await admin.collection('notes').create({ title: `note ${i}`, n: i });
       const bad = await admin.collection('notes').create({ title: 'clean for now', n: 1 });
       await http.close();
@@ -130,7 +137,10 @@ describe('plinth migrate-data', () => {
       const errorLine = (r: ReturnType<typeof run>): string => {
         assert.equal(r.status, 1, r.stderr);
         assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
-        const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('Error:'));
+        const lines = r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('Error:'));
         assert.equal(lines.length, 1, r.stderr);
         return lines[0] as string;
       };

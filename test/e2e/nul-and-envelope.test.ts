@@ -178,10 +178,16 @@ describe('NUL and unpaired surrogates, and the envelope everywhere', () => {
 
     it('in auth identities, e-mail flows, impersonation bodies, API key names and settings', async () => {
       const guest = (body: unknown) => json(body, '');
-      await expectRefused(await s.fetch('/api/collections/users/auth-with-password', guest({ identity: `eve${NUL}@example.com`, password: 'password123' })), 'identity');
+      await expectRefused(
+        await s.fetch('/api/collections/users/auth-with-password', guest({ identity: `eve${NUL}@example.com`, password: 'password123' })),
+        'identity',
+      );
       await expectRefused(await s.fetch('/api/collections/_superusers/auth-with-password', guest({ identity: `a${NUL}`, password: 'x' })), 'identity');
       await expectRefused(await s.fetch('/api/collections/users/request-password-reset', guest({ email: `eve${NUL}@example.com` })), 'email');
-      await expectRefused(await s.fetch('/api/collections/users/records', guest({ email: `n${NUL}@example.com`, password: 'password123', passwordConfirm: 'password123' })), 'email');
+      await expectRefused(
+        await s.fetch('/api/collections/users/records', guest({ email: `n${NUL}@example.com`, password: 'password123', passwordConfirm: 'password123' })),
+        'email',
+      );
       await expectRefused(await s.fetch('/api/api-keys', json({ name: `key${NUL}`, scopes: ['items:list'] })), 'name');
       await expectRefused(await s.fetch(`/api/settings`, { ...json({ meta: { appName: `A${NUL}` } }), method: 'PATCH' }), 'meta');
       const ok = await s.fetch(`/api/collections/users/impersonate/${userId}`, json({ duration: 60 }));
@@ -302,7 +308,7 @@ describe('NUL and unpaired surrogates, and the envelope everywhere', () => {
       assertEnvelope(await rawRequest('POST /api/collections/items/records HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}'), 417);
     });
 
-    it('a request arriving while the server shuts down is a 503 envelope (not Fastify\'s own body)', async () => {
+    it("a request arriving while the server shuts down is a 503 envelope (not Fastify's own body)", async () => {
       const dir = mkdtempSync(join(tmpdir(), 'plinth-closing-'));
       const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
       const server = await buildServer(app);
@@ -339,7 +345,8 @@ describe('NUL and unpaired surrogates, and the envelope everywhere', () => {
       assert.equal(await head.text(), '');
       const headMissing = await s.fetch('/api/nope', { method: 'HEAD' });
       assert.equal(headMissing.status, 404);
-      for (const method of ['PROPFIND', 'TRACE']) assertEnvelope(await rawRequest(`${method} /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), 404);
+      for (const method of ['PROPFIND', 'TRACE'])
+        assertEnvelope(await rawRequest(`${method} /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), 404);
     });
   });
 });

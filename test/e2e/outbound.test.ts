@@ -119,7 +119,11 @@ describe('app.http.fetch', () => {
     assert.deepEqual(stored.outbound.allowedHosts, []);
 
     await allow(['127.0.0.1']);
-    const res = await s.app.http.fetch(`${hello.url}/hi?x=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) });
+    const res = await s.app.http.fetch(`${hello.url}/hi?x=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { ok: true, method: 'POST', host: `127.0.0.1:${hello.port}` });
     assert.equal(res.url, `${hello.url}/hi?x=1`);
@@ -147,7 +151,10 @@ describe('app.http.fetch', () => {
     try {
       await allow(['localhost']); // the redirector by name only: 127.0.0.1 as a literal stays refused
       const start = (to: string) => `http://localhost:${redirector.port}/?to=${encodeURIComponent(to)}`;
-      await assert.rejects(s.app.http.fetch(start(`${other.url}/`)), code('outbound_refused', new RegExp(`127\\.0\\.0\\.1 is a loopback address.*redirect from http://localhost:${redirector.port}`)));
+      await assert.rejects(
+        s.app.http.fetch(start(`${other.url}/`)),
+        code('outbound_refused', new RegExp(`127\\.0\\.0\\.1 is a loopback address.*redirect from http://localhost:${redirector.port}`)),
+      );
       await assert.rejects(s.app.http.fetch(start('http://169.254.169.254/latest/meta-data/iam')), code('outbound_refused', /169\.254\.169\.254/));
       await assert.rejects(s.app.http.fetch(start('http://[::ffff:a9fe:a9fe]/')), code('outbound_refused', /link-local/));
       assert.equal(other.hits.length, 0, 'the refused hop was never contacted');
@@ -285,7 +292,11 @@ describe('app.http.fetch', () => {
     try {
       await allow(['127.0.0.1']);
       for (const p of ['/declared', '/chunked', '/gzip']) {
-        await assert.rejects(s.app.http.fetch(`${sender.url}${p}`, { maxResponseBytes: 100_000 }), code('outbound_response_too_large', /larger than 100000 bytes/), p);
+        await assert.rejects(
+          s.app.http.fetch(`${sender.url}${p}`, { maxResponseBytes: 100_000 }),
+          code('outbound_response_too_large', /larger than 100000 bytes/),
+          p,
+        );
       }
       assert.equal((await (await s.app.http.fetch(`${sender.url}/declared`, { maxResponseBytes: 300_000 })).text()).length, 300_000);
       assert.equal(await (await s.app.http.fetch(`${sender.url}/small-gzip`)).text(), 'hello gzip');
@@ -301,20 +312,35 @@ describe('HttpClient with its own resolver', () => {
     const rx = await receiver((req, res) => res.end(`host=${req.headers.host}`));
     try {
       let allowedHosts: string[] = [];
-      const answers: Record<string, string[]> = { 'intranet.example.test': ['10.20.30.40'], 'mixed.example.test': ['93.184.216.34', '192.168.1.1'], 'rebind.example.test': ['127.0.0.1'] };
+      const answers: Record<string, string[]> = {
+        'intranet.example.test': ['10.20.30.40'],
+        'mixed.example.test': ['93.184.216.34', '192.168.1.1'],
+        'rebind.example.test': ['127.0.0.1'],
+      };
       const client = new HttpClient({
         settings: () => ({ allowedHosts }),
         resolver: async (name) => (answers[name] ?? []).map((address) => ({ address, family: 4 as const })),
       });
-      await assert.rejects(client.fetch('http://intranet.example.test/'), code('outbound_refused', /intranet\.example\.test resolves to 10\.20\.30\.40 is a private address/));
-      await assert.rejects(client.fetch('http://mixed.example.test/'), code('outbound_refused', /192\.168\.1\.1/), 'one private address among public ones is enough');
+      await assert.rejects(
+        client.fetch('http://intranet.example.test/'),
+        code('outbound_refused', /intranet\.example\.test resolves to 10\.20\.30\.40 is a private address/),
+      );
+      await assert.rejects(
+        client.fetch('http://mixed.example.test/'),
+        code('outbound_refused', /192\.168\.1\.1/),
+        'one private address among public ones is enough',
+      );
       // rebind.example.test exists only in this resolver: the request can only succeed if the socket went to
       // the address the guard checked (the system resolver would not know the name).
       allowedHosts = ['127.0.0.1'];
       const res = await client.fetch(`http://rebind.example.test:${rx.port}/`);
       assert.equal(await res.text(), `host=rebind.example.test:${rx.port}`, 'the Host header keeps the name');
       answers['rebind.example.test'] = ['169.254.169.254'];
-      await assert.rejects(client.fetch(`http://rebind.example.test:${rx.port}/`), code('outbound_refused', /169\.254\.169\.254/), 'a changed DNS answer is checked again');
+      await assert.rejects(
+        client.fetch(`http://rebind.example.test:${rx.port}/`),
+        code('outbound_refused', /169\.254\.169\.254/),
+        'a changed DNS answer is checked again',
+      );
       assert.equal(rx.hits.length, 1);
     } finally {
       await rx.close();
@@ -324,7 +350,27 @@ describe('HttpClient with its own resolver', () => {
   it('https: connects to the pinned address while TLS verifies the host name (SNI)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-tls-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=secure.example.test', '-addext', 'subjectAltName=DNS:secure.example.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=secure.example.test',
+          '-addext',
+          'subjectAltName=DNS:secure.example.test',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const cert = readFileSync(join(dir, 'cert.pem'));
       const seen: string[] = [];
       const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {

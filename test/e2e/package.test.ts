@@ -44,7 +44,10 @@ describe('the npm package', () => {
   before(() => {
     assert.ok(existsSync(join(ROOT, 'dist/admin/index.html')), 'the dashboard is not built: run `npm run build` first');
     dir = mkdtempSync(join(tmpdir(), 'plinth-pack-'));
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT })) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT })) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     const tarball = join(dir, packed[0]!.filename);
     files = packed[0]!.files.map((f) => f.path);
     project = join(dir, 'app');
@@ -64,7 +67,10 @@ describe('the npm package', () => {
     for (const f of ['bin/plinth.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/admin/index.html', 'LICENSE', 'README.md']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
-    assert.deepEqual(files.filter((f) => /\.test\.|^dist\/test\/|^dist\/bench\/|^src\/|tsbuildinfo/.test(f)), []);
+    assert.deepEqual(
+      files.filter((f) => /\.test\.|^dist\/test\/|^dist\/bench\/|^src\/|tsbuildinfo/.test(f)),
+      [],
+    );
   });
 
   it('`npx plinth serve` answers /api/health from the installed package', async () => {
@@ -103,7 +109,9 @@ describe('the npm package', () => {
   });
 
   it("`import … from 'plinth'` resolves with types, in TypeScript and in a generated migration", () => {
-    run(process.execPath, [join(project, 'node_modules/plinth/bin/plinth.js'), 'migrate', 'create', 'add_posts', `--dir=${join(project, 'pb_data')}`], { cwd: project });
+    run(process.execPath, [join(project, 'node_modules/plinth/bin/plinth.js'), 'migrate', 'create', 'add_posts', `--dir=${join(project, 'pb_data')}`], {
+      cwd: project,
+    });
     const migrations = join(project, 'plinth_migrations');
     const generated = readdirSync(migrations).filter((f) => f.endsWith('_add_posts.js'));
     assert.equal(generated.length, 1);
@@ -126,13 +134,26 @@ describe('the npm package', () => {
     writeFileSync(
       join(project, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', skipLibCheck: true, noEmit: true, allowJs: true, checkJs: true, types: [] },
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          skipLibCheck: true,
+          noEmit: true,
+          allowJs: true,
+          checkJs: true,
+          types: [],
+        },
         include: ['migration.ts', 'plinth_migrations/*.js'],
       }),
     );
     run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: project });
     // A broken use is reported, so the check above is not vacuous.
-    writeFileSync(join(project, 'plinth_migrations', 'bad.js'), "/** @param {import('plinth').MigrationApi} app */\nexport async function up(app) { await app.saveCollection(42); }\n");
+    writeFileSync(
+      join(project, 'plinth_migrations', 'bad.js'),
+      "/** @param {import('plinth').MigrationApi} app */\nexport async function up(app) { await app.saveCollection(42); }\n",
+    );
     const bad = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: project, encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stdout, /bad\.js.*TS2345/);
@@ -158,13 +179,21 @@ describe('a fresh source checkout', () => {
     }
     symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(dir, 'node_modules'), 'dir');
     assert.ok(!existsSync(join(dir, 'dist')));
-    const out = run(process.execPath, [join(dir, 'bin/plinth.js'), 'superuser', 'upsert', 'admin@example.com', 'a-long-password', `--dir=${join(dir, 'plinth_data')}`], { cwd: dir });
+    const out = run(
+      process.execPath,
+      [join(dir, 'bin/plinth.js'), 'superuser', 'upsert', 'admin@example.com', 'a-long-password', `--dir=${join(dir, 'plinth_data')}`],
+      { cwd: dir },
+    );
     assert.match(out, /building it/);
     assert.match(out, /superuser admin@example\.com/i);
     assert.ok(existsSync(join(dir, 'dist/src/cli/main.js')));
     assert.ok(existsSync(join(dir, 'dist/admin/index.html')), 'the dashboard is built too');
     // Built once: the next command does not build again.
-    const again = run(process.execPath, [join(dir, 'bin/plinth.js'), 'superuser', 'upsert', 'admin@example.com', 'another-password', `--dir=${join(dir, 'plinth_data')}`], { cwd: dir });
+    const again = run(
+      process.execPath,
+      [join(dir, 'bin/plinth.js'), 'superuser', 'upsert', 'admin@example.com', 'another-password', `--dir=${join(dir, 'plinth_data')}`],
+      { cwd: dir },
+    );
     assert.doesNotMatch(again, /building/);
   });
 });

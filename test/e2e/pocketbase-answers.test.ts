@@ -60,7 +60,15 @@ before(async () => {
     manageRule: '@request.auth.name = "manager"',
     passwordAuth: { enabled: true, identityFields: ['email'] },
   });
-  await s.admin.collections.create({ name: 'plain', type: 'base', fields: [{ name: 'n', type: 'text' }], listRule: '', viewRule: '', createRule: '', updateRule: '' });
+  await s.admin.collections.create({
+    name: 'plain',
+    type: 'base',
+    fields: [{ name: 'n', type: 'text' }],
+    listRule: '',
+    viewRule: '',
+    createRule: '',
+    updateRule: '',
+  });
 });
 after(async () => {
   await s.close();
@@ -162,7 +170,9 @@ describe('PocketBase accepts it, so Plinth does', () => {
     const updated = await boss.collection('members').update(created.id, { verified: false });
     assert.equal(updated.verified, false);
     // Not a manager: refused, as in PocketBase.
-    const guest = await failure(s.client().collection('members').create({ email: 'g@example.com', password: PASSWORD, passwordConfirm: PASSWORD, verified: true }));
+    const guest = await failure(
+      s.client().collection('members').create({ email: 'g@example.com', password: PASSWORD, passwordConfirm: PASSWORD, verified: true }),
+    );
     assert.equal(guest.response.data.verified?.code, 'validation_values_mismatch');
   });
 });
@@ -207,7 +217,10 @@ describe("PocketBase's validation codes and order", () => {
     const code = async (token: string) => (await call('POST', '/api/collections/members/confirm-verification', { token })).body.data.token?.code;
     assert.equal(await code(await tokenFor('members', u.id, { type: 'verification' })), 'validation_invalid_token_claims');
     assert.equal(await code(await tokenFor('members', u.id, { type: 'passwordReset', extra: { email: u.email } })), 'validation_invalid_token');
-    assert.equal(await code(await tokenFor('users', other.id, { type: 'verification', extra: { email: other.email } })), 'validation_token_collection_mismatch');
+    assert.equal(
+      await code(await tokenFor('users', other.id, { type: 'verification', extra: { email: other.email } })),
+      'validation_token_collection_mismatch',
+    );
     assert.equal(await code(await tokenFor('members', u.id, { type: 'verification', extra: { email: 'old@example.com' } })), 'validation_token_email_mismatch');
     const res = await call('POST', '/api/collections/members/confirm-verification', {});
     assert.equal(res.body.data.token?.code, 'validation_required');
@@ -232,7 +245,8 @@ describe("PocketBase's validation codes and order", () => {
     const u = await makeUser('members', 'codes-change@example.com');
     await makeUser('members', 'codes-change-taken@example.com');
     const other = await makeUser('users', 'codes-change-user@example.com');
-    const change = async (token: string, password = PASSWORD) => (await call('POST', '/api/collections/members/confirm-email-change', { token, password })).body;
+    const change = async (token: string, password = PASSWORD) =>
+      (await call('POST', '/api/collections/members/confirm-email-change', { token, password })).body;
     const email = { email: u.email };
     let body = await change(await tokenFor('members', u.id, { type: 'emailChange', extra: email }));
     assert.equal(body.data.token?.code, 'validation_invalid_token_payload');
@@ -282,20 +296,45 @@ describe('auth actions on a non-auth collection', () => {
 describe('success bodies', () => {
   it('dry-run-view answers {fields, sample}; errors sit under `query`', async () => {
     await s.admin.collection('plain').create({ n: 'dry-run-row' });
-    const res = await call('POST', '/api/collections/meta/dry-run-view', { query: "SELECT id, n AS label FROM plain WHERE n = 'dry-run-row';" }, s.admin.authStore.token);
+    const res = await call(
+      'POST',
+      '/api/collections/meta/dry-run-view',
+      { query: "SELECT id, n AS label FROM plain WHERE n = 'dry-run-row';" },
+      s.admin.authStore.token,
+    );
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.fields.map((f: { name: string; type: string }) => [f.name, f.type]), [['id', 'text'], ['label', 'text']]);
+    assert.deepEqual(
+      res.body.fields.map((f: { name: string; type: string }) => [f.name, f.type]),
+      [
+        ['id', 'text'],
+        ['label', 'text'],
+      ],
+    );
     assert.equal(res.body.fields[0].pattern, '^[a-z0-9]+$', "a view's id field has PocketBase's id pattern");
     assert.equal(res.body.sample.length, 1);
     assert.equal(res.body.sample[0].label, 'dry-run-row');
     const viaSdk = (await s.admin.collections.dryRunViewQuery('SELECT id FROM plain')) as unknown as { fields: unknown[]; sample: unknown[] };
     assert.ok(Array.isArray(viaSdk.fields) && Array.isArray(viaSdk.sample));
     // PocketBase accepts SQL comments; what runs is the comment-free text, and a second statement stays refused.
-    const commented = await call('POST', '/api/collections/meta/dry-run-view', { query: "-- the labels\nSELECT id, /* renamed */ n AS label FROM plain WHERE n = '--not a comment'" }, s.admin.authStore.token);
+    const commented = await call(
+      'POST',
+      '/api/collections/meta/dry-run-view',
+      { query: "-- the labels\nSELECT id, /* renamed */ n AS label FROM plain WHERE n = '--not a comment'" },
+      s.admin.authStore.token,
+    );
     assert.equal(commented.status, 200, JSON.stringify(commented.body));
-    assert.deepEqual(commented.body.fields.map((f: { name: string }) => f.name), ['id', 'label']);
+    assert.deepEqual(
+      commented.body.fields.map((f: { name: string }) => f.name),
+      ['id', 'label'],
+    );
     await s.admin.collections.create({ name: 'commented_view', type: 'view', viewQuery: 'SELECT id, n -- the text\nFROM plain' });
-    for (const query of ['', 'SELECT n FROM plain', 'SELECT id FROM nowhere', 'SELECT id FROM plain /* x */; DELETE FROM plain', 'SELECT id FROM plain /* open']) {
+    for (const query of [
+      '',
+      'SELECT n FROM plain',
+      'SELECT id FROM nowhere',
+      'SELECT id FROM plain /* x */; DELETE FROM plain',
+      'SELECT id FROM plain /* open',
+    ]) {
       const bad = await call('POST', '/api/collections/meta/dry-run-view', { query }, s.admin.authStore.token);
       assert.equal(bad.status, 400, query);
       assert.ok(bad.body.data.query?.code, JSON.stringify(bad.body));
@@ -330,7 +369,13 @@ describe('more success bodies', () => {
 
 describe('files', () => {
   it("serves a view record's file from its source record, under the view's rules; `*:file` / `x:file` rate-limit tags", async () => {
-    await s.admin.collections.create({ name: 'docs', type: 'base', fields: [{ name: 'attachment', type: 'file', maxSelect: 1, maxSize: 1_000_000 }], listRule: '', viewRule: '' });
+    await s.admin.collections.create({
+      name: 'docs',
+      type: 'base',
+      fields: [{ name: 'attachment', type: 'file', maxSelect: 1, maxSize: 1_000_000 }],
+      listRule: '',
+      viewRule: '',
+    });
     const form = new FormData();
     form.append('attachment', new Blob(['hello from the source record'], { type: 'text/plain' }), 'note.txt');
     const doc = await s.admin.collection('docs').create(form);
@@ -342,7 +387,15 @@ describe('files', () => {
     assert.equal(await res.text(), 'hello from the source record');
     assert.equal((await s.fetch(`/api/files/doc_files/${doc.id}/missing_abc.txt`)).status, 404);
 
-    await s.admin.settings.update({ rateLimits: { enabled: true, rules: [{ label: 'docs:file', audience: '', duration: 60, maxRequests: 1 }, { label: '*:file', audience: '', duration: 60, maxRequests: 2 }] } });
+    await s.admin.settings.update({
+      rateLimits: {
+        enabled: true,
+        rules: [
+          { label: 'docs:file', audience: '', duration: 60, maxRequests: 1 },
+          { label: '*:file', audience: '', duration: 60, maxRequests: 2 },
+        ],
+      },
+    });
     try {
       assert.equal((await s.fetch(`/api/files/docs/${doc.id}/${doc.attachment}`)).status, 200);
       assert.equal((await s.fetch(`/api/files/docs/${doc.id}/${doc.attachment}`)).status, 429, 'docs:file');
@@ -357,7 +410,12 @@ describe('files', () => {
 
 describe('body limits', () => {
   it('record writes get the default plus maxSize × maxSelect per file field; /api/batch gets settings.batch.maxBodySize', async () => {
-    await s.admin.collections.create({ name: 'bigfiles', type: 'base', fields: [{ name: 'doc', type: 'file', maxSelect: 1, maxSize: 4 << 20 }], createRule: '' });
+    await s.admin.collections.create({
+      name: 'bigfiles',
+      type: 'base',
+      fields: [{ name: 'doc', type: 'file', maxSelect: 1, maxSize: 4 << 20 }],
+      createRule: '',
+    });
     const big = 'x'.repeat(33 << 20); // over the 32 MiB default, under 32 + 4 MiB
     const post = (collection: string) =>
       s.fetch(`/api/collections/${collection}/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: big }) });
@@ -367,7 +425,11 @@ describe('body limits', () => {
     await s.admin.settings.update({ batch: { enabled: true, maxBodySize: 2000 } });
     try {
       const body = JSON.stringify({ requests: [{ method: 'POST', url: '/api/collections/plain/records', body: { n: 'y'.repeat(3000) } }] });
-      const res = await s.fetch('/api/batch', { method: 'POST', headers: { 'content-type': 'application/json', authorization: s.admin.authStore.token }, body });
+      const res = await s.fetch('/api/batch', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: s.admin.authStore.token },
+        body,
+      });
       assert.equal(res.status, 413);
     } finally {
       await s.admin.settings.update({ batch: { enabled: true, maxBodySize: 0 } });
@@ -385,7 +447,12 @@ describe('batch', () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.message, 'Invalid batch request data.');
     assert.equal(res.body.data.requests?.code, 'validation_required');
-    res = await call('POST', '/api/batch', { requests: Array.from({ length: 51 }, () => ({ method: 'POST', url: '/api/collections/plain/records', body: {} })) }, token);
+    res = await call(
+      'POST',
+      '/api/batch',
+      { requests: Array.from({ length: 51 }, () => ({ method: 'POST', url: '/api/collections/plain/records', body: {} })) },
+      token,
+    );
     assert.equal(res.body.data.requests?.code, 'validation_length_too_long');
     const batch = s.admin.createBatch();
     batch.collection('plain').create({ n: 'first' });
@@ -403,23 +470,40 @@ describe('batch', () => {
 
 describe('collections import', () => {
   it('with deleteMissing, as PocketBase: the exported list round-trips; missing collections and fields go', async () => {
-    await s.admin.collections.create({ name: 'imp_keep', type: 'base', fields: [{ name: 'a', type: 'text' }, { name: 'b', type: 'text' }] });
+    await s.admin.collections.create({
+      name: 'imp_keep',
+      type: 'base',
+      fields: [
+        { name: 'a', type: 'text' },
+        { name: 'b', type: 'text' },
+      ],
+    });
     await s.admin.collections.create({ name: 'imp_drop', type: 'base', fields: [{ name: 'c', type: 'text' }] });
     const all = await s.admin.collections.getFullList();
     // The whole export imports back unchanged.
     assert.equal(await s.admin.collections.import(all, true), true);
-    const list = all.filter((c) => c.name !== 'imp_drop').map((c) =>
-      c.name === 'imp_keep' ? { ...c, fields: c.fields.filter((f: { name: string }) => f.name !== 'b') } : c,
-    );
+    const list = all
+      .filter((c) => c.name !== 'imp_drop')
+      .map((c) => (c.name === 'imp_keep' ? { ...c, fields: c.fields.filter((f: { name: string }) => f.name !== 'b') } : c));
     assert.equal(await s.admin.collections.import(list, true), true);
     await failure(s.admin.collections.getOne('imp_drop'));
     const kept = await s.admin.collections.getOne('imp_keep');
-    assert.deepEqual(kept.fields.map((f: { name: string }) => f.name).filter((n: string) => n === 'a' || n === 'b'), ['a']);
+    assert.deepEqual(
+      kept.fields.map((f: { name: string }) => f.name).filter((n: string) => n === 'a' || n === 'b'),
+      ['a'],
+    );
     assert.ok(await s.admin.collections.getOne('_superusers'));
   });
 
   it('without deleteMissing, fields the import leaves out are kept (PocketBase merges)', async () => {
-    await s.admin.collections.create({ name: 'imp_merge', type: 'base', fields: [{ name: 'a', type: 'text' }, { name: 'b', type: 'text' }] });
+    await s.admin.collections.create({
+      name: 'imp_merge',
+      type: 'base',
+      fields: [
+        { name: 'a', type: 'text' },
+        { name: 'b', type: 'text' },
+      ],
+    });
     const c = await s.admin.collections.getOne('imp_merge');
     await s.admin.collections.import([{ ...c, fields: c.fields.filter((f: { name: string }) => f.name !== 'b') }], false);
     const after = await s.admin.collections.getOne('imp_merge');
@@ -445,7 +529,13 @@ describe('expand', () => {
   it('prints "expand": {} once a requested path names a real relation, and nothing for an unknown path', async () => {
     await s.admin.collections.create({ name: 'exp_targets', type: 'base', fields: [{ name: 'n', type: 'text' }], listRule: '', viewRule: '' });
     const targets = await s.admin.collections.getOne('exp_targets');
-    await s.admin.collections.create({ name: 'exp_sources', type: 'base', fields: [{ name: 'rel', type: 'relation', collectionId: targets.id, maxSelect: 1 }], listRule: '', viewRule: '' });
+    await s.admin.collections.create({
+      name: 'exp_sources',
+      type: 'base',
+      fields: [{ name: 'rel', type: 'relation', collectionId: targets.id, maxSelect: 1 }],
+      listRule: '',
+      viewRule: '',
+    });
     const r = await s.admin.collection('exp_sources').create({});
     const res = await call('GET', `/api/collections/exp_sources/records/${r.id}?expand=rel`);
     assert.deepEqual(res.body.expand, {});

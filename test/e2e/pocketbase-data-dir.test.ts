@@ -81,7 +81,7 @@ describe('a PocketBase data directory opened in place', () => {
     assert.deepEqual([payload.id, payload.collectionId, payload.type, payload.refreshable], [PB.user.id, '_pb_users_auth_', 'auth', true]);
   });
 
-  it('accepts tokens PocketBase signed (tokenKey + the collection\'s auth secret)', async () => {
+  it("accepts tokens PocketBase signed (tokenKey + the collection's auth secret)", async () => {
     const userToken = await pocketBaseToken('user');
     const res = await fetch(`${served.url}/api/collections/users/records/${PB.user.id}`, { headers: { authorization: userToken } });
     assert.equal(res.status, 200);
@@ -108,13 +108,19 @@ describe('a PocketBase data directory opened in place', () => {
     const user = client();
     await user.collection('users').authWithPassword(PB.user.email, PB.user.password);
     const links = await user.collection('_externalAuths').getFullList();
-    assert.deepEqual(links.map((l) => [l.provider, l.providerId]), [['github', '4242']]);
+    assert.deepEqual(
+      links.map((l) => [l.provider, l.providerId]),
+      [['github', '4242']],
+    );
     const admin = client();
     await admin.collection('_superusers').authWithPassword(PB.superuser.email, PB.superuser.password);
     const settings = await admin.settings.getAll();
     assert.equal((settings.meta as { appName: string }).appName, PB.appName);
     const logs = await admin.logs.getList(1, 50);
-    assert.ok(logs.items.some((l) => l.id === 'log0000000000a1'), 'PocketBase\'s own log entry is listed');
+    assert.ok(
+      logs.items.some((l) => l.id === 'log0000000000a1'),
+      "PocketBase's own log entry is listed",
+    );
     const mfas = await admin.collection('_mfas').getFullList();
     assert.equal(mfas.length, 1);
   });
@@ -151,7 +157,10 @@ describe('a PocketBase data directory opened in place', () => {
     await admin.collections.create({
       name: 'notes',
       type: 'base',
-      fields: [{ name: 'body', type: 'text' }, { name: 'pinned', type: 'bool' }],
+      fields: [
+        { name: 'body', type: 'text' },
+        { name: 'pinned', type: 'bool' },
+      ],
       indexes: ['CREATE INDEX `idx_notes_body` ON `notes` (`body`)'],
     });
     await admin.collection('notes').create({ body: 'hi', pinned: true });
@@ -159,7 +168,7 @@ describe('a PocketBase data directory opened in place', () => {
     await client().collection('users').create({ email: 'bob@example.com', password: 'bob-password-1', passwordConfirm: 'bob-password-1' });
   });
 
-  it('left PocketBase\'s tables, columns and indexes as they were and only added its own tables', async () => {
+  it("left PocketBase's tables, columns and indexes as they were and only added its own tables", async () => {
     await served.close();
     served = undefined as unknown as ServedApp;
     const afterMain = schemaOf(join(dir, 'data.db'));
@@ -168,7 +177,10 @@ describe('a PocketBase data directory opened in place', () => {
     for (const r of beforeMain) assert.deepEqual(afterByKey.get(key(r)), r, `${key(r)} changed`);
     const beforeKeys = new Set(beforeMain.map(key));
     const added = afterMain.filter((r) => !beforeKeys.has(key(r)));
-    const addedTables = added.filter((r) => r.type === 'table').map((r) => r.name).sort();
+    const addedTables = added
+      .filter((r) => r.type === 'table')
+      .map((r) => r.name)
+      .sort();
     assert.deepEqual(addedTables, [...PLINTH_TABLES, 'notes'].sort(), 'tables Plinth added');
     for (const r of added.filter((r) => r.type !== 'table')) {
       assert.ok([...PLINTH_TABLES, 'notes'].includes(r.tbl), `${key(r)} on ${r.tbl}: an index on a PocketBase table`);
@@ -176,10 +188,16 @@ describe('a PocketBase data directory opened in place', () => {
     const afterAux = schemaOf(join(dir, 'auxiliary.db'));
     const auxByKey = new Map(afterAux.map((r) => [key(r), r]));
     for (const r of beforeAux) assert.deepEqual(auxByKey.get(key(r)), r, `auxiliary ${key(r)} changed`);
-    assert.deepEqual(afterAux.filter((r) => r.type === 'table').map((r) => r.name).sort(), ['_logs', '_migrations']);
+    assert.deepEqual(
+      afterAux
+        .filter((r) => r.type === 'table')
+        .map((r) => r.name)
+        .sort(),
+      ['_logs', '_migrations'],
+    );
   });
 
-  it('kept PocketBase\'s collection definitions and wrote the new one in PocketBase\'s shape', () => {
+  it("kept PocketBase's collection definitions and wrote the new one in PocketBase's shape", () => {
     const rows = collectionsRows(join(dir, 'data.db'));
     const before = new Map(beforeCollections.map((r) => [r.id, r]));
     for (const row of rows) {
@@ -213,7 +231,7 @@ describe('a PocketBase data directory opened in place', () => {
       assert.ok(files.includes('1640988000_init.go'));
       const ann = db.prepare('SELECT * FROM users WHERE id = ?').get(PB.user.id) as Record<string, unknown>;
       assert.equal(ann.name, 'Ann B.');
-      assert.equal(ann.tokenKey, PB.user.tokenKey, 'the token key is untouched, so PocketBase\'s tokens stay valid');
+      assert.equal(ann.tokenKey, PB.user.tokenKey, "the token key is untouched, so PocketBase's tokens stay valid");
       assert.match(String(ann.password), /^\$2[aby]\$/, 'still a bcrypt hash PocketBase verifies');
       const bob = db.prepare("SELECT password FROM users WHERE email = 'bob@example.com'").get() as { password: string };
       assert.match(bob.password, /^\$2[aby]\$10\$/, 'a password set through Plinth is a bcrypt hash, as PocketBase writes them');
@@ -226,7 +244,9 @@ describe('a PocketBase data directory opened in place', () => {
       assert.equal(attrs['user.content_type'], 'image/png', 'with the .attrs sidecar PocketBase serves it by');
       const deletedDir = join(dir, 'storage', PB.postsId, deletedId);
       assert.ok(!existsSync(deletedDir) || readdirSync(deletedDir).length === 0, 'a deleted file takes its sidecar along');
-      const settings = JSON.parse((db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value) as { meta: { appName: string } };
+      const settings = JSON.parse((db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value) as {
+        meta: { appName: string };
+      };
       assert.equal(settings.meta.appName, PB.appName);
     } finally {
       db.close();
@@ -250,7 +270,9 @@ describe('plinth import-pocketbase', () => {
     // PocketBase still running: a committed write only in its WAL file, not yet checkpointed into data.db.
     const running = new BetterSqlite3(join(from, 'data.db'));
     running.pragma('wal_autocheckpoint = 0');
-    running.prepare("INSERT INTO posts (id, title, author, photo, views, created, updated) VALUES ('pst0000000000b2', 'only in the WAL', '', '', 0, '', '')").run();
+    running
+      .prepare("INSERT INTO posts (id, title, author, photo, views, created, updated) VALUES ('pst0000000000b2', 'only in the WAL', '', '', 0, '', '')")
+      .run();
     const beforeSchema = schemaOf(join(from, 'data.db'));
     const code = await importPocketBase([`--from=${from}`, `--dir=${to}`]);
     assert.equal(code, 0);
@@ -260,7 +282,10 @@ describe('plinth import-pocketbase', () => {
     assert.ok(!existsSync(join(to, 'data.db-wal')) || readFileSync(join(to, 'data.db-wal')).length === 0, 'the source WAL file is not copied');
     running.close();
     assert.deepEqual(schemaOf(join(to, 'data.db')), beforeSchema);
-    assert.deepEqual(schemaOf(join(to, 'auxiliary.db')).map((r) => r.name), schemaOf(join(from, 'auxiliary.db')).map((r) => r.name));
+    assert.deepEqual(
+      schemaOf(join(to, 'auxiliary.db')).map((r) => r.name),
+      schemaOf(join(from, 'auxiliary.db')).map((r) => r.name),
+    );
     assert.deepEqual(readFileSync(join(to, 'storage', PB.postsId, PB.post.id, PB.post.photo)), PNG);
     assert.ok(existsSync(join(to, 'storage', PB.postsId, PB.post.id, `thumbs_${PB.post.photo}`, `100x100_${PB.post.photo}`)));
 
@@ -275,7 +300,7 @@ describe('plinth import-pocketbase', () => {
       await served.close();
     }
     const originalNow = new BetterSqlite3(join(from, 'data.db'), { readonly: true });
-    assert.equal((originalNow.prepare('SELECT count(*) AS n FROM posts').get() as { n: number }).n, 2, 'the copy\'s writes stay in the copy');
+    assert.equal((originalNow.prepare('SELECT count(*) AS n FROM posts').get() as { n: number }).n, 2, "the copy's writes stay in the copy");
     originalNow.close();
     assert.deepEqual(schemaOf(join(from, 'data.db')), beforeSchema);
   });

@@ -60,7 +60,11 @@ describe('PostgreSQL outage', () => {
     const { url, close } = await serveApp(app);
     try {
       await app.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }], listRule: '', createRule: '' });
-      const ok = await fetch(`${url}/api/collections/notes/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"before"}' });
+      const ok = await fetch(`${url}/api/collections/notes/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"title":"before"}',
+      });
       assert.equal(ok.status, 200);
 
       await proxy.stop();
@@ -88,7 +92,11 @@ describe('PostgreSQL outage', () => {
         await sleep(100);
       }
       assert.equal(status, 200, 'the pool reconnected without a restart');
-      const after = await fetch(`${url}/api/collections/notes/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"after"}' });
+      const after = await fetch(`${url}/api/collections/notes/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"title":"after"}',
+      });
       assert.equal(after.status, 200);
     } finally {
       await close();

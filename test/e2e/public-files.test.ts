@@ -97,7 +97,7 @@ describe('front end from plinth_public/ and UI extensions', () => {
     assert.equal(stale.status, 200);
   });
 
-  it('serves a folder\'s index.html, redirecting to the trailing slash first', async () => {
+  it("serves a folder's index.html, redirecting to the trailing slash first", async () => {
     const redirect = await s.fetch('/docs', { redirect: 'manual' });
     assert.equal(redirect.status, 301);
     assert.equal(redirect.headers.get('location'), '/docs/');
@@ -124,7 +124,10 @@ describe('front end from plinth_public/ and UI extensions', () => {
     await s.app.logs.flush();
     const logs = await s.admin.logs.getList(1, 200, { filter: 'data.url ~ "marker"' });
     const urls = logs.items.map((l) => String((l.data as { url?: string }).url));
-    assert.ok(urls.some((u) => u.includes('marker=api')), urls.join());
+    assert.ok(
+      urls.some((u) => u.includes('marker=api')),
+      urls.join(),
+    );
     assert.ok(!urls.some((u) => u.includes('marker=static')), urls.join());
   });
 
@@ -148,7 +151,7 @@ describe('front end from plinth_public/ and UI extensions', () => {
     }
   });
 
-  it('serves /_/extensions.js: every extension\'s main.js wrapped, in name order', async () => {
+  it("serves /_/extensions.js: every extension's main.js wrapped, in name order", async () => {
     const res = await s.fetch('/_/extensions.js');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8');
@@ -182,7 +185,7 @@ describe('no plinth_public/ and no extensions; indexFallback off', () => {
     assert.equal(await ext.text(), '');
     const root = await s.fetch('/');
     assert.equal(root.status, 404);
-    assert.equal((await root.json() as { status: number }).status, 404);
+    assert.equal(((await root.json()) as { status: number }).status, 404);
   });
 
   it('without the fallback a missing path is a 404, files are still served', async () => {

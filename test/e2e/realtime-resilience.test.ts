@@ -103,7 +103,16 @@ async function expect400(res: Response): Promise<Record<string, unknown>> {
 describe('realtime on the wire', () => {
   before(async () => {
     s = await startServer();
-    await s.admin.collections.create({ name: 'posts', type: 'base', fields: [{ name: 'title', type: 'text' }, { name: 'body', type: 'editor' }], listRule: '', viewRule: '' });
+    await s.admin.collections.create({
+      name: 'posts',
+      type: 'base',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'body', type: 'editor' },
+      ],
+      listRule: '',
+      viewRule: '',
+    });
   });
   after(async () => {
     await s.close();
@@ -146,7 +155,10 @@ describe('realtime on the wire', () => {
     for (const c of [v11, v10]) assert.equal((await subscribe(c.clientId, ['posts/*'])).status, 204);
     await s.admin.collection('posts').create({ title: 'chunked ünïcode' });
     await s.admin.collection('posts').create({ title: 'second' });
-    await waitFor(() => (v11.text().match(/event:posts\/\*/g) ?? []).length === 2 && (v10.text().match(/event:posts\/\*/g) ?? []).length === 2, 'both records on both streams');
+    await waitFor(
+      () => (v11.text().match(/event:posts\/\*/g) ?? []).length === 2 && (v10.text().match(/event:posts\/\*/g) ?? []).length === 2,
+      'both records on both streams',
+    );
 
     const head11 = v11.text().split('\r\n\r\n', 1)[0]!;
     assert.match(head11, /\r\ntransfer-encoding: chunked/i);
@@ -166,7 +178,11 @@ describe('realtime on the wire', () => {
 
     const head10 = v10.text().split('\r\n\r\n', 1)[0]!;
     assert.doesNotMatch(head10, /transfer-encoding/i);
-    const plain = v10.text().slice(head10.length + 4).split('\n\n').filter(Boolean);
+    const plain = v10
+      .text()
+      .slice(head10.length + 4)
+      .split('\n\n')
+      .filter(Boolean);
     assert.equal(plain.length, 3);
     for (const f of plain) assert.match(f, new RegExp(`^id:${v10.clientId}\nevent:[^\n]+\ndata:[^\n]+$`));
     v11.sock.destroy();
@@ -176,7 +192,15 @@ describe('realtime on the wire', () => {
   it('answers bad subscription requests with a clear 4xx and stays up', async () => {
     const stream = await openStream();
     const id = stream.clientId;
-    assert.ok('subscriptions' in (await expect400(await subscribe(id, Array.from({ length: 1001 }, (_, i) => `posts/${i}`)))));
+    assert.ok(
+      'subscriptions' in
+        (await expect400(
+          await subscribe(
+            id,
+            Array.from({ length: 1001 }, (_, i) => `posts/${i}`),
+          ),
+        )),
+    );
     assert.ok('subscriptions' in (await expect400(await subscribe(id, ['x'.repeat(2501)]))));
     assert.ok('subscriptions' in (await expect400(await subscribe(id, ['posts/*?options=not-json']))));
     assert.ok('subscriptions' in (await expect400(await subscribe(id, ['posts/*?options=%5B%5D']))));
@@ -203,7 +227,14 @@ describe('realtime on the wire', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const body = JSON.stringify({ clientId: stream.clientId, subscriptions: ['posts/*'] });
       const req = http.request(
-        { host: '127.0.0.1', port, localAddress: '127.0.0.2', method: 'POST', path: '/api/realtime', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port,
+          localAddress: '127.0.0.2',
+          method: 'POST',
+          path: '/api/realtime',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
 import type PocketBase from 'pocketbase';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 (globalThis as Record<string, unknown>).EventSource = EventSource;
@@ -120,7 +120,16 @@ describe('realtime', () => {
       updateRule: 'owner = @request.auth.id',
       deleteRule: 'owner = @request.auth.id',
     });
-    const tags = await s.admin.collections.create({ name: 'tags', type: 'base', fields: [{ name: 'name', type: 'text' }, { name: 'hiddenTag', type: 'bool' }], listRule: '', viewRule: 'hiddenTag = false' });
+    const tags = await s.admin.collections.create({
+      name: 'tags',
+      type: 'base',
+      fields: [
+        { name: 'name', type: 'text' },
+        { name: 'hiddenTag', type: 'bool' },
+      ],
+      listRule: '',
+      viewRule: 'hiddenTag = false',
+    });
     await s.admin.collections.create({
       name: 'docs',
       type: 'base',
@@ -223,7 +232,7 @@ describe('realtime', () => {
       for (const l of ls) await l.on('crowd', 'notes', '*', { filter: 'text ~ "crowd"' });
       // A seeded shuffle of owners and visibility: reproducible, yet not hand-picked.
       let seed = 42;
-      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       for (let i = 0; i < 30; i++) {
         const owner = people[Math.floor(rand() * people.length)]!.id;
         await s.admin.collection('notes').create({ text: `crowd ${i}`, owner, public: rand() < 0.2, secret: `s${i}` });

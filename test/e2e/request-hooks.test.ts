@@ -7,7 +7,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventSource } from 'eventsource';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { AppError } from '../../src/errors/index.js';
 import type { Hook, HookHandler } from '../../src/hooks/index.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -167,7 +167,8 @@ describe('request hooks', () => {
       s.app.hooks.onRecordCreateRequest,
       async (e, next) => {
         // A guest sending the right header is treated as that user (a contrived "API key" scheme).
-        if (!e.request.auth && e.request.headers.x_act_as === userId) e.request = { ...e.request, auth: { collection: s.app.collections.require('users') as never, record: user! } };
+        if (!e.request.auth && e.request.headers.x_act_as === userId)
+          e.request = { ...e.request, auth: { collection: s.app.collections.require('users') as never, record: user! } };
         await next();
       },
       [coll.id],
@@ -180,17 +181,25 @@ describe('request hooks', () => {
   it('auth hooks: onRecordAuthWithPasswordRequest changes the identity, onRecordAuthRequest augments the response', async () => {
     const id = await signUp(s, 'alias-user@example.com');
     const methods: string[] = [];
-    on(s.app.hooks.onRecordAuthWithPasswordRequest, async (e, next) => {
-      if (e.identity === 'alias') e.identity = 'alias-user@example.com';
-      await next();
-      assert.equal(e.record?.id, id);
-    }, ['users']);
-    on(s.app.hooks.onRecordAuthRequest, async (e, next) => {
-      methods.push(e.authMethod);
-      e.meta = { ...(e.meta ?? {}), plan: 'gold' };
-      await next();
-      e.response!.greeting = `hello ${String(e.record.email)}`;
-    }, ['users']);
+    on(
+      s.app.hooks.onRecordAuthWithPasswordRequest,
+      async (e, next) => {
+        if (e.identity === 'alias') e.identity = 'alias-user@example.com';
+        await next();
+        assert.equal(e.record?.id, id);
+      },
+      ['users'],
+    );
+    on(
+      s.app.hooks.onRecordAuthRequest,
+      async (e, next) => {
+        methods.push(e.authMethod);
+        e.meta = { ...(e.meta ?? {}), plan: 'gold' };
+        await next();
+        e.response!.greeting = `hello ${String(e.record.email)}`;
+      },
+      ['users'],
+    );
     const pb = s.client();
     const auth = await pb.collection('users').authWithPassword('alias', 'password123');
     assert.equal(auth.record.id, id);
@@ -264,17 +273,24 @@ describe('request hooks', () => {
       batches.push(e.requests.length);
       await next();
     });
-    on(s.app.hooks.onRecordCreateRequest, async (e, next) => {
-      txs.push(e.tx !== undefined);
-      if (e.body.data.title === 'refuse me') throw new AppError('forbidden', 'No.');
-      e.body.data.title = `batched ${String(e.body.data.title)}`;
-      await next();
-    }, ['notes']);
+    on(
+      s.app.hooks.onRecordCreateRequest,
+      async (e, next) => {
+        txs.push(e.tx !== undefined);
+        if (e.body.data.title === 'refuse me') throw new AppError('forbidden', 'No.');
+        e.body.data.title = `batched ${String(e.body.data.title)}`;
+        await next();
+      },
+      ['notes'],
+    );
     const ok = s.client().createBatch();
     ok.collection('notes').create({ title: 'a' });
     ok.collection('notes').create({ title: 'b' });
     const res = await ok.send();
-    assert.deepEqual(res.map((r) => r.body.title), ['batched a', 'batched b']);
+    assert.deepEqual(
+      res.map((r) => r.body.title),
+      ['batched a', 'batched b'],
+    );
     assert.deepEqual(txs, [true, true]);
     const before = (await s.admin.collection('notes').getList(1, 1)).totalItems;
     const bad = s.client().createBatch();
@@ -367,7 +383,10 @@ describe('request hooks', () => {
       const deadline = Date.now() + 5000;
       while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(got, ['posts create:seen']);
-      assert.ok(seen.some((topics) => topics.includes('notes/*')), 'the handler saw the topics asked for');
+      assert.ok(
+        seen.some((topics) => topics.includes('notes/*')),
+        'the handler saw the topics asked for',
+      );
     } finally {
       await offNotes();
       await offPosts();
@@ -386,10 +405,14 @@ describe('request hooks', () => {
     assert.ok(ms >= TIMEOUT_MS - 50, `answered after ${ms} ms`);
     assert.ok(ms < TIMEOUT_MS + 4000, `answered after ${ms} ms`);
     // A hung handler inside a batch's transaction: 504, the batch is rolled back, the writer is not held.
-    on(s.app.hooks.onRecordCreateRequest, async (e, next) => {
-      if (e.body.data.title === 'hang') await new Promise(() => {});
-      await next();
-    }, ['notes']);
+    on(
+      s.app.hooks.onRecordCreateRequest,
+      async (e, next) => {
+        if (e.body.data.title === 'hang') await new Promise(() => {});
+        await next();
+      },
+      ['notes'],
+    );
     const count = (await s.admin.collection('notes').getList(1, 1)).totalItems;
     const batch = s.client().createBatch();
     batch.collection('notes').create({ title: 'first' });

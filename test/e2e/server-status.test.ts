@@ -56,7 +56,8 @@ describe('instance status for superusers', () => {
   it('no warning per login, verification, reset or OTP request while SMTP is off; new login origins are still recorded', async () => {
     await s.admin.collections.update('users', { otp: { enabled: true }, authAlert: { enabled: true } });
     const id = await signUp(s, 'quiet@example.com');
-    const signIn = (ua: string) => postJson(s, '/api/collections/users/auth-with-password', { identity: 'quiet@example.com', password: 'password123' }, undefined, { 'user-agent': ua });
+    const signIn = (ua: string) =>
+      postJson(s, '/api/collections/users/auth-with-password', { identity: 'quiet@example.com', password: 'password123' }, undefined, { 'user-agent': ua });
     assert.equal((await signIn('browser A')).status, 200);
     assert.equal((await signIn('browser B')).status, 200, 'a login from a new origin, which would send an alert mail');
     assert.equal((await postJson(s, '/api/collections/users/request-verification', { email: 'quiet@example.com' })).status, 204);

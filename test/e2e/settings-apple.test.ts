@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { ClientResponseError } from 'pocketbase';
+import type { ClientResponseError } from 'pocketbase';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { postJson } from '../helpers/auth-http.js';
 
@@ -22,7 +22,7 @@ describe('Apple client secret (POST /api/settings/apple/generate-client-secret)'
     await s.close();
   });
 
-  it('signs an ES256 JWT with Apple\'s claims and the key id', async () => {
+  it("signs an ES256 JWT with Apple's claims and the key id", async () => {
     const before = Math.floor(Date.now() / 1000);
     const { secret } = await s.admin.settings.generateAppleClientSecret('com.example.web', 'TEAM123456', 'KEY1234567', pem, 3600);
     const header = decodeProtectedHeader(secret);
@@ -48,24 +48,50 @@ describe('Apple client secret (POST /api/settings/apple/generate-client-secret)'
     const blank = await postJson(s, '/api/settings/apple/generate-client-secret', {}, s.admin.authStore.token);
     assert.equal(blank.status, 400);
     assert.deepEqual(Object.keys(blank.body.data as object).sort(), ['clientId', 'duration', 'keyId', 'privateKey', 'teamId']);
-    const negative = await postJson(s, '/api/settings/apple/generate-client-secret', { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: pem, duration: -5 }, s.admin.authStore.token);
+    const negative = await postJson(
+      s,
+      '/api/settings/apple/generate-client-secret',
+      { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: pem, duration: -5 },
+      s.admin.authStore.token,
+    );
     assert.equal((negative.body.data as Record<string, { code: string }>).duration?.code, 'validation_min_greater_equal_than_required');
-    const typed = await postJson(s, '/api/settings/apple/generate-client-secret', { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: pem, duration: '60' }, s.admin.authStore.token);
+    const typed = await postJson(
+      s,
+      '/api/settings/apple/generate-client-secret',
+      { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: pem, duration: '60' },
+      s.admin.authStore.token,
+    );
     assert.equal(typed.status, 400);
   });
 
   it('400s a PEM that is not a P-256 key', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const res = await postJson(s, '/api/settings/apple/generate-client-secret', { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: rsa, duration: 60 }, s.admin.authStore.token);
+    const res = await postJson(
+      s,
+      '/api/settings/apple/generate-client-secret',
+      { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: rsa, duration: 60 },
+      s.admin.authStore.token,
+    );
     assert.equal(res.status, 400);
     assert.equal(res.body.message, 'Failed to generate client secret.');
     const garbage = `-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----`;
-    const res2 = await postJson(s, '/api/settings/apple/generate-client-secret', { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: garbage, duration: 60 }, s.admin.authStore.token);
+    const res2 = await postJson(
+      s,
+      '/api/settings/apple/generate-client-secret',
+      { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: garbage, duration: 60 },
+      s.admin.authStore.token,
+    );
     assert.equal(res2.status, 400);
   });
 
   it('is for superusers only', async () => {
-    const res = await postJson(s, '/api/settings/apple/generate-client-secret', { clientId: 'a', teamId: 'TEAM123456', keyId: 'KEY1234567', privateKey: pem, duration: 60 });
+    const res = await postJson(s, '/api/settings/apple/generate-client-secret', {
+      clientId: 'a',
+      teamId: 'TEAM123456',
+      keyId: 'KEY1234567',
+      privateKey: pem,
+      duration: 60,
+    });
     assert.equal(res.status, 401);
   });
 });

@@ -32,7 +32,7 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     assert.deepEqual(res.body.data, {});
   });
 
-  it('answers PocketBase\'s shape: execTime, affectedRows, columns {name,type,nullable}, rows of text', async () => {
+  it("answers PocketBase's shape: execTime, affectedRows, columns {name,type,nullable}, rows of text", async () => {
     const res = await postJson(s, '/api/sql', { query: "select 1 as one, 'x' as two, null as three, 1.5 as four" }, token);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(Object.keys(res.body), ['execTime', 'affectedRows', 'columns', 'rows']);
@@ -40,8 +40,12 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     assert.equal(res.body.affectedRows, 0);
     assert.deepEqual(res.body.rows, [['1', 'x', null, '1.5']]);
     const cols = res.body.columns as { name: string; type: string; nullable: boolean }[];
-    assert.deepEqual(cols.map((c) => c.name), ['one', 'two', 'three', 'four']);
-    if (TEST_DIALECT === 'sqlite') assert.deepEqual(cols[0], { name: 'one', type: '', nullable: true }); // as PocketBase's test
+    assert.deepEqual(
+      cols.map((c) => c.name),
+      ['one', 'two', 'three', 'four'],
+    );
+    if (TEST_DIALECT === 'sqlite')
+      assert.deepEqual(cols[0], { name: 'one', type: '', nullable: true }); // as PocketBase's test
     else assert.equal(cols[0]?.type, 'INT4');
     if (TEST_DIALECT === 'sqlite') {
       const pb = await postJson(s, '/api/sql', { query: 'select 1' }, token);
@@ -50,7 +54,7 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     }
   });
 
-  it('reads any table (internal ones too) with declared types and NOT NULL as nullable false, through the SDK\'s pb.sql.run', async () => {
+  it("reads any table (internal ones too) with declared types and NOT NULL as nullable false, through the SDK's pb.sql.run", async () => {
     const res = await s.admin.sql.run('SELECT id, email FROM _superusers');
     assert.equal(res.rows.length, 1);
     assert.equal(res.rows[0]?.[1], 'admin@example.com');
@@ -60,7 +64,7 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     assert.equal(email?.nullable, false);
   });
 
-  it('returns the last statement\'s result for several reads', async () => {
+  it("returns the last statement's result for several reads", async () => {
     const res = await postJson(s, '/api/sql', { query: 'select 1 as a; select 2 as b' }, token);
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.columns, [{ name: 'b', type: TEST_DIALECT === 'sqlite' ? '' : 'INT4', nullable: true }]);
@@ -75,7 +79,7 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     assert.deepEqual((res.body.rows as unknown[][])[999], ['1000']);
   });
 
-  it('400s a blank, too long or invalid query (PocketBase\'s fields and messages)', async () => {
+  it("400s a blank, too long or invalid query (PocketBase's fields and messages)", async () => {
     await assert.rejects(s.admin.sql.run('not sql'), (e: { status: number }) => e.status === 400);
     const blank = await postJson(s, '/api/sql', { query: '' }, token);
     assert.equal(blank.status, 400);
@@ -98,7 +102,7 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     assert.match(String(missingTable.body.message), /no_such_table/);
   });
 
-  it('is read-only by default: a write is refused with the database\'s message and changes nothing', async () => {
+  it("is read-only by default: a write is refused with the database's message and changes nothing", async () => {
     const res = await postJson(s, '/api/sql', { query: 'create table test_sql_table(id int primary key)' }, token);
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.match(String(res.body.message), /read-?only/i);
@@ -120,7 +124,10 @@ describe('SQL console (POST /api/sql), read-only default', () => {
     await postJson(s, '/api/sql', { query: "select 'logged' as marker" }, token);
     await s.app.logs.flush();
     const logs = await s.admin.logs.getList(1, 50, { filter: 'message ~ "SQL console"' });
-    assert.ok(logs.items.some((l) => String((l.data as { query?: string }).query).includes("'logged'")), JSON.stringify(logs.items.map((l) => l.data)));
+    assert.ok(
+      logs.items.some((l) => String((l.data as { query?: string }).query).includes("'logged'")),
+      JSON.stringify(logs.items.map((l) => l.data)),
+    );
   });
 });
 
@@ -146,7 +153,12 @@ describe('SQL console with writes allowed', () => {
   });
 
   it('rolls the whole script back when a statement fails', async () => {
-    const res = await postJson(s, '/api/sql', { query: 'create table test_sql_rollback(id int primary key);insert into test_sql_rollback(id)VALUES(1);invalid' }, token);
+    const res = await postJson(
+      s,
+      '/api/sql',
+      { query: 'create table test_sql_rollback(id int primary key);insert into test_sql_rollback(id)VALUES(1);invalid' },
+      token,
+    );
     assert.equal(res.status, 400);
     assert.match(String(res.body.message), /Raw error:/);
     assert.ok(!(await s.app.db.tableNames()).includes('test_sql_rollback'));
@@ -175,12 +187,15 @@ describe('SQL console time limit', () => {
   });
 
   // SQLite only: PostgreSQL's console queries wait for a pooled connection instead.
-  if (TEST_DIALECT === 'sqlite') it('runs at most 4 console reads at once on SQLite (each is a thread with a connection): 429 beyond', async () => {
-    const q = COUNT_SLOWLY.replace('30000000', '10000000');
-    const answers = await Promise.all(Array.from({ length: 6 }, () => postJson(s, '/api/sql', { query: q }, s.admin.authStore.token)));
-    const statuses = answers.map((a) => a.status);
-    assert.ok(statuses.includes(429), statuses.join());
-    assert.ok(statuses.every((st) => st === 429 || st === 400), statuses.join());
-  });
-
+  if (TEST_DIALECT === 'sqlite')
+    it('runs at most 4 console reads at once on SQLite (each is a thread with a connection): 429 beyond', async () => {
+      const q = COUNT_SLOWLY.replace('30000000', '10000000');
+      const answers = await Promise.all(Array.from({ length: 6 }, () => postJson(s, '/api/sql', { query: q }, s.admin.authStore.token)));
+      const statuses = answers.map((a) => a.status);
+      assert.ok(statuses.includes(429), statuses.join());
+      assert.ok(
+        statuses.every((st) => st === 429 || st === 400),
+        statuses.join(),
+      );
+    });
 });

@@ -87,7 +87,13 @@ describe('superuser IP allowlist', () => {
 
   it('leaves guests and ordinary users alone wherever they are', async () => {
     assert.equal(await status('/api/collections/vault/records', from(OUTSIDE, '')), 200);
-    const login = await postJson(s, '/api/collections/users/auth-with-password', { identity: 'pat@example.com', password: 'password-123' }, undefined, from(OUTSIDE, ''));
+    const login = await postJson(
+      s,
+      '/api/collections/users/auth-with-password',
+      { identity: 'pat@example.com', password: 'password-123' },
+      undefined,
+      from(OUTSIDE, ''),
+    );
     assert.equal(login.status, 200);
     assert.equal(await status('/api/collections/vault/records', from(OUTSIDE, String(login.body.token))), 200);
   });

@@ -205,11 +205,21 @@ describe('typegen', () => {
     await s.admin.collections.update('posts', {
       fields: [...posts.fields, { name: 'related', type: 'relation', collectionId: posts.id, maxSelect: 10 }],
     });
-    await s.admin.collections.create({ name: 'comments', type: 'base', fields: [{ name: 'post', type: 'relation', collectionId: posts.id, maxSelect: 1 }, { name: 'text', type: 'text' }] });
+    await s.admin.collections.create({
+      name: 'comments',
+      type: 'base',
+      fields: [
+        { name: 'post', type: 'relation', collectionId: posts.id, maxSelect: 1 },
+        { name: 'text', type: 'text' },
+      ],
+    });
     await s.admin.collections.create({
       name: 'profiles',
       type: 'base',
-      fields: [{ name: 'user', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 }, { name: 'bio', type: 'text' }],
+      fields: [
+        { name: 'user', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+        { name: 'bio', type: 'text' },
+      ],
       indexes: ['CREATE UNIQUE INDEX idx_profiles_user ON profiles (user)'],
     });
     await s.admin.collections.create({ name: 'post_stats', type: 'view', viewQuery: 'SELECT id, title, views FROM posts' });
@@ -246,7 +256,10 @@ describe('typegen', () => {
         const errors = byFile.get(`bad_${name}.ts`) ?? [];
         assert.ok(errors.length > 0, `bad_${name}.ts should not compile`);
         const badLine = prelude.split('\n').length;
-        assert.ok(errors.every((e) => e.startsWith(`${badLine}: `)), `bad_${name}.ts must fail on its own line: ${errors.join('; ')}`);
+        assert.ok(
+          errors.every((e) => e.startsWith(`${badLine}: `)),
+          `bad_${name}.ts must fail on its own line: ${errors.join('; ')}`,
+        );
       }
       assert.match((byFile.get('bad_viewHasNoCreate.ts') ?? []).join(';'), /PostStatsCreate/);
     } finally {
@@ -255,7 +268,10 @@ describe('typegen', () => {
 
     // As a .d.ts with skipLibCheck (the usual front-end setting), it needs neither pocketbase nor plinth installed.
     const bare = project(
-      { 'plinth-types.d.ts': types, 'app.ts': `import type { PostsRecord } from './plinth-types.js';\nexport const t = (p: PostsRecord): string => p.title.toUpperCase();\n` },
+      {
+        'plinth-types.d.ts': types,
+        'app.ts': `import type { PostsRecord } from './plinth-types.js';\nexport const t = (p: PostsRecord): string => p.title.toUpperCase();\n`,
+      },
       { modules: false, skipLibCheck: true },
     );
     try {
@@ -328,7 +344,10 @@ describe('typegen', () => {
           srv.close(() => res(p));
         });
       });
-      const child = spawn(process.execPath, [BIN, 'serve', '--dev', `--http=127.0.0.1:${port}`, `--dir=${dataDir}`, ...db], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      const child = spawn(process.execPath, [BIN, 'serve', '--dev', `--http=127.0.0.1:${port}`, `--dir=${dataDir}`, ...db], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      });
       let output = '';
       child.stdout.on('data', (b: Buffer) => (output += b.toString()));
       const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));

@@ -68,7 +68,20 @@ describe(`view collections type computed columns (${TEST_DIALECT})`, () => {
     const [a, b] = rows as Array<Record<string, unknown>>;
     // cat a: views 1.5, 4.5; cat b: 0, 3, 6
     assert.deepEqual(
-      { n: a?.n, n_titles: a?.n_titles, total: a?.total_views, avg: a?.avg_views, min: a?.min_views, max: a?.max_views, arith: a?.arith, neg: a?.neg, co: a?.co, casted: a?.casted, big: a?.big, n_text: a?.n_text },
+      {
+        n: a?.n,
+        n_titles: a?.n_titles,
+        total: a?.total_views,
+        avg: a?.avg_views,
+        min: a?.min_views,
+        max: a?.max_views,
+        arith: a?.arith,
+        neg: a?.neg,
+        co: a?.co,
+        casted: a?.casted,
+        big: a?.big,
+        n_text: a?.n_text,
+      },
       { n: 2, n_titles: 2, total: 6, avg: 3, min: 1.5, max: 4.5, arith: 13, neg: -1.5, co: 4.5, casted: 6, big: true, n_text: '2' },
     );
     assert.equal(b?.n, 3);
@@ -76,7 +89,10 @@ describe(`view collections type computed columns (${TEST_DIALECT})`, () => {
     assert.equal(typeof b?.avg_views, 'number');
     // Filters and sorts on the number fields compare numbers.
     const big = await s.client().collection('stats').getFullList({ filter: 'n > 2' });
-    assert.deepEqual(big.map((r) => r.cat), ['b']);
+    assert.deepEqual(
+      big.map((r) => r.cat),
+      ['b'],
+    );
   });
 
   it('the SDK-visible schema is the same on a plain COUNT(*) view (the typegen case)', async () => {
@@ -88,7 +104,13 @@ describe(`view collections type computed columns (${TEST_DIALECT})`, () => {
     });
     assert.equal(view.fields.find((f: { name: string }) => f.name === 'total')?.type, 'number');
     const rows = await s.client().collection('post_counts').getFullList({ sort: 'id' });
-    assert.deepEqual(rows.map((r) => [r.id, r.total]), [['a', 2], ['b', 3]]);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.total]),
+      [
+        ['a', 2],
+        ['b', 3],
+      ],
+    );
   });
 });
 
@@ -96,12 +118,23 @@ describe('inferExpressionTypes (the select-list reader)', () => {
   const schema = {
     find: (name: string) =>
       name === 'posts'
-        ? ({ name: 'posts', fields: [{ name: 'views', type: 'number' }, { name: 'title', type: 'text' }] } as never)
+        ? ({
+            name: 'posts',
+            fields: [
+              { name: 'views', type: 'number' },
+              { name: 'title', type: 'text' },
+            ],
+          } as never)
         : undefined,
   } as never;
 
   it('reads aliases with and without AS, WITH queries, DISTINCT and quoted identifiers', () => {
-    assert.deepEqual(inferExpressionTypes('SELECT DISTINCT id, views + 1 v, "views" * 2 AS "w", title FROM posts', 4, schema), [null, 'number', 'number', null]);
+    assert.deepEqual(inferExpressionTypes('SELECT DISTINCT id, views + 1 v, "views" * 2 AS "w", title FROM posts', 4, schema), [
+      null,
+      'number',
+      'number',
+      null,
+    ]);
     assert.deepEqual(inferExpressionTypes('WITH x AS (SELECT id, views FROM posts) SELECT id, total(views) AS t FROM x', 2, schema), [null, 'number']);
     assert.deepEqual(inferExpressionTypes("SELECT id, views || 'x' AS s, title + 1 AS t, abs(title) AS a FROM posts", 4, schema), [null, null, null, 'number']);
     assert.deepEqual(inferExpressionTypes('SELECT id, views::text AS t, (views)::numeric AS n FROM posts', 3, schema), [null, 'text', 'number']);

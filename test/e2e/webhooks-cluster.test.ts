@@ -87,7 +87,10 @@ describe('webhooks on three nodes sharing one PostgreSQL database', () => {
       perNode.reduce((x, y) => x + y, 0),
       COUNT,
     );
-    assert.ok(perNode.every((x) => x > 0), `every node delivered some: ${perNode.join(', ')}`);
+    assert.ok(
+      perNode.every((x) => x > 0),
+      `every node delivered some: ${perNode.join(', ')}`,
+    );
     const left = await a.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_webhookMessages" WHERE status <> 'delivered'`);
     assert.equal(Number(left?.n), 0);
     console.log(`# ${COUNT} events delivered once each; POSTs per node: ${perNode.join(', ')}`);

@@ -135,7 +135,10 @@ describe('outbound webhooks', () => {
     assert.equal(created.data.record.secret, undefined, 'hidden fields are not sent');
     assert.ok(!Number.isNaN(Date.parse(created.timestamp)));
     const updated = byType['posts.update'];
-    assert.deepEqual(updated.data.changes.fields, ['title', 'updated'].filter((f) => f in updated.data.changes.previous));
+    assert.deepEqual(
+      updated.data.changes.fields,
+      ['title', 'updated'].filter((f) => f in updated.data.changes.previous),
+    );
     assert.ok(updated.data.changes.fields.includes('title'));
     assert.equal(updated.data.changes.previous.title, 'hello');
     assert.equal(byType['posts.delete'].data.record.title, 'hello 2');

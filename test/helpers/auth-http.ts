@@ -35,7 +35,10 @@ export async function getJson(s: TestServer, path: string, token?: string): Prom
 
 /** Creates a user through the API (as a guest signs up) and returns its id. */
 export async function signUp(s: TestServer, email: string, password = 'password123', extra: Record<string, unknown> = {}): Promise<string> {
-  const rec = await s.client().collection('users').create({ email, password, passwordConfirm: password, ...extra });
+  const rec = await s
+    .client()
+    .collection('users')
+    .create({ email, password, passwordConfirm: password, ...extra });
   return rec.id;
 }
 

@@ -90,7 +90,9 @@ export async function startOidcProvider(): Promise<OidcProvider> {
 }
 
 /** A bare HTTP server answering every request with `respond()` (for garbage a real provider never sends). */
-export async function startRawProvider(respond: () => { status: number; type: string; body: string | Buffer }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startRawProvider(
+  respond: () => { status: number; type: string; body: string | Buffer },
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     req.resume();
     const r = respond();

@@ -22,7 +22,9 @@ import { createTempDatabase, type TempDatabase } from './postgres.js';
 export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.PLINTH_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
 /** Opens an App for a test on the suite's dialect; `close` also drops its throw-away database. */
-export async function openTestApp(config: Omit<AppConfig, 'databaseUrl' | 'logger'> & { logger?: Logger }): Promise<App & { dropDatabase?: () => Promise<void> }> {
+export async function openTestApp(
+  config: Omit<AppConfig, 'databaseUrl' | 'logger'> & { logger?: Logger },
+): Promise<App & { dropDatabase?: () => Promise<void> }> {
   let temp: TempDatabase | undefined;
   if (TEST_DIALECT === 'postgres') temp = await createTempDatabase();
   const app = await App.open({ logger: silentLogger(), ...config, ...(temp ? { databaseUrl: temp.url, poolSize: 4 } : {}) });

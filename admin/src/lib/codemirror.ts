@@ -60,9 +60,15 @@ export function createEditor(opts: EditorOptions): EditorHandle {
     closeBrackets(),
     bracketMatching(),
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-    opts.language === 'json' ? json() : opts.language === 'sql' ? sql({ dialect: SQLite, schema: opts.sqlSchema ?? {}, upperCaseKeywords: true }) : filterLanguage,
+    opts.language === 'json'
+      ? json()
+      : opts.language === 'sql'
+        ? sql({ dialect: SQLite, schema: opts.sqlSchema ?? {}, upperCaseKeywords: true })
+        : filterLanguage,
     // SQL completes keywords, tables and columns from the language's own source; the others from `words`.
-    opts.language === 'sql' ? autocompletion({ activateOnTyping: true, icons: false }) : autocompletion({ override: [complete], activateOnTyping: true, icons: false }),
+    opts.language === 'sql'
+      ? autocompletion({ activateOnTyping: true, icons: false })
+      : autocompletion({ override: [complete], activateOnTyping: true, icons: false }),
     keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
     EditorView.updateListener.of((u) => {
       if (u.docChanged) opts.onChange(u.state.doc.toString());

@@ -9,8 +9,22 @@ export interface Word {
 }
 
 export const MACROS = [
-  '@now', '@second', '@minute', '@hour', '@weekday', '@day', '@month', '@year', '@yesterday', '@tomorrow',
-  '@todayStart', '@todayEnd', '@monthStart', '@monthEnd', '@yearStart', '@yearEnd',
+  '@now',
+  '@second',
+  '@minute',
+  '@hour',
+  '@weekday',
+  '@day',
+  '@month',
+  '@year',
+  '@yesterday',
+  '@tomorrow',
+  '@todayStart',
+  '@todayEnd',
+  '@monthStart',
+  '@monthEnd',
+  '@yearStart',
+  '@yearEnd',
 ];
 
 function fieldPaths(c: Collection, all: Collection[], prefix: string, depth: number, out: Word[]): void {
@@ -20,7 +34,8 @@ function fieldPaths(c: Collection, all: Collection[], prefix: string, depth: num
     if (f.type === 'relation' || f.type === 'select' || f.type === 'file') {
       out.push({ label: `${path}:length`, type: 'property', detail: 'count' }, { label: `${path}:each`, type: 'property', detail: 'each item' });
     }
-    if (f.type === 'text' || f.type === 'email' || f.type === 'editor' || f.type === 'url') out.push({ label: `${path}:lower`, type: 'property', detail: 'lower-cased' });
+    if (f.type === 'text' || f.type === 'email' || f.type === 'editor' || f.type === 'url')
+      out.push({ label: `${path}:lower`, type: 'property', detail: 'lower-cased' });
     if (f.type === 'relation' && depth > 0) {
       const target = all.find((o) => o.id === f.collectionId);
       if (target) fieldPaths(target, all, `${path}.`, depth - 1, out);
@@ -56,7 +71,11 @@ export function completionWords(collection: Collection, all: Collection[], kind:
   if (kind === 'rule') {
     for (const f of collection.fields) {
       const p = `@request.body.${f.name}`;
-      out.push({ label: p, type: 'variable', detail: 'submitted value' }, { label: `${p}:isset`, type: 'variable' }, { label: `${p}:changed`, type: 'variable' });
+      out.push(
+        { label: p, type: 'variable', detail: 'submitted value' },
+        { label: `${p}:isset`, type: 'variable' },
+        { label: `${p}:changed`, type: 'variable' },
+      );
       if (f.type === 'relation' || f.type === 'select' || f.type === 'file') out.push({ label: `${p}:length`, type: 'variable' });
     }
   }

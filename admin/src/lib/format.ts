@@ -12,7 +12,10 @@ export function cellText(field: Field | undefined, value: unknown): string {
     case 'autodate':
       return shortDate(value);
     case 'editor': {
-      const text = String(value).replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+      const text = String(value)
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
       return clip(text);
     }
     case 'json':

@@ -81,17 +81,39 @@ export function createRichEditor(opts: RichEditorOptions): RichEditorHandle {
     toggle(what) {
       const c = chain();
       switch (what) {
-        case 'bold': c.toggleBold().run(); break;
-        case 'italic': c.toggleItalic().run(); break;
-        case 'strike': c.toggleStrike().run(); break;
-        case 'code': c.toggleCode().run(); break;
-        case 'link': c.unsetLink().run(); break;
-        case 'heading2': c.toggleHeading({ level: 2 }).run(); break;
-        case 'heading3': c.toggleHeading({ level: 3 }).run(); break;
-        case 'bulletList': c.toggleBulletList().run(); break;
-        case 'orderedList': c.toggleOrderedList().run(); break;
-        case 'blockquote': c.toggleBlockquote().run(); break;
-        case 'codeBlock': c.toggleCodeBlock().run(); break;
+        case 'bold':
+          c.toggleBold().run();
+          break;
+        case 'italic':
+          c.toggleItalic().run();
+          break;
+        case 'strike':
+          c.toggleStrike().run();
+          break;
+        case 'code':
+          c.toggleCode().run();
+          break;
+        case 'link':
+          c.unsetLink().run();
+          break;
+        case 'heading2':
+          c.toggleHeading({ level: 2 }).run();
+          break;
+        case 'heading3':
+          c.toggleHeading({ level: 3 }).run();
+          break;
+        case 'bulletList':
+          c.toggleBulletList().run();
+          break;
+        case 'orderedList':
+          c.toggleOrderedList().run();
+          break;
+        case 'blockquote':
+          c.toggleBlockquote().run();
+          break;
+        case 'codeBlock':
+          c.toggleCodeBlock().run();
+          break;
       }
     },
     linkHref() {
@@ -101,7 +123,8 @@ export function createRichEditor(opts: RichEditorOptions): RichEditorHandle {
       const v = href.trim();
       if (!v || !safeHref(v)) return false;
       const c = chain().extendMarkRange('link');
-      if (editor.state.selection.empty && !editor.isActive('link')) c.insertContent({ type: 'text', text: v, marks: [{ type: 'link', attrs: { href: v } }] }).run();
+      if (editor.state.selection.empty && !editor.isActive('link'))
+        c.insertContent({ type: 'text', text: v, marks: [{ type: 'link', attrs: { href: v } }] }).run();
       else c.setLink({ href: v }).run();
       return true;
     },

@@ -1,7 +1,11 @@
 // Hash routing: `#/collections/posts`, `#/settings/smtp`, `#/logs`, `#/login`, `#/pbinstall/<token>`.
 function current(): string[] {
   const hash = location.hash.replace(/^#\/?/, '');
-  return hash.split('?')[0]!.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+  return hash
+    .split('?')[0]!
+    .split('/')
+    .filter(Boolean)
+    .map((p) => decodeURIComponent(p));
 }
 
 export const route = $state({ parts: current() });

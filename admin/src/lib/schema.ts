@@ -110,7 +110,10 @@ export function ruleSlots(c: Pick<Collection, 'type'>): Array<{ key: RuleKey; la
 /** Columns the records table shows first: presentable and short fields, then the rest. */
 export function defaultColumns(c: Collection): string[] {
   const hidden = new Set(['password', 'tokenKey']);
-  return c.fields.filter((f) => !hidden.has(f.name) && f.type !== 'password').map((f) => f.name).slice(0, 8);
+  return c.fields
+    .filter((f) => !hidden.has(f.name) && f.type !== 'password')
+    .map((f) => f.name)
+    .slice(0, 8);
 }
 
 // What names a record (relation chips and table cells): its collection's presentable fields (PocketBase's

@@ -56,7 +56,17 @@ export function providerInfo(config: ProviderConfig): ProviderInfo | null {
   // An empty redirect_uri last, so the client appends its own redirect URL (PocketBase's contract).
   const authURL = `${url.toString()}&redirect_uri=`;
   const displayName = config.displayName || def.displayName;
-  return { name: config.name, displayName, state, authURL, authUrl: authURL, codeVerifier, codeChallenge, codeChallengeMethod, logo: providerLogo(displayName) };
+  return {
+    name: config.name,
+    displayName,
+    state,
+    authURL,
+    authUrl: authURL,
+    codeVerifier,
+    codeChallenge,
+    codeChallengeMethod,
+    logo: providerLogo(displayName),
+  };
 }
 
 /** The code exchange's input as the client sent it. */

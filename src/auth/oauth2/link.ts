@@ -54,7 +54,10 @@ export async function resolveOAuth2Record(deps: AuthDeps, collection: AuthCollec
       const local = await findAuthRecordByEmail(tx, collection, user.email);
       if (local) {
         if (!user.emailVerified || local.verified !== true) {
-          deps.logger.info({ collection: collection.name, provider: input.provider }, 'OAuth2 sign-in refused: email matches an account, but one side is unverified');
+          deps.logger.info(
+            { collection: collection.name, provider: input.provider },
+            'OAuth2 sign-in refused: email matches an account, but one side is unverified',
+          );
           throw AppError.badRequest('Failed to authenticate.');
         }
         record = local;

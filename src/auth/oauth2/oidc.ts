@@ -39,7 +39,12 @@ export async function verifyIdToken(idToken: unknown, check: IdTokenCheck): Prom
     keySets.set(check.jwksURL, keys);
   }
   try {
-    const { payload } = await jwtVerify(idToken, keys, { algorithms: ALGORITHMS, issuer: check.issuers, audience: check.clientId, requiredClaims: ['sub', 'exp'] });
+    const { payload } = await jwtVerify(idToken, keys, {
+      algorithms: ALGORITHMS,
+      issuer: check.issuers,
+      audience: check.clientId,
+      requiredClaims: ['sub', 'exp'],
+    });
     if (check.nonce !== undefined && payload.nonce !== check.nonce) throw new ProviderError('id_token: nonce mismatch');
     return payload as Record<string, unknown>;
   } catch (err) {

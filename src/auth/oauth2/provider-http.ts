@@ -60,7 +60,8 @@ export async function fetchObject(url: string, init: RequestInit & { label: stri
   const value = await fetchJson(url, init);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProviderError(`${init.label}: the response is not a JSON object`);
   const obj = value as Record<string, unknown>;
-  if (obj.error !== undefined && obj.error !== null && obj.error !== '') throw new ProviderError(`${init.label}: provider error ${String(obj.error).slice(0, 100)}`);
+  if (obj.error !== undefined && obj.error !== null && obj.error !== '')
+    throw new ProviderError(`${init.label}: provider error ${String(obj.error).slice(0, 100)}`);
   return obj;
 }
 

@@ -306,5 +306,12 @@ export function toProviderConfig(raw: Record<string, unknown>): ProviderConfig {
 
 /** The built-in providers as `GET /api/collections/meta/oauth2-providers` lists them (PocketBase's shape). */
 export function builtinProviders(): Array<{ name: string; displayName: string; authURL: string; tokenURL: string; userInfoURL: string; pkce: boolean }> {
-  return Object.entries(PROVIDERS).map(([name, d]) => ({ name, displayName: d.displayName, authURL: d.authURL, tokenURL: d.tokenURL, userInfoURL: d.userInfoURL, pkce: d.pkce }));
+  return Object.entries(PROVIDERS).map(([name, d]) => ({
+    name,
+    displayName: d.displayName,
+    authURL: d.authURL,
+    tokenURL: d.tokenURL,
+    userInfoURL: d.userInfoURL,
+    pkce: d.pkce,
+  }));
 }

@@ -164,7 +164,7 @@ export function readOptions(input: Record<string, unknown>, specs: OptionSpecs):
   const values: Record<string, unknown> = {};
   const errors: FieldErrors = {};
   for (const [key, spec] of Object.entries({ ...BASE_OPTIONS, ...specs })) {
-    const raw = Object.prototype.hasOwnProperty.call(input, key) ? input[key] : undefined;
+    const raw = Object.hasOwn(input, key) ? input[key] : undefined;
     const value = readOption(spec.kind, raw, cloneDefault(spec.default));
     if (value === undefined) {
       errors[key] = errUnsupportedType(KIND_NAMES[spec.kind]);

@@ -6,7 +6,19 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import { normalizeDateTime } from '../../util/datetime.js';
 import type { DateField } from '../model.js';
-import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, invalid, definedBy, type OptionSpecs, stringValueMethods } from './common.js';
+import {
+  baseDefinitionErrors,
+  errMax,
+  errMin,
+  errorsOrNull,
+  errRequired,
+  errUnsupportedType,
+  type FieldTypeImpl,
+  invalid,
+  definedBy,
+  type OptionSpecs,
+  stringValueMethods,
+} from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 function invalidDate(): FieldError {

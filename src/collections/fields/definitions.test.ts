@@ -34,7 +34,21 @@ function codeAt(errors: Record<string, unknown> | null, key: string): string | u
 describe('normalizeDefinition', () => {
   it('fills PocketBase defaults, drops unknown keys and sorts keys', () => {
     const f = getFieldType('text').normalizeDefinition({ name: 'title', type: 'text', evil: '__proto__', required: true });
-    assert.deepEqual(Object.keys(f), ['autogeneratePattern', 'help', 'hidden', 'id', 'max', 'min', 'name', 'pattern', 'presentable', 'primaryKey', 'required', 'system', 'type']);
+    assert.deepEqual(Object.keys(f), [
+      'autogeneratePattern',
+      'help',
+      'hidden',
+      'id',
+      'max',
+      'min',
+      'name',
+      'pattern',
+      'presentable',
+      'primaryKey',
+      'required',
+      'system',
+      'type',
+    ]);
     assert.equal(f.required, true);
     assert.equal(f.max, 0);
     assert.equal((f as unknown as Record<string, unknown>).evil, undefined);
@@ -56,7 +70,17 @@ describe('normalizeDefinition', () => {
 
   it('has the PocketBase zero values per type', () => {
     assert.deepEqual(getFieldType('number').normalizeDefinition({ name: 'n' }), {
-      help: '', hidden: false, id: '', max: null, min: null, name: 'n', onlyInt: false, presentable: false, required: false, system: false, type: 'number',
+      help: '',
+      hidden: false,
+      id: '',
+      max: null,
+      min: null,
+      name: 'n',
+      onlyInt: false,
+      presentable: false,
+      required: false,
+      system: false,
+      type: 'number',
     });
     const file = getFieldType('file').normalizeDefinition({ name: 'doc' });
     assert.equal(file.mimeTypes, null);
@@ -94,8 +118,14 @@ describe('type-specific definition checks', () => {
     assert.equal(codeAt(errorsOf(makeTestField('text', { name: 'slug', primaryKey: true, required: true, pattern: 'x' })), 'name'), 'validation_in_invalid');
     assert.equal(codeAt(errorsOf(makeTestField('text', { name: 'id', primaryKey: true, required: true })), 'pattern'), 'validation_required');
     assert.equal(codeAt(errorsOf(makeTestField('text', { name: 'id', primaryKey: true, pattern: 'x', hidden: true })), 'hidden'), 'validation_empty');
-    assert.equal(codeAt(errorsOf(makeTestField('text', { autogeneratePattern: '[a-z]{20}', max: 10 })), 'autogeneratePattern'), 'validation_invalid_autogenerate_pattern_value');
-    assert.equal(codeAt(errorsOf(makeTestField('text', { autogeneratePattern: '[^\\x00-\\x{10FFFF}]' })), 'autogeneratePattern'), 'validation_invalid_autogenerate_pattern');
+    assert.equal(
+      codeAt(errorsOf(makeTestField('text', { autogeneratePattern: '[a-z]{20}', max: 10 })), 'autogeneratePattern'),
+      'validation_invalid_autogenerate_pattern_value',
+    );
+    assert.equal(
+      codeAt(errorsOf(makeTestField('text', { autogeneratePattern: '[^\\x00-\\x{10FFFF}]' })), 'autogeneratePattern'),
+      'validation_invalid_autogenerate_pattern',
+    );
     assert.equal(codeAt(errorsOf(makeTestField('text', { autogeneratePattern: '(a' })), 'autogeneratePattern'), 'validation_invalid_regex');
     assert.equal(errorsOf(makeTestField('text', { autogeneratePattern: '[a-z0-9]{15}', min: 15, max: 15, pattern: '^[a-z0-9]+$' })), null);
     const a = makeTestField('text', { name: 'id', primaryKey: true, required: true, pattern: 'x' });
@@ -127,18 +157,31 @@ describe('type-specific definition checks', () => {
     const users = collectionWith([], { id: '_pb_users_auth_', name: 'users' });
     const view = { ...collectionWith([], { id: 'pbc_v', name: 'v' }), type: 'view', viewQuery: 'select 1' } as Collection;
     assert.equal(codeAt(errorsOf(makeTestField('relation', { collectionId: '' })), 'collectionId'), 'validation_required');
-    assert.equal(codeAt(errorsOf(makeTestField('relation', { collectionId: 'nope' }), [users]), 'collectionId'), 'validation_field_relation_missing_collection');
-    assert.equal(codeAt(errorsOf(makeTestField('relation', { collectionId: 'users' }), [users]), 'collectionId'), 'validation_field_relation_missing_collection', 'names are not ids');
+    assert.equal(
+      codeAt(errorsOf(makeTestField('relation', { collectionId: 'nope' }), [users]), 'collectionId'),
+      'validation_field_relation_missing_collection',
+    );
+    assert.equal(
+      codeAt(errorsOf(makeTestField('relation', { collectionId: 'users' }), [users]), 'collectionId'),
+      'validation_field_relation_missing_collection',
+      'names are not ids',
+    );
     assert.equal(errorsOf(makeTestField('relation', { collectionId: '_pb_users_auth_' }), [users]), null);
     assert.equal(errorsOf(makeTestField('relation', { collectionId: 'pbc_1' }), []), null, 'self relations are allowed');
-    assert.equal(codeAt(errorsOf(makeTestField('relation', { collectionId: 'pbc_v' }), [view]), 'collectionId'), 'validation_relation_field_non_view_base_collection');
+    assert.equal(
+      codeAt(errorsOf(makeTestField('relation', { collectionId: 'pbc_v' }), [view]), 'collectionId'),
+      'validation_relation_field_non_view_base_collection',
+    );
     const rel = makeTestField('relation', { name: 'author', collectionId: '_pb_users_auth_' });
     const stored = collectionWith([rel]);
     const changed = { ...rel, collectionId: 'pbc_other' };
     const other = collectionWith([], { id: 'pbc_other', name: 'other' });
     assert.equal(codeAt(errorsOf(changed, [stored, users, other], collectionWith([changed])), 'collectionId'), 'validation_field_relation_change');
     assert.equal(codeAt(errorsOf(makeTestField('relation', { collectionId: '_pb_users_auth_', minSelect: 2 }), [users]), 'maxSelect'), 'validation_required');
-    assert.equal(codeAt(errorsOf(makeTestField('relation', { collectionId: '_pb_users_auth_', minSelect: 3, maxSelect: 2 }), [users]), 'maxSelect'), 'validation_min_greater_equal_than_required');
+    assert.equal(
+      codeAt(errorsOf(makeTestField('relation', { collectionId: '_pb_users_auth_', minSelect: 3, maxSelect: 2 }), [users]), 'maxSelect'),
+      'validation_min_greater_equal_than_required',
+    );
   });
 
   it('file: thumbs format and sizes', () => {

@@ -1,7 +1,18 @@
 /** `editor`: rich text (HTML) as a string, zero value `''`, size-limited (5 MiB unless `maxSize` is set). */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { EditorField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, definedBy, type OptionSpecs, rangeError, stringValueMethods } from './common.js';
+import {
+  baseDefinitionErrors,
+  errorsOrNull,
+  errRequired,
+  errUnsupportedType,
+  type FieldTypeImpl,
+  MAX_SAFE_JSON_INT,
+  definedBy,
+  type OptionSpecs,
+  rangeError,
+  stringValueMethods,
+} from './common.js';
 
 /** Default max size in bytes when `maxSize` is 0. */
 export const DEFAULT_EDITOR_MAX_SIZE = 5 << 20;

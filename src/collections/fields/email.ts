@@ -4,8 +4,7 @@ import type { EmailField } from '../model.js';
 import { domainAllowed, domainFieldType } from './domains.js';
 
 // ozzo's is.EmailFormat (what PocketBase uses). Linear: the domain labels are separated by dots.
-const EMAIL_RE =
-  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const EMAIL_RE = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 /** Whether a string is a syntactically valid email address (≤ 254 characters). */
 export function isEmail(value: string): boolean {

@@ -4,7 +4,17 @@
  */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { GeoPointField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, errUnsupportedType, invalid, isPlainObject, definedBy, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import {
+  baseDefinitionErrors,
+  errorsOrNull,
+  errRequired,
+  errUnsupportedType,
+  invalid,
+  isPlainObject,
+  definedBy,
+  type FieldTypeImpl,
+  type OptionSpecs,
+} from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 /** A geographic point. */

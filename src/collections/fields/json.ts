@@ -5,7 +5,18 @@
  */
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { JsonField } from '../model.js';
-import { baseDefinitionErrors, errorsOrNull, errRequired, invalid, isPlainObject, MAX_SAFE_JSON_INT, definedBy, rangeError, type FieldTypeImpl, type OptionSpecs } from './common.js';
+import {
+  baseDefinitionErrors,
+  errorsOrNull,
+  errRequired,
+  invalid,
+  isPlainObject,
+  MAX_SAFE_JSON_INT,
+  definedBy,
+  rangeError,
+  type FieldTypeImpl,
+  type OptionSpecs,
+} from './common.js';
 import type { InvalidValue } from './field-type.js';
 
 /** Default max size in bytes when `maxSize` is 0. */

@@ -31,7 +31,11 @@ describe('select', () => {
   });
 
   it('rejects unknown values, too many values and type confusion', () => {
-    assert.deepEqual((select.prepareValue('zzz', single) as { error: unknown }).error, { code: 'validation_invalid_value', message: 'Invalid value zzz.', params: { value: 'zzz' } });
+    assert.deepEqual((select.prepareValue('zzz', single) as { error: unknown }).error, {
+      code: 'validation_invalid_value',
+      message: 'Invalid value zzz.',
+      params: { value: 'zzz' },
+    });
     assert.equal(rejectCode(select.prepareValue(['a', 'b', 'c'], multi)), 'validation_too_many_values');
     assert.equal(rejectCode(select.prepareValue({ $in: ['a'] }, multi)), 'validation_unsupported_value_type');
     assert.equal(rejectCode(select.prepareValue([['a']], multi)), 'validation_unsupported_value_type');
@@ -89,7 +93,11 @@ describe('relation', () => {
   });
 
   it('validates min/max/required', () => {
-    assert.deepEqual(relation.validateValue(['a'], multi, NEW), { code: 'validation_not_enough_values', message: 'Select at least 2.', params: { minSelect: 2 } });
+    assert.deepEqual(relation.validateValue(['a'], multi, NEW), {
+      code: 'validation_not_enough_values',
+      message: 'Select at least 2.',
+      params: { minSelect: 2 },
+    });
     assert.equal(relation.validateValue(['a', 'b'], multi, NEW), null);
     assert.equal(relation.validateValue(['a', 'b', 'c', 'd'], multi, NEW)?.code, 'validation_too_many_values');
     assert.equal(relation.validateValue('', makeTestField('relation', { collectionId: 'x', required: true }), NEW)?.code, 'validation_required');

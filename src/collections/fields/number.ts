@@ -66,7 +66,8 @@ export const numberFieldType: FieldTypeImpl<NumberField> = {
     const delta = toNumber(operand);
     if (typeof delta !== 'number') return delta;
     const base = typeof current === 'number' && Number.isFinite(current) ? current : 0;
-    if (modifier === 'prepend') return invalid(fieldError('validation_unsupported_modifier', 'Numbers only support the "+" (add) and "-" (subtract) modifiers.'));
+    if (modifier === 'prepend')
+      return invalid(fieldError('validation_unsupported_modifier', 'Numbers only support the "+" (add) and "-" (subtract) modifiers.'));
     const result = modifier === 'append' ? base + delta : base - delta;
     return Number.isFinite(result) ? result : invalid(notANumber());
   },

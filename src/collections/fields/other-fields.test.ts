@@ -30,7 +30,20 @@ describe('date', () => {
   });
 
   it('rejects invalid dates and type confusion', () => {
-    for (const raw of ['2023-02-29', '2024-13-01', '2024-01-32', '2024-01-02 24:00:00', 'yesterday', '01/02/2024', 1704164645, true, {}, ['2024-01-02'], '2024-01-02T03:04:05+25:00', `2024-01-02${' '.repeat(100)}`]) {
+    for (const raw of [
+      '2023-02-29',
+      '2024-13-01',
+      '2024-01-32',
+      '2024-01-02 24:00:00',
+      'yesterday',
+      '01/02/2024',
+      1704164645,
+      true,
+      {},
+      ['2024-01-02'],
+      '2024-01-02T03:04:05+25:00',
+      `2024-01-02${' '.repeat(100)}`,
+    ]) {
       assert.equal(rejectCode(date.prepareValue(raw, f)), 'validation_invalid_date', String(raw));
     }
   });

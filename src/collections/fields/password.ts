@@ -5,7 +5,20 @@
  */
 import { fieldError, type FieldErrors } from '../../errors/index.js';
 import type { PasswordField } from '../model.js';
-import { baseDefinitionErrors, errMax, errMin, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, definedBy, type OptionSpecs, runeLength, stringValueMethods } from './common.js';
+import {
+  baseDefinitionErrors,
+  errMax,
+  errMin,
+  errorsOrNull,
+  errRegex,
+  errRequired,
+  errUnsupportedType,
+  type FieldTypeImpl,
+  definedBy,
+  type OptionSpecs,
+  runeLength,
+  stringValueMethods,
+} from './common.js';
 import { patternError, testPattern } from './pattern-match.js';
 
 /** Longest accepted password (bcrypt's 72-byte input limit, as PocketBase), also the default `max`. */

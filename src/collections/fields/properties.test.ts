@@ -18,7 +18,16 @@ const FIELDS: Field[] = [
 // Client input as it arrives from JSON bodies and type-inferred form data, plus hostile shapes.
 const clientValue = fc.oneof(
   fc.jsonValue(),
-  fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withBoxedValues: true }),
+  fc.anything({
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    withNullPrototype: true,
+    withBoxedValues: true,
+  }),
   fc.constantFrom('', 'true', 'null', '[1,2]', '{"a":1}', '2024-01-02', '12', '1e400', '__proto__', '["a","b"]', '{"lon":1,"lat":2}'),
   fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 10n, Symbol('s'), () => 1, new Date(Number.NaN), new Date()),
 );

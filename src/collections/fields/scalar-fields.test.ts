@@ -33,7 +33,11 @@ describe('text', () => {
   it('validates required, rune lengths and the default max of 5000', () => {
     const req = makeTestField('text', { required: true, min: 3, max: 5 });
     assert.equal(text.validateValue('', req, NEW)?.code, 'validation_required');
-    assert.deepEqual(text.validateValue('ab', req, NEW), { code: 'validation_min_text_constraint', message: 'Must be at least 3 character(s).', params: { min: 3 } });
+    assert.deepEqual(text.validateValue('ab', req, NEW), {
+      code: 'validation_min_text_constraint',
+      message: 'Must be at least 3 character(s).',
+      params: { min: 3 },
+    });
     assert.equal(text.validateValue('abcdef', req, NEW)?.code, 'validation_max_text_constraint');
     assert.equal(text.validateValue('日本語の', req, NEW), null, 'counts code points, not bytes');
     assert.equal(text.validateValue('😀😀😀', req, NEW), null, 'astral characters count once');
@@ -107,7 +111,11 @@ describe('number', () => {
     const n = makeTestField('number', { required: true, onlyInt: true, min: 1, max: 10 });
     assert.equal(number.validateValue(0, n, NEW)?.code, 'validation_required');
     assert.equal(number.validateValue(1.5, n, NEW)?.code, 'validation_only_int_constraint');
-    assert.deepEqual(number.validateValue(-3, n, NEW), { code: 'validation_min_number_constraint', message: 'Must be larger than 1.000000.', params: { min: 1 } });
+    assert.deepEqual(number.validateValue(-3, n, NEW), {
+      code: 'validation_min_number_constraint',
+      message: 'Must be larger than 1.000000.',
+      params: { min: 1 },
+    });
     assert.equal(number.validateValue(11, n, NEW)?.code, 'validation_max_number_constraint');
     assert.equal(number.validateValue(5, n, NEW), null);
     assert.equal(number.validateValue(0, f, NEW), null, 'zero skips min/max when not required');

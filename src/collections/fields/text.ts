@@ -5,7 +5,23 @@
 import { fieldError, type FieldError, type FieldErrors } from '../../errors/index.js';
 import type { TextField } from '../model.js';
 import type { InvalidValue } from './field-type.js';
-import { baseDefinitionErrors, errEmpty, errIn, errorsOrNull, errRegex, errRequired, errUnsupportedType, type FieldTypeImpl, MAX_SAFE_JSON_INT, definedBy, type OptionSpecs, prepareString, rangeError, runeLength, stringValueMethods } from './common.js';
+import {
+  baseDefinitionErrors,
+  errEmpty,
+  errIn,
+  errorsOrNull,
+  errRegex,
+  errRequired,
+  errUnsupportedType,
+  type FieldTypeImpl,
+  MAX_SAFE_JSON_INT,
+  definedBy,
+  type OptionSpecs,
+  prepareString,
+  rangeError,
+  runeLength,
+  stringValueMethods,
+} from './common.js';
 import { generateFromPattern } from './pattern-generate.js';
 import { patternError, testPattern } from './pattern-match.js';
 import { PatternSyntaxError } from './pattern-parse.js';

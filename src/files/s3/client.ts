@@ -107,7 +107,7 @@ export class S3Client {
   }
 
   private async fail(res: Response, what: string): Promise<never> {
-    const text = res.body ? (await readText(res, MAX_ERROR_BODY).catch(() => '')) : '';
+    const text = res.body ? await readText(res, MAX_ERROR_BODY).catch(() => '') : '';
     const code = xmlValue(text, 'Code') ?? `HTTP${res.status}`;
     const message = xmlValue(text, 'Message') ?? (res.statusText || 'request failed');
     throw new S3Error(res.status, code, `${what} failed: ${code}: ${message}`);

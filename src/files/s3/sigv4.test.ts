@@ -13,7 +13,10 @@ describe('SigV4 (AWS documentation examples)', () => {
   it('GET Object with a Range header', () => {
     const h = signRequest({ method: 'GET', host: HOST, path: '/test.txt', headers: { Range: 'bytes=0-9' }, payloadHash: EMPTY_SHA256, date: DATE }, KEY);
     assert.equal(sig(h), 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41');
-    assert.match(h.authorization as string, /Credential=AKIAIOSFODNN7EXAMPLE\/20130524\/us-east-1\/s3\/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,/);
+    assert.match(
+      h.authorization as string,
+      /Credential=AKIAIOSFODNN7EXAMPLE\/20130524\/us-east-1\/s3\/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,/,
+    );
     assert.equal(h['x-amz-date'], '20130524T000000Z');
   });
 

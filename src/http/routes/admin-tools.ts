@@ -80,7 +80,11 @@ function stripTimes(c: Record<string, unknown>): string {
     Array.isArray(v)
       ? v.map(sorted)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
         : v;
   return JSON.stringify(sorted(rest));
 }
@@ -100,7 +104,11 @@ async function previewMigration(app: App, body: Record<string, unknown>) {
   if (body.delete === true) {
     const c = app.collections.require(String(body.collection ?? ''));
     const snap = publicCollection(c);
-    const content = render(`delete collection "${c.name}"`, `  await app.deleteCollection(${JSON.stringify(c.id)});`, `  await app.saveCollection(${json(snap)});`);
+    const content = render(
+      `delete collection "${c.name}"`,
+      `  await app.deleteCollection(${JSON.stringify(c.id)});`,
+      `  await app.saveCollection(${json(snap)});`,
+    );
     return { action: 'delete', file: fileFor('delete', c.name), content };
   }
   const { draft, existing } = draftOf(app, body.collection);
@@ -113,7 +121,11 @@ async function previewMigration(app: App, body: Record<string, unknown>) {
   if (draft.type === 'view') draft.fields = await inferViewFields(app.db, draft as ViewCollection, app.collections);
   const after = publicCollection(draft);
   if (!existing) {
-    const content = render(`create collection "${draft.name}"`, `  await app.saveCollection(${json(after)});`, `  await app.deleteCollection(${JSON.stringify(draft.id)});`);
+    const content = render(
+      `create collection "${draft.name}"`,
+      `  await app.saveCollection(${json(after)});`,
+      `  await app.deleteCollection(${JSON.stringify(draft.id)});`,
+    );
     return { action: 'create', file: fileFor('create', draft.name), content };
   }
   const before = publicCollection(existing);

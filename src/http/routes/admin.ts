@@ -111,10 +111,7 @@ export function registerAdminRoutes(server: FastifyInstance, options: AdminRoute
     const indexPath = join(root, 'index.html');
     const index = load(indexPath);
     if (!index) {
-      return reply
-        .code(404)
-        .type('text/plain; charset=utf-8')
-        .send('The admin UI is not built. Run "npm run build" (or "npm start", which builds first).');
+      return reply.code(404).type('text/plain; charset=utf-8').send('The admin UI is not built. Run "npm run build" (or "npm start", which builds first).');
     }
     return send(req, reply, indexPath, index, false);
   };

@@ -62,7 +62,6 @@ export async function authenticateApiKey(app: App, req: FastifyRequest, raw: str
 
 /** Registers the API key endpoints (authentication itself happens in the server's auth hook). */
 export function registerApiKeyRoutes(server: FastifyInstance, app: App): void {
-
   server.get('/api/api-keys', async (req) => {
     requireSuperuser(req);
     return app.auth.apiKeys.list();

@@ -13,7 +13,12 @@ import { ident, sql, type Sql } from '../../db/sql.js';
 import { AppError, fieldError } from '../../errors/index.js';
 import { parseListParams } from '../../records/query.js';
 import { compileFilter, compileSort } from '../../rules/index.js';
-import type { CollectionCreateRequestEvent, CollectionDeleteRequestEvent, CollectionUpdateRequestEvent, CollectionViewRequestEvent } from '../../hooks/index.js';
+import type {
+  CollectionCreateRequestEvent,
+  CollectionDeleteRequestEvent,
+  CollectionUpdateRequestEvent,
+  CollectionViewRequestEvent,
+} from '../../hooks/index.js';
 import { bodyOf, param, query, requestInfo, requireSuperuser, runHooked } from './helpers.js';
 import { collectionTags } from './record-actions.js';
 
@@ -45,7 +50,10 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
       totalItems = Number(count?.n ?? 0);
       totalPages = Math.ceil(totalItems / params.perPage);
     }
-    const items = rows.map((r) => app.collections.find(r.id)).filter((c): c is Collection => !!c).map(publicCollection);
+    const items = rows
+      .map((r) => app.collections.find(r.id))
+      .filter((c): c is Collection => !!c)
+      .map(publicCollection);
     return { items, page: params.page, perPage: params.perPage, totalItems, totalPages };
   };
   server.get('/api/collections', async (req, reply) => {
@@ -86,7 +94,9 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
       throw AppError.validation(err.message, first ? { query: first } : {});
     }
     const info = requestInfo(req);
-    const sample = rows.map((row) => publicRecord(view as Collection, rowToRecord(view as Collection, row), { superuser: isSuperuser(info), authId: null, authCollectionId: null }));
+    const sample = rows.map((row) =>
+      publicRecord(view as Collection, rowToRecord(view as Collection, row), { superuser: isSuperuser(info), authId: null, authCollectionId: null }),
+    );
     return { fields: view.fields, sample };
   });
 
@@ -94,7 +104,9 @@ export function registerCollectionRoutes(server: FastifyInstance, app: App): voi
     requireSuperuser(req);
     const data = bodyOf(req).data;
     if (!Array.isArray(data.collections) || data.collections.length === 0) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { collections: fieldError('validation_required', 'Cannot be blank.') });
+      throw AppError.validation('An error occurred while validating the submitted data.', {
+        collections: fieldError('validation_required', 'Cannot be blank.'),
+      });
     }
     await app.collections.import(data.collections, data.deleteMissing === true);
     return reply.code(204).send();

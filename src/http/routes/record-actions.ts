@@ -95,7 +95,14 @@ async function updated(app: App, collection: Collection, id: string, body: Parse
   return { record, out };
 }
 
-export async function updateAction(app: App, collection: Collection, id: string, body: ParsedBody, info: RequestInfo, exec: Executor = app.db): Promise<ActionResult> {
+export async function updateAction(
+  app: App,
+  collection: Collection,
+  id: string,
+  body: ParsedBody,
+  info: RequestInfo,
+  exec: Executor = app.db,
+): Promise<ActionResult> {
   const hook = app.hooks.onRecordUpdateRequest;
   if (hook.length === 0) {
     const record = await app.writer.update(collection, id, body, info, exec);

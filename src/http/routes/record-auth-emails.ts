@@ -31,7 +31,9 @@ function confirmEvent(c: AuthCollection, req: FastifyRequest, token: string): Re
 
 function requireEmail(email: string, field: string): void {
   if (!isEmailFormat(email)) {
-    throw AppError.validation('An error occurred while validating the submitted data.', { [field]: fieldError('validation_is_email', 'Must be a valid email address') });
+    throw AppError.validation('An error occurred while validating the submitted data.', {
+      [field]: fieldError('validation_is_email', 'Must be a valid email address'),
+    });
   }
 }
 

@@ -99,7 +99,8 @@ function mfaIdOf(req: FastifyRequest): string {
   if (fromQuery) return fromQuery.slice(0, 255);
   const v = bodyOf(req).data.mfaId;
   if (v === undefined || v === '') return '';
-  if (typeof v !== 'string') throw AppError.validation('An error occurred while validating the submitted data.', { mfaId: fieldError('validation_invalid_value', 'Must be a string') });
+  if (typeof v !== 'string')
+    throw AppError.validation('An error occurred while validating the submitted data.', { mfaId: fieldError('validation_invalid_value', 'Must be a string') });
   return v.slice(0, 255);
 }
 

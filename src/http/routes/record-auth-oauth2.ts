@@ -41,7 +41,9 @@ export function registerRecordAuthOAuth2Routes(server: FastifyInstance, app: App
     if (redirectURL === '' || typeof createData !== 'object' || createData === null || Array.isArray(createData)) {
       throw AppError.validation('An error occurred while validating the submitted data.', {
         ...(redirectURL === '' ? { redirectURL: fieldError('validation_required', 'Cannot be blank') } : {}),
-        ...(typeof createData !== 'object' || createData === null || Array.isArray(createData) ? { createData: fieldError('validation_invalid_value', 'Must be an object') } : {}),
+        ...(typeof createData !== 'object' || createData === null || Array.isArray(createData)
+          ? { createData: fieldError('validation_invalid_value', 'Must be an object') }
+          : {}),
       });
     }
     const e: RecordAuthWithOAuth2RequestEvent = {

@@ -21,7 +21,9 @@ export function registerRecordAuthOtpRoutes(server: FastifyInstance, app: App): 
     if (!collection.otp.enabled) throw AppError.forbidden('The collection is not configured to allow OTP authentication.');
     const { email } = readStrings(req, { email: { max: 255 } });
     if (!isEmailFormat(email)) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { email: fieldError('validation_is_email', 'Must be a valid email address') });
+      throw AppError.validation('An error occurred while validating the submitted data.', {
+        email: fieldError('validation_is_email', 'Must be a valid email address'),
+      });
     }
     const e: RecordRequestOTPRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req), email };
     return runHooked(app, reply, app.hooks.onRecordRequestOTPRequest, e, async (ev) => ({

@@ -70,7 +70,8 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
       const password = String(ev.password);
       let fields = collection.passwordAuth.identityFields.filter((f) => collection.fields.some((x) => x.name === f));
       if (ev.identityField !== '') {
-        if (!fields.includes(ev.identityField)) throw AppError.validation('Failed to authenticate.', { identityField: fieldError('validation_invalid_value', 'Invalid identity field') });
+        if (!fields.includes(ev.identityField))
+          throw AppError.validation('Failed to authenticate.', { identityField: fieldError('validation_invalid_value', 'Invalid identity field') });
         fields = [ev.identityField];
       }
       fields.sort((a, b) => (a === 'email' ? -1 : b === 'email' ? 1 : 0)); // email first, as PocketBase does
@@ -95,7 +96,9 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
         // Imported bcrypt (or weaker argon2) hashes are upgraded on the first successful login; on a
         // PocketBase data directory (bcrypt mode) only non-bcrypt hashes are turned into bcrypt.
         const fresh = await hashPassword(password, app.writer.passwordAlgorithm);
-        await app.db.run(sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string} AND ${ident('password')} = ${hash}`);
+        await app.db.run(
+          sql`UPDATE ${ident(collection.name)} SET ${ident('password')} = ${fresh} WHERE ${ident('id')} = ${record.id as string} AND ${ident('password')} = ${hash}`,
+        );
         record.password = fresh;
       }
       ev.record = record;
@@ -112,7 +115,8 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
     const refreshable = unverifiedClaims(current)?.refreshable !== false;
     const e: RecordAuthRefreshRequestEvent = { tags: collectionTags(collection), collection, request: requestInfo(req), record: auth.record };
     return runHooked(app, reply, app.hooks.onRecordAuthRefreshRequest, e, (ev) =>
-      authResponse(app, req, collection, ev.record, { method: '', hookMethod: 'refresh', ...(refreshable ? {} : { token: current }) }));
+      authResponse(app, req, collection, ev.record, { method: '', hookMethod: 'refresh', ...(refreshable ? {} : { token: current }) }),
+    );
   });
 
   server.post('/api/collections/:collection/impersonate/:id', async (req, reply) => {
@@ -122,7 +126,9 @@ export function registerRecordAuthRoutes(server: FastifyInstance, app: App): voi
     if (!record) throw AppError.notFound();
     const duration = bodyOf(req).data.duration ?? 0;
     if (typeof duration !== 'number' || !Number.isInteger(duration) || duration < 0 || duration > 10 * 365 * 86_400) {
-      throw AppError.validation('An error occurred while validating the submitted data.', { duration: fieldError('validation_min_greater_equal_than_required', 'Must be a whole number of seconds ≥ 0') });
+      throw AppError.validation('An error occurred while validating the submitted data.', {
+        duration: fieldError('validation_min_greater_equal_than_required', 'Must be a whole number of seconds ≥ 0'),
+      });
     }
     const token = await issueToken(collection, { id: record.id as string, tokenKey: String(record.tokenKey) }, { type: 'auth', duration, refreshable: false });
     return sendAuthResponse(app, req, reply, collection, record, { method: '', hookMethod: 'impersonate', token });

@@ -9,8 +9,7 @@ import { createAction, deleteAction, listAction, updateAction, viewAction, type 
 export function registerRecordRoutes(server: FastifyInstance, app: App): void {
   /** A handler for `action`: resolves the collection (404), applies its rate-limit tag, runs, answers. */
   const recordRoute =
-    (action: string, run: (req: FastifyRequest, collection: Collection) => Promise<ActionResult>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
+    (action: string, run: (req: FastifyRequest, collection: Collection) => Promise<ActionResult>) => async (req: FastifyRequest, reply: FastifyReply) => {
       const collection = app.collections.require(param(req, 'collection'));
       // Only a limited tag (or a cluster's shared counter) returns a promise; awaiting nothing costs a tick.
       const limiting = server.rateLimiter.checkTag(req, collection.name, action);
@@ -21,14 +20,24 @@ export function registerRecordRoutes(server: FastifyInstance, app: App): void {
     };
 
   const base = '/api/collections/:collection/records';
-  server.get(base, recordRoute('list', (req, collection) =>
-    listAction(app, collection, requestInfo(req), app.db, clientIp(req, app.settings.get()))));
-  server.get(`${base}/:id`, recordRoute('view', (req, collection) =>
-    viewAction(app, collection, param(req, 'id'), requestInfo(req))));
-  server.post(base, recordRoute('create', (req, collection) =>
-    createAction(app, collection, bodyOf(req), requestInfo(req))));
-  server.patch(`${base}/:id`, recordRoute('update', (req, collection) =>
-    updateAction(app, collection, param(req, 'id'), bodyOf(req), requestInfo(req))));
-  server.delete(`${base}/:id`, recordRoute('delete', (req, collection) =>
-    deleteAction(app, collection, param(req, 'id'), requestInfo(req))));
+  server.get(
+    base,
+    recordRoute('list', (req, collection) => listAction(app, collection, requestInfo(req), app.db, clientIp(req, app.settings.get()))),
+  );
+  server.get(
+    `${base}/:id`,
+    recordRoute('view', (req, collection) => viewAction(app, collection, param(req, 'id'), requestInfo(req))),
+  );
+  server.post(
+    base,
+    recordRoute('create', (req, collection) => createAction(app, collection, bodyOf(req), requestInfo(req))),
+  );
+  server.patch(
+    `${base}/:id`,
+    recordRoute('update', (req, collection) => updateAction(app, collection, param(req, 'id'), bodyOf(req), requestInfo(req))),
+  );
+  server.delete(
+    `${base}/:id`,
+    recordRoute('delete', (req, collection) => deleteAction(app, collection, param(req, 'id'), requestInfo(req))),
+  );
 }

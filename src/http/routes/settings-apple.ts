@@ -30,7 +30,10 @@ export function registerAppleSecretRoute(server: FastifyInstance, _app: App): vo
     }
     const errors: FieldErrors = {};
     if (clientId === '') errors.clientId = fieldError('validation_required', 'Cannot be blank');
-    for (const [key, value] of [['teamId', teamId], ['keyId', keyId]] as const) {
+    for (const [key, value] of [
+      ['teamId', teamId],
+      ['keyId', keyId],
+    ] as const) {
       if (value === '') errors[key] = fieldError('validation_required', 'Cannot be blank');
       else if ([...value].length !== 10) errors[key] = fieldError('validation_length_invalid', 'The length must be exactly 10', { max: 10, min: 10 });
     }
@@ -39,7 +42,9 @@ export function registerAppleSecretRoute(server: FastifyInstance, _app: App): vo
     if (duration === 0) errors.duration = fieldError('validation_required', 'Cannot be blank');
     else if (duration < 1) errors.duration = fieldError('validation_min_greater_equal_than_required', 'Must be no less than 1', { threshold: 1 });
     else if (duration > APPLE_MAX_DURATION) {
-      errors.duration = fieldError('validation_max_less_equal_than_required', `Must be no greater than ${APPLE_MAX_DURATION}`, { threshold: APPLE_MAX_DURATION });
+      errors.duration = fieldError('validation_max_less_equal_than_required', `Must be no greater than ${APPLE_MAX_DURATION}`, {
+        threshold: APPLE_MAX_DURATION,
+      });
     }
     if (Object.keys(errors).length) throw AppError.validation('Failed to generate client secret.', errors);
 

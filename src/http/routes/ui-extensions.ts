@@ -20,7 +20,10 @@ const NOT_FOUND = { data: {}, message: "The requested resource wasn't found.", s
 export async function extensionNames(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && NAME.test(e.name)).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && NAME.test(e.name))
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
@@ -37,19 +40,21 @@ export function registerUiExtensions(server: FastifyInstance, options: { dir: st
       const code = await readFile(main.path, 'utf8').catch(() => null);
       if (code !== null) out += `(function(){${code}\n})();`;
     }
-    return reply
-      .headers({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': ADMIN_CSP })
-      .send(out);
+    return reply.headers({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache', 'content-security-policy': ADMIN_CSP }).send(out);
   });
 
   const notFound = (reply: FastifyReply) => reply.code(404).type('application/json; charset=utf-8').send(NOT_FOUND);
-  server.route({ method: ['GET', 'HEAD'], url: '/_/extensions/*', handler: async (req: FastifyRequest, reply: FastifyReply) => {
-    const rawPath = (req.url.split('?')[0] ?? '').slice('/_/extensions/'.length);
-    const segments = safeSegments(rawPath);
-    const name = segments?.[0];
-    if (!segments || !name || !NAME.test(name) || segments.length < 2) return notFound(reply);
-    const found = await lookup(join(root, name), segments.slice(1));
-    if (found?.kind !== 'file') return notFound(reply);
-    return sendFile(req, reply, found, { 'content-security-policy': ADMIN_CSP, 'cache-control': 'no-cache' });
-  } });
+  server.route({
+    method: ['GET', 'HEAD'],
+    url: '/_/extensions/*',
+    handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      const rawPath = (req.url.split('?')[0] ?? '').slice('/_/extensions/'.length);
+      const segments = safeSegments(rawPath);
+      const name = segments?.[0];
+      if (!segments || !name || !NAME.test(name) || segments.length < 2) return notFound(reply);
+      const found = await lookup(join(root, name), segments.slice(1));
+      if (found?.kind !== 'file') return notFound(reply);
+      return sendFile(req, reply, found, { 'content-security-policy': ADMIN_CSP, 'cache-control': 'no-cache' });
+    },
+  });
 }

@@ -50,7 +50,10 @@ describe('postgres dialect', () => {
     assert.equal(await one(fn.jsonArrayLast(col('tags'))), 'blue');
     assert.equal(await one(fn.jsonArrayOf(param('z'))), '["z"]');
     const each = await db.all<{ value: string }>(sql`SELECT je.value FROM posts AS p, ${fn.jsonEach(col('tags'))} AS je WHERE p.id = ${'a'}`);
-    assert.deepEqual(each.map((r) => r.value), ['red', 'blue']);
+    assert.deepEqual(
+      each.map((r) => r.value),
+      ['red', 'blue'],
+    );
     assert.equal(await one(sql`${fn.like(col('title'), param('%hello\\_w%'), false)}`), true);
     assert.equal(await one(sql`${fn.like(col('title'), param('%xyz%'), true)}`), true);
     assert.equal(await one(fn.strftime(param('%Y-%m'), param('2024-05-17 10:00:00.000Z'), [])), '2024-05');
@@ -92,11 +95,14 @@ describe('postgres dialect', () => {
 
   it('describes a query’s columns and their source', async () => {
     const cols = await db.describeColumns(sql`SELECT id, views AS v, COUNT(*) AS n FROM posts GROUP BY id, views`);
-    assert.deepEqual(cols.map((c) => [c.name, c.table, c.column, c.type]), [
-      ['id', 'posts', 'id', 'TEXT'],
-      ['v', 'posts', 'views', 'NUMERIC'],
-      ['n', null, null, 'NUMERIC'],
-    ]);
+    assert.deepEqual(
+      cols.map((c) => [c.name, c.table, c.column, c.type]),
+      [
+        ['id', 'posts', 'id', 'TEXT'],
+        ['v', 'posts', 'views', 'NUMERIC'],
+        ['n', null, null, 'NUMERIC'],
+      ],
+    );
   });
 
   it('classifies an unreachable server as unavailable, quickly', async () => {

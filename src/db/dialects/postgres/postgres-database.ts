@@ -97,13 +97,19 @@ const RAW_TEXT = { getTypeParser: (() => (value: string) => value) as unknown as
 /** Column types by name (upper case, as database/sql reports them) and NOT NULL from the source column. */
 async function consoleColumns(client: pg.PoolClient, fields: pg.FieldDef[]): Promise<ConsoleResult['columns']> {
   const oids = [...new Set(fields.map((f) => f.dataTypeID))];
-  const types = await client.query<{ oid: number; name: string }>({ text: 'SELECT oid::int AS oid, upper(typname) AS name FROM pg_type WHERE oid = ANY($1::oid[])', values: [oids] });
+  const types = await client.query<{ oid: number; name: string }>({
+    text: 'SELECT oid::int AS oid, upper(typname) AS name FROM pg_type WHERE oid = ANY($1::oid[])',
+    values: [oids],
+  });
   const typeName = new Map(types.rows.map((r) => [r.oid, r.name]));
   const out: ConsoleResult['columns'] = [];
   for (const f of fields) {
     let nullable = true;
     if (f.tableID) {
-      const a = await client.query<{ n: boolean }>({ text: 'SELECT attnotnull AS n FROM pg_attribute WHERE attrelid = $1 AND attnum = $2', values: [f.tableID, f.columnID] });
+      const a = await client.query<{ n: boolean }>({
+        text: 'SELECT attnotnull AS n FROM pg_attribute WHERE attrelid = $1 AND attnum = $2',
+        values: [f.tableID, f.columnID],
+      });
       nullable = !a.rows[0]?.n;
     }
     out.push({ name: f.name, type: typeName.get(f.dataTypeID) ?? '', nullable });
@@ -198,9 +204,7 @@ export class PostgresDatabase implements Database {
   }
 
   async tableNames(): Promise<string[]> {
-    const rows = await this.all<{ name: string }>(
-      sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`,
-    );
+    const rows = await this.all<{ name: string }>(sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`);
     return rows.map((r) => r.name);
   }
 
@@ -225,7 +229,9 @@ export class PostgresDatabase implements Database {
     if (statements.length === 0) throw new Error('empty query');
     for (const s of statements) {
       if (TX_CONTROL.has(leadingKeyword(s))) {
-        throw Object.assign(new Error(`${leadingKeyword(s)} is not allowed in the SQL console: each request runs in a transaction of its own`), { code: '42601' });
+        throw Object.assign(new Error(`${leadingKeyword(s)} is not allowed in the SQL console: each request runs in a transaction of its own`), {
+          code: '42601',
+        });
       }
     }
     const write = options.write && isPossibleWrite(query);

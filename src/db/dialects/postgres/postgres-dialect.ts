@@ -9,28 +9,23 @@ import { compileFragment } from '../../compile.js';
 import { join, sql, type CompiledQuery, type Sql, type SqlValue } from '../../sql.js';
 
 const asJson = (doc: SqlExpr) => sql`plinth_jsonb(${doc}::text)`;
-const asArray = (doc: SqlExpr) =>
-  sql`(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN ${asJson(doc)} ELSE jsonb_build_array(${doc}) END)`;
+const asArray = (doc: SqlExpr) => sql`(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN ${asJson(doc)} ELSE jsonb_build_array(${doc}) END)`;
 
 const jsonPathKeys = (path: readonly (string | number)[]) => join(path.map((p) => sql`${String(p)}::text`));
 const num = (x: SqlExpr) => sql`plinth_num((${x})::text)`;
 
 const fn: DialectFunctions = {
-  jsonExtract: (doc, path) =>
-    path.length === 0
-      ? sql`(${asJson(doc)} #>> '{}')`
-      : sql`jsonb_extract_path_text(${asJson(doc)}, ${jsonPathKeys(path)})`,
+  jsonExtract: (doc, path) => (path.length === 0 ? sql`(${asJson(doc)} #>> '{}')` : sql`jsonb_extract_path_text(${asJson(doc)}, ${jsonPathKeys(path)})`),
   jsonValue: (doc, path) => (path.length === 0 ? asJson(doc) : sql`jsonb_extract_path(${asJson(doc)}, ${jsonPathKeys(path)})`),
   // A set-returning function (implicitly LATERAL); its single column is named `value`, as json_each's.
   jsonEach: (doc) => sql`jsonb_array_elements_text(${asArray(doc)})`,
-  jsonArrayLength: (doc) =>
-    sql`(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN jsonb_array_length(${asJson(doc)}) ELSE 0 END)`,
+  jsonArrayLength: (doc) => sql`(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN jsonb_array_length(${asJson(doc)}) ELSE 0 END)`,
   jsonArrayLast: (doc) => sql`COALESCE(CASE WHEN jsonb_typeof(${asJson(doc)}) = 'array' THEN ${asJson(doc)} ->> -1 END, '')`,
   jsonArrayOf: (value) => sql`jsonb_build_array(${value})::text`,
   // ILIKE on the "C"-collated text columns folds ASCII letters only, as SQLite's LIKE.
-  like: (a, pattern, negate) =>
-    negate ? sql`(${a})::text NOT ILIKE (${pattern})::text ESCAPE '\\'` : sql`(${a})::text ILIKE (${pattern})::text ESCAPE '\\'`,
-  strftime: (format, value, modifiers) => sql`plinth_strftime(${format}::text, ${value ?? sql`NULL`}::text, ARRAY[${join(modifiers.map((m) => sql`${m}::text`))}]::text[])`,
+  like: (a, pattern, negate) => (negate ? sql`(${a})::text NOT ILIKE (${pattern})::text ESCAPE '\\'` : sql`(${a})::text ILIKE (${pattern})::text ESCAPE '\\'`),
+  strftime: (format, value, modifiers) =>
+    sql`plinth_strftime(${format}::text, ${value ?? sql`NULL`}::text, ARRAY[${join(modifiers.map((m) => sql`${m}::text`))}]::text[])`,
   // Arguments may be JSON text (geoPoint lon/lat): read as numbers, as SQLite's dynamic typing does.
   geoDistance: (lonA, latA, lonB, latB) =>
     sql`(6371 * acos(LEAST(1.0, GREATEST(-1.0, cos(radians(${num(latA)})) * cos(radians(${num(latB)})) * cos(radians(${num(lonB)}) - radians(${num(lonA)})) + sin(radians(${num(latA)})) * sin(radians(${num(latB)}))))))`,
@@ -83,7 +78,10 @@ function classifyError(err: unknown): DbErrorInfo {
   const code = typeof e?.code === 'string' ? e.code : '';
   if (code === '23505') {
     const detail = typeof e.detail === 'string' ? e.detail : '';
-    const cols = /^Key \(([^)]*)\)=/.exec(detail)?.[1]?.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+    const cols = /^Key \(([^)]*)\)=/
+      .exec(detail)?.[1]
+      ?.split(',')
+      .map((c) => c.trim().replace(/^"|"$/g, ''));
     return {
       kind: 'unique',
       ...(typeof e.table === 'string' ? { table: e.table } : {}),
@@ -97,7 +95,12 @@ function classifyError(err: unknown): DbErrorInfo {
   if (code === '40001' || code === '40P01' || code === '55P03' || code === '57014') return { kind: 'busy' };
   if (code === '54000' || code === '22001') return { kind: 'too_big' };
   if (code === '22021' || code === '22P05') return { kind: 'bad_text' };
-  if (code.startsWith('08') || code.startsWith('53') || code.startsWith('57P') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) {
+  if (
+    code.startsWith('08') ||
+    code.startsWith('53') ||
+    code.startsWith('57P') ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)
+  ) {
     return { kind: 'unavailable' };
   }
   // node-postgres's own connection failures carry no code, only these messages.
@@ -130,7 +133,13 @@ export const postgresDialect: Dialect = {
   columnType: (kind) => COLUMN_TYPES[kind],
   classifyError,
   indexColumn: (column, collate) =>
-    collate === 'NOCASE' ? sql`LOWER(${column})` : collate === 'RTRIM' ? sql`RTRIM(${column})` : collate === 'BINARY' ? sql`${column} COLLATE "C"` : sql`${column}`,
+    collate === 'NOCASE'
+      ? sql`LOWER(${column})`
+      : collate === 'RTRIM'
+        ? sql`RTRIM(${column})`
+        : collate === 'BINARY'
+          ? sql`${column} COLLATE "C"`
+          : sql`${column}`,
   forUpdate: sql` FOR UPDATE`,
   toDriverValue,
 };

@@ -21,62 +21,81 @@ function withDb(fn: (db: ReturnType<typeof openSqlite>) => Promise<void>) {
   };
 }
 
-test('a savepoint that fails undoes only its own writes and callbacks', withDb(async (db) => {
-  const events: string[] = [];
-  await db.transaction(async (tx) => {
-    await tx.run(sql`INSERT INTO t VALUES ('outer')`);
-    tx.afterCommit(() => events.push('commit:outer'));
-    await assert.rejects(
-      tx.transaction(async (sp) => {
-        await sp.run(sql`INSERT INTO t VALUES ('inner')`);
-        sp.afterCommit(() => events.push('commit:inner'));
-        sp.afterRollback(() => events.push('undo:inner'));
-        throw new Error('inner fails');
-      }),
-      /inner fails/,
+test(
+  'a savepoint that fails undoes only its own writes and callbacks',
+  withDb(async (db) => {
+    const events: string[] = [];
+    await db.transaction(async (tx) => {
+      await tx.run(sql`INSERT INTO t VALUES ('outer')`);
+      tx.afterCommit(() => events.push('commit:outer'));
+      await assert.rejects(
+        tx.transaction(async (sp) => {
+          await sp.run(sql`INSERT INTO t VALUES ('inner')`);
+          sp.afterCommit(() => events.push('commit:inner'));
+          sp.afterRollback(() => events.push('undo:inner'));
+          throw new Error('inner fails');
+        }),
+        /inner fails/,
+      );
+      assert.deepEqual(events, ['undo:inner'], 'the undo runs when the savepoint rolls back');
+    });
+    assert.deepEqual(events, ['undo:inner', 'commit:outer']);
+    assert.deepEqual(
+      (await db.all<{ v: string }>(sql`SELECT v FROM t`)).map((r) => r.v),
+      ['outer'],
     );
-    assert.deepEqual(events, ['undo:inner'], 'the undo runs when the savepoint rolls back');
-  });
-  assert.deepEqual(events, ['undo:inner', 'commit:outer']);
-  assert.deepEqual((await db.all<{ v: string }>(sql`SELECT v FROM t`)).map((r) => r.v), ['outer']);
-}));
+  }),
+);
 
-test('an outer rollback runs every undo and no commit callback; reads outside see nothing meanwhile', withDb(async (db) => {
-  const events: string[] = [];
-  await assert.rejects(
-    db.transaction(async (tx) => {
-      await tx.run(sql`INSERT INTO t VALUES ('x')`);
-      assert.equal((await tx.all(sql`SELECT v FROM t`)).length, 1, 'the transaction reads its own write');
-      assert.equal((await db.all(sql`SELECT v FROM t`)).length, 0, 'other readers do not see it');
-      tx.afterCommit(() => events.push('commit'));
-      tx.afterRollback(() => events.push('undo'));
-      throw new Error('boom');
-    }),
-    /boom/,
-  );
-  assert.deepEqual(events, ['undo']);
-  assert.equal((await db.all(sql`SELECT v FROM t`)).length, 0);
-}));
-
-test('write transactions queue instead of failing with SQLITE_BUSY', withDb(async (db) => {
-  const order: number[] = [];
-  await Promise.all(
-    Array.from({ length: 20 }, (_, i) =>
+test(
+  'an outer rollback runs every undo and no commit callback; reads outside see nothing meanwhile',
+  withDb(async (db) => {
+    const events: string[] = [];
+    await assert.rejects(
       db.transaction(async (tx) => {
-        await new Promise((r) => setTimeout(r, Math.random() * 3));
-        await tx.run(sql`INSERT INTO t VALUES (${String(i)})`);
-        order.push(i);
+        await tx.run(sql`INSERT INTO t VALUES ('x')`);
+        assert.equal((await tx.all(sql`SELECT v FROM t`)).length, 1, 'the transaction reads its own write');
+        assert.equal((await db.all(sql`SELECT v FROM t`)).length, 0, 'other readers do not see it');
+        tx.afterCommit(() => events.push('commit'));
+        tx.afterRollback(() => events.push('undo'));
+        throw new Error('boom');
       }),
-    ),
-  );
-  assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i), 'in submission order');
-  assert.equal((await db.all(sql`SELECT v FROM t`)).length, 20);
-}));
+      /boom/,
+    );
+    assert.deepEqual(events, ['undo']);
+    assert.equal((await db.all(sql`SELECT v FROM t`)).length, 0);
+  }),
+);
 
-test('a transaction handle used after it ended refuses to run', withDb(async (db) => {
-  let leaked: { run: (q: ReturnType<typeof sql>) => Promise<unknown> } | undefined;
-  await db.transaction(async (tx) => {
-    leaked = tx;
-  });
-  await assert.rejects(leaked!.run(sql`INSERT INTO t VALUES ('late')`), /finished/);
-}));
+test(
+  'write transactions queue instead of failing with SQLITE_BUSY',
+  withDb(async (db) => {
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        db.transaction(async (tx) => {
+          await new Promise((r) => setTimeout(r, Math.random() * 3));
+          await tx.run(sql`INSERT INTO t VALUES (${String(i)})`);
+          order.push(i);
+        }),
+      ),
+    );
+    assert.deepEqual(
+      order,
+      Array.from({ length: 20 }, (_, i) => i),
+      'in submission order',
+    );
+    assert.equal((await db.all(sql`SELECT v FROM t`)).length, 20);
+  }),
+);
+
+test(
+  'a transaction handle used after it ended refuses to run',
+  withDb(async (db) => {
+    let leaked: { run: (q: ReturnType<typeof sql>) => Promise<unknown> } | undefined;
+    await db.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await assert.rejects(leaked!.run(sql`INSERT INTO t VALUES ('late')`), /finished/);
+  }),
+);

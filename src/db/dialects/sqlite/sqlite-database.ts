@@ -172,9 +172,7 @@ export class SqliteDatabase implements Database {
   }
 
   async tableNames(): Promise<string[]> {
-    const rows = this.reader.allSync<{ name: string }>(
-      sql`SELECT name FROM sqlite_schema WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'`,
-    );
+    const rows = this.reader.allSync<{ name: string }>(sql`SELECT name FROM sqlite_schema WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%'`);
     return rows.map((r) => r.name);
   }
 

@@ -6,7 +6,6 @@ import type { ColumnKind, DbErrorInfo, Dialect, DialectFunctions, SqlExpr } from
 import { compileFragment } from '../../compile.js';
 import { sql, type CompiledQuery, type Sql, type SqlValue, join } from '../../sql.js';
 
-
 /** JSON path text for json_extract: `$."a"."b"[0]`. Keys are quoted so any key text is safe inside the bound path. */
 function jsonPathText(path: readonly (string | number)[]): string {
   let out = '$';
@@ -23,15 +22,11 @@ const jsonExtract = (doc: SqlExpr, path: readonly (string | number)[]) =>
 const fn: DialectFunctions = {
   jsonExtract,
   jsonValue: jsonExtract,
-  jsonEach: (doc) =>
-    sql`json_each(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN ${doc} ELSE json_array(${doc}) END)`,
-  jsonArrayLast: (doc) =>
-    sql`COALESCE(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN json_extract(${doc}, '$[#-1]') END, '')`,
+  jsonEach: (doc) => sql`json_each(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN ${doc} ELSE json_array(${doc}) END)`,
+  jsonArrayLast: (doc) => sql`COALESCE(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN json_extract(${doc}, '$[#-1]') END, '')`,
   jsonArrayOf: (value) => sql`json_array(${value})`,
-  jsonArrayLength: (doc) =>
-    sql`(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN json_array_length(${doc}) ELSE 0 END)`,
-  like: (a, pattern, negate) =>
-    negate ? sql`${a} NOT LIKE ${pattern} ESCAPE '\\'` : sql`${a} LIKE ${pattern} ESCAPE '\\'`,
+  jsonArrayLength: (doc) => sql`(CASE WHEN json_valid(${doc}) AND json_type(${doc}) = 'array' THEN json_array_length(${doc}) ELSE 0 END)`,
+  like: (a, pattern, negate) => (negate ? sql`${a} NOT LIKE ${pattern} ESCAPE '\\'` : sql`${a} LIKE ${pattern} ESCAPE '\\'`),
   strftime: (format, value, modifiers) => {
     const args = [format, ...(value ? [value] : []), ...modifiers];
     return sql`COALESCE(strftime(${join(args)}), '')`;
