@@ -28,7 +28,7 @@ function find(dir, out = []) {
 /** Runs node --test on `files`, echoing its output, and returns the pass/fail counts it reported. */
 function runPhase(files, env) {
   return new Promise((resolve) => {
-    const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files];
+    const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', '--test-force-exit', ...files];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'test', ...env } });
     let tail = '';
     child.stdout.on('data', (chunk) => {
