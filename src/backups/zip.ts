@@ -8,8 +8,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
+import type yauzl from 'yauzl';
 
 export interface ZipSource {
   /** Path inside the archive (forward slashes). */
@@ -37,6 +36,8 @@ export interface ExtractLimits {
  * `onProgress` gets bytes of input added so far.
  */
 export async function writeZip(sources: readonly ZipSource[], out: Writable, onProgress?: (done: number, total: number) => void): Promise<void> {
+  // yazl/yauzl load with the first backup or restore, not at start.
+  const { default: yazl } = await import('yazl');
   const zip = new yazl.ZipFile();
   let total = 0;
   const sizes: number[] = [];
@@ -86,9 +87,10 @@ export async function writeZipFile(
   }
 }
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
+async function openZip(path: string): Promise<yauzl.ZipFile> {
+  const { default: unzip } = await import('yauzl');
   return new Promise((res, rej) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true }, (err, zip) => {
+    unzip.open(path, { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) rej(new BadArchiveError(`The file is not a valid zip archive (${err?.message ?? 'unreadable'}).`));
       else res(zip);
     });

@@ -15,11 +15,11 @@
  * Failures are AppErrors: `outbound_refused` (the guard), `outbound_timeout`, `outbound_response_too_large`,
  * `outbound_failed` (network errors after the last retry). A final 5xx/429 is returned, not thrown.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as HttpModule from 'node:http';
+import type * as HttpsModule from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type * as ZlibModule from 'node:zlib';
 import { AppError, isAppError } from '../errors/index.js';
 import { checkUrl, systemResolver, type CheckedTarget, type Resolver } from './guard.js';
 
@@ -296,7 +296,7 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
 const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HPE_|ERR_INVALID_|Z_)/;
 
 /** Sends one request to a checked target and reads the whole (decoded, capped) body. */
-function send(
+async function send(
   target: CheckedTarget,
   method: string,
   headers: Headers,
@@ -310,7 +310,9 @@ function send(
   for (const [k, v] of headers) outHeaders[k] = v;
   if (body) outHeaders['content-length'] = String(body.length);
   else if (method === 'POST' || method === 'PUT' || method === 'PATCH') outHeaders['content-length'] = '0';
-  const mod = url.protocol === 'https:' ? https : http;
+  // node:https (and so tls) and node:zlib load on the first outbound call, not at start (idle RSS).
+  const mod: typeof HttpModule | typeof HttpsModule = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const zlib: typeof ZlibModule = await import('node:zlib');
   const origin = `${url.protocol}//${url.host}`;
   return new Promise<RawResponse>((resolve, reject) => {
     let settled = false;
