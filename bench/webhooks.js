@@ -16,9 +16,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import { createTempDatabase, dropDatabase } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { App } = await import(join(ROOT, 'dist/src/app.js'));
@@ -33,23 +32,10 @@ const DBS = String(argv.db ?? 'sqlite,postgres').split(',');
 const ADMIN_URL = process.env.PLINTH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (...a) => console.error('[bench:webhooks]', ...a);
 
+/** A throw-away PostgreSQL database (bench/lib.js), with a drop() for the end of the run. */
 async function tempPg() {
-  const name = `plinth_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const { name, url } = await createTempDatabase(ADMIN_URL, 'plinth_bench_');
+  return { url, drop: () => dropDatabase(ADMIN_URL, name) };
 }
 
 let hits = 0;
