@@ -19,8 +19,10 @@ import bcrypt from 'bcryptjs';
 import { jwtVerify } from 'jose';
 import PocketBase from 'pocketbase';
 import { App } from '../../src/app.js';
+import type { AuthOptions } from '../../src/collections/model.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { serveApp, type ServedApp } from '../helpers/server.js';
+import { plinth } from '../helpers/cli.js';
 import { buildPocketBaseDataDir, DEFINITIONS, PB, PB_INDEX_REGEX, PNG, pocketBaseToken, schemaOf } from '../helpers/pocketbase-data-dir.js';
 import { run as importPocketBase } from '../../src/migrations/import-pocketbase.js';
 
@@ -195,6 +197,34 @@ describe('a PocketBase data directory opened in place', () => {
         .sort(),
       ['_logs', '_migrations'],
     );
+  });
+
+  it("encrypts PocketBase's plain-text secrets at the first start; `plinth secrets decrypt` gives them back as PocketBase stored them", () => {
+    const raw = () => {
+      const db = new BetterSqlite3(join(dir, 'data.db'), { readonly: true });
+      try {
+        const settings = (db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value;
+        const users = (db.prepare("SELECT options FROM _collections WHERE name = 'users'").get() as { options: string }).options;
+        return { settings, users };
+      } finally {
+        db.close();
+      }
+    };
+    const sealed = raw();
+    assert.ok(!sealed.settings.includes(PB.smtpPassword) && !sealed.users.includes(PB.githubClientSecret));
+    assert.match(JSON.parse(sealed.settings).smtp.password, /^enc:v1:/);
+    assert.match(JSON.parse(sealed.users).oauth2.providers[0].clientSecret, /^enc:v1:/);
+    assert.equal(app.settings.get().smtp.password, PB.smtpPassword, 'Plinth uses the secrets as PocketBase stored them');
+    assert.equal((app.collections.require('users') as unknown as AuthOptions).oauth2.providers[0]?.clientSecret, PB.githubClientSecret);
+    // Going back to PocketBase: the secrets as plain text again, the collection's options as they were.
+    const env = { ...process.env };
+    delete env.PLINTH_ENCRYPTION_KEY;
+    const r = plinth(['secrets', 'decrypt', `--dir=${dir}`], 60_000, env);
+    assert.equal(r.code, 0, r.err);
+    const plain = raw();
+    assert.equal(JSON.parse(plain.settings).smtp.password, PB.smtpPassword);
+    const usersBefore = beforeCollections.find((c) => c.name === 'users') as { options: string };
+    assert.deepEqual(JSON.parse(plain.users), JSON.parse(usersBefore.options));
   });
 
   it("kept PocketBase's collection definitions and wrote the new one in PocketBase's shape", () => {
