@@ -66,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`Keys (newest first): ${box.keyIds.map((id) => `"${id}"`).join(', ')}; new values are encrypted with "${box.primaryId}".\n`);
       process.stdout.write(`${summary(report)}.\n`);
       const stale = report.total - (report.byKey[box.primaryId] ?? 0);
+      if (box.source !== 'env') process.stdout.write(`${box.describe()}\n`);
       process.stdout.write(
         stale === 0 ? 'Every stored secret is encrypted with the current key.\n' : `${stale} to re-encrypt: run "plinth secrets rotate" (or restart).\n`,
       );
