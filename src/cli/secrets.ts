@@ -1,7 +1,7 @@
 /**
  * `plinth secrets status|rotate|decrypt` (docs/security.md): which key each stored secret is sealed with,
- * re-sealing every one with the first key of PLINTH_ENCRYPTION_KEY (one transaction), or writing settings and
- * OAuth2 secrets back as plain text before going back to PocketBase. Opens the database only (no server).
+ * re-sealing every one with the first key of PLINTH_ENCRYPTION_KEY (one transaction), or writing the settings'
+ * and collections' secrets back as plain text before going back to PocketBase. Opens the database only (no server).
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,13 +18,13 @@ export const SECRETS_COMMAND = {
 } satisfies CommandSpec;
 
 export const SECRETS_HELP = `Inspect and rotate the encryption of stored secrets (SMTP and S3 passwords, OAuth2 client
-secrets, webhook signing secrets; docs/security.md).
+and token secrets of the collections, webhook signing secrets; docs/security.md).
 
 Usage:
   plinth secrets status  [flags]   Which key each stored secret is encrypted with
   plinth secrets rotate  [flags]   Re-encrypt every stored secret with the first key of PLINTH_ENCRYPTION_KEY
                                    (settings, collections and webhook endpoints in one transaction)
-  plinth secrets decrypt [flags]   Store settings and OAuth2 client secrets as plain text again, for going back
+  plinth secrets decrypt [flags]   Store the settings' and collections' secrets as plain text again, for going back
                                    to PocketBase (stop Plinth first: its next start encrypts them again)
 
 PLINTH_ENCRYPTION_KEY holds one key or several, newest first: "new:KEY,old:KEY" (id:key, a key is 16+

@@ -13,12 +13,7 @@ import { systemCollections } from './system-collections.js';
 import { normalizeCollection, validateCollection } from './validate-collection.js';
 import { inferViewFields } from './view-fields.js';
 import { mapSecretPaths, SecretBox } from '../util/secret-box.js';
-
-/**
- * THE list of secrets inside a collection's `options` column, one line each: removed from API answers
- * (public.ts) and encrypted at rest in `_collections` (docs/security.md). `*` = every element of a list.
- */
-export const COLLECTION_SECRET_PATHS: ReadonlyArray<readonly string[]> = [['oauth2', 'providers', '*', 'clientSecret']];
+import { COLLECTION_SECRET_PATHS } from './secret-paths.js';
 
 /** Columns of `_collections` that hold top-level keys; everything else goes into `options`. */
 const COLUMN_KEYS = [

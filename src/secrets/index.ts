@@ -1,6 +1,6 @@
 /**
  * Every secret stored at rest, in one place (docs/security.md): the settings row's SECRET_PATHS, each
- * collection's COLLECTION_SECRET_PATHS (OAuth2 client secrets) and each webhook endpoint's signing secrets.
+ * collection's COLLECTION_SECRET_PATHS (OAuth2 client secrets, token secrets) and each webhook endpoint's signing secrets.
  * `resealSecrets` opens all of them (a value no configured key opens is a SecretKeyError naming it and its
  * key id) and re-seals, in ONE transaction, those stored in plain text or under an older key. The app runs it
  * at every start (so plain-text secrets of a PocketBase data dir or an older Plinth get encrypted, and a new
@@ -10,7 +10,7 @@
  * never overwrites a change another node made meanwhile. The plain text in memory does not change, so no
  * node has to reload anything.
  */
-import { COLLECTION_SECRET_PATHS } from '../collections/store.js';
+import { COLLECTION_SECRET_PATHS } from '../collections/secret-paths.js';
 import type { Database, Executor } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import { SECRET_PATHS } from '../settings/index.js';

@@ -1,5 +1,5 @@
 /**
- * Secrets at rest (settings secrets, OAuth2 client secrets, webhook signing secrets; docs/security.md):
+ * Secrets at rest (settings secrets, OAuth2 client and token secrets, webhook signing secrets; docs/security.md):
  * AES-256-GCM with a random 96-bit nonce per value, sealed as `enc:v1:<keyId>:<base64 nonce|tag|ciphertext>`.
  * The key id names the key that sealed the value, so a value sealed under a key that is not configured
  * fails with an error naming that key, and rotation knows which values still need re-sealing.
@@ -172,7 +172,7 @@ export class SecretBox {
     if (this.source === 'env') return `Secrets at rest are encrypted with key "${this.primaryId}" from ${this.envName}.`;
     const where = this.source === 'file' ? `the key file ${this.storedKeyAt}` : 'the database table _plinthKeys';
     return (
-      `Secrets at rest (SMTP, S3, OAuth2, webhooks) are encrypted with a key kept in ${where}: they are only as safe as ` +
+      `Secrets at rest (SMTP, S3, OAuth2, token and webhook secrets) are encrypted with a key kept in ${where}: they are only as safe as ` +
       `${this.source === 'file' ? 'that file' : 'the database'}. Set ${this.envName} to keep the key elsewhere (docs/security.md).`
     );
   }
@@ -291,4 +291,20 @@ export function mapSecretPaths(obj: unknown, paths: ReadonlyArray<readonly strin
     if (typeof value === 'string' && value !== '') rec[head] = fn(value, here);
   };
   for (const p of paths) walk(obj, p, '');
+}
+
+/** Deletes every key at `paths` in `obj` (in place), whatever its value: what API answers leave out. */
+export function deleteSecretPaths(obj: unknown, paths: ReadonlyArray<readonly string[]>): void {
+  const walk = (node: unknown, path: readonly string[]): void => {
+    if (node === null || typeof node !== 'object') return;
+    const [head, ...rest] = path as [string, ...string[]];
+    if (head === '*') {
+      if (Array.isArray(node)) for (const item of node) walk(item, rest);
+      return;
+    }
+    if (Array.isArray(node) || !Object.hasOwn(node, head)) return;
+    if (rest.length > 0) walk((node as Record<string, unknown>)[head], rest);
+    else delete (node as Record<string, unknown>)[head];
+  };
+  for (const p of paths) walk(obj, p);
 }
