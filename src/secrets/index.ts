@@ -54,7 +54,7 @@ export async function resealSecrets(db: Database, box: SecretBox, options: Resea
     return box.seal(plain);
   };
   await db.transaction(async (tx) => {
-    if (tables.has('_params')) await resealSettings(tx, visit, options);
+    if (tables.has('_params')) await resealSettings(tx, box, visit, options);
     if (tables.has('_collections')) await resealCollections(tx, visit, options);
     if (tables.has('_webhooks')) await resealWebhooks(tx, visit, options);
   });
@@ -63,16 +63,24 @@ export async function resealSecrets(db: Database, box: SecretBox, options: Resea
 
 type Visit = (value: string, where: string, decryptable: boolean) => string;
 
-async function resealSettings(tx: Executor, visit: Visit, options: ResealOptions): Promise<void> {
+async function resealSettings(tx: Executor, box: SecretBox, visit: Visit, options: ResealOptions): Promise<void> {
   const row = await tx.get<{ value: string }>(sql`SELECT value FROM _params WHERE id = 'settings'`);
   if (!row || typeof row.value !== 'string') return;
   let parsed: unknown;
+  let changed = false;
   try {
     parsed = JSON.parse(row.value);
   } catch {
-    return; // not JSON (e.g. PocketBase's --encryptionEnv blob): the settings loader falls back to defaults
+    // PocketBase's --encryptionEnv row: stored from now on as Plinth stores settings (plain JSON, secrets sealed).
+    const plain = box.openPocketBaseSettings(row.value);
+    if (plain === null || options.decrypt) return;
+    try {
+      parsed = JSON.parse(plain);
+    } catch {
+      return;
+    }
+    changed = true;
   }
-  let changed = false;
   mapSecretPaths(parsed, SECRET_PATHS, (v, path) => {
     const out = visit(v, `the setting ${path}`, true);
     changed ||= out !== v;

@@ -30,7 +30,10 @@ export class SettingsStore {
     try {
       stored = row ? JSON.parse(row.value) : undefined;
     } catch {
-      stored = undefined; // a corrupt row falls back to the defaults rather than failing start-up
+      // PocketBase's --encryptionEnv encrypts the whole row (a key that does not open it fails the start);
+      // any other corrupt row falls back to the defaults rather than failing start-up.
+      const plain = row ? this.box().openPocketBaseSettings(row.value) : null;
+      stored = plain === null ? undefined : parseOrUndefined(plain);
     }
     if (stored === undefined) {
       this.current = base;
@@ -73,6 +76,14 @@ export function sealSettingsSecrets(settings: Settings, box: SecretBox): unknown
 /** Opens, in place, the sealed SECRET_PATHS values of a stored settings object; plain values stay. */
 export function openSettingsSecrets(stored: unknown, box: SecretBox): void {
   mapSecretPaths(stored, SECRET_PATHS, (v, path) => (SecretBox.isSealed(v) ? box.open(v, `the setting ${path}`) : v));
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function deepMerge(base: unknown, over: unknown): unknown {

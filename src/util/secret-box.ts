@@ -97,6 +97,8 @@ export class SecretBox {
     private readonly legacyOnly: Buffer[] = [],
     /** The stored key's location when it is in the ring (the key file's path, or `_plinthKeys`). */
     readonly storedKeyAt: string | null = null,
+    /** Raw AES keys as PocketBase's `--encryptionEnv` takes them (the variable's value or an entry, 16/24/32 bytes). */
+    private readonly pocketBaseKeys: Buffer[] = [],
   ) {}
 
   /** A box from raw 32-byte keys (tests, tools), newest first; ids default to fingerprints. */
@@ -127,7 +129,7 @@ export class SecretBox {
       const stored = await readStoredKey(db, file);
       const legacy = [deriveKey(value.trim())];
       if (stored && !keys.some((k) => k.key.equals(stored.key))) keys.push(stored);
-      return new SecretBox(keys, 'env', name, legacy, stored ? stored.from : null);
+      return new SecretBox(keys, 'env', name, legacy, stored ? stored.from : null, pocketBaseKeyCandidates(value));
     }
     if (db.dialect.name === 'sqlite') {
       if (!existsSync(file)) {
@@ -228,6 +230,32 @@ export class SecretBox {
     return `Set ${this.envName} to hold that key (newest first, e.g. ${this.envName}=new:KEY,old:KEY) and start again; see docs/security.md.`;
   }
 
+  /**
+   * Opens a settings row PocketBase encrypted whole (`--encryptionEnv`: base64 of nonce | ciphertext | tag,
+   * AES-GCM keyed with the variable's raw bytes). Null when `text` is not such a row; a SecretKeyError when it
+   * looks like one but no configured key opens it.
+   */
+  openPocketBaseSettings(text: string): string | null {
+    const trimmed = text.trim();
+    if (!/^[A-Za-z0-9+/]{40,}={0,2}$/.test(trimmed)) return null;
+    const raw = Buffer.from(trimmed, 'base64');
+    if (raw.length < 29) return null;
+    for (const key of this.pocketBaseKeys) {
+      try {
+        const decipher = createDecipheriv(`aes-${key.length * 8}-gcm` as 'aes-256-gcm', key, raw.subarray(0, 12));
+        decipher.setAuthTag(raw.subarray(raw.length - 16));
+        return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
+      } catch {
+        // not this key
+      }
+    }
+    throw new SecretKeyError(
+      `Cannot decrypt the settings: PocketBase encrypted them (--encryptionEnv), and ${this.source === 'env' ? `no key in ${this.envName} opens them` : `${this.envName} is not set`}. ` +
+        `Start with --encryptionEnv=VAR naming the variable that holds PocketBase's key (or ${this.envName}=that key); see docs/security.md.`,
+      '',
+    );
+  }
+
   /** The key id a sealed value names; `''` for a pre-key-id (`pse1:`) value; null when not sealed. */
   static keyIdOf(value: string): string | null {
     if (value.startsWith(LEGACY_PREFIX)) return '';
@@ -239,6 +267,17 @@ export class SecretBox {
   static isSealed(value: string): boolean {
     return SecretBox.keyIdOf(value) !== null;
   }
+}
+
+/** PocketBase's key is the variable's raw bytes (AES-128/192/256): the whole value, or any entry of a keyring. */
+function pocketBaseKeyCandidates(value: string): Buffer[] {
+  const entries = [value.trim(), ...value.split(',').map((e) => e.trim()), ...value.split(',').map((e) => e.trim().replace(/^[^:]{1,40}:/, ''))];
+  const out: Buffer[] = [];
+  for (const e of entries) {
+    const key = Buffer.from(e, 'utf8');
+    if ([16, 24, 32].includes(key.length) && !out.some((k) => k.equals(key))) out.push(key);
+  }
+  return out;
 }
 
 function decrypt(key: Buffer, raw: Buffer): string | null {
