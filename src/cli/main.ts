@@ -101,7 +101,7 @@ export const COMMANDS = {
     },
   },
   superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string', encryptionEnv: 'string' }, maxPositionals: 3 },
-  migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 2 },
+  migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string', encryptionEnv: 'string' }, maxPositionals: 2 },
   'migrate-data': { name: 'migrate-data', flags: { from: 'string', to: 'string' } },
 } satisfies Record<string, CommandSpec>;
 
@@ -345,7 +345,12 @@ async function migrate(argv: string[]): Promise<number> {
     process.stdout.write(MIGRATE_HELP);
     return 0;
   }
-  return runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags).databaseUrl });
+  return runMigrateCommand(positional, {
+    dataDir: dataDir(flags),
+    migrationsDir: migrationsDir(flags),
+    databaseUrl: databaseUrl(flags).databaseUrl,
+    ...encryptionEnv(flags),
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

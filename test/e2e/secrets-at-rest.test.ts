@@ -279,6 +279,12 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
       assert.match(lines[0]!, message);
       assert.doesNotMatch(r.out, /Server started/);
     }
+    // Every command that opens the data takes the same flag (PocketBase's --encryptionEnv is global).
+    const migrateWrong = inst.cli(['migrate', 'up', '--encryptionEnv=MY_KEYS'], undefined, { MY_KEYS: K2 });
+    assert.equal(migrateWrong.code, 1, migrateWrong.err);
+    assert.match(migrateWrong.err, /^Error: Cannot decrypt .*key "k1", which is not configured .*from MY_KEYS/);
+    const migrateRight = inst.cli(['migrate', 'up', '--encryptionEnv=MY_KEYS'], undefined, { MY_KEYS: K1 });
+    assert.equal(migrateRight.code, 0, migrateRight.err);
     const unset = inst.cli([...serveArgs, '--encryptionEnv=NOT_SET_ANYWHERE'], K1);
     assert.equal(unset.code, 2);
     assert.match(unset.err, /--encryptionEnv=NOT_SET_ANYWHERE: that environment variable is not set/);
