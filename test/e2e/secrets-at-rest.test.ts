@@ -237,6 +237,16 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
     assert.equal('clientSecret' in (collection.oauth2.providers[0] ?? {}), false);
 
     await usesSecrets(served.url, admin, webhookSecret);
+    // A PATCH that sends the password empty (as the dashboard does when it is unchanged) keeps it, still encrypted.
+    const keep = await fetch(`${served.url}/api/settings`, {
+      method: 'PATCH',
+      headers: { authorization: admin.authStore.token, 'content-type': 'application/json' },
+      body: JSON.stringify({ smtp: { password: '', host: '127.0.0.1' } }),
+    });
+    assert.equal(keep.status, 200);
+    const kept = JSON.parse(await rawSettings(app)) as { smtp: { password: string } };
+    assert.match(kept.smtp.password, /^enc:v1:k1:/);
+    assert.notEqual(kept.smtp.password, stored.smtp.password, 'each write seals with a fresh nonce');
     await served.close();
     cleanup.pop();
 
