@@ -7,6 +7,7 @@
  * `plinth secrets rotate`.
  */
 import assert from 'node:assert/strict';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -326,6 +327,31 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
     assert.equal(app.secretsResealedAtStart, 0);
     assert.equal(app.settings.get().smtp.password, SMTP_PASSWORD);
     await usesSecrets(served.url, admin, webhookSecret);
+  });
+
+  it('webhook secrets sealed before key ids (pse1:, older Plinth) still sign, and are re-sealed at start', async () => {
+    const inst = await instance();
+    cleanup.push(() => inst.drop());
+    let app = await inst.open(K1);
+    await app.settings.update({ outbound: { allowedHosts: ['127.0.0.1'] } });
+    const ep = await app.webhooks.create({ url: `${hooks.url}/legacy`, events: ['billing.*'] });
+    // As the SecretBox sealed it before key ids: pse1:<base64 nonce|tag|ciphertext>, key = SHA-256 of the variable.
+    const key = createHash('sha256').update('plinth-secret-box\0').update(K1).digest();
+    const nonce = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', key, nonce);
+    const body = Buffer.concat([c.update(JSON.stringify([{ secret: ep.secret, expires: null }]), 'utf8'), c.final()]);
+    await app.db.run(sql`UPDATE "_webhooks" SET secrets = ${`pse1:${Buffer.concat([nonce, c.getAuthTag(), body]).toString('base64')}`} WHERE id = ${ep.id}`);
+    await app.close();
+
+    app = await inst.open(K1);
+    cleanup.push(() => app.close());
+    assert.equal(app.secretsResealedAtStart, 1);
+    const row = await app.db.get<{ secrets: string }>(sql`SELECT secrets FROM "_webhooks" WHERE id = ${ep.id}`);
+    assert.match(row!.secrets, /^enc:v1:k1:/);
+    const hits = hooks.hits.length;
+    await app.webhooks.emit('billing.paid', { amount: 5 });
+    const [hit] = (await hooks.waitFor(hits + 1)).slice(hits);
+    assert.equal(verifyHit(ep.secret, hit!).type, 'billing.paid');
   });
 
   it('plinth secrets status | rotate | decrypt, and plain-text secrets (PocketBase, older Plinth) encrypted at start', async () => {
