@@ -364,6 +364,10 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
     const count = (await storedKeyIds(app)).length;
     await served.close();
 
+    const help = plinth(['secrets', '--help']);
+    assert.equal(help.code, 0);
+    for (const flag of ['--dir', '--db', '--encryptionEnv']) assert.ok(help.out.includes(flag), flag);
+    assert.equal(plinth(['secrets', 'frobnicate']).code, 2);
     let r = inst.cli(['secrets', 'status'], `${K2},${K1}`);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Keys \(newest first\): "k2", "k1"; new values are encrypted with "k2"/);
