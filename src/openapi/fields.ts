@@ -93,11 +93,11 @@ export function fieldSchema(field: Field, form: SchemaForm): JsonSchema | undefi
     case 'relation': {
       if (isList(field)) {
         const s: Record<string, unknown> = { type: 'array', items: { type: 'string' }, maxItems: field.maxSelect };
-        if (input) {
-          const min = Math.max(field.minSelect, required ? 1 : 0);
-          if (min > 0) s.minItems = min;
-        }
-        return withHelp(s, field, ['Record ids.']);
+        const notes = ['Record ids.'];
+        // minSelect applies to a non-empty list; an empty one is fine unless the field is required.
+        if (input && required) s.minItems = Math.max(field.minSelect, 1);
+        else if (input && field.minSelect > 0) notes.push(`When not empty: at least ${field.minSelect}.`);
+        return withHelp(s, field, notes);
       }
       return withHelp({ type: 'string', ...(input && required ? { minLength: 1 } : {}) }, field, [`${ID_DESCRIPTION}${required ? '' : ' "" when empty.'}`]);
     }
