@@ -46,7 +46,11 @@ export interface RouteOptionsLike {
   /** How the route appears in GET /api/openapi.json (docs/openapi.md); without it, a minimal entry. */
   openapi?: RouteOpenApi;
 }
-export type RouteRegistryLike = Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: any) => unknown> & { source?: string | undefined };
+export type RouteRegistryLike = Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: any) => unknown> & {
+  source?: string | undefined;
+  /** Replaces a registered route's `openapi` option (`check`: validate only). */
+  describe?(method: string, path: string, openapi: RouteOpenApi | undefined, check?: boolean): boolean;
+};
 
 export interface JobContextLike<P = unknown> {
   id: string;
@@ -323,11 +327,16 @@ export class ExtensionContext {
         options,
       );
       this.registeredRoutes.add(key);
-    }
+    } else registry.describe?.(method, path, options?.openapi, true); // a reload: a bad option fails the file now
+    // The document follows the generation that serves the route (and drops a route no generation serves).
+    const openapi = options?.openapi;
     scope.add(() => {
       this.routeTargets.set(key, { scope, handler });
+      registry.describe?.(method, path, openapi);
       return () => {
-        if (this.routeTargets.get(key)?.scope === scope) this.routeTargets.delete(key);
+        if (this.routeTargets.get(key)?.scope !== scope) return;
+        this.routeTargets.delete(key);
+        registry.describe?.(method, path, { ...openapi, exclude: true });
       };
     });
   }

@@ -409,6 +409,24 @@ export class RouteRegistry<Api = unknown> {
     return true;
   }
 
+  /**
+   * Replaces the `openapi` option of the route `method` + `path` (a dev reload re-describing a route it keeps);
+   * `check` only validates. Throws on a malformed option; false when there is no such route.
+   */
+  describe(method: string, path: string, openapi: RouteOpenApi | undefined, check = false): boolean {
+    const m = String(method).toUpperCase();
+    const where = describeRoute({ method: m as RouteMethod, path });
+    if (openapi !== undefined) checkOpenApi(openapi, where);
+    const shape = shapeOf(parsePath(path));
+    const found = this.table.routes.find((c) => c.entry.method === m && shapeOf(c.segments) === shape);
+    if (!found || check) return found !== undefined;
+    if (JSON.stringify(found.entry.options.openapi) === JSON.stringify(openapi)) return true;
+    if (openapi === undefined) delete found.entry.options.openapi;
+    else found.entry.options.openapi = openapi;
+    this.version++;
+    return true;
+  }
+
   clear(): void {
     this.table = { routes: [], roots: new Map() };
   }

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { RouteRegistry } from '../../src/http/custom-routes.js';
+import type { ReloadReport } from '../../src/extend/index.js';
+import { writeFiles } from '../helpers/hooks.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 type Doc = {
@@ -360,5 +362,67 @@ export async function run(): Promise<components['schemas']['ProductsRecord'] | u
     assert.equal(refused.error.data.status.code, 'validation_invalid_value');
     const checkout = await api.POST('/api/shop/checkout', { body: { sku: 'A1' } });
     assert.equal(checkout.response.status, 401, 'the route wants a signed-in record, as the document says');
+  });
+});
+
+describe('OpenAPI document: custom routes from hook files (--dev reload)', { timeout: 60_000 }, () => {
+  let s: TestServer;
+  let dir: string;
+  const reports: ReloadReport[] = [];
+  const file = (summary: string | null) => `
+import { defineHooks } from 'plinth';
+export default defineHooks((app) => {
+  ${
+    summary === null
+      ? ''
+      : `app.routes.get('/api/hello/{name}', (c) => ({ hello: c.request.params.name }), {
+    auth: 'public',
+    openapi: { summary: ${JSON.stringify(summary)}, tags: ['Greetings'], response: { type: 'object', properties: { hello: { type: 'string' } } } },
+  });`
+  }
+});
+`;
+  const summary = async () => {
+    const d = (await (await s.fetch('/api/openapi.json')).json()) as Doc;
+    return (d.paths['/api/hello/{name}']?.get as { summary?: string } | undefined)?.summary;
+  };
+  const reloaded = async (n: number) => {
+    for (let i = 0; i < 250 && !reports.slice(n).some((r) => r.file === 'hello.ts'); i++) await new Promise((r) => setTimeout(r, 20));
+    const report = reports.slice(n).find((r) => r.file === 'hello.ts');
+    assert.ok(report, 'the file was reloaded');
+    return report;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'plinth-openapi-hooks-'));
+    writeFiles(dir, { 'hello.ts': file('Say hello') });
+    s = await startServer({ hooks: { dir, dev: true, debounceMs: 30, onReload: (r) => reports.push(r) } });
+  });
+  after(async () => {
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("lists app.routes' openapi option and follows the file as it changes", async () => {
+    assert.equal(await summary(), 'Say hello');
+    assert.deepEqual(await (await s.fetch('/api/hello/ann')).json(), { hello: 'ann' });
+
+    let n = reports.length;
+    writeFiles(dir, { 'hello.ts': file('Say hello, v2') });
+    assert.equal((await reloaded(n))?.ok, true);
+    assert.equal(await summary(), 'Say hello, v2');
+
+    n = reports.length;
+    writeFiles(dir, { 'hello.ts': file(null) });
+    assert.equal((await reloaded(n))?.ok, true);
+    assert.equal(await summary(), undefined, 'a route no file serves any more is not listed');
+    assert.equal((await s.fetch('/api/hello/ann')).status, 404);
+
+    // A malformed option fails the reload and keeps the previous generation.
+    n = reports.length;
+    writeFiles(dir, { 'hello.ts': file('Back').replace("tags: ['Greetings']", "tags: 'Greetings'") });
+    const report = await reloaded(n);
+    assert.equal(report?.ok, false);
+    assert.match(String(report?.error), /Invalid openapi option for custom route GET \/api\/hello\/\{name\}: tags must be non-empty strings/);
   });
 });
