@@ -659,8 +659,10 @@ export function buildDocument(input: DocumentInput): Obj {
   };
   const tagNames = [...b.tags.keys()];
   const builtinTags = new Set(builtins.map((r) => BUILTIN_DOCS[`${r.method} ${r.url}`]?.tag).filter(Boolean));
-  const collectionTags = new Set(collections.map((c) => c.name));
-  const group = (t: string) => (builtinTags.has(t) || TAG_ORDER.includes(t) ? 0 : collectionTags.has(t) ? 1 : 2);
+  const userTags = new Set(collections.filter((c) => !c.system).map((c) => c.name));
+  const systemTags = new Set(collections.filter((c) => c.system).map((c) => c.name));
+  // Built-ins, then the user's collections, their custom routes' tags, and the system collections last.
+  const group = (t: string) => (builtinTags.has(t) || TAG_ORDER.includes(t) ? 0 : userTags.has(t) ? 1 : systemTags.has(t) ? 3 : 2);
   tagNames.sort((x, y) => group(x) - group(y) || rank(x) - rank(y) || x.localeCompare(y));
 
   return {

@@ -47,9 +47,9 @@ export function fieldSchema(field: Field, form: SchemaForm): JsonSchema | undefi
       const notes: string[] = [];
       if (input && required) s.minLength = Math.max(field.min, 1);
       else if (input && field.min > 0) notes.push(`When not empty: at least ${field.min} character(s).`);
-      if (field.pattern !== '') notes.push(`Must match the RE2 pattern ${JSON.stringify(field.pattern)} when not empty.`);
-      if (field.primaryKey) notes.push(field.autogeneratePattern !== '' ? `${ID_DESCRIPTION} Generated when omitted.` : ID_DESCRIPTION);
-      else if (input && field.autogeneratePattern !== '') notes.push('Generated when omitted.');
+      if (field.primaryKey) notes.push(ID_DESCRIPTION);
+      if (input && field.pattern !== '') notes.push(`Must match the RE2 pattern ${JSON.stringify(field.pattern)} when not empty.`);
+      if (input && field.autogeneratePattern !== '') notes.push('Generated when omitted.');
       return withHelp(s, field, notes);
     }
     case 'editor':
