@@ -229,9 +229,11 @@ const READ_PARAMS = [
 ];
 const ID_PARAM = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
-function ruleNote(rule: string | null): string {
+/** Who may call a record route; the rule's text only in the superusers' view (it may name hidden fields). */
+function ruleNote(b: Builder, rule: string | null): string {
   if (rule === null) return 'Superusers only.';
   if (rule === '') return 'Anyone.';
+  if (!b.superuser) return "Callers the collection's rule admits.";
   return `Rule: \`${rule.length > 300 ? `${rule.slice(0, 300)}…` : rule}\``;
 }
 
@@ -250,7 +252,7 @@ function addRecordRoutes(b: Builder, c: Collection, shown: Map<string, Collectio
     b.add(base, 'get', {
       tags: [tag],
       summary: `List ${word} records`,
-      description: ruleNote(c.listRule),
+      description: ruleNote(b, c.listRule),
       operationId: b.operationId(camel(['list', c.name])),
       parameters: [...LIST_PARAMS, ...READ_PARAMS],
       security,
@@ -261,7 +263,7 @@ function addRecordRoutes(b: Builder, c: Collection, shown: Map<string, Collectio
     b.add(`${base}/{id}`, 'get', {
       tags: [tag],
       summary: `View a ${word} record`,
-      description: ruleNote(c.viewRule),
+      description: ruleNote(b, c.viewRule),
       operationId: b.operationId(camel(['view', c.name])),
       parameters: [ID_PARAM, ...READ_PARAMS],
       security,
@@ -281,7 +283,7 @@ function addRecordRoutes(b: Builder, c: Collection, shown: Map<string, Collectio
     b.add(base, 'post', {
       tags: [tag],
       summary: `Create a ${word} record`,
-      description: ruleNote(c.createRule),
+      description: ruleNote(b, c.createRule),
       operationId: b.operationId(camel(['create', c.name])),
       parameters: READ_PARAMS,
       security,
@@ -293,7 +295,7 @@ function addRecordRoutes(b: Builder, c: Collection, shown: Map<string, Collectio
     b.add(`${base}/{id}`, 'patch', {
       tags: [tag],
       summary: `Update a ${word} record`,
-      description: `${ruleNote(c.updateRule)} Only the fields to change; \`field+\` / \`field-\` add to or remove from numbers and lists.`,
+      description: `${ruleNote(b, c.updateRule)} Only the fields to change; \`field+\` / \`field-\` add to or remove from numbers and lists.`,
       operationId: b.operationId(camel(['update', c.name])),
       parameters: [ID_PARAM, ...READ_PARAMS],
       security,
@@ -305,7 +307,7 @@ function addRecordRoutes(b: Builder, c: Collection, shown: Map<string, Collectio
     b.add(`${base}/{id}`, 'delete', {
       tags: [tag],
       summary: `Delete a ${word} record`,
-      description: ruleNote(c.deleteRule),
+      description: ruleNote(b, c.deleteRule),
       operationId: b.operationId(camel(['delete', c.name])),
       parameters: [ID_PARAM],
       security,

@@ -266,6 +266,11 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
       assert.equal(g.paths[p], undefined, `${p} is not shown to guests`);
     }
     assert.equal(g.paths['/api/collections/users/impersonate/{id}'], undefined);
+    // Rule expressions (which may name hidden fields) are for superusers' eyes only.
+    const usersList = (u: Doc) => (u.paths['/api/collections/users/records']?.get as { description: string }).description;
+    assert.equal(usersList(g), "Callers the collection's rule admits.");
+    assert.match(usersList(await superDoc()), /^Rule: `id = @request.auth.id`$/);
+    assert.ok(!JSON.stringify(g).includes('@request.auth'), 'no rule text in the public view');
     assert.ok(g.paths['/api/collections/users/auth-with-password']?.post);
     assert.ok(g.paths['/api/shop/checkout']?.post, 'a route for signed-in records is listed');
     assert.ok(g.paths['/api/health']?.get);
