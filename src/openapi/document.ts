@@ -125,8 +125,9 @@ class Builder {
     if (name) return name;
     const base = pascal(c.name);
     name = base;
-    for (let n = 2; ['Record', 'Create', 'Update', 'List', 'AuthResponse'].some((s) => this.usedNames.has(name + s)); n++) name = `${base}${n}`;
-    for (const s of ['Record', 'Create', 'Update', 'List', 'AuthResponse']) this.usedNames.add(name + s);
+    const suffixes = ['Record', 'Create', 'Update', 'CreateMultipart', 'UpdateMultipart', 'List', 'AuthResponse'];
+    for (let n = 2; suffixes.some((s) => this.usedNames.has(name + s)); n++) name = `${base}${n}`;
+    for (const s of suffixes) this.usedNames.add(name + s);
     this.schemaNames.set(c.id, name);
     return name;
   }
@@ -216,17 +217,24 @@ function inputSchema(b: Builder, c: Collection, form: 'create' | 'update', multi
   return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
 }
 
-const LIST_PARAMS = [
-  { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 }, description: 'The page (1-based).' },
-  { name: 'perPage', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 30 }, description: 'Items per page.' },
-  { name: 'sort', in: 'query', schema: { type: 'string' }, description: 'e.g. `-created,title` (`@random` for a random order).' },
-  { name: 'filter', in: 'query', schema: { type: 'string' }, description: "PocketBase's filter language, e.g. `status = 'published'`." },
-  { name: 'skipTotal', in: 'query', schema: { type: 'boolean' }, description: 'Skip counting: totalItems and totalPages are -1.' },
-];
-const READ_PARAMS = [
-  { name: 'expand', in: 'query', schema: { type: 'string' }, description: 'Relations to load, e.g. `author,comments_via_post.user`.' },
-  { name: 'fields', in: 'query', schema: { type: 'string' }, description: 'The keys to return, e.g. `id,title,expand.author.name` (`:excerpt(n)` modifier).' },
-];
+/** The list and read query parameters, shared components (`#/components/parameters/…`). */
+const SHARED_PARAMS: Record<string, Obj> = {
+  page: { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 }, description: 'The page (1-based).' },
+  perPage: { name: 'perPage', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 30 }, description: 'Items per page.' },
+  sort: { name: 'sort', in: 'query', schema: { type: 'string' }, description: 'e.g. `-created,title` (`@random` for a random order).' },
+  filter: { name: 'filter', in: 'query', schema: { type: 'string' }, description: "PocketBase's filter language, e.g. `status = 'published'`." },
+  skipTotal: { name: 'skipTotal', in: 'query', schema: { type: 'boolean' }, description: 'Skip counting: totalItems and totalPages are -1.' },
+  expand: { name: 'expand', in: 'query', schema: { type: 'string' }, description: 'Relations to load, e.g. `author,comments_via_post.user`.' },
+  fields: {
+    name: 'fields',
+    in: 'query',
+    schema: { type: 'string' },
+    description: 'The keys to return, e.g. `id,title,expand.author.name` (`:excerpt(n)` modifier); other keys are then absent.',
+  },
+};
+const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+const LIST_PARAMS = ['page', 'perPage', 'sort', 'filter', 'skipTotal'].map(param);
+const READ_PARAMS = ['expand', 'fields'].map(param);
 const ID_PARAM = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** Who may call a record route; the rule's text only in the superusers' view (it may name hidden fields). */
@@ -276,7 +284,10 @@ function addRecordRoutes(b: Builder, c: Collection, shown: Map<string, Collectio
     const name = `${t}${form === 'create' ? 'Create' : 'Update'}`;
     b.schemas[name] = inputSchema(b, c, form, false);
     const content: Obj = { 'application/json': { schema: ref(name) } };
-    if (hasFiles) content['multipart/form-data'] = { schema: inputSchema(b, c, form, true) };
+    if (hasFiles) {
+      b.schemas[`${name}Multipart`] = inputSchema(b, c, form, true);
+      content['multipart/form-data'] = { schema: ref(`${name}Multipart`) };
+    }
     return { required: form === 'create', content };
   };
   if (allowed(c.createRule)) {
@@ -711,6 +722,7 @@ export function buildDocument(input: DocumentInput): Obj {
         },
         ...b.schemas,
       },
+      parameters: SHARED_PARAMS,
       responses: {
         Error: errorResponse('An error'),
         BadRequest: errorResponse('Bad request (validation errors in `data`)'),

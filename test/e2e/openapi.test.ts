@@ -132,11 +132,18 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
 
   it("reflects a collection's fields, select enums and required fields", async () => {
     const d = await superDoc();
-    const list = d.paths['/api/collections/products/records']?.get as { parameters: Array<{ name: string }> };
+    const list = d.paths['/api/collections/products/records']?.get as { parameters: Array<{ $ref: string }> };
+    const shared = (d.components as unknown as { parameters: Record<string, { name: string; in: string }> }).parameters;
     assert.deepEqual(
-      list.parameters.map((p) => p.name),
+      list.parameters.map((p) => shared[p.$ref.replace('#/components/parameters/', '')]?.name),
       ['page', 'perPage', 'sort', 'filter', 'skipTotal', 'expand', 'fields'],
     );
+    assert.deepEqual(shared.perPage, {
+      name: 'perPage',
+      in: 'query',
+      schema: { type: 'integer', minimum: 1, maximum: 1000, default: 30 },
+      description: 'Items per page.',
+    });
     const record = d.components.schemas.ProductsRecord as { properties: Record<string, Record<string, unknown>>; required: string[] };
     assert.deepEqual(record.properties.status?.enum, ['draft', 'live', 'archived', '']);
     assert.deepEqual((record.properties.labels as { items: unknown }).items, { type: 'string', enum: ['new', 'sale'] });
@@ -156,7 +163,11 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     const createOp = d.paths['/api/collections/products/records']?.post as {
       requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
     };
-    const multipart = createOp.requestBody.content['multipart/form-data']?.schema.properties.photos as { type: string; items: unknown };
+    assert.deepEqual(createOp.requestBody.content['multipart/form-data']?.schema, { $ref: '#/components/schemas/ProductsCreateMultipart' });
+    const multipart = (d.components.schemas.ProductsCreateMultipart as { properties: Record<string, unknown> }).properties.photos as {
+      type: string;
+      items: unknown;
+    };
     assert.equal(multipart.type, 'array');
     assert.deepEqual(multipart.items, { type: 'string', contentMediaType: 'application/octet-stream' });
     const update = d.components.schemas.ProductsUpdate as { properties: Record<string, unknown>; required?: string[] };

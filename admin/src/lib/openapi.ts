@@ -20,7 +20,11 @@ export interface OpenApiDoc {
   info: { title: string; version: string; description?: string };
   tags?: Array<{ name: string; description?: string }>;
   paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>>;
-  components?: { schemas?: Record<string, Schema>; responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }> };
+  components?: {
+    schemas?: Record<string, Schema>;
+    parameters?: Record<string, NonNullable<Operation['parameters']>[number]>;
+    responses?: Record<string, { description?: string; content?: Record<string, { schema?: Schema }> }>;
+  };
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -31,7 +35,13 @@ export function operations(doc: OpenApiDoc): Operation[] {
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const method of METHODS) {
       const op = item[method];
-      if (op) out.push({ ...op, method: method.toUpperCase(), path, tags: op.tags?.length ? op.tags : ['Other'] });
+      if (!op) continue;
+      // Shared parameters (`#/components/parameters/page`) resolved in place.
+      const parameters = op.parameters?.map((p) => {
+        const ref = (p as { $ref?: string }).$ref;
+        return ref ? (doc.components?.parameters?.[refName(ref)] ?? { name: refName(ref), in: 'query' }) : p;
+      });
+      out.push({ ...op, ...(parameters ? { parameters } : {}), method: method.toUpperCase(), path, tags: op.tags?.length ? op.tags : ['Other'] });
     }
   }
   return out;
