@@ -12,6 +12,9 @@ import { startServer, SUPERUSER_EMAIL, SUPERUSER_PASSWORD, type TestServer } fro
 
 requireBrowser();
 
+// The bit of the DOM the in-page callback uses (this project compiles without the DOM lib).
+declare const document: { documentElement: { scrollWidth: number } };
+
 describe('dashboard API reference page in Chromium', { timeout: 120_000 }, () => {
   let s: TestServer;
   let browser: Browser;
@@ -110,6 +113,22 @@ describe('dashboard API reference page in Chromium', { timeout: 120_000 }, () =>
     await page.locator('[data-testid="api-operation"][data-path="/api/collections/users/auth-with-password"]').waitFor();
     await page.locator('[data-testid="api-operation"][data-path="/api/collections/_superusers/auth-with-password"]').waitFor();
     assert.equal(await page.locator('[data-testid="api-operation"][data-path="/api/shop/checkout"]').count(), 0);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('works at 360 px wide (the sections behind a toggle, no horizontal scroll)', async () => {
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.goto(`${s.url}/_/#/api/tickets`);
+    await page.locator('[data-testid="api-operation"][data-path="/api/collections/tickets/records"]').first().waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `no horizontal page scroll (width ${width})`);
+    await page.getByRole('button', { name: 'tickets' }).click();
+    await page
+      .getByRole('navigation', { name: 'API sections' })
+      .getByRole('link', { name: /^Health/ })
+      .click();
+    await page.locator('[data-testid="api-operation"][data-path="/api/health"]').waitFor();
+    await page.screenshot({ path: screenshotPath('41-api-reference-mobile') });
     assert.deepEqual(pageErrors, []);
   });
 });
