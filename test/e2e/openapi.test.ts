@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -97,6 +97,9 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
   it('is valid OpenAPI 3.1 for superusers and for guests', async () => {
     const full = await superDoc();
     assert.equal(full.openapi, '3.1.0');
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.deepEqual((full as unknown as { info: { title: string; version: string } }).info.title, 'Plinth API');
+    assert.equal((full as unknown as { info: { version: string } }).info.version, pkg.version);
     await validate(full);
     await validate(await doc());
   });
@@ -196,7 +199,12 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     assert.equal((d.components.schemas.UsersRecord as { properties: Record<string, unknown> }).properties.password, undefined);
   });
 
-  it('follows schema changes at runtime (the cached document is rebuilt)', async () => {
+  it('follows schema changes at runtime (the cached document is rebuilt; the ETag changes with it)', async () => {
+    const auth = { authorization: s.admin.authStore.token };
+    const etag = (await s.fetch('/api/openapi.json', { headers: auth })).headers.get('etag') ?? '';
+    assert.match(etag, /^"[\w-]{27}"$/);
+    assert.equal((await s.fetch('/api/openapi.json', { headers: { ...auth, 'if-none-match': etag } })).status, 304);
+    assert.notEqual((await s.fetch('/api/openapi.json')).headers.get('etag'), etag, "the guests' document is another");
     const before = await superDoc();
     assert.equal(before.paths['/api/collections/gadgets/records'], undefined);
     const created = await s.admin.collections.create({
@@ -204,7 +212,10 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
       type: 'base',
       fields: [{ name: 'kind', type: 'select', values: ['a', 'b'], maxSelect: 1, required: true }],
     });
-    let d = await superDoc();
+    const fresh = await s.fetch('/api/openapi.json', { headers: { ...auth, 'if-none-match': etag } });
+    assert.equal(fresh.status, 200, 'a schema change makes the old ETag stale');
+    assert.notEqual(fresh.headers.get('etag'), etag);
+    let d = (await fresh.json()) as Doc;
     assert.deepEqual((d.components.schemas.GadgetsCreate as { properties: { kind: { enum: string[] } } }).properties.kind.enum, ['a', 'b']);
     await s.admin.collections.update(created.id, {
       fields: [

@@ -7,6 +7,7 @@
  * schema changes: the collections' `version` (bumped on every change, including a cluster reload), the
  * custom routes' `version` (a dev reload), the route table and the app name form the cache key.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../app.js';
@@ -34,7 +35,7 @@ export function registerOpenApiRoutes(
   // biome-ignore lint/suspicious/noExplicitAny: any registry's routes are listed
   routes: RouteRegistry<any> | undefined,
 ): void {
-  const cache = new Map<string, { key: string; body: string }>();
+  const cache = new Map<string, { key: string; body: string; etag: string }>();
   server.get('/api/openapi.json', async (req, reply) => {
     const audience = isSuperuser(req) ? 'superuser' : 'public';
     const title = app.settings.get().meta.appName || 'Plinth';
@@ -50,9 +51,13 @@ export function registerOpenApiRoutes(
         title,
         version: version(),
       });
-      hit = { key, body: JSON.stringify(doc) };
+      const body = JSON.stringify(doc);
+      hit = { key, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
       cache.set(audience, hit);
     }
-    return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(hit.body);
+    // The same document for a caller's audience until the schema changes: clients may revalidate with the ETag.
+    void reply.header('cache-control', 'private, no-cache').header('etag', hit.etag).header('vary', 'Authorization');
+    if (req.headers['if-none-match'] === hit.etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(hit.body);
   });
 }
