@@ -26,6 +26,10 @@ type Doc = {
 };
 
 const require = createRequire(import.meta.url);
+// ajv (a dependency of fastify and of the OpenAPI validator) for JSON Schema 2020-12.
+const Ajv2020 = require('ajv/dist/2020.js').default as new (
+  o: object,
+) => { addSchema(s: object): void; compile(s: unknown): ((v: unknown) => boolean) & { errors?: unknown } };
 
 describe('OpenAPI document', { timeout: 120_000 }, () => {
   let s: TestServer;
@@ -102,6 +106,61 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     assert.equal((full as unknown as { info: { version: string } }).info.version, pkg.version);
     await validate(full);
     await validate(await doc());
+  });
+
+  it("describes what the server answers: real records, lists, auth answers and errors match the document's schemas", async () => {
+    const d = await superDoc();
+    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+    ajv.addSchema({ ...d, $id: 'plinth-openapi' });
+    const check = (name: string, value: unknown) => {
+      const validate = ajv.compile({ $ref: `plinth-openapi#/components/schemas/${name}` });
+      assert.ok(validate(value), `${name}: ${JSON.stringify(validate.errors)} for ${JSON.stringify(value).slice(0, 400)}`);
+    };
+    const user = await s.admin
+      .collection('users')
+      .create({ email: 'maker@example.com', password: 'maker-pass-123', passwordConfirm: 'maker-pass-123', name: 'Mia' });
+    const form = new FormData();
+    for (const [k, v] of Object.entries({
+      title: 'Chair',
+      status: 'live',
+      price: '12.5',
+      stock: '3',
+      featured: 'true',
+      site: 'https://example.com',
+      contact: 'a@example.com',
+      launch: '2024-05-01 10:00:00.000Z',
+      specs: '{"legs":4}',
+      body: '<p>Oak</p>',
+      maker: user.id,
+      place: '{"lon":13.4,"lat":52.5}',
+      cost: '7',
+    }))
+      form.append(k, v);
+    form.append('labels', 'new');
+    form.append('labels', 'sale');
+    form.append('photos', new Blob([Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;')], { type: 'image/gif' }), 'chair.gif');
+    const created = await s.admin.collection('products').create(form, { expand: 'maker' });
+    check('ProductsRecord', created);
+    const recordSchema = ajv.compile({ $ref: 'plinth-openapi#/components/schemas/ProductsRecord' });
+    assert.equal(recordSchema({ ...created, status: 'sold-out' }), false, 'the schemas do refuse what the server never answers');
+    assert.equal(recordSchema({ ...created, labels: 'new' }), false);
+    assert.equal(recordSchema({ ...created, expand: { maker: { id: 1 } } }), false);
+    const empty = await s.admin.collection('products').create({ title: 'Stool', status: 'draft' });
+    check('ProductsRecord', empty);
+    check('ProductsList', await s.admin.collection('products').getList(1, 10, { expand: 'maker' }));
+    check('ProductsList', await s.client().collection('products').getList(1, 10, { skipTotal: true }));
+    check('ProductTitlesList', await s.client().collection('product_titles').getList(1, 10));
+    check('UsersRecord', await s.admin.collection('users').getOne(user.id));
+    const login = await s.client().collection('users').authWithPassword('maker@example.com', 'maker-pass-123');
+    check('UsersAuthResponse', login);
+    const refused = await s.fetch('/api/collections/products/records', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"status":"gone"}',
+    });
+    assert.equal(refused.status, 400);
+    check('Error', await refused.json());
+    check('Error', await (await s.fetch('/api/collections/ledger/records')).json());
   });
 
   it('describes built-in routes, the error envelope and the token security scheme', async () => {
