@@ -360,18 +360,10 @@ export class RouteRegistry<Api = unknown> {
   /** Builds `c.app` for handlers (default: the App itself). */
   api: RouteApiFactory<Api> | undefined;
 
-  private tableValue: Table<Api> = { routes: [], roots: new Map() };
+  private table: Table<Api> = { routes: [], roots: new Map() };
   private builtins: BuiltinRoute[] | null = null;
   /** Bumped whenever the routes change (derived caches such as the OpenAPI document rebuild). */
   version = 0;
-
-  private get table(): Table<Api> {
-    return this.tableValue;
-  }
-  private set table(table: Table<Api>) {
-    this.tableValue = table;
-    this.version++;
-  }
 
   constructor(options: { api?: RouteApiFactory<Api> } = {}) {
     this.api = options.api;
@@ -397,6 +389,7 @@ export class RouteRegistry<Api = unknown> {
     const entry: RouteEntry<Api> = { method: method as RouteMethod, path, handler, options: { ...options } };
     if (this.source !== undefined) entry.source = this.source;
     this.table = this.build([...this.table.routes.map((c) => c.entry), entry]);
+    this.version++;
     return this;
   }
 
@@ -406,6 +399,7 @@ export class RouteRegistry<Api = unknown> {
     const kept = this.table.routes.filter((c) => !(c.entry.method === m && shapeOf(c.segments) === shape));
     if (kept.length === this.table.routes.length) return false;
     this.table = this.build(kept.map((c) => c.entry));
+    this.version++;
     return true;
   }
 
@@ -429,6 +423,7 @@ export class RouteRegistry<Api = unknown> {
 
   clear(): void {
     this.table = { routes: [], roots: new Map() };
+    this.version++;
   }
 
   list(): RouteEntry<Api>[] {
@@ -444,6 +439,7 @@ export class RouteRegistry<Api = unknown> {
   replaceAll(routes: Iterable<RouteEntry<Api>> | RouteRegistry<any>): void {
     const entries: RouteEntry<Api>[] = routes instanceof RouteRegistry ? (routes.list() as RouteEntry<Api>[]) : [...routes];
     this.table = this.build(entries);
+    this.version++;
   }
 
   /** Called once by {@link registerCustomRoutes}: from then on every route is also checked against `builtins`. */
