@@ -98,6 +98,8 @@ class Builder {
   readonly schemas: Record<string, JsonSchema> = {};
   readonly tags = new Map<string, string | undefined>();
   private readonly operationIds = new Set<string>();
+  /** Custom route paths by shape (params unnamed). */
+  readonly customShapes = new Map<string, string>();
   private readonly schemaNames = new Map<string, string>();
   private readonly usedNames = new Set<string>(['Error', 'RecordBase']);
 
@@ -604,7 +606,7 @@ function addCustomRoute(b: Builder, r: CustomRouteInfo): void {
   if (r.auth === 'superuser' && !b.superuser) return;
   const method = r.method.toUpperCase();
   const params: Obj[] = [];
-  const path = r.path
+  let path = r.path
     .split('/')
     .map((seg) => {
       const m = /^\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}$/.exec(seg);
@@ -614,6 +616,17 @@ function addCustomRoute(b: Builder, r: CustomRouteInfo): void {
     })
     .join('/')
     .replace(/(.)\/$/, '$1');
+  // `/orders/{id}` (GET) and `/orders/{orderId}` (DELETE) are one path to OpenAPI: the first spelling names the params.
+  const shape = path.replace(/\{[^}]+\}/g, '{}');
+  const first = b.customShapes.get(shape);
+  if (first === undefined) b.customShapes.set(shape, path);
+  else if (first !== path) {
+    const names = [...first.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+    params.forEach((p, i) => {
+      p.name = names[i];
+    });
+    path = first;
+  }
   for (const [name, raw] of Object.entries(doc?.query ?? {})) {
     const { required, description, ...schema } = (typeof raw === 'object' && raw !== null ? raw : {}) as Obj;
     params.push({ name, in: 'query', schema, ...(required === true ? { required: true } : {}), ...(typeof description === 'string' ? { description } : {}) });
