@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { RouteRegistry } from '../../src/http/custom-routes.js';
 import type { ReloadReport } from '../../src/extend/index.js';
+import { plinth } from '../helpers/cli.js';
 import { writeFiles } from '../helpers/hooks.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -510,5 +511,37 @@ export default defineHooks((app) => {
     const report = await reloaded(n);
     assert.equal(report?.ok, false);
     assert.match(String(report?.error), /Invalid openapi option for custom route GET \/api\/hello\/\{name\}: tags must be non-empty strings/);
+  });
+});
+
+describe("OpenAPI: the openapi option is typed for hook files ('plinth hooks check')", { timeout: 120_000 }, () => {
+  it('accepts a well-formed option and lists a misspelt key or a wrong type as type errors', () => {
+    const hooks = mkdtempSync(join(tmpdir(), 'plinth-openapi-types-'));
+    try {
+      writeFiles(hooks, {
+        'ok.ts': `import { defineHooks, type RouteOpenApi } from 'plinth';
+const docs: RouteOpenApi = { summary: 'Hello', tags: ['Greetings'], response: { type: 'object' }, responses: { '404': { description: 'No one' } } };
+export default defineHooks((app) => {
+  app.routes.get('/api/hello', () => ({ hello: 'world' }), { auth: 'public', openapi: docs });
+});
+`,
+      });
+      const clean = plinth(['hooks', 'check', `--hooksDir=${hooks}`]);
+      assert.equal(clean.code, 0, clean.out + clean.err);
+      writeFiles(hooks, {
+        'bad.ts': `import { defineHooks } from 'plinth';
+export default defineHooks((app) => {
+  app.routes.get('/api/a', () => 1, { openapi: { sumary: 'typo' } });
+  app.routes.get('/api/b', () => 1, { openapi: { tags: 'One' } });
+});
+`,
+      });
+      const broken = plinth(['hooks', 'check', `--hooksDir=${hooks}`]);
+      assert.equal(broken.code, 1, broken.out + broken.err);
+      assert.match(broken.out, /^bad\.ts\(3,\d+\): error TS2561: .*'sumary' does not exist in type 'RouteOpenApi'/m);
+      assert.match(broken.out, /^bad\.ts\(4,\d+\): error TS2322: Type 'string' is not assignable to type 'string\[\]'/m);
+    } finally {
+      rmSync(hooks, { recursive: true, force: true });
+    }
   });
 });
