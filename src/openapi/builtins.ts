@@ -22,6 +22,8 @@ export interface BuiltinDoc {
   response?: JsonSchema;
   status?: 200 | 204;
   contentType?: string;
+  /** Callable without a token, but of use to superusers only: listed in their document alone. */
+  superusersOnly?: boolean;
 }
 
 const obj = (properties: Record<string, JsonSchema>, required: string[] = Object.keys(properties)): JsonSchema => ({
@@ -146,7 +148,8 @@ export const BUILTIN_DOCS: Record<string, BuiltinDoc> = {
     status: 204,
   }),
   'GET /api/backups/:key': D('Backups', 'Download a backup', 'public', {
-    description: 'Needs a superuser file token in `?token=`.',
+    description: 'Needs a superuser file token in `?token=` (POST /api/files/token).',
+    superusersOnly: true,
     query: { token: str },
     contentType: 'application/zip',
   }),

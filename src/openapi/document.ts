@@ -564,7 +564,7 @@ function addBuiltin(b: Builder, method: string, url: string): void {
   const key = `${method} ${url}`;
   const doc: BuiltinDoc | undefined = BUILTIN_DOCS[key];
   if (!doc && !b.superuser) return; // an undocumented route: who may call it is unknown here
-  if (doc && doc.access === 'superuser' && !b.superuser) return;
+  if (doc && (doc.access === 'superuser' || doc.superusersOnly) && !b.superuser) return;
   const { path, params } = fastifyPath(url);
   const segment = url.split('/')[2] ?? 'other';
   const tag = b.tag(doc?.tag ?? pascal(segment));

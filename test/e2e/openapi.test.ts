@@ -344,7 +344,7 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     const record = g.components.schemas.ProductsRecord as { properties: Record<string, unknown> };
     assert.equal(record.properties.cost, undefined, 'hidden field');
     assert.equal((g.components.schemas.ProductsCreate as { properties: Record<string, unknown> }).properties.cost, undefined);
-    for (const p of ['/api/settings', '/api/collections', '/api/logs', '/api/backups', '/api/jobs', '/api/webhooks', '/api/sql', '/api/shop/admin-report']) {
+    for (const p of ['/api/settings', '/api/collections', '/api/logs', '/api/backups', '/api/backups/{key}', '/api/jobs', '/api/webhooks', '/api/sql', '/api/shop/admin-report']) {
       assert.equal(g.paths[p], undefined, `${p} is not shown to guests`);
     }
     assert.equal(g.paths['/api/collections/users/impersonate/{id}'], undefined);
