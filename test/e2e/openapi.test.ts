@@ -344,7 +344,17 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     const record = g.components.schemas.ProductsRecord as { properties: Record<string, unknown> };
     assert.equal(record.properties.cost, undefined, 'hidden field');
     assert.equal((g.components.schemas.ProductsCreate as { properties: Record<string, unknown> }).properties.cost, undefined);
-    for (const p of ['/api/settings', '/api/collections', '/api/logs', '/api/backups', '/api/backups/{key}', '/api/jobs', '/api/webhooks', '/api/sql', '/api/shop/admin-report']) {
+    for (const p of [
+      '/api/settings',
+      '/api/collections',
+      '/api/logs',
+      '/api/backups',
+      '/api/backups/{key}',
+      '/api/jobs',
+      '/api/webhooks',
+      '/api/sql',
+      '/api/shop/admin-report',
+    ]) {
       assert.equal(g.paths[p], undefined, `${p} is not shown to guests`);
     }
     assert.equal(g.paths['/api/collections/users/impersonate/{id}'], undefined);
@@ -363,6 +373,9 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     assert.equal(user.email === undefined || user.email === 'reader@example.com', true);
     const u = await doc(pb.authStore.token);
     assert.deepEqual(Object.keys(u.paths).sort(), Object.keys(g.paths).sort());
+    // API keys act on the records API only: refused here as on every other route.
+    const key = (await s.admin.send('/api/api-keys', { method: 'POST', body: { name: 'svc', scopes: ['*:list'] } })) as { key: string };
+    assert.equal((await s.fetch('/api/openapi.json', { headers: { authorization: key.key } })).status, 403);
   });
 
   it('refuses a custom route whose openapi option is malformed, naming the problem', () => {
