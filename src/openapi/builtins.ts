@@ -45,6 +45,9 @@ const listQuery: Record<string, JsonSchema> = {
   filter: str,
 };
 
+const collectionModel = { $ref: '#/components/schemas/CollectionModel' };
+const collectionInput = { $ref: '#/components/schemas/CollectionInput' };
+
 const D = (tag: string, summary: string, access: Access, more: Partial<BuiltinDoc> = {}): BuiltinDoc => ({ tag, summary, access, ...more });
 
 /** Keyed by `METHOD /fastify/:url`. */
@@ -73,10 +76,10 @@ export const BUILTIN_DOCS: Record<string, BuiltinDoc> = {
     response: obj({ secret: str }),
   }),
 
-  'GET /api/collections': D('Collections', 'List collections', 'superuser', { query: listQuery, response: paged(anyObject) }),
-  'POST /api/collections': D('Collections', 'Create a collection', 'superuser', { body: anyObject, response: anyObject }),
+  'GET /api/collections': D('Collections', 'List collections', 'superuser', { query: listQuery, response: paged(collectionModel) }),
+  'POST /api/collections': D('Collections', 'Create a collection', 'superuser', { body: collectionInput, response: collectionModel }),
   'PUT /api/collections/import': D('Collections', 'Import collections', 'superuser', {
-    body: obj({ collections: { type: 'array', items: anyObject }, deleteMissing: bool }, ['collections']),
+    body: obj({ collections: { type: 'array', items: collectionInput }, deleteMissing: bool }, ['collections']),
     status: 204,
   }),
   'GET /api/collections/meta/scaffolds': D('Collections', 'Default collection models by type', 'superuser', { response: anyObject }),
@@ -87,8 +90,8 @@ export const BUILTIN_DOCS: Record<string, BuiltinDoc> = {
     body: anyObject,
     response: anyObject,
   }),
-  'GET /api/collections/:collection': D('Collections', 'View a collection', 'superuser', { response: anyObject }),
-  'PATCH /api/collections/:collection': D('Collections', 'Update a collection', 'superuser', { body: anyObject, response: anyObject }),
+  'GET /api/collections/:collection': D('Collections', 'View a collection', 'superuser', { response: collectionModel }),
+  'PATCH /api/collections/:collection': D('Collections', 'Update a collection', 'superuser', { body: collectionInput, response: collectionModel }),
   'DELETE /api/collections/:collection': D('Collections', 'Delete a collection', 'superuser', { status: 204 }),
   'DELETE /api/collections/:collection/truncate': D('Collections', 'Delete every record of a collection', 'superuser', { status: 204 }),
 
@@ -183,6 +186,58 @@ export const BUILTIN_DOCS: Record<string, BuiltinDoc> = {
   'GET /api/install': D('Install', 'Whether the first superuser is still to be created', 'superuser', { response: obj({ needed: bool }) }),
   'POST /api/install/validate': D('Install', 'Check a first-run install token', 'superuser', { body: anyObject, response: anyObject }),
   'POST /api/install': D('Install', 'Create the first superuser', 'superuser', { body: anyObject, response: anyObject }),
+};
+
+const rule = { type: ['string', 'null'], description: 'null: superusers only; "": anyone; else a filter expression.' };
+const collectionProperties = (fieldItems: JsonSchema): Record<string, JsonSchema> => ({
+  id: str,
+  name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+  type: { type: 'string', enum: ['base', 'auth', 'view'] },
+  system: bool,
+  fields: { type: 'array', items: fieldItems },
+  indexes: { type: 'array', items: str },
+  listRule: rule,
+  viewRule: rule,
+  createRule: rule,
+  updateRule: rule,
+  deleteRule: rule,
+  viewQuery: { type: 'string', description: 'View collections: the SELECT they are defined by.' },
+});
+
+/** Shared component schemas the built-in routes refer to. */
+export const BUILTIN_SCHEMAS: Record<string, JsonSchema> = {
+  FieldModel: {
+    type: 'object',
+    description: "A field definition; the type's options (min, max, values, maxSelect, collectionId, …) sit beside these keys.",
+    properties: {
+      id: str,
+      name: str,
+      type: {
+        type: 'string',
+        enum: ['text', 'number', 'bool', 'email', 'url', 'editor', 'date', 'autodate', 'select', 'json', 'relation', 'file', 'geoPoint', 'password'],
+      },
+      system: bool,
+      hidden: bool,
+      presentable: bool,
+      required: bool,
+      help: str,
+    },
+    required: ['name', 'type'],
+    additionalProperties: true,
+  },
+  CollectionModel: {
+    type: 'object',
+    description: "A collection in PocketBase's JSON shape (auth collections add their auth options: passwordAuth, oauth2, otp, mfa, tokens, templates).",
+    properties: { ...collectionProperties({ $ref: '#/components/schemas/FieldModel' }), created: str, updated: str },
+    required: ['id', 'name', 'type', 'system', 'fields', 'indexes', 'listRule', 'viewRule', 'createRule', 'updateRule', 'deleteRule', 'created', 'updated'],
+    additionalProperties: true,
+  },
+  CollectionInput: {
+    type: 'object',
+    description: 'A collection to create (name required) or the keys to change.',
+    properties: collectionProperties({ $ref: '#/components/schemas/FieldModel' }),
+    additionalProperties: true,
+  },
 };
 
 /** The order tags are listed in (others follow, alphabetically). */

@@ -8,7 +8,7 @@
  * as superuser-only.
  */
 import type { AuthCollection, Collection, Field } from '../collections/model.js';
-import { BUILTIN_DOCS, paged, TAG_ORDER, type Access, type BuiltinDoc } from './builtins.js';
+import { BUILTIN_DOCS, BUILTIN_SCHEMAS, paged, TAG_ORDER, type Access, type BuiltinDoc } from './builtins.js';
 import { fieldSchema, fileUploadSchema, isRequiredOnCreate, type JsonSchema } from './fields.js';
 
 export type Audience = 'superuser' | 'public';
@@ -101,7 +101,7 @@ class Builder {
   /** Custom route paths by shape (params unnamed). */
   readonly customShapes = new Map<string, string>();
   private readonly schemaNames = new Map<string, string>();
-  private readonly usedNames = new Set<string>(['Error', 'RecordBase']);
+  private readonly usedNames = new Set<string>(['Error', ...Object.keys(BUILTIN_SCHEMAS)]);
 
   constructor(readonly input: DocumentInput) {}
 
@@ -732,6 +732,7 @@ export function buildDocument(input: DocumentInput): Obj {
           },
           required: ['status', 'message', 'data'],
         },
+        ...(b.superuser ? BUILTIN_SCHEMAS : {}),
         ...b.schemas,
       },
       parameters: SHARED_PARAMS,

@@ -162,6 +162,11 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     assert.equal(refused.status, 400);
     check('Error', await refused.json());
     check('Error', await (await s.fetch('/api/collections/ledger/records')).json());
+    // The built-in collections API too.
+    const collections = await s.admin.collections.getList(1, 50);
+    const listSchema = ajv.compile({ $ref: 'plinth-openapi#/paths/~1api~1collections/get/responses/200/content/application~1json/schema' });
+    assert.ok(listSchema(collections), JSON.stringify((listSchema as { errors?: unknown }).errors));
+    check('CollectionModel', await s.admin.collections.getOne('users'));
   });
 
   it('describes built-in routes, the error envelope and the token security scheme', async () => {
