@@ -30,7 +30,8 @@ RUN apt-get update \
   && groupadd --system --gid 10001 plinth \
   && useradd --system --uid 10001 --gid plinth --home-dir /app --shell /usr/sbin/nologin plinth \
   && mkdir -p /data /app/plinth_migrations /app/plinth_hooks /app/plinth_public \
-  && chown plinth:plinth /data /app/plinth_migrations
+  && chown plinth:plinth /data /app/plinth_migrations \
+  && chmod 0750 /data
 WORKDIR /app
 ENV NODE_ENV=production \
     PLINTH_SHUTDOWN_TIMEOUT=8

@@ -34,6 +34,7 @@ Commands:
   hooks       Type-check the hook files (hooks check)
   backup      Create, list or restore backups (zip of the data; pg_dump on PostgreSQL)
   import-pocketbase  Copy a PocketBase data directory (pb_data) into a new Plinth one
+  doctor      Check the data dir, database, encryption key, SMTP, S3, clock and settings
 
 Run "plinth <command> --help" for a command's flags.
 
@@ -383,6 +384,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../typegen/cli.js')).run(rest);
       case 'hooks':
         return await (await import('../extend/cli.js')).run(rest);
+      case 'doctor':
+        return await (await import('./doctor.js')).run(rest);
       case 'import-pocketbase':
         return await (await import('../migrations/import-pocketbase.js')).run(rest);
       case undefined:
