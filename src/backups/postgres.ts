@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream';
 import { BadArchiveError } from './zip.js';
 
 export class ToolMissingError extends Error {}
@@ -33,6 +34,8 @@ function run(cmd: string, args: string[], opts: { stdoutTo?: string; input?: str
       out = createWriteStream(opts.stdoutTo, { flags: 'wx' });
       out.on('error', (err) => {
         outError = err;
+        // The pipe stops at the error: drain what is left, or the child's 'close' never comes.
+        child.stdout?.resume();
         child.kill();
       });
       child.stdout.pipe(out);
@@ -47,12 +50,14 @@ function run(cmd: string, args: string[], opts: { stdoutTo?: string; input?: str
       else reject(err);
     });
     child.on('close', (code) => {
-      const finish = () => {
-        if (outError) reject(outError);
+      const finish = (fileError?: Error | null) => {
+        if (outError ?? fileError) reject(outError ?? fileError);
         else if (code === 0) resolve();
         else reject(new Error(`${cmd} failed (exit ${code}): ${hidePassword(stderr.trim()).slice(0, 1000)}`));
       };
-      if (out && !out.writableFinished) out.end(finish);
+      // finished() calls back on the file's finish or its error (a full disk): end(cb) would never call back
+      // for a file that failed after the pipe had already ended it.
+      if (out) finished(out, (err) => finish(err));
       else finish();
     });
   });
