@@ -94,6 +94,9 @@ function startupFailure(err: unknown, what: string): unknown {
   return err;
 }
 
+/** The PostgreSQL advisory lock held while a node sets the database up (App.open). */
+const STARTUP_LOCK = 7201148911;
+
 /** PocketBase's first system migration: recorded in `_migrations` of every data directory PocketBase made. */
 const POCKETBASE_INIT_MIGRATION = '1640988000_init.go';
 
@@ -215,33 +218,40 @@ export class App {
     };
     const app = new App(full, db, logger, config.jobs, config.webhooks);
     try {
-      app.secretBox = await SecretBox.load(
-        db,
-        config.dataDir,
-        config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env,
-      );
-      await app.collections.bootstrap().catch((err: unknown) => {
-        throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
-      });
-      // A data directory PocketBase made stays one PocketBase can use: bcrypt hashes, `.attrs` sidecars.
-      const fromPocketBase = await isPocketBaseDatabase(db);
-      const passwordHash = config.passwordHash ?? 'auto';
-      app.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
-      app.files.local.pocketbaseSidecars = fromPocketBase;
-      await app.settings.load();
-      await app.auth.init();
-      if (config.applyMigrations ?? true) {
-        app.migrationsAppliedAtStart = await migrateUp(app, full.migrationsDir).catch((err: unknown) => {
-          throw startupFailure(err, `Cannot apply the migrations in ${full.migrationsDir}`);
-        });
-      }
-      if (full.automigrate) enableAutomigrate(app, full.migrationsDir);
-      await app.startCluster();
+      // Nodes of a cluster starting together set the database up one at a time (tables, system collections,
+      // migrations): CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE.
+      await (db.exclusive ? db.exclusive(STARTUP_LOCK, () => app.setUp(config, full)) : app.setUp(config, full));
     } catch (err) {
       await app.close().catch(() => undefined); // nothing left open keeps the process alive
       throw err;
     }
     return app;
+  }
+
+  /** Everything App.open does once the database is open (under the start-up lock on PostgreSQL). */
+  private async setUp(config: AppConfig, full: App['config']): Promise<void> {
+    this.secretBox = await SecretBox.load(
+      this.db,
+      config.dataDir,
+      config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env,
+    );
+    await this.collections.bootstrap().catch((err: unknown) => {
+      throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
+    });
+    // A data directory PocketBase made stays one PocketBase can use: bcrypt hashes, `.attrs` sidecars.
+    const fromPocketBase = await isPocketBaseDatabase(this.db);
+    const passwordHash = config.passwordHash ?? 'auto';
+    this.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
+    this.files.local.pocketbaseSidecars = fromPocketBase;
+    await this.settings.load();
+    await this.auth.init();
+    if (config.applyMigrations ?? true) {
+      this.migrationsAppliedAtStart = await migrateUp(this, full.migrationsDir).catch((err: unknown) => {
+        throw startupFailure(err, `Cannot apply the migrations in ${full.migrationsDir}`);
+      });
+    }
+    if (full.automigrate) enableAutomigrate(this, full.migrationsDir);
+    await this.startCluster();
   }
 
   /** Joins the other nodes (PostgreSQL) and starts the built-in scheduled jobs. */

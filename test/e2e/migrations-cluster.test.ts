@@ -1,7 +1,7 @@
 /**
- * Nodes of a PostgreSQL cluster starting at the same moment with a new migration file (a scale-out, or a
- * rolling deploy whose first nodes come up together; docs/deploy.md): the migration is applied exactly once,
- * by one of them, and every node starts.
+ * Nodes of a PostgreSQL cluster starting at the same moment (a first deploy with several tasks, a scale-out, a
+ * rolling deploy whose first nodes come up together; docs/deploy.md): on an empty database every node starts
+ * (one creates Plinth's tables, the others wait for it), and a new migration file is applied exactly once.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +23,36 @@ describe('migrations on a cluster', () => {
   after(async () => {
     await db.drop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('nodes starting together on an empty database all start, on one schema', async () => {
+    const fresh = await createTempDatabase();
+    try {
+      const opened = await Promise.allSettled(
+        [1, 2, 3, 4].map((n) => App.open({ dataDir: join(dir, `fresh${n}`), databaseUrl: fresh.url, poolSize: 1, logger: silentLogger() })),
+      );
+      const apps = opened.filter((r): r is PromiseFulfilledResult<App> => r.status === 'fulfilled').map((r) => r.value);
+      try {
+        assert.deepEqual(
+          opened.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+          [],
+        );
+        const ids = apps.map((a) =>
+          a.collections
+            .all()
+            .map((c) => c.id)
+            .sort()
+            .join(','),
+        );
+        assert.equal(new Set(ids).size, 1, 'the same system collections on every node');
+        const superusers = await apps[0]!.db.all(sql`SELECT id FROM _collections WHERE name = ${'_superusers'}`);
+        assert.equal(superusers.length, 1, 'created once');
+      } finally {
+        await Promise.all(apps.map((a) => a.close()));
+      }
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('nodes starting together apply a new migration once', async () => {
