@@ -98,6 +98,9 @@ function startupFailure(err: unknown, what: string): unknown {
   return err;
 }
 
+/** The PostgreSQL advisory lock held while a node sets the database up (App.open). */
+const STARTUP_LOCK = 7201148911;
+
 /** PocketBase's first system migration: recorded in `_migrations` of every data directory PocketBase made. */
 const POCKETBASE_INIT_MIGRATION = '1640988000_init.go';
 
@@ -221,42 +224,49 @@ export class App {
     };
     const app = new App(full, db, logger, config.jobs, config.webhooks);
     try {
-      const keyEnv = config.encryptionEnv ?? DEFAULT_KEY_ENV;
-      app.secretBox = await SecretBox.load(db, config.dataDir, {
-        name: config.encryptionKey !== undefined ? 'AppConfig.encryptionKey' : keyEnv,
-        ...(config.encryptionKey !== undefined ? { value: config.encryptionKey } : {}),
-      }).catch((err: unknown) => {
-        throw err instanceof StartupError ? err : new StartupError((err as Error).message, { cause: err });
-      });
-      app.collections.box = app.secretBox;
-      await app.collections.bootstrap().catch((err: unknown) => {
-        throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
-      });
-      // A data directory PocketBase made stays one PocketBase can use: bcrypt hashes, `.attrs` sidecars.
-      const fromPocketBase = await isPocketBaseDatabase(db);
-      const passwordHash = config.passwordHash ?? 'auto';
-      app.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
-      app.files.local.pocketbaseSidecars = fromPocketBase;
-      await app.settings.load();
-      // Every stored secret opens (else a one-line StartupError), and plain or older-key ones are re-sealed.
-      app.secretsResealedAtStart = (await resealSecrets(db, app.secretBox)).resealed;
-      if (app.secretsResealedAtStart > 0) {
-        logger.info({ count: app.secretsResealedAtStart, key: app.secretBox.primaryId }, 'secrets: re-encrypted stored secrets with the current key');
-      }
-      await app.auth.init();
-      if (config.applyMigrations ?? true) {
-        app.migrationsAppliedAtStart = await migrateUp(app, full.migrationsDir).catch((err: unknown) => {
-          throw startupFailure(err, `Cannot apply the migrations in ${full.migrationsDir}`);
-        });
-      }
-      if (full.automigrate) enableAutomigrate(app, full.migrationsDir);
-      await app.startCluster();
+      // Nodes of a cluster starting together set the database up one at a time (tables, system collections,
+      // migrations): CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE.
+      await (db.exclusive ? db.exclusive(STARTUP_LOCK, () => app.setUp(config, full)) : app.setUp(config, full));
     } catch (err) {
       await app.close().catch(() => undefined); // nothing left open keeps the process alive
       if (err instanceof SecretKeyError) throw new StartupError(err.message, { cause: err });
       throw err;
     }
     return app;
+  }
+
+  /** Everything App.open does once the database is open (under the start-up lock on PostgreSQL). */
+  private async setUp(config: AppConfig, full: App['config']): Promise<void> {
+    const keyEnv = config.encryptionEnv ?? DEFAULT_KEY_ENV;
+    this.secretBox = await SecretBox.load(this.db, config.dataDir, {
+      name: config.encryptionKey !== undefined ? 'AppConfig.encryptionKey' : keyEnv,
+      ...(config.encryptionKey !== undefined ? { value: config.encryptionKey } : {}),
+    }).catch((err: unknown) => {
+      throw err instanceof StartupError ? err : new StartupError((err as Error).message, { cause: err });
+    });
+    this.collections.box = this.secretBox;
+    await this.collections.bootstrap().catch((err: unknown) => {
+      throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
+    });
+    // A data directory PocketBase made stays one PocketBase can use: bcrypt hashes, `.attrs` sidecars.
+    const fromPocketBase = await isPocketBaseDatabase(this.db);
+    const passwordHash = config.passwordHash ?? 'auto';
+    this.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
+    this.files.local.pocketbaseSidecars = fromPocketBase;
+    await this.settings.load();
+    // Every stored secret opens (else a one-line StartupError), and plain or older-key ones are re-sealed.
+    this.secretsResealedAtStart = (await resealSecrets(this.db, this.secretBox)).resealed;
+    if (this.secretsResealedAtStart > 0) {
+      this.logger.info({ count: this.secretsResealedAtStart, key: this.secretBox.primaryId }, 'secrets: re-encrypted stored secrets with the current key');
+    }
+    await this.auth.init();
+    if (config.applyMigrations ?? true) {
+      this.migrationsAppliedAtStart = await migrateUp(this, full.migrationsDir).catch((err: unknown) => {
+        throw startupFailure(err, `Cannot apply the migrations in ${full.migrationsDir}`);
+      });
+    }
+    if (full.automigrate) enableAutomigrate(this, full.migrationsDir);
+    await this.startCluster();
   }
 
   /** Joins the other nodes (PostgreSQL) and starts the built-in scheduled jobs. */

@@ -62,7 +62,13 @@ function progress(): ProgressFn & { done(): void } {
 }
 
 async function openApp(dir: string, db: string | undefined): Promise<App> {
-  return App.open({ dataDir: dir, automigrate: false, applyMigrations: false, ...(db ? { databaseUrl: db } : {}), logger: createLogger('warn') });
+  return App.open({
+    dataDir: dir,
+    automigrate: false,
+    applyMigrations: false,
+    ...(db ? { databaseUrl: db } : {}),
+    logger: createLogger(process.env.PLINTH_LOG_LEVEL ?? 'fatal'),
+  });
 }
 
 function formatSize(n: number): string {

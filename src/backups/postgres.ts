@@ -5,7 +5,9 @@
  * backup is refused with a message saying what to install.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream';
 import { BadArchiveError } from './zip.js';
 
 export class ToolMissingError extends Error {}
@@ -33,6 +35,8 @@ function run(cmd: string, args: string[], opts: { stdoutTo?: string; input?: str
       out = createWriteStream(opts.stdoutTo, { flags: 'wx' });
       out.on('error', (err) => {
         outError = err;
+        // The pipe stops at the error: drain what is left, or the child's 'close' never comes.
+        child.stdout?.resume();
         child.kill();
       });
       child.stdout.pipe(out);
@@ -47,12 +51,14 @@ function run(cmd: string, args: string[], opts: { stdoutTo?: string; input?: str
       else reject(err);
     });
     child.on('close', (code) => {
-      const finish = () => {
-        if (outError) reject(outError);
+      const finish = (fileError?: Error | null) => {
+        if (outError ?? fileError) reject(outError ?? fileError);
         else if (code === 0) resolve();
         else reject(new Error(`${cmd} failed (exit ${code}): ${hidePassword(stderr.trim()).slice(0, 1000)}`));
       };
-      if (out && !out.writableFinished) out.end(finish);
+      // finished() calls back on the file's finish or its error (a full disk): end(cb) would never call back
+      // for a file that failed after the pipe had already ended it.
+      if (out) finished(out, (err) => finish(err));
       else finish();
     });
   });
@@ -63,11 +69,25 @@ export async function pgDump(url: string, file: string): Promise<void> {
   await run(tool('pg_dump'), ['--format=plain', '--no-owner', '--no-privileges', '--encoding=UTF8', `--dbname=${url}`], { stdoutTo: file });
 }
 
+/** Whether a plain-SQL dump creates Plinth's `_collections` table (read line by line, stopping at the first). */
+async function isPlinthDump(file: string): Promise<boolean> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) if (/^CREATE TABLE (public\.)?"?_collections"? \(/.test(line)) return true;
+    return false;
+  } finally {
+    lines.close();
+  }
+}
+
 /**
  * Loads a dump into the database at `url`, which must be empty (no tables in `public`): checked first,
  * then the whole file runs in one transaction with ON_ERROR_STOP, so a failure leaves it empty.
  */
 export async function pgRestore(url: string, file: string): Promise<void> {
+  if (!(await isPlinthDump(file))) {
+    throw new BadArchiveError('The dump is not a Plinth backup (it creates no _collections table): nothing was restored.');
+  }
   const pg = (await import('pg')).default;
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -35,6 +35,7 @@ Commands:
   backup      Create, list or restore backups (zip of the data; pg_dump on PostgreSQL)
   import-pocketbase  Copy a PocketBase data directory (pb_data) into a new Plinth one
   secrets     Status, rotation and decryption of the encrypted stored secrets (PLINTH_ENCRYPTION_KEY)
+  doctor      Check the data dir, database, encryption key, SMTP, S3, clock and settings
 
 Run "plinth <command> --help" for a command's flags.
 
@@ -142,6 +143,19 @@ function poolSize(flags: Flags): { poolSize?: number } {
   return { poolSize: Number(raw) };
 }
 
+/** Time left for closing the databases after the connections still open at shutdown are cut. */
+const CLOSE_RESERVE_MS = 2000;
+
+/** PLINTH_SHUTDOWN_TIMEOUT: seconds from SIGTERM/SIGINT to a forced exit (default 10; keep it below the supervisor's). */
+function shutdownTimeoutMs(): number {
+  const raw = process.env.PLINTH_SHUTDOWN_TIMEOUT;
+  if (raw === undefined || raw === '') return 10_000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
+    throw new UsageError(`Invalid PLINTH_SHUTDOWN_TIMEOUT "${raw}": expected seconds, from 1 to 3600.`);
+  return Math.round(seconds * 1000);
+}
+
 function parseHttp(value: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
@@ -174,6 +188,7 @@ async function serve(argv: string[]): Promise<number> {
   }
   const pool = poolSize(flags);
   const keys = encryptionEnv(flags);
+  shutdownTimeoutMs(); // a bad PLINTH_SHUTDOWN_TIMEOUT fails the start, not the shutdown
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
   const bound = await bindPort(host, wanted);
   const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
@@ -278,20 +293,43 @@ async function serve(argv: string[]): Promise<number> {
   }
   process.stdout.write(banner);
 
+  // Graceful shutdown (docs/deploy.md): onTerminate hooks; then the port stops taking connections while the
+  // requests in flight finish (realtime streams end at once) and, at the same time, the job workers stop
+  // claiming and get their grace period; connections still open near the deadline are cut, so the databases
+  // are always closed properly before it. Past the deadline the process exits 1 anyway.
   let closing = false;
+  const shutdownMs = shutdownTimeoutMs();
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const deadline = Date.now() + shutdownMs;
+    logger.info({ signal, timeoutMs: shutdownMs }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: shutdownMs }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, shutdownMs);
     force.unref();
+    let code = 0;
     try {
       await hooks.terminate(signal);
-      await server.close();
+      const current = server;
+      const cut = setTimeout(
+        () => {
+          logger.warn('shutdown: cutting the connections still open');
+          current.server.closeAllConnections();
+        },
+        Math.max(0, deadline - Date.now() - CLOSE_RESERVE_MS),
+      );
+      cut.unref();
+      await Promise.all([current.close(), app.jobs.close()]);
+      clearTimeout(cut);
       await hooks.close();
       await app.close();
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      code = 1;
     } finally {
-      process.exit(0);
+      process.exit(code);
     }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -375,6 +413,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../typegen/cli.js')).run(rest);
       case 'hooks':
         return await (await import('../extend/cli.js')).run(rest);
+      case 'doctor':
+        return await (await import('./doctor.js')).run(rest);
       case 'import-pocketbase':
         return await (await import('../migrations/import-pocketbase.js')).run(rest);
       case 'secrets':

@@ -177,5 +177,11 @@ export interface Database extends Executor {
    * db/console.ts and docs/sql-console.md.
    */
   runConsole(query: string, options: ConsoleOptions): Promise<ConsoleResult>;
+  /**
+   * Runs `fn` while holding a database-wide lock named by `key` (PostgreSQL: a session advisory lock on a
+   * connection of its own, outside the pool), so nodes starting together set up the database one at a time.
+   * Absent where there is one process per database (SQLite).
+   */
+  exclusive?<T>(key: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -88,7 +88,10 @@ async function load(path: string): Promise<{ up?: (a: MigrationApi) => unknown; 
   return import(pathToFileURL(path).href);
 }
 
-/** Applies every pending migration in order; returns the applied file names. */
+/** The advisory lock that serializes applying migration files across PostgreSQL nodes. */
+const MIGRATIONS_LOCK = 7201148910;
+
+/** Applies every pending migration in order; returns the applied file names (not those another node applied meanwhile). */
 export async function migrateUp(app: App, dir: string): Promise<string[]> {
   const applied = await appliedSet(app);
   const done: string[] = [];
@@ -96,15 +99,22 @@ export async function migrateUp(app: App, dir: string): Promise<string[]> {
     if (applied.has(m.file)) continue;
     const mod = await load(m.path);
     if (typeof mod.up !== 'function') throw new Error(`Migration ${m.file} has no up() export.`);
+    let appliedElsewhere = false;
     try {
       await app.db.transaction(async (tx) => {
+        // PostgreSQL nodes starting together: one applies each file, the others wait for it and then skip it.
+        if (app.db.dialect.name === 'postgres') {
+          await tx.run(sql`SELECT pg_advisory_xact_lock(${MIGRATIONS_LOCK})`);
+          appliedElsewhere = (await tx.get(sql`SELECT 1 AS x FROM _migrations WHERE file = ${m.file}`)) !== undefined;
+          if (appliedElsewhere) return;
+        }
         await mod.up!(api(app, tx));
         await tx.run(sql`INSERT INTO _migrations (file, applied) VALUES (${m.file}, ${Date.now()})`);
       });
     } finally {
       await app.collections.load(); // the committed schema, whether or not the migration went through
     }
-    done.push(m.file);
+    if (!appliedElsewhere) done.push(m.file);
   }
   return done;
 }

@@ -238,6 +238,49 @@ describe('backup restore end to end', () => {
     }
   });
 
+  it('PostgreSQL: a corrupt zip, a foreign dump and a dump that fails half-way are refused, the target left empty', async () => {
+    const target = await createTempDatabase();
+    try {
+      const tables = async () => {
+        const { default: pg } = await import('pg');
+        const c = new pg.Client({ connectionString: target.url });
+        await c.connect();
+        try {
+          return Number((await c.query(`SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = 'public'`)).rows[0].n);
+        } finally {
+          await c.end();
+        }
+      };
+      const zipWith = async (name: string, dump: string) => {
+        const { ZipFile } = await import('yazl');
+        const zip = new ZipFile();
+        zip.addBuffer(Buffer.from(dump), 'postgres_dump.sql');
+        zip.end();
+        const chunks: Buffer[] = [];
+        for await (const c of zip.outputStream) chunks.push(c as Buffer);
+        writeFileSync(join(dir, name), Buffer.concat(chunks));
+        return join(dir, name);
+      };
+      const restore = (zip: string) => plinth(['backup', 'restore', zip, `--dir=${join(dir, 'pg-refused')}`, `--db=${target.url}`]);
+
+      writeFileSync(join(dir, 'pg-corrupt.zip'), Buffer.from('PK\u0003\u0004 truncated'));
+      const corrupt = restore(join(dir, 'pg-corrupt.zip'));
+      assert.equal(corrupt.code, 1);
+      assert.match(corrupt.err, /not a valid zip/);
+      // Another application's dump: loads fine into an empty database, but it is not Plinth's.
+      const foreign = restore(await zipWith('pg-foreign.zip', 'CREATE TABLE public.orders (id integer);\n'));
+      assert.equal(foreign.code, 1);
+      assert.match(foreign.err, /not a Plinth backup/);
+      // A Plinth-looking dump that fails on a later statement: one transaction, nothing stays.
+      const broken = restore(await zipWith('pg-broken.zip', 'CREATE TABLE public._collections (id text);\nSELECT no_such_function();\n'));
+      assert.equal(broken.code, 1);
+      assert.match(broken.err, /psql failed/);
+      assert.equal(await tables(), 0, 'the target database is still empty');
+    } finally {
+      await target.drop();
+    }
+  });
+
   it("PostgreSQL without pg_dump: Plinth's JSON-lines format, restored with the schema rebuilt and every value typed", async () => {
     const source = await createTempDatabase();
     const target = await createTempDatabase();

@@ -139,8 +139,12 @@ class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
 export class PostgresDatabase implements Database {
   readonly dialect = postgresDialect;
   readonly pool: pg.Pool;
+  private readonly url: string;
+  private readonly connectTimeoutMs: number;
 
   constructor(options: PostgresOptions) {
+    this.url = options.url;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
@@ -159,6 +163,20 @@ export class PostgresDatabase implements Database {
       await tx.run(INSTALL_LOCK);
       for (const f of HELPER_FUNCTIONS) await tx.run(f);
     });
+  }
+
+  async exclusive<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    // Not a pooled connection: holding one of those would starve a pool of size 1. Ending the session
+    // releases the lock, whatever happens to fn.
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.connectTimeoutMs });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+      return await fn();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   async all<T = Row>(query: Sql): Promise<T[]> {
