@@ -129,13 +129,18 @@ describe('OpenTelemetry traces', () => {
     const find = (pred: (s: ReceivedSpan) => boolean) => spans.find(pred);
     const request = () =>
       find((x) => x.kind === SERVER && x.name === 'POST /api/collections/:collection/records' && x.attributes['url.path'] === '/api/collections/posts/records');
+    // Both outbound calls arrived, and every span of the trace has its parent (jobs end after their calls).
     await receiver.waitFor(() => {
       const r = request();
+      if (!r) return false;
+      const trace = spans.filter((x) => x.traceId === r.traceId);
+      const ids = new Set(trace.map((x) => x.spanId));
       return (
-        !!r && spans.some((x) => x.traceId === r.traceId && x.kind === CLIENT && x.name === 'POST' && x.attributes['url.full'] === `${target.url}/webhook`)
+        trace.some((x) => x.kind === CLIENT && x.name === 'POST' && x.attributes['url.full'] === `${target.url}/webhook`) &&
+        trace.some((x) => x.kind === CLIENT && x.name === 'GET' && String(x.attributes['url.full']).includes('/notify/')) &&
+        trace.every((x) => x === r || ids.has(x.parentSpanId))
       );
     });
-    await receiver.waitFor(() => spans.some((x) => x.kind === CLIENT && x.name === 'GET' && String(x.attributes['url.full']).includes('/notify/')));
 
     const req = request()!;
     assert.equal(req.parentSpanId, '', 'no incoming traceparent: a new trace');
@@ -222,7 +227,7 @@ describe('OpenTelemetry traces', () => {
     assert.equal(
       receiver.spans.some((x) => String(x.attributes['db.query.text']).includes('_logs')),
       false,
-      'the request log writes are nobody\'s child',
+      "the request log writes are nobody's child",
     );
     const byId = new Map(receiver.spans.map((x) => [x.spanId, x]));
     for (const child of receiver.spans) {
