@@ -63,6 +63,9 @@ Flags:
   --sqlWrite       Let the SQL console (POST /api/sql) run writes; read-only without it
   --sqlTimeout     The SQL console's time limit in seconds             default 10
   -h, --help       Show this help
+
+Environment:
+  OTEL_EXPORTER_OTLP_ENDPOINT  Send OpenTelemetry traces to this OTLP/HTTP collector (docs/tracing.md); off when unset
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
