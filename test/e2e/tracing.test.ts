@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -234,6 +234,27 @@ describe('OpenTelemetry traces', () => {
       const parent = byId.get(child.parentSpanId);
       if (!parent || parent.kind !== SERVER) continue;
       assert.ok(child.end <= parent.end + 1, `${child.name} (${child.attributes['db.query.text'] ?? ''}) ended after its request ${parent.name}`);
+    }
+  });
+
+  it('collector hanging (accepts, never answers): requests still answer at once; the export times out and counts', async () => {
+    const sockets: Socket[] = [];
+    const hang = createNetServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    try {
+      await startTracing({ url: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/v1/traces`, exportTimeoutMs: 500 });
+      const started = performance.now();
+      for (let i = 0; i < 30; i++) assert.equal((await s.fetch('/api/collections/posts/records')).status, 200);
+      const ms = performance.now() - started;
+      assert.ok(ms < 5000, `30 requests took ${Math.round(ms)} ms with the collector hanging`);
+      await tracer?.flush();
+      const end = Date.now() + 10_000;
+      while (droppedSpans() < 30 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(droppedSpans() >= 30, `dropped ${droppedSpans()} spans after the export timed out`);
+      assert.ok(sockets.length > 0, 'the exporter did connect');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => hang.close(() => r()));
     }
   });
 
