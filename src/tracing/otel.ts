@@ -190,7 +190,7 @@ export function createTracer(config: TracingConfig): Tracer {
   }).merge(detectResources({ detectors: [envDetector] }));
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
   const propagator = new W3CTraceContextPropagator();
-  // Registered globally too, so hook code that uses @opentelemetry/api itself joins the same traces.
+  // Registered globally, as an instrumented application does: code using @opentelemetry/api sees the same context.
   context.setGlobalContextManager(new AsyncLocalContextManager());
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(propagator);
@@ -282,7 +282,7 @@ export function createTracer(config: TracingConfig): Tracer {
     },
     traceparent() {
       const carrier: Record<string, string> = {};
-      propagator.inject(context.active(), carrier, { set: (c, k, v) => (c[k] = v) });
+      propagator.inject(activeParent(), carrier, { set: (c, k, v) => (c[k] = v) });
       return carrier.traceparent ?? null;
     },
     droppedSpans: () => counter.dropped,
