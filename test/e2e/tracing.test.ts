@@ -3,7 +3,8 @@
  * gives a request span with its SQL statements (text without values), the hook's span, the job it enqueued
  * (a child of the hook, through the trace context stored with the job), the job's outbound call and a webhook
  * delivery, each outbound request carrying a `traceparent` of the same trace; an incoming `traceparent` is
- * continued; with the collector down, requests are unaffected and the lost spans are counted and logged once.
+ * continued; a cron run is a span; work a request only scheduled stays out of its trace; with the collector down
+ * or hanging, requests are unaffected and the lost spans are counted (and logged once).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
