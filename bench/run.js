@@ -222,8 +222,8 @@ async function waitReady(child, port) {
   for (;;) {
     assertAlive(child);
     try {
-      await request(port, 'GET', '/api/health', { timeoutMs: 1000 });
-      return;
+      // Plinth answers 503 from the moment the port is bound until it is ready (cli/startup.ts).
+      if ((await request(port, 'GET', '/api/health', { timeoutMs: 1000 })).status !== 503) return;
     } catch {
       // not listening yet
     }

@@ -19,6 +19,8 @@ import { installProcessGuards, loadHooks, type HooksLoader } from '../extend/ind
 import type { ApplyRestore } from '../backups/index.js';
 import { listMigrationFiles, migrationStatus } from '../migrations/migrations.js';
 import { bindPort, listenHandle, showAddress, systemErrorLine } from './startup.js';
+import { startTracing, stopTracing } from '../tracing/index.js';
+import { tracingConfigFromEnv } from './tracing-config.js';
 
 const MAIN_HELP = `Plinth: a back end in one process, wire-compatible with PocketBase's Web API.
 
@@ -65,6 +67,9 @@ Flags:
   --encryptionEnv  The environment variable holding the keys that encrypt stored secrets (PocketBase's flag)
                    default PLINTH_ENCRYPTION_KEY; see docs/security.md
   -h, --help       Show this help
+
+Environment:
+  OTEL_EXPORTER_OTLP_ENDPOINT  Send OpenTelemetry traces to this OTLP/HTTP collector (docs/tracing.md); off when unset
 `;
 
 const SUPERUSER_HELP = `Manage superusers.
@@ -187,12 +192,15 @@ async function serve(argv: string[]): Promise<number> {
     throw new UsageError(`Invalid --sqlTimeout "${String(flags.sqlTimeout)}": expected seconds, from 0.1 to 3600.`);
   }
   const pool = poolSize(flags);
+  const tracing = tracingConfigFromEnv();
   const keys = encryptionEnv(flags);
   shutdownTimeoutMs(); // a bad PLINTH_SHUTDOWN_TIMEOUT fails the start, not the shutdown
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
   const bound = await bindPort(host, wanted);
   const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
   const logger = createLogger();
+  // Traces (docs/tracing.md): OpenTelemetry is loaded only here, only when an OTLP endpoint is set.
+  if (tracing) await startTracing({ ...tracing, serviceVersion: version(), logger });
   const openApp = () =>
     App.open({
       dataDir: dataDir(flags),
@@ -275,6 +283,7 @@ async function serve(argv: string[]): Promise<number> {
   banner += `├─ Migrations: ${status.dir} (${files} file${files === 1 ? '' : 's'}; ${fresh.length} applied now, ${status.applied.length} applied in all)\n`;
   for (const file of fresh.slice(0, 10)) banner += `│    applied ${file}\n`;
   if (fresh.length > 10) banner += `│    … and ${fresh.length - 10} more\n`;
+  if (tracing) banner += `├─ Traces: OTLP/HTTP to ${tracing.url}\n`;
   banner += `└─ Dashboard: ${address}/_/\n`;
   // Secrets at rest are only as safe as the key's storage: say where it is when it is in the data.
   if (app.box.source !== 'env') banner += `\n${app.box.describe()}\n`;
@@ -325,6 +334,7 @@ async function serve(argv: string[]): Promise<number> {
       clearTimeout(cut);
       await hooks.close();
       await app.close();
+      await flushTraces();
     } catch (err) {
       logger.error({ err }, 'shutdown failed');
       code = 1;
@@ -335,6 +345,13 @@ async function serve(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   return new Promise<number>(() => {}); // runs until a signal
+}
+
+/** Sends the spans still queued, for at most 3 s (an unreachable collector must not hold up the exit). */
+async function flushTraces(): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([stopTracing(), new Promise<void>((r) => (timer = setTimeout(r, 3000)))]);
+  clearTimeout(timer);
 }
 
 async function superuser(argv: string[]): Promise<number> {

@@ -24,6 +24,7 @@ import type { InboundOptions } from '../webhooks/index.js';
 import type { RouteOpenApi } from '../openapi/index.js';
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
+import { tracer, type SpanAttributes } from '../tracing/index.js';
 import type { CollectionRecords } from '../index.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -291,10 +292,11 @@ export class ExtensionContext {
         get: (target, prop, receiver) => (prop === 'next' ? nextOnce : prop === 'app' ? api : Reflect.get(target, prop, receiver)),
       });
       try {
-        const run = handler(e);
-        if (run && typeof (run as Promise<unknown>).then === 'function') {
-          await (watchdog ? watchdog.bound(run as Promise<unknown>, name, scope.file) : run);
-        }
+        // Tracing on: the handler (and the rest of the chain it runs through e.next()) is a span.
+        const run = tracer
+          ? tracer.span(`hook ${name}`, { attributes: hookAttributes(name, scope.file, event) }, () => callHandler(handler, e, watchdog, name, scope.file))
+          : callHandler(handler, e, watchdog, name, scope.file);
+        if (run) await run;
       } catch (err) {
         // The handler's error is the one that counts; the chain it may have started must not go unhandled.
         rest?.catch(() => undefined);
@@ -379,6 +381,19 @@ export class ExtensionContext {
       };
     });
   }
+}
+
+/** Runs a user hook handler: its promise (time-bound by the watchdog), or undefined when it returned a value. */
+function callHandler(handler: (e: any) => unknown, e: unknown, watchdog: Watchdog | null, name: string, file: string): Promise<unknown> | undefined {
+  const run = handler(e);
+  if (!run || typeof (run as Promise<unknown>).then !== 'function') return undefined;
+  return watchdog ? watchdog.bound(run as Promise<unknown>, name, file) : (run as Promise<unknown>);
+}
+
+/** A hook span's attributes: which hook, which file bound it, which collection it fired for. */
+function hookAttributes(name: string, file: string, event: unknown): SpanAttributes {
+  const collection = (event as { collection?: { name?: unknown } }).collection?.name;
+  return { 'plinth.hook.name': name, 'code.filepath': file, 'plinth.collection': typeof collection === 'string' ? collection : undefined };
 }
 
 function notAvailable(what: string, feature: string): Error {

@@ -52,6 +52,8 @@ import { registerOpenApiRoutes } from './routes/openapi.js';
 import { registerSqlRoutes, type SqlConsoleOptions } from './routes/sql.js';
 import { publicFilesHandler } from './routes/public-files.js';
 import { registerUiExtensions } from './routes/ui-extensions.js';
+import { tracer } from '../tracing/index.js';
+import { traceRequests } from './tracing.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -188,6 +190,8 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   // so a refused request never makes the server read its body. Callback style: no promise per request
   // when there is nothing to await.
   const proxyWatch = new UntrustedProxyWatch(() => app.settings.get(), app.logger);
+  // Tracing (off by default): its hooks exist only when it is on, and come first so auth's SQL is a child.
+  if (tracer) traceRequests(server);
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);

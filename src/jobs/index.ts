@@ -12,6 +12,7 @@ import type { Database } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import type { Logger } from '../util/logger.js';
+import { tracer } from '../tracing/index.js';
 
 export type JobFn = () => Promise<void> | void;
 
@@ -119,7 +120,8 @@ export class Scheduler {
 
   private async execute(job: Job): Promise<void> {
     try {
-      await job.fn();
+      if (tracer) await tracer.span(`cron ${job.id}`, { attributes: { 'plinth.cron.id': job.id } }, () => job.fn());
+      else await job.fn();
     } catch (err) {
       this.logger.error({ err, job: job.id }, 'cron job failed');
     }

@@ -31,6 +31,7 @@ import { compileFilter, compileSort, type RequestInfo } from '../rules/index.js'
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
 import { LOWER_ALPHANUMERIC_ALPHABET, randomString } from '../util/random.js';
+import { tracer } from '../tracing/index.js';
 
 export interface JobOptions {
   /** Jobs of this name run at once on this node (default 1). */
@@ -139,6 +140,16 @@ interface Running {
   controller: AbortController;
   /** Settles when the handler (or its timeout) is over. */
   done: Promise<void>;
+}
+
+/** A claimed row: what an attempt needs. */
+interface ClaimedRow {
+  id: string;
+  payload: string;
+  attempts: number;
+  maxAttempts: number;
+  /** The W3C trace context the job was enqueued under (tracing on), else null. */
+  traceparent: string | null;
 }
 
 interface JobRow {
@@ -322,7 +333,7 @@ export class JobQueue {
     const maxAttempts = this.workers.get(name)?.maxAttempts ?? 4;
     const exec = options.tx ?? this.db;
     const id = randomString(15, LOWER_ALPHANUMERIC_ALPHABET);
-    const insert = sql`INSERT INTO "_jobs" (id, name, payload, "key", status, attempts, "maxAttempts", "runAt", created, updated) VALUES (${id}, ${name}, ${text}, ${key ?? null}, 'queued', 0, ${maxAttempts}, ${runAt}, ${now}, ${now})`;
+    const insert = sql`INSERT INTO "_jobs" (id, name, payload, "key", status, attempts, "maxAttempts", "runAt", created, updated, traceparent) VALUES (${id}, ${name}, ${text}, ${key ?? null}, 'queued', 0, ${maxAttempts}, ${runAt}, ${now}, ${now}, ${tracer ? tracer.traceparent() : null})`;
     let created = true;
     let jobId = id;
     if (key === undefined) {
@@ -361,7 +372,7 @@ export class JobQueue {
     }
     const maxAttempts = this.workers.get(name)?.maxAttempts ?? 4;
     const id = randomString(15, LOWER_ALPHANUMERIC_ALPHABET);
-    const insert = sql`INSERT INTO "_jobs" (id, name, payload, "key", status, attempts, "maxAttempts", "runAt", created, updated) VALUES (${id}, ${name}, ${text}, ${key ?? null}, 'queued', 0, ${maxAttempts}, ${runAt}, ${now}, ${now})`;
+    const insert = sql`INSERT INTO "_jobs" (id, name, payload, "key", status, attempts, "maxAttempts", "runAt", created, updated, traceparent) VALUES (${id}, ${name}, ${text}, ${key ?? null}, 'queued', 0, ${maxAttempts}, ${runAt}, ${now}, ${now}, ${tracer ? tracer.traceparent() : null})`;
     return { id, insert, runAt };
   }
 
@@ -394,7 +405,8 @@ export class JobQueue {
     worker.woken = true;
     setImmediate(() => {
       worker.woken = false;
-      void this.pump(worker);
+      // An enqueue inside a traced request wakes the claim; the claim is not part of that request's trace.
+      void (tracer ? tracer.detached(() => this.pump(worker)) : this.pump(worker));
     });
   }
 
@@ -448,14 +460,14 @@ export class JobQueue {
     }
   }
 
-  private async claim(worker: Worker, limit: number): Promise<Array<{ id: string; payload: string; attempts: number; maxAttempts: number }>> {
+  private async claim(worker: Worker, limit: number): Promise<ClaimedRow[]> {
     const { name, maxAttempts } = worker;
     const now = Date.now();
     const until = now + this.leaseMs;
     const node = this.bus.nodeId;
     if (this.db.dialect.name === 'postgres') {
       return this.db.all(
-        sql`WITH ${ASYNC_COMMIT}, c AS (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit} FOR UPDATE SKIP LOCKED) UPDATE "_jobs" AS j SET status = 'running', attempts = j.attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} FROM c, ac WHERE j.id = c.id RETURNING j.id, j.payload, j.attempts, j."maxAttempts"`,
+        sql`WITH ${ASYNC_COMMIT}, c AS (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit} FOR UPDATE SKIP LOCKED) UPDATE "_jobs" AS j SET status = 'running', attempts = j.attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} FROM c, ac WHERE j.id = c.id RETURNING j.id, j.payload, j.attempts, j."maxAttempts", j.traceparent`,
       );
     }
     // A read on the reader connection first: an idle poll never queues behind the writes.
@@ -464,12 +476,12 @@ export class JobQueue {
     // The single writer connection makes the select-and-update one atomic step.
     return this.db.transaction((tx) =>
       tx.all(
-        sql`UPDATE "_jobs" SET status = 'running', attempts = attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} WHERE id IN (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit}) RETURNING id, payload, attempts, "maxAttempts"`,
+        sql`UPDATE "_jobs" SET status = 'running', attempts = attempts + 1, "lockedBy" = ${node}, "lockedUntil" = ${until}, "maxAttempts" = ${maxAttempts}, updated = ${now} WHERE id IN (SELECT id FROM "_jobs" WHERE name = ${name} AND status = 'queued' AND "runAt" <= ${now} ORDER BY "runAt", created LIMIT ${limit}) RETURNING id, payload, attempts, "maxAttempts", traceparent`,
       ),
     );
   }
 
-  private execute(worker: Worker, row: { id: string; payload: string; attempts: number; maxAttempts: number }): void {
+  private execute(worker: Worker, row: ClaimedRow): void {
     const attempt = Number(row.attempts);
     const controller = new AbortController();
     worker.running++;
@@ -497,8 +509,22 @@ export class JobQueue {
           timer.unref();
         });
         timedOut.catch(() => undefined);
+        const job = { id: row.id, name: worker.name, payload, attempt, signal: controller.signal };
         await Promise.race([
-          Promise.resolve().then(() => worker.handler({ id: row.id, name: worker.name, payload, attempt, signal: controller.signal })),
+          Promise.resolve().then(() =>
+            // Tracing on: the attempt is a span, a child of the span that enqueued the job (its stored traceparent).
+            tracer
+              ? tracer.span(
+                  `job ${worker.name}`,
+                  {
+                    kind: 'consumer',
+                    parent: row.traceparent,
+                    attributes: { 'plinth.job.name': worker.name, 'plinth.job.id': row.id, 'plinth.job.attempt': attempt },
+                  },
+                  () => worker.handler(job),
+                )
+              : worker.handler(job),
+          ),
           timedOut,
         ]);
         ok = true;
@@ -731,8 +757,16 @@ export async function createJobsTable(exec: Executor, dialect: 'sqlite' | 'postg
     "lastError" TEXT,
     created BIGINT NOT NULL,
     updated BIGINT NOT NULL,
-    finished BIGINT
+    finished BIGINT,
+    traceparent TEXT
   )`);
+  // Tables made before traces existed get the column (the enqueuer's trace context, docs/tracing.md).
+  const hasTraceparent = await exec.get(
+    dialect === 'postgres'
+      ? sql`SELECT 1 AS x FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '_jobs' AND column_name = 'traceparent'`
+      : sql`SELECT 1 AS x FROM pragma_table_info('_jobs') WHERE name = 'traceparent'`,
+  );
+  if (!hasTraceparent) await exec.run(sql`ALTER TABLE "_jobs" ADD COLUMN traceparent TEXT`);
   await exec.run(sql`CREATE UNIQUE INDEX IF NOT EXISTS "_jobs_name_key" ON "_jobs" (name, "key")`);
   // The claim's filter and order, so a claim reads only the rows it takes.
   await exec.run(sql`CREATE INDEX IF NOT EXISTS "_jobs_claim" ON "_jobs" (name, status, "runAt", created)`);

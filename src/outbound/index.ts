@@ -22,6 +22,7 @@ import type { Readable } from 'node:stream';
 import type * as ZlibModule from 'node:zlib';
 import { AppError, isAppError } from '../errors/index.js';
 import { checkUrl, systemResolver, type CheckedTarget, type Resolver } from './guard.js';
+import { tracer, type SpanAttributes } from '../tracing/index.js';
 
 export { checkUrl, parseOutboundUrl, systemResolver, type CheckedTarget, type ResolvedAddress, type Resolver } from './guard.js';
 export { classifyAddress, blockedHostName, type AddressClass } from './address.js';
@@ -93,7 +94,22 @@ export class HttpClient {
     return checkUrl(url, this.options.settings().allowedHosts, this.resolver);
   }
 
-  async fetch(url: string | URL, init: FetchOptions = {}): Promise<Response> {
+  fetch(url: string | URL, init: FetchOptions = {}): Promise<Response> {
+    if (!tracer) return this.send(url, init);
+    // Tracing on: a client span around the call (retries and redirects included), its context sent along.
+    const method = String(init.method ?? 'GET').toUpperCase();
+    return tracer.span(method, { kind: 'client', attributes: clientAttributes(method, url) }, async (span) => {
+      const res = await this.send(url, init);
+      span.set('http.response.status_code', res.status);
+      if (res.status >= 500) {
+        span.set('error.type', String(res.status));
+        span.fail(`HTTP ${res.status}`);
+      }
+      return res;
+    });
+  }
+
+  private async send(url: string | URL, init: FetchOptions): Promise<Response> {
     const timeout = positive(init.timeout, 'timeout', DEFAULT_TIMEOUT_MS);
     const maxBytes = positive(init.maxResponseBytes, 'maxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES);
     const maxRedirects = wholeNumber(init.maxRedirects, 'maxRedirects', DEFAULT_MAX_REDIRECTS);
@@ -109,6 +125,7 @@ export class HttpClient {
     if (!headers.has('accept')) headers.set('accept', '*/*');
     if (!headers.has('user-agent')) headers.set('user-agent', 'Plinth');
     if (!headers.has('accept-encoding')) headers.set('accept-encoding', 'gzip, deflate, br');
+    if (tracer) tracer.inject(headers); // traceparent (and tracestate) of the client span
     const retries = wholeNumber(init.retries, 'retries', IDEMPOTENT.has(method) ? DEFAULT_RETRIES : 0);
     const mode = (redirect ?? 'follow') as 'follow' | 'manual' | 'error';
 
@@ -239,6 +256,18 @@ function wholeNumber(value: number | undefined, name: string, fallback: number):
 
 function jittered(base: number, attempt: number): number {
   return Math.round(base * 2 ** attempt * (0.5 + Math.random()));
+}
+
+/** A client span's attributes: the target without its query string or credentials. */
+function clientAttributes(method: string, url: string | URL): SpanAttributes {
+  let u: URL;
+  try {
+    u = new URL(String(url));
+  } catch {
+    return { 'http.request.method': method };
+  }
+  const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  return { 'http.request.method': method, 'url.full': `${u.origin}${u.pathname}`, 'server.address': u.hostname, 'server.port': port };
 }
 
 function retryAfterMs(headers: Array<[string, string]>): number | null {

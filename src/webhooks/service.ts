@@ -35,6 +35,7 @@ import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
 import { ALPHANUMERIC_ALPHABET, LOWER_ALPHANUMERIC_ALPHABET, randomString } from '../util/random.js';
 import type { SecretBox } from '../util/secret-box.js';
+import { tracer } from '../tracing/index.js';
 import { customTypeError, matches, mayMatchRecords, patternError, recordCollectionsOf, TEST_EVENT, type RecordAction } from './events.js';
 import { InboundWebhooks, type InboundOptions } from './inbound.js';
 import { generateSecret, signStandard } from './signing.js';
@@ -524,7 +525,19 @@ export class WebhookService {
       );
       return;
     }
-    const outcome = await this.post(endpoint, msg, job.signal);
+    const target = endpoint;
+    const outcome = tracer
+      ? await tracer.span(
+          'webhook delivery',
+          { attributes: { 'plinth.webhook.endpoint': target.id, 'plinth.webhook.message': m, 'plinth.webhook.attempt': n, 'plinth.webhook.event': msg.type } },
+          async (span) => {
+            const o = await this.post(target, msg, job.signal);
+            span.set('http.response.status_code', o.statusCode || undefined);
+            if (o.error) span.fail(o.error);
+            return o;
+          },
+        )
+      : await this.post(endpoint, msg, job.signal);
     const ok = outcome.statusCode >= 200 && outcome.statusCode < 300;
     await this.record(msg, r, n, outcome, ok, outcome.abort === true);
     if (!ok) logger.debug?.({ endpoint: endpoint.id, message: m, attempt: n, status: outcome.statusCode, error: outcome.error }, 'webhook attempt failed');

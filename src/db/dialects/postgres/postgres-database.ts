@@ -9,6 +9,7 @@ import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../diale
 import { ConsoleTimeout, consoleText, isPossibleWrite, leadingKeyword, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
+import { tracer } from '../../../tracing/index.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { HELPER_FUNCTIONS, INSTALL_LOCK } from './postgres-functions.js';
 
@@ -54,8 +55,13 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
-async function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
+function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
   const { text, params } = postgresDialect.compile(query);
+  if (tracer) return tracer.sql('postgresql', text, () => sendQuery(conn, text, params));
+  return sendQuery(conn, text, params);
+}
+
+async function sendQuery(conn: Queryable, text: string, params: readonly unknown[]): Promise<pg.QueryResult> {
   const name = statementName(text);
   try {
     return await conn.query({ text, values: params as unknown[], ...(name ? { name } : {}) });

@@ -10,6 +10,7 @@ import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../diale
 import { AppError } from '../../../errors/app-error.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
+import { tracer } from '../../../tracing/index.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
 type Conn = BetterSqlite3.Database;
@@ -47,14 +48,20 @@ class Connection {
   }
   allSync<T>(query: Sql): T[] {
     const { stmt, params } = this.prepare(query);
+    if (tracer) return tracer.sql('sqlite', stmt.source, () => stmt.all(...params) as T[]);
     return stmt.all(...params) as T[];
   }
   getSync<T>(query: Sql): T | undefined {
     const { stmt, params } = this.prepare(query);
+    if (tracer) return tracer.sql('sqlite', stmt.source, () => stmt.get(...params) as T | undefined);
     return stmt.get(...params) as T | undefined;
   }
   runSync(query: Sql): RunResult {
     const { stmt, params } = this.prepare(query);
+    if (tracer) return tracer.sql('sqlite', stmt.source, () => this.exec(stmt, params));
+    return this.exec(stmt, params);
+  }
+  private exec(stmt: Stmt, params: readonly unknown[]): RunResult {
     if (!stmt.reader) return { changes: stmt.run(...params).changes };
     stmt.all(...params); // e.g. a PRAGMA that returns rows
     return { changes: 0 };
