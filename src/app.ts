@@ -29,6 +29,7 @@ import type { PasswordAlgorithm } from './auth/passwords.js';
 import { createLogger } from './util/logger.js';
 import { SecretBox } from './util/secret-box.js';
 import { WebhookService, type WebhookOptions } from './webhooks/index.js';
+import { PaymentService, type PaymentsOptions } from './payments/index.js';
 
 export interface AppConfig {
   /** Data directory (SQLite file `data.db` lives here). */
@@ -60,6 +61,8 @@ export interface AppConfig {
    * still log those users in; argon2id otherwise. See docs/migrating-from-pocketbase.md.
    */
   passwordHash?: 'auto' | PasswordAlgorithm;
+  /** Payments tuning: where the Stripe SDK connects (`stripe.apiBase`, for stripe-mock or a local stand-in), timeouts, retries. */
+  payments?: PaymentsOptions;
   logger?: Logger;
 }
 
@@ -135,16 +138,19 @@ export class App {
   readonly backups: BackupService;
   /** Signed outbound webhooks with guaranteed delivery, and verified inbound ones (see webhooks/, docs/webhooks.md). */
   readonly webhooks: WebhookService;
+  /** Checkout, refunds, subscriptions and the provider webhook (see payments/, docs/payments.md). */
+  readonly payments: PaymentService;
   private secretBox: SecretBox | null = null;
 
   private constructor(
     readonly config: Required<
-      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash'>
+      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash' | 'payments'>
     > & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
     webhookOptions: WebhookOptions = {},
+    paymentsOptions: PaymentsOptions = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
@@ -181,6 +187,20 @@ export class App {
       },
       webhookOptions,
     );
+    this.payments = new PaymentService(
+      {
+        db,
+        collections: this.collections,
+        reader: this.reader,
+        writer: this.writer,
+        hooks: this.hooks,
+        settings: this.settings,
+        box: () => this.box,
+        logger,
+      },
+      paymentsOptions,
+    );
+    this.settings.sealPatch = (patch) => this.payments.secrets.seal(patch);
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -213,7 +233,7 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger, config.jobs, config.webhooks);
+    const app = new App(full, db, logger, config.jobs, config.webhooks, config.payments);
     try {
       app.secretBox = await SecretBox.load(
         db,
@@ -260,6 +280,7 @@ export class App {
     await this.cron.init();
     await this.jobs.init();
     await this.webhooks.init();
+    await this.payments.init();
     // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
     // PocketBase's built-in jobs, under its ids and schedules (request logs are per node and also clean
     // themselves up: logs/log-store.ts; `__pbDBOptimize__` is PRAGMA optimize on SQLite, ANALYZE on PostgreSQL).

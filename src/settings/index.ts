@@ -4,12 +4,17 @@ import { sql } from '../db/sql.js';
 import type { HookBus } from '../hooks/index.js';
 import { defaultSettings, mergeSettings, redactSettings, type Settings } from './settings.js';
 
-export { defaultSettings, mergeSettings, redactSettings, type Settings, type RateLimitRule, type S3Settings } from './settings.js';
+export { defaultSettings, mergeSettings, redactSettings, type Settings, type RateLimitRule, type S3Settings, type StripeSettings } from './settings.js';
 
 const SETTINGS_KEY = 'settings';
 
 export class SettingsStore {
   private current: Settings = defaultSettings();
+  /**
+   * Turns the secrets of a PATCH body into their sealed form before they are merged and stored (set by the
+   * app: src/payments/secrets.ts seals `payments.stripe`). Runs before validation, so it checks its own values.
+   */
+  sealPatch: ((patch: unknown) => unknown) | null = null;
 
   constructor(
     private readonly db: Database,
@@ -37,7 +42,7 @@ export class SettingsStore {
 
   /** Validates and stores a partial update; returns the new settings. */
   async update(patch: unknown): Promise<Settings> {
-    const next = mergeSettings(this.current, patch);
+    const next = mergeSettings(this.current, this.sealPatch ? this.sealPatch(patch) : patch);
     const value = JSON.stringify(next);
     const now = new Date().toISOString();
     await this.db.run(
