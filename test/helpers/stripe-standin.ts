@@ -61,6 +61,8 @@ export class StripeStandin {
   readonly requests: Array<{ method: string; path: string; key: string | undefined; params: Obj }> = [];
   private readonly idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   private faults: Fault[] = [];
+  /** The hosted page's Pay: wait this long after redirecting the buyer before sending the webhooks (a realtime test). */
+  pageWebhookDelayMs = 0;
   /** Runs after a request is executed and before it is answered (e.g. deliver a webhook first). */
   beforeAnswer: ((path: string, body: Obj) => Promise<void>) | null = null;
   private server: Server | null = null;
@@ -357,9 +359,16 @@ export class StripeStandin {
       );
     }
     const { session, intent, charge, subscription } = this.pay(sessionId);
-    await this.deliver(this.event('checkout.session.completed', session));
-    if (intent && charge) await this.deliver(this.event('payment_intent.succeeded', intent));
-    if (subscription) await this.deliver(this.event('customer.subscription.created', subscription));
+    const events = [
+      this.event('checkout.session.completed', session),
+      ...(intent && charge ? [this.event('payment_intent.succeeded', intent)] : []),
+      ...(subscription ? [this.event('customer.subscription.created', subscription)] : []),
+    ];
+    const send = async () => {
+      for (const e of events) await this.deliver(e);
+    };
+    if (this.pageWebhookDelayMs === 0) await send();
+    else setTimeout(() => void send().catch(() => undefined), this.pageWebhookDelayMs);
     res.writeHead(303, { location: String(session.success_url).replace('{CHECKOUT_SESSION_ID}', session.id) });
     res.end();
   }
