@@ -93,7 +93,9 @@ export class PaymentService {
       },
       { id: '__plinthPayments__' },
     );
-    if (this.config().enabled) await this.ensureCollections();
+    // A problem here (say, the users collection was removed) must not stop the server: the payment calls report it.
+    if (this.config().enabled)
+      await this.ensureCollections().catch((err) => this.deps.logger.error({ err }, 'payments: could not create the payment collections'));
   }
 
   private config(): Settings['payments']['stripe'] {
@@ -330,7 +332,8 @@ export class PaymentService {
     email: string | null,
   ): Promise<RecordData> {
     const orders = this.col(ORDERS);
-    const who = buyer.userId ?? 'guest';
+    // Guests share no identity: their header keys are scoped by the email they give, so two guests' keys never meet.
+    const who = buyer.userId ?? `guest:${email ?? ''}`;
     let keys: string[];
     if (header !== undefined) {
       if (header === '' || header.length > 255) throw AppError.badRequest('The Idempotency-Key header must be 1-255 characters.');

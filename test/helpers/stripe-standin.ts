@@ -297,7 +297,7 @@ export class StripeStandin {
     return { session: s, intent, subscription, charge };
   }
 
-  /** A payment intent succeeds: it gets a charge, whose metadata is the intent's (as Stripe copies it). */
+  /** A payment intent succeeds: it gets a charge (with no metadata of its own: Plinth finds orders by the intent id). */
   succeed(intent: Obj): Obj {
     intent.status = 'succeeded';
     intent.amount_received = intent.amount;
@@ -309,7 +309,7 @@ export class StripeStandin {
       refunded: false,
       currency: intent.currency,
       payment_intent: intent.id,
-      metadata: { ...intent.metadata },
+      metadata: {},
     };
     this.charges.set(charge.id, charge);
     intent.latest_charge = charge.id;
