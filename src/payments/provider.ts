@@ -121,6 +121,19 @@ export type ProviderEvent =
       subscriptionId?: string | null;
     })
   | (EventBase & { kind: 'subscription'; subscription: SubscriptionState; deleted: boolean })
+  /** A subscription invoice was paid or its payment failed (renewals become orders of their own). */
+  | (EventBase & {
+      kind: 'invoice';
+      paid: boolean;
+      invoiceId: string;
+      subscriptionId: string;
+      customerId: string;
+      amount: number;
+      currency: string;
+      /** Stripe: subscription_create (the first invoice, covered by the checkout's order), subscription_cycle, … */
+      billingReason: string;
+      paymentId: string | null;
+    })
   | (EventBase & { kind: 'ignored' });
 
 export interface PaymentProvider {

@@ -549,6 +549,7 @@ export class PaymentService {
       if (res.changes !== 1) return false;
       if (event.kind === 'order') await this.applyOrderEvent(tx, event);
       else if (event.kind === 'subscription') await this.applySubscription(tx, event, false);
+      else if (event.kind === 'invoice') await this.applyInvoice(tx, event);
       return true;
     });
     return { received: true, duplicate: !fresh, type: event.type };
@@ -671,6 +672,65 @@ export class PaymentService {
     const updated = await this.deps.writer.update(subs, row.id, { data: { ...state, lastEventAt: Math.max(last, event.created) } }, this.sys(), tx);
     await this.deps.hooks.onSubscriptionChanged.trigger({ tags: [subs.id, subs.name], subscription: updated, previous: current, providerEvent, tx });
     return updated;
+  }
+
+  /**
+   * A renewal: each subscription invoice after the first becomes an order of its own (flow `renewal`, one per
+   * invoice), so `onPaymentSucceeded` / `onPaymentFailed` fire per billing period; the first invoice is the
+   * checkout's order. A failed attempt followed by a successful retry moves the same order from failed to paid.
+   */
+  private async applyInvoice(tx: Executor, event: Extract<ProviderEvent, { kind: 'invoice' }>): Promise<void> {
+    if (event.billingReason === 'subscription_create') return;
+    const orders = this.col(ORDERS);
+    const key = hash(`invoice|${event.invoiceId}`);
+    let row = await tx.get<{ id: string }>(sql`SELECT id FROM ${ident(ORDERS)} WHERE ${ident('checkoutKey')} = ${key}`);
+    if (!row) {
+      const sub = await tx.get<{ user: string; price: string }>(
+        sql`SELECT ${ident('user')} AS "user", ${ident('price')} AS price FROM ${ident(SUBSCRIPTIONS)} WHERE ${ident('externalId')} = ${event.subscriptionId}`,
+      );
+      let user = sub?.user ?? '';
+      if (!user && event.customerId) {
+        user =
+          (await tx.get<{ user: string }>(sql`SELECT "user" FROM "_paymentCustomers" WHERE provider = 'stripe' AND customer = ${event.customerId}`))?.user ??
+          '';
+      }
+      const created = await this.deps.writer.create(
+        orders,
+        {
+          data: {
+            user,
+            status: 'pending',
+            flow: 'renewal',
+            mode: 'subscription',
+            amountTotal: event.amount,
+            currency: event.currency,
+            items: sub?.price ? [{ price: sub.price, quantity: 1 }] : [],
+            refundedAmount: 0,
+            refunds: [],
+            provider: 'stripe',
+            subscriptionId: event.subscriptionId,
+            invoiceId: event.invoiceId,
+            customerId: event.customerId,
+            checkoutKey: key,
+            fingerprint: key,
+          },
+        },
+        this.sys(),
+        tx,
+      );
+      row = { id: String(created.id) };
+    }
+    const transition: OrderTransition = event.paid ? 'paid' : 'failed';
+    await this.mutateOrder(
+      row.id,
+      tx,
+      (o) => {
+        const change = orderTransition(o, transition, event);
+        return { ...(event.paymentId && !o.paymentId ? { paymentId: event.paymentId } : {}), ...(change?.patch ?? {}) };
+      },
+      transition === 'paid' ? 'onPaymentSucceeded' : 'onPaymentFailed',
+      { id: event.id, type: event.type },
+    );
   }
 
   /** Who a new subscription belongs to: the metadata Plinth set at checkout, else the customer's user. */

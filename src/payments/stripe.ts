@@ -345,6 +345,25 @@ export function decodeEvent(event: Json): ProviderEvent {
     case 'customer.subscription.paused':
     case 'customer.subscription.resumed':
       return { ...base, kind: 'subscription', subscription: subscriptionState(o), deleted: base.type === 'customer.subscription.deleted' };
+    case 'invoice.paid':
+    case 'invoice.payment_failed': {
+      // Since API version 2025-03-31 the subscription and the payment moved (parent.subscription_details, payments).
+      const subscriptionId = idOf(o.parent?.subscription_details?.subscription) ?? idOf(o.subscription);
+      if (!subscriptionId) return { ...base, kind: 'ignored' };
+      const paid = base.type === 'invoice.paid';
+      return {
+        ...base,
+        kind: 'invoice',
+        paid,
+        invoiceId: String(o.id),
+        subscriptionId,
+        customerId: idOf(o.customer) ?? '',
+        amount: Number((paid ? o.amount_paid : o.amount_due) ?? 0),
+        currency: String(o.currency ?? ''),
+        billingReason: String(o.billing_reason ?? ''),
+        paymentId: idOf(o.payment_intent) ?? idOf(o.payments?.data?.[0]?.payment?.payment_intent),
+      };
+    }
     default:
       return { ...base, kind: 'ignored' };
   }

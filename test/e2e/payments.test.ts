@@ -430,6 +430,41 @@ describe('payments through Stripe', () => {
       assert.equal((await bob.collection('subscriptions').getFullList()).length, 0);
     });
 
+    it('renewal invoices become orders of their own: failed, then paid on the retry, hooks once each', async () => {
+      const invoice = (id: string, billing_reason: string, extra: Obj = {}) => ({
+        id,
+        object: 'invoice',
+        billing_reason,
+        customer: sub.customer,
+        currency: 'usd',
+        amount_due: 900,
+        amount_paid: 0,
+        parent: { type: 'subscription_details', subscription_details: { subscription: sub.id } },
+        ...extra,
+      });
+      const count = async () => (await s.admin.collection('orders').getFullList({ filter: `subscriptionId = "${sub.id}"` })).length;
+      const before = await count();
+      await stripe.deliver(stripe.event('invoice.paid', invoice('in_first', 'subscription_create', { amount_paid: 900 })));
+      assert.equal(await count(), before, 'the first invoice is the checkout order');
+      const failed = fired.failed!.length;
+      const succeeded = fired.succeeded!.length;
+      await stripe.deliver(stripe.event('invoice.payment_failed', invoice('in_cycle1', 'subscription_cycle')));
+      const [renewal] = (await alice.collection('orders').getFullList({ filter: 'invoiceId = "in_cycle1"' })) as Obj[];
+      assert.equal(renewal!.status, 'failed');
+      assert.equal(renewal!.flow, 'renewal');
+      assert.equal(renewal!.user, aliceId);
+      assert.equal(renewal!.amountTotal, 900);
+      assert.equal(fired.failed!.length, failed + 1);
+      const paidEvent = stripe.event('invoice.paid', invoice('in_cycle1', 'subscription_cycle', { amount_paid: 900, payment_intent: 'pi_renewal1' }));
+      await stripe.deliver(paidEvent);
+      await stripe.deliver(paidEvent);
+      const paid = await order(renewal!.id);
+      assert.equal(paid.status, 'paid');
+      assert.equal(paid.paymentId, 'pi_renewal1');
+      assert.equal(fired.succeeded!.length, succeeded + 1);
+      assert.equal(fired.succeeded!.at(-1)!.previousStatus, 'failed');
+    });
+
     it('cancel at period end and resume (owner); someone else gets 404', async () => {
       assert.equal((await post(bob, `/api/payments/subscriptions/${subRecord}/cancel`, {})).status, 404);
       const n = subEvents.length;
