@@ -136,6 +136,26 @@ export type ProviderEvent =
     })
   | (EventBase & { kind: 'ignored' });
 
+/** A product of the provider's catalog (`sync`). */
+export interface CatalogProduct {
+  id: string;
+  name: string;
+  description: string;
+  active: boolean;
+}
+
+/** A price of the provider's catalog; `interval` '' for one-off. */
+export interface CatalogPrice {
+  id: string;
+  product: string;
+  nickname: string;
+  amount: number;
+  currency: string;
+  interval: '' | 'day' | 'week' | 'month' | 'year';
+  intervalCount: number;
+  active: boolean;
+}
+
 export interface PaymentProvider {
   readonly name: string;
   /** Checks the signature over the raw body and decodes the event; throws a 400 AppError when it does not verify. */
@@ -149,6 +169,10 @@ export interface PaymentProvider {
   refund(input: { paymentId: string; amount: number; orderId: string; idempotencyKey: string }): Promise<RefundResult>;
   setCancelAtPeriodEnd(externalId: string, value: boolean, idempotencyKey: string): Promise<SubscriptionState>;
   cancelNow(externalId: string, idempotencyKey: string): Promise<SubscriptionState>;
+  /** The active products and prices of the provider's catalog (all pages). */
+  listCatalog(): Promise<{ products: CatalogProduct[]; prices: CatalogPrice[] }>;
+  createProduct(input: { name: string; description: string; plinthId: string; idempotencyKey: string }): Promise<string>;
+  createPrice(input: Omit<CatalogPrice, 'id' | 'active' | 'nickname'> & { nickname: string; plinthId: string; idempotencyKey: string }): Promise<string>;
   /** A link to the object in the provider's dashboard (the admin UI shows it). */
   dashboardUrl(kind: 'payment' | 'subscription' | 'customer' | 'session', id: string, livemode: boolean): string;
 }

@@ -101,6 +101,7 @@ function definitions(): Array<Record<string, unknown>> {
         bool('active'),
         bool('allowGuests'),
         json('metadata'),
+        text('providerProductId', { max: 255 }),
         ...autodates,
       ],
       indexes: [],

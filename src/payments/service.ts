@@ -93,6 +93,20 @@ export class PaymentService {
       },
       { id: '__plinthPayments__' },
     );
+    // A linked provider price is immutable: a price record whose amount, currency or interval changes is unlinked
+    // (the next checkout sends it inline, the next export creates a new provider price), so the buyer is never
+    // charged the old amount while the order records the new one.
+    this.deps.hooks.onRecordUpdate.bind(
+      (e, next) => {
+        const prev = e.previous;
+        const r = e.record;
+        if (prev && r.providerPriceId && r.providerPriceId === prev.providerPriceId) {
+          if (['amount', 'currency', 'interval', 'intervalCount'].some((k) => JSON.stringify(r[k]) !== JSON.stringify(prev[k]))) r.providerPriceId = '';
+        }
+        return next();
+      },
+      { id: '__plinthPaymentsPriceLink__', tags: [PRICES] },
+    );
     // A problem here (say, the users collection was removed) must not stop the server: the payment calls report it.
     if (this.config().enabled)
       await this.ensureCollections().catch((err) => this.deps.logger.error({ err }, 'payments: could not create the payment collections'));
@@ -752,6 +766,103 @@ export class PaymentService {
     }
     const orderId = s.metadata.plinth_order ?? '';
     if (orderId && (await this.deps.reader.findById(this.col(ORDERS), orderId, tx))) out.order = orderId;
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Catalog sync (superusers): import the provider's active products and prices, or export ours to it.
+
+  /** Upserts the provider's active products (by providerProductId) and their prices (by providerPriceId). */
+  async syncImport(): Promise<{ products: { created: number; updated: number }; prices: { created: number; updated: number }; skipped: number }> {
+    const provider = this.provider(false);
+    await this.ensureCollections();
+    const products = this.col(PRODUCTS);
+    const prices = this.col(PRICES);
+    const catalog = await provider.listCatalog();
+    const out = { products: { created: 0, updated: 0 }, prices: { created: 0, updated: 0 }, skipped: 0 };
+    const local = new Map<string, string>();
+    for (const p of catalog.products) {
+      const row = await this.deps.db.get<{ id: string }>(sql`SELECT id FROM ${ident(PRODUCTS)} WHERE ${ident('providerProductId')} = ${p.id}`);
+      const data = { name: p.name.slice(0, 250) || p.id, description: p.description.slice(0, 5000), active: p.active, providerProductId: p.id };
+      if (row) {
+        await this.deps.writer.update(products, row.id, { data }, this.sys());
+        out.products.updated++;
+        local.set(p.id, row.id);
+      } else {
+        const created = await this.deps.writer.create(products, { data }, this.sys());
+        out.products.created++;
+        local.set(p.id, String(created.id));
+      }
+    }
+    for (const p of catalog.prices) {
+      const product = local.get(p.product);
+      if (!product || !/^[a-z]{3}$/.test(p.currency)) {
+        out.skipped++;
+        continue;
+      }
+      const row = await this.deps.db.get<{ id: string }>(sql`SELECT id FROM ${ident(PRICES)} WHERE ${ident('providerPriceId')} = ${p.id}`);
+      const data = {
+        product,
+        label: p.nickname.slice(0, 250),
+        amount: p.amount,
+        currency: p.currency,
+        interval: p.interval,
+        intervalCount: p.interval ? p.intervalCount : 0,
+        active: p.active,
+        providerPriceId: p.id,
+      };
+      if (row) {
+        await this.deps.writer.update(prices, row.id, { data }, this.sys());
+        out.prices.updated++;
+      } else {
+        await this.deps.writer.create(prices, { data }, this.sys());
+        out.prices.created++;
+      }
+    }
+    return out;
+  }
+
+  /** Creates provider products and prices for the records not linked yet (idempotent per record and amount). */
+  async syncExport(): Promise<{ products: number; prices: number }> {
+    const provider = this.provider(false);
+    await this.ensureCollections();
+    const products = this.col(PRODUCTS);
+    const prices = this.col(PRICES);
+    const out = { products: 0, prices: 0 };
+    const unlinked = await this.deps.db.all<{ id: string }>(sql`SELECT id FROM ${ident(PRODUCTS)} WHERE ${ident('providerProductId')} = ''`);
+    for (const { id } of unlinked) {
+      const p = (await this.deps.reader.findById(products, id)) as RecordData;
+      const externalId = await provider.createProduct({
+        name: String(p.name),
+        description: String(p.description ?? ''),
+        plinthId: id,
+        idempotencyKey: `plinth_product_${id}`,
+      });
+      await this.deps.writer.update(products, id, { data: { providerProductId: externalId } }, this.sys());
+      out.products++;
+    }
+    const open = await this.deps.db.all<{ id: string }>(sql`SELECT id FROM ${ident(PRICES)} WHERE ${ident('providerPriceId')} = ''`);
+    for (const { id } of open) {
+      const p = (await this.deps.reader.findById(prices, id)) as RecordData;
+      const product = await this.deps.reader.findById(products, String(p.product));
+      if (!product?.providerProductId) continue;
+      const spec = {
+        product: String(product.providerProductId),
+        amount: Number(p.amount),
+        currency: String(p.currency),
+        interval: (p.interval || '') as LineItem['interval'],
+        intervalCount: Math.max(1, Number(p.intervalCount) || 1),
+      };
+      const externalId = await provider.createPrice({
+        ...spec,
+        nickname: String(p.label ?? ''),
+        plinthId: id,
+        // The key covers what Stripe fixes forever: a changed amount is a new provider price.
+        idempotencyKey: `plinth_price_${id}_${hash(JSON.stringify(spec)).slice(0, 16)}`,
+      });
+      await this.deps.writer.update(prices, id, { data: { providerPriceId: externalId } }, this.sys());
+      out.prices++;
+    }
     return out;
   }
 

@@ -13,6 +13,8 @@
 import { AppError } from '../errors/index.js';
 import { verifyStripe } from '../webhooks/signing.js';
 import type {
+  CatalogPrice,
+  CatalogProduct,
   CheckoutRequest,
   CheckoutSession,
   IntentRequest,
@@ -43,6 +45,7 @@ interface StripeResource {
   update(id: string, params: Json, options?: Json): Promise<Json>;
   cancel(id: string, params?: Json, options?: Json): Promise<Json>;
   retrieve(id?: string, options?: Json): Promise<Json>;
+  list(params?: Json, options?: Json): Promise<Json>;
 }
 interface StripeClient {
   customers: StripeResource;
@@ -52,6 +55,8 @@ interface StripeClient {
   subscriptions: StripeResource;
   billingPortal: { sessions: StripeResource };
   accounts: StripeResource;
+  products: StripeResource;
+  prices: StripeResource;
 }
 type StripeCtor = new (key: string, config: Json) => StripeClient;
 
@@ -222,6 +227,66 @@ export class StripeProvider implements PaymentProvider {
   async cancelNow(externalId: string, idempotencyKey: string): Promise<SubscriptionState> {
     const sub = await this.call('cancel the subscription', (s) => s.subscriptions.cancel(externalId, {}, { idempotencyKey }));
     return subscriptionState(sub);
+  }
+
+  async listCatalog(): Promise<{ products: CatalogProduct[]; prices: CatalogPrice[] }> {
+    const all = async (resource: 'products' | 'prices'): Promise<Json[]> => {
+      const out: Json[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const list = await this.call(`list the ${resource}`, (s) =>
+          s[resource].list({ active: true, limit: 100, ...(after ? { starting_after: after } : {}) }),
+        );
+        const data = Array.isArray(list.data) ? (list.data as Json[]) : [];
+        out.push(...data);
+        if (!list.has_more || data.length === 0) break;
+        after = String(data[data.length - 1]?.id);
+      }
+      return out;
+    };
+    const [products, prices] = [await all('products'), await all('prices')];
+    return {
+      products: products.map((p) => ({ id: String(p.id), name: String(p.name ?? ''), description: String(p.description ?? ''), active: p.active !== false })),
+      prices: prices
+        .filter((p) => typeof p.unit_amount === 'number' && (p.billing_scheme ?? 'per_unit') === 'per_unit')
+        .map((p) => ({
+          id: String(p.id),
+          product: idOf(p.product) ?? '',
+          nickname: String(p.nickname ?? ''),
+          amount: Number(p.unit_amount),
+          currency: String(p.currency ?? ''),
+          interval: (p.recurring?.interval ?? '') as CatalogPrice['interval'],
+          intervalCount: Number(p.recurring?.interval_count ?? 1),
+          active: p.active !== false,
+        })),
+    };
+  }
+
+  async createProduct(input: { name: string; description: string; plinthId: string; idempotencyKey: string }): Promise<string> {
+    const p = await this.call('create a product', (s) =>
+      s.products.create(
+        { name: input.name, ...(input.description ? { description: input.description } : {}), metadata: { plinth_product: input.plinthId } },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    return String(p.id);
+  }
+
+  async createPrice(input: Omit<CatalogPrice, 'id' | 'active' | 'nickname'> & { nickname: string; plinthId: string; idempotencyKey: string }): Promise<string> {
+    const p = await this.call('create a price', (s) =>
+      s.prices.create(
+        {
+          product: input.product,
+          unit_amount: input.amount,
+          currency: input.currency,
+          ...(input.nickname ? { nickname: input.nickname } : {}),
+          ...(input.interval ? { recurring: { interval: input.interval, interval_count: input.intervalCount } } : {}),
+          metadata: { plinth_price: input.plinthId },
+        },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    return String(p.id);
   }
 
   dashboardUrl(kind: 'payment' | 'subscription' | 'customer' | 'session', id: string, livemode: boolean): string {

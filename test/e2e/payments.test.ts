@@ -501,6 +501,73 @@ describe('payments through Stripe', () => {
     });
   });
 
+  describe('catalog sync', () => {
+    it('export creates Stripe products and prices for unlinked records, once; a changed amount unlinks the price', async () => {
+      const prod = await s.admin.collection('products').create({ name: 'Mug', active: true });
+      const price = await s.admin
+        .collection('prices')
+        .create({ product: prod.id, amount: 1200, currency: 'eur', active: true, interval: 'year', intervalCount: 1 });
+      const r = await post(s.admin, '/api/payments/stripe/sync', { direction: 'export' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(r.body.products >= 1 && r.body.prices >= 1);
+      const linked = (await s.admin.collection('prices').getOne(price.id)) as Obj;
+      const stripePrice = stripe.prices.get(linked.providerPriceId)!;
+      assert.equal(stripePrice.unit_amount, 1200);
+      assert.equal(stripePrice.recurring.interval, 'year');
+      assert.equal(stripePrice.metadata.plinth_price, price.id);
+      assert.equal(stripe.products.get(((await s.admin.collection('products').getOne(prod.id)) as Obj).providerProductId)!.name, 'Mug');
+      const again = await post(s.admin, '/api/payments/stripe/sync', { direction: 'export' });
+      assert.deepEqual([again.body.products, again.body.prices], [0, 0], 'nothing left to export');
+      // A checkout of a linked price charges Stripe's price by id.
+      const c = await paidSession(alice, [{ price: price.id }]);
+      assert.equal(stripe.sessions.get(c.sessionId)!.line_items_params[0].price, linked.providerPriceId);
+      // Stripe prices never change: a new amount unlinks the record (sent inline until exported again).
+      await s.admin.collection('prices').update(price.id, { amount: 1500 });
+      assert.equal(((await s.admin.collection('prices').getOne(price.id)) as Obj).providerPriceId, '');
+      await s.admin.collection('prices').update(price.id, { label: 'yearly' });
+      const re = await post(s.admin, '/api/payments/stripe/sync', { direction: 'export' });
+      assert.equal(re.body.prices, 1);
+      assert.equal(stripe.prices.get(((await s.admin.collection('prices').getOne(price.id)) as Obj).providerPriceId)!.unit_amount, 1500);
+    });
+
+    it('import upserts the Stripe catalog (paged), by Stripe id; only superusers sync', async () => {
+      const existing = new Set(stripe.products.keys());
+      for (let i = 0; i < 105; i++)
+        stripe.products.set(`prod_bulk${String(i).padStart(3, '0')}`, {
+          id: `prod_bulk${String(i).padStart(3, '0')}`,
+          object: 'product',
+          name: `Bulk ${i}`,
+          active: true,
+          description: null,
+        });
+      stripe.prices.set('price_bulk', {
+        id: 'price_bulk',
+        object: 'price',
+        product: 'prod_bulk007',
+        active: true,
+        nickname: 'monthly',
+        unit_amount: 700,
+        currency: 'usd',
+        billing_scheme: 'per_unit',
+        recurring: { interval: 'month', interval_count: 1 },
+      });
+      const r = await post(s.admin, '/api/payments/stripe/sync', { direction: 'import' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.products.created, 105);
+      assert.equal(r.body.products.updated, existing.size, 'the exported products are matched, not duplicated');
+      const [bulk] = (await s.admin.collection('prices').getFullList({ filter: 'providerPriceId = "price_bulk"' })) as Obj[];
+      assert.equal(bulk!.amount, 700);
+      assert.equal(bulk!.interval, 'month');
+      assert.equal(bulk!.label, 'monthly');
+      const again = await post(s.admin, '/api/payments/stripe/sync', { direction: 'import' });
+      assert.equal(again.body.products.created, 0);
+      assert.equal(again.body.prices.created, 0);
+      assert.equal((await post(alice, '/api/payments/stripe/sync', { direction: 'import' })).status, 403);
+      assert.equal((await post(s.admin, '/api/payments/stripe/sync', { direction: 'both' })).status, 400);
+      for (let i = 0; i < 105; i++) stripe.products.delete(`prod_bulk${String(i).padStart(3, '0')}`);
+    });
+  });
+
   describe('webhook signatures', () => {
     it('forged, stale, missing or over another body: 400 and nothing changes (the event is not even recorded)', async () => {
       const c = await paidSession(bob, [{ price: usd2, quantity: 9 }]);

@@ -57,6 +57,8 @@ export class StripeStandin {
   readonly charges = new Map<string, Obj>();
   readonly refunds = new Map<string, Obj>();
   readonly subscriptions = new Map<string, Obj>();
+  readonly products = new Map<string, Obj>();
+  readonly prices = new Map<string, Obj>();
   /** Every request received: method, path, idempotency key, params. */
   readonly requests: Array<{ method: string; path: string; key: string | undefined; params: Obj }> = [];
   private readonly idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
@@ -231,6 +233,37 @@ export class StripeStandin {
       sub.status = 'canceled';
       sub.canceled_at = now();
       return sub;
+    }
+    if (method === 'POST' && path === '/v1/products') {
+      if (!p.name) throw Object.assign(new Error('Missing required param: name.'), { param: 'name' });
+      const prod = { id: id('prod'), object: 'product', name: p.name, description: p.description ?? null, active: true, metadata: p.metadata ?? {} };
+      this.products.set(prod.id, prod);
+      return prod;
+    }
+    if (method === 'POST' && path === '/v1/prices') {
+      if (!this.products.has(String(p.product))) throw Object.assign(new Error(`No such product: '${p.product}'`), { status: 404, param: 'product' });
+      const price = {
+        id: id('price'),
+        object: 'price',
+        product: p.product,
+        active: true,
+        nickname: p.nickname ?? null,
+        unit_amount: Number(p.unit_amount),
+        currency: p.currency,
+        billing_scheme: 'per_unit',
+        recurring: p.recurring ? { interval: p.recurring.interval, interval_count: Number(p.recurring.interval_count ?? 1) } : null,
+        metadata: p.metadata ?? {},
+      };
+      this.prices.set(price.id, price);
+      return price;
+    }
+    if (method === 'GET' && (path === '/v1/products' || path === '/v1/prices')) {
+      let all = [...(path === '/v1/products' ? this.products : this.prices).values()];
+      if (p.active !== undefined) all = all.filter((x) => String(x.active) === p.active);
+      const limit = Number(p.limit ?? 10);
+      const start = p.starting_after ? all.findIndex((x) => x.id === p.starting_after) + 1 : 0;
+      const data = all.slice(start, start + limit);
+      return { object: 'list', url: path, data, has_more: start + limit < all.length };
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
       if (!this.customers.has(String(p.customer))) throw Object.assign(new Error(`No such customer: '${p.customer}'`), { status: 404, param: 'customer' });

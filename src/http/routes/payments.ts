@@ -9,6 +9,7 @@
  *   POST   /api/payments/subscriptions/:id/cancel       {immediately?} → the subscription (owner or superuser)
  *   POST   /api/payments/subscriptions/:id/resume       → the subscription (owner or superuser)
  *   POST   /api/payments/stripe/test                    → {ok, accountId, livemode, name} (superusers)
+ *   POST   /api/payments/stripe/sync                    {direction: import|export} → counts (superusers)
  *   GET    /api/payments/stats?days=30                  paid totals per day and currency (superusers)
  *   POST   /api/payments/stripe/webhook                 Stripe's events (signature-checked over the raw body)
  *
@@ -17,7 +18,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import { AppError } from '../../errors/index.js';
+import { AppError, fieldError } from '../../errors/index.js';
 import { guestRequest } from '../../rules/request-info.js';
 import { ORDERS, SUBSCRIPTIONS } from '../../payments/index.js';
 import { bodyOf, param, query, requireSuperuser } from './helpers.js';
@@ -56,6 +57,14 @@ export function registerPaymentRoutes(server: FastifyInstance, app: App): void {
   server.post('/api/payments/stripe/test', async (req) => {
     requireSuperuser(req);
     return payments.testConnection();
+  });
+  server.post('/api/payments/stripe/sync', async (req) => {
+    requireSuperuser(req);
+    const body = bodyOf(req).data;
+    for (const k of Object.keys(body)) if (k !== 'direction') throw AppError.badRequest(`Unknown field "${k.slice(0, 50)}".`);
+    if (body.direction === 'import') return { direction: 'import', ...(await payments.syncImport()) };
+    if (body.direction === 'export') return { direction: 'export', ...(await payments.syncExport()) };
+    throw AppError.validation('Failed to sync the catalog.', { direction: fieldError('validation_in_invalid', 'Must be "import" or "export"') });
   });
   server.get('/api/payments/stats', async (req) => {
     requireSuperuser(req);
