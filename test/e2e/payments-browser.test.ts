@@ -133,6 +133,9 @@ describe('payments in Chromium: checkout from a page, back to the success URL, p
     await row.getByRole('button', { name: /Refund order/ }).click();
     await dash.locator('tr[data-testid="order-row"][data-status="refunded"]').waitFor();
     assert.equal(stripe.refunds.size, 1);
+    await dash.getByRole('button', { name: 'Export to Stripe' }).click();
+    await dash.getByText('Exported 1 products and 1 prices to Stripe.').waitFor();
+    assert.equal(stripe.prices.size, 1);
     await dash.getByRole('button', { name: 'Subscriptions' }).click();
     await dash.getByText('No subscriptions.').waitFor();
     await dash.goto(`${s.url}/_/#/settings/payments`);
