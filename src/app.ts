@@ -294,6 +294,7 @@ export class App {
       await this.cron.prune();
       await this.jobs.prune();
       await this.webhooks.prune();
+      await this.payments.prune();
       await this.sharedCounters?.prune();
     });
     this.backups.init();

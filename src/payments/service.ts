@@ -866,6 +866,14 @@ export class PaymentService {
     return out;
   }
 
+  /**
+   * Forgets processed event ids older than `maxAgeMs` (default 90 days; Stripe retries for 3 days). A very old
+   * event resent by hand from Stripe's dashboard after that still cannot move an order backwards.
+   */
+  async prune(maxAgeMs = 90 * 86_400_000): Promise<number> {
+    return (await this.deps.db.run(sql`DELETE FROM "_paymentEvents" WHERE received < ${Date.now() - maxAgeMs}`)).changes;
+  }
+
   // ---------------------------------------------------------------------------------------------------
   // Reports (the dashboard)
 

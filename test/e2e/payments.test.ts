@@ -596,6 +596,18 @@ describe('payments through Stripe', () => {
     });
   });
 
+  describe('housekeeping', () => {
+    it('forgets processed event ids after the retention (90 days by default), never the recent ones', async () => {
+      const before = await s.app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_paymentEvents"`);
+      assert.ok(Number(before?.n) > 0);
+      assert.equal(await s.app.payments.prune(), 0);
+      await s.app.db.run(sql`UPDATE "_paymentEvents" SET received = ${Date.now() - 91 * 86_400_000} WHERE type = 'charge.refunded'`);
+      assert.ok((await s.app.payments.prune()) > 0);
+      const left = await s.app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_paymentEvents" WHERE type = 'charge.refunded'`);
+      assert.equal(Number(left?.n), 0);
+    });
+  });
+
   describe('Stripe faults', () => {
     it('a 500 and a 429 are retried with the same idempotency key: one session, no error', async () => {
       stripe.fail(1, 500);
