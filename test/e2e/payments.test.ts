@@ -596,6 +596,54 @@ describe('payments through Stripe', () => {
     });
   });
 
+  describe('hooks', () => {
+    it("a hook that throws rolls the transition back and answers 500; Stripe's retry then applies it once", async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 11 }]);
+      const { session } = stripe.pay(c.sessionId);
+      const event = stripe.event('checkout.session.completed', session);
+      let failOnce = true;
+      const id = s.app.hooks.onPaymentSucceeded.bind(
+        async (e, next) => {
+          if (failOnce) {
+            failOnce = false;
+            throw new Error('the entitlement service is down');
+          }
+          await next();
+        },
+        { priority: -1 },
+      );
+      try {
+        const before = fired.succeeded!.length;
+        const first = await stripe.deliver(event);
+        assert.equal(first.status, 500);
+        assert.equal((await order(c.orderId)).status, 'pending');
+        assert.equal(await s.app.db.get(sql`SELECT id FROM "_paymentEvents" WHERE id = ${event.id}`), undefined, 'the event id rolled back too');
+        const retry = await stripe.deliver(event);
+        assert.equal(retry.status, 200);
+        assert.equal((await order(c.orderId)).status, 'paid');
+        assert.equal(fired.succeeded!.length, before + 1);
+      } finally {
+        s.app.hooks.onPaymentSucceeded.unbind(id);
+      }
+    });
+  });
+
+  describe('payments switched off', () => {
+    it('checkout and the webhook answer 400 payments_not_configured; switching back on works again', async () => {
+      await s.admin.settings.update({ payments: { stripe: { enabled: false } } });
+      try {
+        const r = await post(alice, '/api/payments/checkout', { items: [{ price: usd }] });
+        assert.equal(r.status, 400);
+        assert.match(r.body.message, /Payments are not enabled/);
+        const c = await fetch(`${s.url}/api/payments/config`);
+        assert.equal(((await c.json()) as Obj).enabled, false);
+      } finally {
+        await s.admin.settings.update({ payments: { stripe: { enabled: true } } });
+      }
+      assert.equal((await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 12 }] })).status, 200);
+    });
+  });
+
   describe('housekeeping', () => {
     it('forgets processed event ids after the retention (90 days by default), never the recent ones', async () => {
       const before = await s.app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_paymentEvents"`);
