@@ -329,7 +329,12 @@ export class PaymentService {
     const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
     if (!Number.isSafeInteger(total) || total < 1)
       throw fieldsError({ items: fieldError('validation_invalid_value', 'The total must be at least 1 (minor unit)') });
-    const fingerprint = hash(JSON.stringify(items.map((i) => [i.price, i.quantity]).sort()));
+    // What was priced, not only what was asked for: a price edited between two tries makes a different order
+    // (the order's amount and the provider's session must agree, and the provider call keyed by the order
+    // must carry the same parameters every time).
+    const fingerprint = hash(
+      JSON.stringify(items.map((i) => [i.price, i.quantity, i.unitAmount, i.currency, i.interval, i.intervalCount, i.providerPriceId, i.name]).sort()),
+    );
     return { items, currency: [...currencies][0] as string, total, mode: recurring.length ? 'subscription' : 'payment', fingerprint };
   }
 
@@ -363,7 +368,9 @@ export class PaymentService {
         const existing = await this.deps.reader.findById(orders, row.id);
         if (!existing) continue;
         if (existing.fingerprint !== fingerprint) {
-          if (header !== undefined) throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used for a different request.');
+          if (header !== undefined) {
+            throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used for a different request (or the prices changed since); use a new key.');
+          }
           continue;
         }
         // A header key replays the first answer whatever became of the order; a derived one only while it is pending.

@@ -465,6 +465,19 @@ describe('payments through Stripe', () => {
       assert.equal(fired.succeeded!.at(-1)!.previousStatus, 'failed');
     });
 
+    it('updated before created: the newer state wins, the late "created" changes nothing', async () => {
+      const t = Math.floor(Date.now() / 1000);
+      const base = { ...structuredClone(sub), id: 'sub_out_of_order', metadata: { plinth_user: aliceId, plinth_price: monthly } };
+      const n = subEvents.length;
+      await stripe.deliver(stripe.event('customer.subscription.updated', { ...base, status: 'active', cancel_at_period_end: true }, t + 5));
+      await stripe.deliver(stripe.event('customer.subscription.created', { ...base, status: 'incomplete', cancel_at_period_end: false }, t));
+      const [r] = (await alice.collection('subscriptions').getFullList({ filter: 'externalId = "sub_out_of_order"' })) as Obj[];
+      assert.equal(r!.status, 'active');
+      assert.equal(r!.cancelAtPeriodEnd, true);
+      assert.equal(r!.user, aliceId);
+      assert.equal(subEvents.length, n + 1);
+    });
+
     it('cancel at period end and resume (owner); someone else gets 404', async () => {
       assert.equal((await post(bob, `/api/payments/subscriptions/${subRecord}/cancel`, {})).status, 404);
       const n = subEvents.length;
@@ -665,6 +678,22 @@ describe('payments through Stripe', () => {
       assert.equal(calls.length, 3);
       assert.equal(new Set(calls.map((r) => r.key)).size, 1);
       assert.equal(calls[0]!.key, `plinth_checkout_${c.orderId}`);
+    });
+
+    it('a price edited between a failed try and the next: a new order at the new amount, never the old order re-priced', async () => {
+      const prod = await s.admin.collection('products').create({ name: 'Lamp', active: true });
+      const lamp = (await s.admin.collection('prices').create({ product: prod.id, amount: 4000, currency: 'usd', active: true })).id;
+      stripe.fail(3, 500);
+      assert.equal((await post(bob, '/api/payments/checkout', { items: [{ price: lamp }] })).status, 502);
+      await s.admin.collection('prices').update(lamp, { amount: 4500 });
+      const ok = await paidSession(bob, [{ price: lamp }]);
+      const o = await order(ok.orderId);
+      assert.equal(o.amountTotal, 4500);
+      assert.equal(stripe.sessions.get(ok.sessionId)!.line_items_params[0].price_data.unit_amount, '4500');
+      const old = (await s.admin.collection('orders').getFullList({ filter: `amountTotal = 4000 && user = "${o.user}"` })) as Obj[];
+      assert.equal(old.length, 1);
+      assert.notEqual(old[0]!.id, ok.orderId);
+      assert.equal(old[0]!.sessionId, '');
     });
 
     it('Stripe failing on every retry: 502, the order stays pending with the error; the next try makes the session', async () => {
