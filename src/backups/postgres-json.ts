@@ -20,12 +20,13 @@ import { CollectionStore, createInternalTables } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
 import { ident, openDatabase, sql } from '../db/index.js';
 import { HookBus } from '../hooks/index.js';
+import { createPaymentTables } from '../payments/schema.js';
 import { BadArchiveError } from './zip.js';
 
 export const PG_TABLES_DIR = 'postgres_tables';
 const MANIFEST = '_manifest.json';
 /** Tables outside the collections that belong to an instance (per-node or throw-away ones are left out). */
-const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys'];
+const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys', '_paymentEvents', '_paymentCustomers'];
 const ROWS_PER_INSERT = 500;
 
 interface Manifest {
@@ -96,6 +97,7 @@ export async function restoreJson(url: string, dir: string, dataDir: string): Pr
       await createInternalTables(tx);
       await ensureTotpTable(tx);
       await ensureApiKeyTable(tx);
+      await createPaymentTables(tx);
       const expected = manifest.tables.find((t) => t.name === '_collections')?.rows;
       if ((await loadTable(tx, dir, '_collections')) !== expected) throw new BadArchiveError('Row count mismatch in "_collections". Nothing was committed.');
       const store = new CollectionStore(tx as unknown as Database, new HookBus());
