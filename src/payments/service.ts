@@ -613,7 +613,7 @@ export class PaymentService {
         const change = orderTransition(o, event.transition, event);
         return change ? { ...facts, ...change.patch } : facts;
       },
-      (o) => orderTransitionHook(o, event.transition, event),
+      () => orderTransitionHook(event.transition),
       providerEvent,
     );
   }
@@ -948,8 +948,9 @@ function orderTransition(
   }
 }
 
-function orderTransitionHook(o: RecordData, t: OrderTransition, event: { type: string }): HookName | null {
-  if (t === 'paid' || t === 'dispute_won') return t === 'paid' ? 'onPaymentSucceeded' : null;
+/** Which hook a transition fires (a won dispute only restores the status: no hook). */
+function orderTransitionHook(t: OrderTransition): HookName | null {
+  if (t === 'paid') return 'onPaymentSucceeded';
   if (t === 'failed' || t === 'expired') return 'onPaymentFailed';
   if (t === 'refunded') return 'onPaymentRefunded';
   if (t === 'disputed') return 'onPaymentDisputed';
