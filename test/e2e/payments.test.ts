@@ -190,6 +190,22 @@ describe('payments through Stripe', () => {
       await alice.collection('orders').unsubscribe(c.orderId);
     });
 
+    it('the same event delivered five times at once, and two events about the same payment at once: one transition, one hook', async () => {
+      const c = await paidSession(alice, [{ price: usd2, quantity: 13 }]);
+      const { session, intent } = stripe.pay(c.sessionId);
+      const completed = stripe.event('checkout.session.completed', session);
+      const succeeded = stripe.event('payment_intent.succeeded', intent!);
+      const before = fired.succeeded!.length;
+      const answers = await Promise.all([...Array.from({ length: 5 }, () => stripe.deliver(completed)), stripe.deliver(succeeded)]);
+      assert.ok(
+        answers.every((a) => a.status === 200),
+        JSON.stringify(answers),
+      );
+      assert.equal(answers.slice(0, 5).filter((a) => a.body.duplicate === false).length, 1);
+      assert.equal(fired.succeeded!.length, before + 1);
+      assert.equal((await order(c.orderId)).status, 'paid');
+    });
+
     it('users see only their own orders; nobody writes them through the records API', async () => {
       const mine = await alice.collection('orders').getFullList();
       assert.ok(mine.length > 0 && mine.every((o) => o.user === aliceId));
