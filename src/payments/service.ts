@@ -31,10 +31,8 @@ import { isSuperuser, type AuthState, type RequestInfo } from '../rules/request-
 import type { Settings, SettingsStore } from '../settings/index.js';
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
-import type { SecretBox } from '../util/secret-box.js';
 import type { LineItem, OrderTransition, PaymentProvider, ProviderEvent, SubscriptionState } from './provider.js';
 import { createPaymentTables, ensurePaymentCollections, lockRow, ORDERS, PRICES, PRODUCTS, SUBSCRIPTIONS, type OrderStatus } from './schema.js';
-import { stripeSecrets } from './secrets.js';
 import { StripeProvider, type StripeOptions } from './stripe.js';
 
 export interface PaymentsOptions {
@@ -49,7 +47,6 @@ export interface PaymentDeps {
   writer: RecordWriter;
   hooks: HookBus;
   settings: SettingsStore;
-  box: () => SecretBox;
   logger: Logger;
 }
 
@@ -70,16 +67,13 @@ interface CheckoutInput {
 }
 
 export class PaymentService {
-  readonly secrets: ReturnType<typeof stripeSecrets>;
   private providerCache: { key: string; provider: PaymentProvider } | null = null;
   private ensuring: Promise<void> | null = null;
 
   constructor(
     private readonly deps: PaymentDeps,
     private readonly options: PaymentsOptions = {},
-  ) {
-    this.secrets = stripeSecrets(deps.box);
-  }
+  ) {}
 
   /** Internal tables at start; the collections now if payments are enabled, else when they get enabled. */
   async init(): Promise<void> {
@@ -130,16 +124,9 @@ export class PaymentService {
     if (requireEnabled && !cfg.enabled) throw new AppError('payments_not_configured', 'Payments are not enabled (settings payments.stripe.enabled).');
     if (cfg.secretKey === '') throw new AppError('payments_not_configured', 'The Stripe secret key is not set (settings payments.stripe.secretKey).');
     const cacheKey = `${cfg.secretKey}\0${cfg.webhookSecret}`;
+    // The secrets are plain text in memory; the settings store seals them at rest (SECRET_PATHS, docs/security.md).
     if (this.providerCache?.key !== cacheKey) {
-      let secretKey: string;
-      let webhookSecret: string;
-      try {
-        secretKey = this.secrets.open(cfg.secretKey);
-        webhookSecret = this.secrets.open(cfg.webhookSecret);
-      } catch (err) {
-        throw new AppError('payments_not_configured', `The stored Stripe secrets cannot be opened: ${(err as Error).message}`, {}, { cause: err });
-      }
-      this.providerCache = { key: cacheKey, provider: new StripeProvider(secretKey, webhookSecret ? [webhookSecret] : [], this.options.stripe) };
+      this.providerCache = { key: cacheKey, provider: new StripeProvider(cfg.secretKey, cfg.webhookSecret ? [cfg.webhookSecret] : [], this.options.stripe) };
     }
     return this.providerCache.provider;
   }

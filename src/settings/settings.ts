@@ -60,7 +60,7 @@ export interface Settings {
   payments: { stripe: StripeSettings };
 }
 
-/** `payments.stripe`: the secret key and the webhook secret are write-only and sealed at rest (src/payments/secrets.ts). */
+/** `payments.stripe`: the secret key and the webhook secret are write-only and encrypted at rest (SECRET_PATHS). */
 export interface StripeSettings {
   enabled: boolean;
   secretKey: string;
@@ -101,8 +101,11 @@ export function defaultSettings(): Settings {
   };
 }
 
-/** Paths of write-only values. */
-const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
+/**
+ * THE list of secret settings, one line each: write-only (GET never returns them; an empty PATCH value keeps
+ * the stored one) and encrypted at rest in the settings row (settings/index.ts, docs/security.md).
+ */
+export const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
   ['smtp', 'password'],
   ['s3', 'secret'],
   ['backups', 's3', 'secret'],
@@ -269,6 +272,11 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
       'validation_invalid_value',
       `Must be lower-case ISO 4217 codes such as "usd" (got "${badCurrency.slice(0, 20)}")`,
     );
+  // A publishable key pasted as the secret key (or the other way round) is the classic mistake: refused here.
+  if (stripe.secretKey !== '' && !/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(stripe.secretKey))
+    setError(errors, ['payments', 'stripe', 'secretKey'], 'validation_invalid_value', 'Must be a secret or restricted key (sk_test_…, sk_live_…, rk_…)');
+  if (stripe.webhookSecret !== '' && !/^whsec_[A-Za-z0-9_+/=-]+$/.test(stripe.webhookSecret))
+    setError(errors, ['payments', 'stripe', 'webhookSecret'], 'validation_invalid_value', 'Must be a webhook signing secret (whsec_…)');
   if (stripe.publishableKey !== '' && !/^pk_(test|live)_\w+$/.test(stripe.publishableKey))
     setError(errors, ['payments', 'stripe', 'publishableKey'], 'validation_invalid_value', 'Must be a publishable key (pk_test_… or pk_live_…)');
   if (stripe.enabled) {

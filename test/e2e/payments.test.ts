@@ -14,6 +14,7 @@ import { eventually } from '../helpers/webhook-receiver.js';
 import { STANDIN_SECRET_KEY, STANDIN_WEBHOOK_SECRET, StripeStandin, type Obj } from '../helpers/stripe-standin.js';
 import type { PaymentEvent, SubscriptionChangeEvent } from '../../src/hooks/index.js';
 import { sql } from '../../src/db/sql.js';
+import { SecretBox } from '../../src/util/secret-box.js';
 
 (globalThis as Record<string, unknown>).EventSource = EventSource;
 
@@ -104,7 +105,8 @@ describe('payments through Stripe', () => {
       assert.equal('webhookSecret' in got.payments.stripe, false);
       const row = await s.app.db.get<{ value: string }>(sql`SELECT value FROM _params WHERE id = 'settings'`);
       assert.ok(row && !row.value.includes(STANDIN_SECRET_KEY) && !row.value.includes(STANDIN_WEBHOOK_SECRET), 'plain secrets in the settings row');
-      assert.match(JSON.parse(row.value).payments.stripe.secretKey, /^pse1:/);
+      assert.ok(SecretBox.isSealed(JSON.parse(row.value).payments.stripe.secretKey), 'sealed at rest');
+      assert.ok(SecretBox.isSealed(JSON.parse(row.value).payments.stripe.webhookSecret), 'sealed at rest');
       await s.admin.settings.update({ payments: { stripe: { cancelUrl: 'http://shop.example.com/cart' } } });
       const test = await post(s.admin, '/api/payments/stripe/test', {});
       assert.equal(test.status, 200, JSON.stringify(test.body));
