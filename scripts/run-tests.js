@@ -20,6 +20,7 @@ const BROWSER_TESTS = [
   'admin-ui-backups.test.js',
   'admin-webhooks.test.js',
   'admin-api-reference-ui.test.js',
+  'payments-browser.test.js',
 ];
 const ALONE_TESTS = ['package.test.js'];
 

@@ -30,6 +30,7 @@ import { createLogger } from './util/logger.js';
 import { DEFAULT_KEY_ENV, SecretBox, SecretKeyError } from './util/secret-box.js';
 import { resealSecrets } from './secrets/index.js';
 import { WebhookService, type WebhookOptions } from './webhooks/index.js';
+import { PaymentService, type PaymentsOptions } from './payments/index.js';
 
 export interface AppConfig {
   /** Data directory (SQLite file `data.db` lives here). */
@@ -64,6 +65,8 @@ export interface AppConfig {
    * still log those users in; argon2id otherwise. See docs/migrating-from-pocketbase.md.
    */
   passwordHash?: 'auto' | PasswordAlgorithm;
+  /** Payments tuning: where the Stripe SDK connects (`stripe.apiBase`, for stripe-mock or a local stand-in), timeouts, retries. */
+  payments?: PaymentsOptions;
   logger?: Logger;
 }
 
@@ -142,18 +145,24 @@ export class App {
   readonly backups: BackupService;
   /** Signed outbound webhooks with guaranteed delivery, and verified inbound ones (see webhooks/, docs/webhooks.md). */
   readonly webhooks: WebhookService;
+  /** Checkout, refunds, subscriptions and the provider webhook (see payments/, docs/payments.md). */
+  readonly payments: PaymentService;
   private secretBox: SecretBox | null = null;
   /** How many stored secrets `open` re-encrypted (plain text, or sealed with an older key). */
   secretsResealedAtStart = 0;
 
   private constructor(
     readonly config: Required<
-      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'encryptionEnv' | 'passwordHash'>
+      Omit<
+        AppConfig,
+        'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'encryptionEnv' | 'passwordHash' | 'payments'
+      >
     > & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
     webhookOptions: WebhookOptions = {},
+    paymentsOptions: PaymentsOptions = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
@@ -190,6 +199,18 @@ export class App {
       },
       webhookOptions,
     );
+    this.payments = new PaymentService(
+      {
+        db,
+        collections: this.collections,
+        reader: this.reader,
+        writer: this.writer,
+        hooks: this.hooks,
+        settings: this.settings,
+        logger,
+      },
+      paymentsOptions,
+    );
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -222,7 +243,7 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger, config.jobs, config.webhooks);
+    const app = new App(full, db, logger, config.jobs, config.webhooks, config.payments);
     try {
       // Nodes of a cluster starting together set the database up one at a time (tables, system collections,
       // migrations): CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE.
@@ -285,6 +306,7 @@ export class App {
     await this.cron.init();
     await this.jobs.init();
     await this.webhooks.init();
+    await this.payments.init();
     // PocketBase's built-in jobs (request logs are per node and clean themselves up: logs/log-store.ts).
     // PocketBase's built-in jobs, under its ids and schedules (request logs are per node and also clean
     // themselves up: logs/log-store.ts; `__pbDBOptimize__` is PRAGMA optimize on SQLite, ANALYZE on PostgreSQL).
@@ -298,6 +320,7 @@ export class App {
       await this.cron.prune();
       await this.jobs.prune();
       await this.webhooks.prune();
+      await this.payments.prune();
       await this.sharedCounters?.prune();
     });
     this.backups.init();

@@ -23,10 +23,12 @@ export type {
   CollectionChangeEvent,
   MailerMessage,
   MailerSendEvent,
+  PaymentEvent,
   RecordEnrichEvent,
   RecordEvent,
   ServeEvent,
   SettingsChangeEvent,
+  SubscriptionChangeEvent,
   TerminateEvent,
 } from './hooks/index.js';
 

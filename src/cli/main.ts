@@ -187,6 +187,13 @@ async function serve(argv: string[]): Promise<number> {
   if (flags.indexFallback !== undefined && !['true', 'false'].includes(String(flags.indexFallback))) {
     throw new UsageError('--indexFallback takes true or false.');
   }
+  /** PLINTH_STRIPE_API_BASE points the Stripe SDK at stripe-mock or a local stand-in (docs/payments.md). */
+  const stripeApiBase = () => {
+    const base = process.env.PLINTH_STRIPE_API_BASE;
+    if (base === undefined || base === '') return {};
+    if (!/^https?:\/\/[^/]+\/?$/.test(base)) throw new UsageError(`Invalid PLINTH_STRIPE_API_BASE "${base}": expected http(s)://host:port.`);
+    return { payments: { stripe: { apiBase: base } } };
+  };
   const sqlTimeout = typeof flags.sqlTimeout === 'string' ? Number(flags.sqlTimeout) : undefined;
   if (sqlTimeout !== undefined && !(Number.isFinite(sqlTimeout) && sqlTimeout > 0 && sqlTimeout <= 3600)) {
     throw new UsageError(`Invalid --sqlTimeout "${String(flags.sqlTimeout)}": expected seconds, from 0.1 to 3600.`);
@@ -210,6 +217,7 @@ async function serve(argv: string[]): Promise<number> {
       ...pool,
       ...keys,
       ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
+      ...stripeApiBase(),
       logger,
     });
   /** The app with its hook files loaded (a hook file that fails to load closes the app and fails the start). */

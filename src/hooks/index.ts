@@ -13,6 +13,8 @@
  *   is done per record while no handler is bound.
  * - `onMailerSend` runs around every outgoing mail: a handler may change `event.message`, or cancel the
  *   mail by returning without calling `next()`.
+ * - `onPaymentSucceeded|Failed|Refunded|Disputed` and `onSubscriptionChanged` fire once per payment transition,
+ *   inside the transaction that records it (src/payments/).
  * - `onServe` fires once the HTTP server listens; `onTerminate` when it is shutting down (before the
  *   server and the app close).
  *
@@ -98,6 +100,32 @@ export interface BackupEvent {
   name: string;
 }
 
+/**
+ * A payment transition (docs/payments.md): fired inside the transaction that records the provider's event, once
+ * per transition (a re-delivered or stale event fires nothing). A throwing handler rolls the transition back and
+ * the webhook answers 500, so the provider delivers it again; writes through `e.app` join the transaction.
+ */
+export interface PaymentEvent {
+  tags: readonly string[];
+  /** The `orders` record after the transition. */
+  order: RecordData;
+  /** Its status before. */
+  previousStatus: string;
+  /** The provider event that caused it (null when a Plinth endpoint did, e.g. a refund). */
+  providerEvent: { id: string; type: string } | null;
+  tx?: Executor;
+}
+
+/** A subscription created or changed (status, period, cancel-at-period-end), inside the same kind of transaction. */
+export interface SubscriptionChangeEvent {
+  tags: readonly string[];
+  subscription: RecordData;
+  /** The record before (null when this event created it). */
+  previous: RecordData | null;
+  providerEvent: { id: string; type: string } | null;
+  tx?: Executor;
+}
+
 export class HookBus {
   readonly onRecordCreate = new Hook<RecordEvent>();
   readonly onRecordUpdate = new Hook<RecordEvent>();
@@ -113,6 +141,11 @@ export class HookBus {
   readonly onTerminate = new Hook<TerminateEvent>();
   readonly onBackupCreate = new Hook<BackupEvent>();
   readonly onBackupRestore = new Hook<BackupEvent>();
+  readonly onPaymentSucceeded = new Hook<PaymentEvent>();
+  readonly onPaymentFailed = new Hook<PaymentEvent>();
+  readonly onPaymentRefunded = new Hook<PaymentEvent>();
+  readonly onPaymentDisputed = new Hook<PaymentEvent>();
+  readonly onSubscriptionChanged = new Hook<SubscriptionChangeEvent>();
 
   // Request-level hooks (PocketBase's JSVM names; events in request-events.ts). The routes fire them only when
   // they have handlers: a hook with none costs its route one `length` check.

@@ -33,6 +33,7 @@ import { registerAdminToolRoutes } from './routes/admin-tools.js';
 import { registerCronRoutes } from './routes/crons.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerPaymentRoutes } from './routes/payments.js';
 import { registerLogRoutes, requestLogHook } from './routes/logs.js';
 import { authenticateApiKey, isApiKey } from './routes/api-keys.js';
 import { registerBackupRoutes } from './routes/backups.js';
@@ -269,6 +270,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerMigrationRoutes(server, app);
   registerBackupRoutes(server, app);
   registerWebhookRoutes(server, app);
+  registerPaymentRoutes(server, app);
   registerSqlRoutes(server, app, options.sqlConsole);
   registerOpenApiRoutes(server, app, builtins, options.routes);
   registerInstallRoutes(server, app);

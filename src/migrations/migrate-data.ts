@@ -21,6 +21,7 @@ import { StartupError } from '../errors/index.js';
 import { HookBus } from '../hooks/index.js';
 import { unstorableReason } from '../util/storable-text.js';
 import { createJobsTable } from '../jobs/queue.js';
+import { createPaymentTables } from '../payments/schema.js';
 
 export const MIGRATE_DATA_HELP = `Copy a SQLite instance into an empty PostgreSQL database.
 
@@ -28,7 +29,7 @@ Usage:
   plinth migrate-data --from=./plinth_data --to=postgres://user:password@host:5432/db
 
 Copies the schema, every record (auth records with their password hashes), settings, migration
-history, authenticators, API keys and background jobs, in one transaction, then compares row counts before committing.
+history, authenticators, API keys, background jobs and payment bookkeeping, in one transaction, then compares row counts before committing.
 Refuses a target database that already has tables. Files stay where they are (local or S3).
 
 Flags:
@@ -37,7 +38,7 @@ Flags:
 `;
 
 /** Tables outside the collections that belong to an instance (per-node or throw-away ones are left out). */
-const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys', '_jobs'];
+const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys', '_jobs', '_paymentEvents', '_paymentCustomers'];
 /** Rows per INSERT: well under PostgreSQL's 65,535 bound parameters for any sane column count. */
 const BATCH_PARAMS = 30_000;
 
@@ -104,6 +105,7 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
       await ensureApiKeyTable(tx);
       await createJobsTable(tx, 'postgres');
       await copyStoredKey(tx, options.from);
+      await createPaymentTables(tx);
       // Tables first, then views (which may read any table).
       for (const c of [...collections.filter((c) => c.type !== 'view'), ...collections.filter((c) => c.type === 'view')]) {
         for (const statement of createCollectionDdl(c, pgDb.dialect)) {

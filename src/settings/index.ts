@@ -5,7 +5,16 @@ import type { HookBus } from '../hooks/index.js';
 import { mapSecretPaths, SecretBox } from '../util/secret-box.js';
 import { defaultSettings, mergeSettings, redactSettings, SECRET_PATHS, type Settings } from './settings.js';
 
-export { defaultSettings, mergeSettings, redactSettings, SECRET_PATHS, type Settings, type RateLimitRule, type S3Settings } from './settings.js';
+export {
+  defaultSettings,
+  mergeSettings,
+  redactSettings,
+  SECRET_PATHS,
+  type Settings,
+  type RateLimitRule,
+  type S3Settings,
+  type StripeSettings,
+} from './settings.js';
 
 const SETTINGS_KEY = 'settings';
 

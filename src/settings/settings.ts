@@ -56,6 +56,21 @@ export interface Settings {
     /** Exceptions to the SSRF guard: host names (`*.example.com` for subdomains), IP addresses or CIDR subnets. */
     allowedHosts: string[];
   };
+  /** Plinth's addition: payments (docs/payments.md). */
+  payments: { stripe: StripeSettings };
+}
+
+/** `payments.stripe`: the secret key and the webhook secret are write-only and encrypted at rest (SECRET_PATHS). */
+export interface StripeSettings {
+  enabled: boolean;
+  secretKey: string;
+  webhookSecret: string;
+  publishableKey: string;
+  /** Where Checkout sends the buyer back; `{CHECKOUT_SESSION_ID}` is replaced by Stripe. Empty: the app URL. */
+  successUrl: string;
+  cancelUrl: string;
+  /** Lower-case ISO 4217 codes a price may use; a price in another currency is refused at checkout. */
+  currencies: string[];
 }
 
 /**
@@ -80,6 +95,9 @@ export function defaultSettings(): Settings {
     logs: { maxDays: 5, minLevel: 0, logIP: true, logAuthId: false },
     superuserIPs: [],
     outbound: { allowedHosts: [] },
+    payments: {
+      stripe: { enabled: false, secretKey: '', webhookSecret: '', publishableKey: '', successUrl: '', cancelUrl: '', currencies: [] },
+    },
   };
 }
 
@@ -91,6 +109,8 @@ export const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
   ['smtp', 'password'],
   ['s3', 'secret'],
   ['backups', 's3', 'secret'],
+  ['payments', 'stripe', 'secretKey'],
+  ['payments', 'stripe', 'webhookSecret'],
 ];
 
 /** A copy safe to send to clients: secrets removed (PocketBase omits them). */
@@ -239,6 +259,33 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
   }
   const badHost = s.outbound.allowedHosts.map(allowedHostError).find((p) => p !== null);
   if (badHost) setError(errors, ['outbound', 'allowedHosts'], 'validation_invalid_value', `Must be host names, IP addresses or subnets: ${badHost}`);
+  const stripe = s.payments.stripe;
+  for (const key of ['successUrl', 'cancelUrl'] as const) {
+    if (stripe[key] !== '' && !isHttpUrl(stripe[key].replace('{CHECKOUT_SESSION_ID}', 'x')))
+      setError(errors, ['payments', 'stripe', key], 'validation_invalid_url', 'Must be an http(s) URL');
+  }
+  const badCurrency = stripe.currencies.find((c) => !/^[a-z]{3}$/.test(c));
+  if (badCurrency !== undefined)
+    setError(
+      errors,
+      ['payments', 'stripe', 'currencies'],
+      'validation_invalid_value',
+      `Must be lower-case ISO 4217 codes such as "usd" (got "${badCurrency.slice(0, 20)}")`,
+    );
+  // A publishable key pasted as the secret key (or the other way round) is the classic mistake: refused here.
+  if (stripe.secretKey !== '' && !/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(stripe.secretKey))
+    setError(errors, ['payments', 'stripe', 'secretKey'], 'validation_invalid_value', 'Must be a secret or restricted key (sk_test_…, sk_live_…, rk_…)');
+  if (stripe.webhookSecret !== '' && !/^whsec_[A-Za-z0-9_+/=-]+$/.test(stripe.webhookSecret))
+    setError(errors, ['payments', 'stripe', 'webhookSecret'], 'validation_invalid_value', 'Must be a webhook signing secret (whsec_…)');
+  if (stripe.publishableKey !== '' && !/^pk_(test|live)_\w+$/.test(stripe.publishableKey))
+    setError(errors, ['payments', 'stripe', 'publishableKey'], 'validation_invalid_value', 'Must be a publishable key (pk_test_… or pk_live_…)');
+  if (stripe.enabled) {
+    if (stripe.secretKey === '') setError(errors, ['payments', 'stripe', 'secretKey'], 'validation_required', 'Payments need the Stripe secret key');
+    if (stripe.webhookSecret === '')
+      setError(errors, ['payments', 'stripe', 'webhookSecret'], 'validation_required', 'Payments need the webhook signing secret (whsec_…)');
+    if (stripe.currencies.length === 0)
+      setError(errors, ['payments', 'stripe', 'currencies'], 'validation_required', 'List the currencies prices may use, e.g. ["usd"]');
+  }
   for (const h of s.trustedProxy.headers) {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(h)) setError(errors, ['trustedProxy', 'headers'], 'validation_invalid_value', `Invalid header name "${h.slice(0, 100)}"`);
   }

@@ -28,7 +28,18 @@ import { buildPocketBaseDataDir, DEFINITIONS, PB, PB_INDEX_REGEX, PNG, pocketBas
 import { run as importPocketBase } from '../../src/migrations/import-pocketbase.js';
 
 /** Tables Plinth adds to a PocketBase data.db (docs/migrating-from-pocketbase.md lists the same). */
-export const PLINTH_TABLES = ['_apiKeys', '_cronRuns', '_jobs', '_totp', '_webhookAttempts', '_webhookInbound', '_webhookMessages', '_webhooks'];
+export const PLINTH_TABLES = [
+  '_apiKeys',
+  '_cronRuns',
+  '_jobs',
+  '_paymentCustomers',
+  '_paymentEvents',
+  '_totp',
+  '_webhookAttempts',
+  '_webhookInbound',
+  '_webhookMessages',
+  '_webhooks',
+];
 
 type SchemaRow = ReturnType<typeof schemaOf>[number];
 

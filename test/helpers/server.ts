@@ -11,6 +11,7 @@ import PocketBase from 'pocketbase';
 import { App, type AppConfig } from '../../src/app.js';
 import type { QueueTuning } from '../../src/jobs/index.js';
 import type { WebhookOptions } from '../../src/webhooks/index.js';
+import type { PaymentsOptions } from '../../src/payments/index.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
@@ -108,6 +109,8 @@ export async function startServer(
     routes?: ServerOptions['routes'];
     hookTimeout?: number;
     webhooks?: WebhookOptions;
+    /** Payments tuning (where the Stripe SDK connects: a stand-in, test/helpers/stripe-standin.ts). */
+    payments?: PaymentsOptions;
     /** Other server options (public dir, SQL console, …). */
     server?: Omit<ServerOptions, 'bodyLimit'>;
   } = {},
@@ -120,6 +123,7 @@ export async function startServer(
     ...(opts.jobs ? { jobs: opts.jobs } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
+    ...(opts.payments ? { payments: opts.payments } : {}),
   });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
