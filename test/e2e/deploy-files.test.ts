@@ -274,8 +274,8 @@ describe('deployment files', () => {
   it('systemd-analyze verifies the unit and rates its exposure low', (t) => {
     const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
     if (probe.status !== 0) {
-      // The structural test above still ran; a machine without systemd has nothing more to say.
-      t.diagnostic('systemd-analyze is not installed: checked the unit structurally only');
+      // The structural test above still ran; reported as skipped, not passed.
+      t.skip('systemd-analyze is not installed: checked the unit structurally only');
       return;
     }
     // The unit names /opt/plinth; point it at this checkout so the ExecStart check finds a real file.
