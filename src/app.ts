@@ -14,8 +14,9 @@ import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, 
 import { FileService } from './files/index.js';
 import { JobQueue, Scheduler, type QueueTuning } from './jobs/index.js';
 import { HookBus } from './hooks/index.js';
-import { LogStore } from './logs/log-store.js';
+import { LOG_LEVEL, LogStore } from './logs/log-store.js';
 import { Mailer } from './mail/index.js';
+import { Metrics, type MetricsOptions } from './metrics/index.js';
 import { HttpClient } from './outbound/index.js';
 import { RealtimeService } from './realtime/index.js';
 import { RecordReader } from './records/query.js';
@@ -60,6 +61,11 @@ export interface AppConfig {
    * still log those users in; argon2id otherwise. See docs/migrating-from-pocketbase.md.
    */
   passwordHash?: 'auto' | PasswordAlgorithm;
+  /**
+   * Prometheus metrics at `/api/metrics` (default on; `enabled: false` takes them off the request path) and
+   * the slow-query log (`slowQueryMs`, default 500; negative = off). See docs/operations.md.
+   */
+  metrics?: MetricsOptions;
   logger?: Logger;
 }
 
@@ -135,16 +141,19 @@ export class App {
   readonly backups: BackupService;
   /** Signed outbound webhooks with guaranteed delivery, and verified inbound ones (see webhooks/, docs/webhooks.md). */
   readonly webhooks: WebhookService;
+  /** Prometheus metrics and the slow-query log (see metrics/index.ts, docs/operations.md). */
+  readonly metrics: Metrics;
   private secretBox: SecretBox | null = null;
 
   private constructor(
     readonly config: Required<
-      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash'>
+      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash' | 'metrics'>
     > & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
     jobTuning: QueueTuning = {},
     webhookOptions: WebhookOptions = {},
+    metricsOptions: MetricsOptions = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
@@ -181,6 +190,17 @@ export class App {
       },
       webhookOptions,
     );
+    this.metrics = new Metrics(
+      {
+        db,
+        jobs: this.jobs,
+        webhooks: this.webhooks,
+        realtime: this.realtime,
+        logger,
+        slowQuerySink: (entry) => this.logs.add(LOG_LEVEL.warn, `Slow query (${entry.ms} ms)`, { type: 'slowQuery', ...entry }),
+      },
+      metricsOptions,
+    );
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -213,7 +233,7 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger, config.jobs, config.webhooks);
+    const app = new App(full, db, logger, config.jobs, config.webhooks, config.metrics);
     try {
       app.secretBox = await SecretBox.load(
         db,

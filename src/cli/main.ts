@@ -17,6 +17,7 @@ import { parseCommand, UsageError, type CommandSpec } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
 import { installProcessGuards, loadHooks, type HooksLoader } from '../extend/index.js';
 import type { ApplyRestore } from '../backups/index.js';
+import type { MetricsOptions } from '../metrics/index.js';
 import { listMigrationFiles, migrationStatus } from '../migrations/migrations.js';
 import { bindPort, listenHandle, showAddress, systemErrorLine } from './startup.js';
 
@@ -44,7 +45,7 @@ const SERVE_HELP = `Start the web server.
 
 Usage:
   plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
-               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS]
+               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS] [--metrics=false] [--slowQueryMs=MS]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -60,6 +61,8 @@ Flags:
   --indexFallback  Answer a missing path under / with index.html (SPA; true or false)  default true
   --sqlWrite       Let the SQL console (POST /api/sql) run writes; read-only without it
   --sqlTimeout     The SQL console's time limit in seconds             default 10
+  --metrics        Prometheus metrics at /api/metrics (true or false)  default true
+  --slowQueryMs    Log statements taking at least this many ms (0: all; off: none)  default 500
   -h, --help       Show this help
 `;
 
@@ -93,6 +96,8 @@ export const COMMANDS = {
       indexFallback: 'string',
       sqlWrite: 'boolean',
       sqlTimeout: 'string',
+      metrics: 'string',
+      slowQueryMs: 'string',
     },
   },
   superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 3 },
@@ -128,6 +133,19 @@ function poolSize(flags: Flags): { poolSize?: number } {
   return { poolSize: Number(raw) };
 }
 
+/** `--metrics=true|false` and `--slowQueryMs=N|off` (docs/operations.md). */
+function metricsOptions(flags: Flags): MetricsOptions {
+  if (flags.metrics !== undefined && !['true', 'false'].includes(String(flags.metrics))) throw new UsageError('--metrics takes true or false.');
+  const out: MetricsOptions = { enabled: flags.metrics !== 'false' };
+  const slow = flags.slowQueryMs;
+  if (typeof slow === 'string') {
+    if (slow === 'off') out.slowQueryMs = -1;
+    else if (/^\d{1,7}$/.test(slow)) out.slowQueryMs = Number(slow);
+    else throw new UsageError(`Invalid --slowQueryMs "${slow}": expected milliseconds (0 logs every statement) or off.`);
+  }
+  return out;
+}
+
 function parseHttp(value: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
@@ -159,6 +177,7 @@ async function serve(argv: string[]): Promise<number> {
     throw new UsageError(`Invalid --sqlTimeout "${String(flags.sqlTimeout)}": expected seconds, from 0.1 to 3600.`);
   }
   const pool = poolSize(flags);
+  const metrics = metricsOptions(flags);
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
   const bound = await bindPort(host, wanted);
   const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
@@ -170,6 +189,7 @@ async function serve(argv: string[]): Promise<number> {
       automigrate: flags.automigrate !== 'false',
       ...databaseUrl(flags),
       ...pool,
+      metrics,
       ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
       logger,
     });
