@@ -14,6 +14,8 @@ import { newRequestId, REQUEST_ID_HEADER } from './request-id.js';
 /** The headers every answer carries (server.ts sends them from its onRequest hook for routed requests). */
 export const DEFAULT_HEADERS = {
   'access-control-allow-origin': '*',
+  // So a browser app on another origin can read the answer's X-Request-Id (request-id.ts).
+  'access-control-expose-headers': 'X-Request-Id',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'SAMEORIGIN',
   'x-xss-protection': '1; mode=block',

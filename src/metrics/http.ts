@@ -26,9 +26,12 @@ export class RequestMetrics {
     this.started++;
   }
 
-  /** Called once per request as its answer is sent (or, for a stream, as it starts), with the onRequest time. */
+  /**
+   * Called once per request as its answer is sent (or, for a stream, as it starts), with the onRequest time; 0
+   * for an answer given before onRequest ran (a URL the router refused), which was never counted as started.
+   */
   finish(route: string, method: string, status: number, startedAt: number): void {
-    this.finished++;
+    if (startedAt > 0) this.finished++;
     let byMethod = this.byRoute.get(route);
     if (byMethod === undefined) this.byRoute.set(route, (byMethod = new Map()));
     let byStatus = byMethod.get(method);

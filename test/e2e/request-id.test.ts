@@ -47,6 +47,7 @@ describe('request ids', () => {
       const res = await s.fetch(path);
       const id = res.headers.get('x-request-id') ?? '';
       assert.match(id, GENERATED, `${path} → ${res.status}`);
+      assert.equal(res.headers.get('access-control-expose-headers'), 'X-Request-Id', 'readable by browser apps on other origins');
       ids.add(id);
     }
     assert.equal(ids.size, 5);
