@@ -228,14 +228,17 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 // --- small helpers -------------------------------------------------------------------------
 
-/** Ready = the port answers HTTP at all (GET /api/health; any status counts). */
+/**
+ * Ready = the port answers GET /api/health with anything but 503 (Plinth binds its port first and answers 503
+ * "starting" until it has opened the database; the baselines answer whatever they answer).
+ */
 async function waitReady(child, port) {
   const deadline = Date.now() + config.startupTimeoutMs;
   for (;;) {
     assertAlive(child);
     try {
-      await request(port, 'GET', '/api/health', { timeoutMs: 1000 });
-      return;
+      const res = await request(port, 'GET', '/api/health', { timeoutMs: 1000 });
+      if (res.status !== 503) return;
     } catch {
       // not listening yet
     }
