@@ -2,7 +2,7 @@
  * GET /api/metrics: who may scrape (superuser, metrics token, IP allow-list; 401/403 otherwise), and values that
  * follow known traffic, read back with a real Prometheus text parser: request counts per route pattern and
  * status, a 404, rate-limit refusals, a job failure, realtime clients and messages, database statements and
- * connection gauges per dialect. With --metrics=false the route is gone and nothing is observed.
+ * connection gauges per dialect, webhook deliveries by outcome. With --metrics=false the route is gone and nothing is observed.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTestApp, serveApp, startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
 import { Scrape } from '../helpers/prometheus.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const VIEW_ROUTE = '/api/collections/:collection/records/:id';
 const TOKEN = 'metrics-token-0123456789abcdef';
@@ -212,6 +213,52 @@ describe('metrics turned off (--metrics=false)', () => {
     } finally {
       await served.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('metrics: webhook deliveries', () => {
+  it('counts delivery attempts by outcome: a 2xx is delivered, a 500 failed', async () => {
+    const receiver = await startReceiver((req, res) => {
+      res.statusCode = req.url === '/fail' ? 500 : 200;
+      res.end('ok');
+    });
+    const s = await startServer({ settings: { outbound: { allowedHosts: ['127.0.0.1'] } }, jobs: { pollMs: 50 }, webhooks: { scheduleMs: [0] } });
+    try {
+      await s.admin.collections.create({ name: 'notes', type: 'base', fields: [{ name: 't', type: 'text' }], createRule: '' });
+      for (const path of ['/ok', '/fail']) {
+        const res = await s.fetch('/api/webhooks', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: s.admin.authStore.token },
+          body: JSON.stringify({ url: `${receiver.url}${path}`, events: ['notes.create'] }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      }
+      await s.client().collection('notes').create({ t: 'hook me' });
+      await receiver.waitFor(2, 10_000);
+      const read = async () => new Scrape(await (await s.fetch('/api/metrics', { headers: { authorization: s.admin.authStore.token } })).text());
+      const deadline = Date.now() + 10_000;
+      let now = await read();
+      while (
+        now.value('plinth_webhook_deliveries_total', { outcome: 'failed' }) < 1 ||
+        now.value('plinth_webhook_deliveries_total', { outcome: 'delivered' }) < 1
+      ) {
+        assert.ok(
+          Date.now() < deadline,
+          now.text
+            .split('\n')
+            .filter((l) => l.startsWith('plinth_webhook'))
+            .join('\n'),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        now = await read();
+      }
+      assert.equal(now.value('plinth_webhook_deliveries_total', { outcome: 'delivered' }), 1);
+      assert.equal(now.value('plinth_webhook_deliveries_total', { outcome: 'failed' }), 1);
+      assert.equal(now.value('plinth_webhook_deliveries_total', { outcome: 'dropped' }), 0);
+    } finally {
+      await s.close();
+      await receiver.close();
     }
   });
 });
