@@ -66,6 +66,9 @@ describe('plinth CLI', () => {
       ['migrate-data', `--from=${dir}/d0`],
       ['serve', '--poolSize=0'],
       ['serve', '--poolSize=lots'],
+      ['serve', '--metrics=maybe'],
+      ['serve', '--slowQueryMs=fast'],
+      ['serve', '--slowQueryMs=-5'],
       // stray positionals, unknown short flags, values for boolean flags
       ['serve', 'extra'],
       ['serve', '-x'],
