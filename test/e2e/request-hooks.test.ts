@@ -143,7 +143,12 @@ describe('request hooks', () => {
     });
     assert.equal(res.status, 500);
     const body = await res.json();
-    assert.deepEqual(body, { data: {}, message: 'Something went wrong while processing your request.', status: 500, requestId: res.headers.get('x-request-id') });
+    assert.deepEqual(body, {
+      data: {},
+      message: 'Something went wrong while processing your request.',
+      status: 500,
+      requestId: res.headers.get('x-request-id'),
+    });
     await assert.rejects(s.client().collection('posts').delete(rec.id), (e: ClientResponseError) => {
       assert.equal(e.status, 400);
       assert.equal(e.response.data.id.code, 'validation_friday');
