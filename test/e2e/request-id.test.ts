@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { pino } from 'pino';
+import { ClientResponseError } from 'pocketbase';
 import { RouteRegistry } from '../../src/http/custom-routes.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -92,6 +93,14 @@ describe('request ids', () => {
     assert.equal(body.status, 500);
     const line = logs.find((l) => l.msg === 'request failed');
     assert.equal(line?.requestId, 'explode-1');
+    // The pocketbase SDK reads the envelope as before and keeps the extra key in err.response.
+    await assert.rejects(s.client().send('/api/test/explode', { headers: { 'x-request-id': 'explode-sdk' } }), (err: ClientResponseError) => {
+      assert.ok(err instanceof ClientResponseError);
+      assert.equal(err.status, 500);
+      assert.equal(err.message, 'Something went wrong while processing your request.');
+      assert.deepEqual(err.response, { data: {}, message: 'Something went wrong while processing your request.', status: 500, requestId: 'explode-sdk' });
+      return true;
+    });
     const missing = await s.fetch('/api/collections/nope/records', { headers: { 'x-request-id': 'missing-1' } });
     assert.equal(missing.status, 404);
     assert.deepEqual(Object.keys((await missing.json()) as object), ['data', 'message', 'status']);
