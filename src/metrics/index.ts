@@ -18,6 +18,7 @@ import { RequestMetrics } from './http.js';
 import { SlowQueryLog, type SlowQueryEntry } from './slow-queries.js';
 
 export { RequestMetrics } from './http.js';
+export { HistogramFamily, ScrapedFamily, type RegistryMetric } from './families.js';
 export { SlowQueryLog, type SlowQueryEntry } from './slow-queries.js';
 
 /** Statement latency buckets (seconds): from 50 µs (a SQLite primary-key read) to 5 s. */
@@ -90,7 +91,8 @@ export class Metrics {
   readonly slowQueries: SlowQueryLog | null;
   private readonly dbDuration: HistogramFamily;
   private readonly byKind: Record<StatementKind, HistogramChild>;
-  private registry: { metrics(): Promise<string> } | null = null;
+  private registry: { metrics(): Promise<string>; registerMetric(m: never): void } | null = null;
+  private readonly extra: RegistryMetric[] = [];
 
   constructor(
     private readonly sources: MetricsSources,
@@ -124,6 +126,15 @@ export class Metrics {
     }
   }
 
+  /**
+   * Adds a metric another part of Plinth keeps (e.g. traces dropped by an exporter), read when scraped:
+   * `app.metrics.add(new ScrapedFamily('plinth_x_total', 'What it counts.', 'counter', () => [[{}, n]]))`.
+   */
+  add(metric: RegistryMetric): void {
+    this.extra.push(metric);
+    this.registry?.registerMetric(metric as never);
+  }
+
   /** Marks the current request for the slow-query log (server.ts onRequest). */
   enterRequest(requestId: string): void {
     this.slowQueries?.enter(requestId);
@@ -134,7 +145,7 @@ export class Metrics {
     const prom = await import('prom-client');
     if (!this.registry) {
       const registry = new prom.Registry();
-      for (const m of this.families(server)) registry.registerMetric(m as never);
+      for (const m of [...this.families(server), ...this.extra]) registry.registerMetric(m as never);
       this.registry = registry;
     }
     const text = (await this.registry.metrics()) + (await processRegistry(prom).metrics());

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTestApp, serveApp, startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
+import { ScrapedFamily } from '../../src/metrics/index.js';
 import { Scrape } from '../helpers/prometheus.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
@@ -84,6 +85,15 @@ describe('metrics', () => {
       await s.admin.settings.update({ metrics: { allowedIps: [] } });
       assert.equal((await s.fetch('/api/metrics')).status, 401);
     });
+  });
+
+  it('another part of Plinth can add a metric of its own, read when scraped', async () => {
+    let dropped = 0;
+    s.app.metrics.add(new ScrapedFamily('plinth_test_dropped_total', 'Things dropped in a test.', 'counter', () => [[{ reason: 'full' }, dropped]]));
+    dropped = 3;
+    assert.equal((await scrape()).value('plinth_test_dropped_total', { reason: 'full' }), 3);
+    dropped = 5;
+    assert.equal((await scrape()).value('plinth_test_dropped_total', { reason: 'full' }), 5);
   });
 
   describe('values after known traffic', () => {
