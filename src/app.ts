@@ -28,7 +28,8 @@ import { enableAutomigrate, migrateUp } from './migrations/migrations.js';
 import type { Logger } from './util/logger.js';
 import type { PasswordAlgorithm } from './auth/passwords.js';
 import { createLogger } from './util/logger.js';
-import { SecretBox } from './util/secret-box.js';
+import { DEFAULT_KEY_ENV, SecretBox, SecretKeyError } from './util/secret-box.js';
+import { resealSecrets } from './secrets/index.js';
 import { WebhookService, type WebhookOptions } from './webhooks/index.js';
 
 export interface AppConfig {
@@ -49,10 +50,13 @@ export interface AppConfig {
   /** Job queue timings (poll interval, lease, retention, shutdown grace); the defaults suit production. */
   jobs?: QueueTuning;
   /**
-   * Key material for secrets at rest (util/secret-box.ts); default `PLINTH_ENCRYPTION_KEY`, else a key file in
-   * the data dir (SQLite) or a key row in the database (PostgreSQL).
+   * The keyring for secrets at rest (util/secret-box.ts, docs/security.md): `id:key,id:key` (newest first) or
+   * one key. Default: the environment variable `encryptionEnv`; without either, a key file in the data dir
+   * (SQLite) or a key row in the database (PostgreSQL).
    */
   encryptionKey?: string;
+  /** The environment variable holding the keyring (PocketBase's `--encryptionEnv`); default PLINTH_ENCRYPTION_KEY. */
+  encryptionEnv?: string;
   /** Webhook delivery tuning (retry schedule, timeout, auto-disable); the defaults are Svix's. */
   webhooks?: WebhookOptions;
   /**
@@ -144,10 +148,15 @@ export class App {
   /** Prometheus metrics and the slow-query log (see metrics/index.ts, docs/operations.md). */
   readonly metrics: Metrics;
   private secretBox: SecretBox | null = null;
+  /** How many stored secrets `open` re-encrypted (plain text, or sealed with an older key). */
+  secretsResealedAtStart = 0;
 
   private constructor(
     readonly config: Required<
-      Omit<AppConfig, 'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'passwordHash' | 'metrics'>
+      Omit<
+        AppConfig,
+        'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'encryptionEnv' | 'passwordHash' | 'metrics'
+      >
     > & { databaseUrl?: string },
     readonly db: Database,
     readonly logger: Logger,
@@ -163,7 +172,7 @@ export class App {
     this.hooks = new HookBus((err, msg) => logger.error({ err }, msg));
     this.collections = new CollectionStore(db, this.hooks);
     this.collections.ruleValidator = (collection, _rule, expr, schema) => validateRule(expr, collection, schema, db.dialect);
-    this.settings = new SettingsStore(db, this.hooks);
+    this.settings = new SettingsStore(db, this.hooks, () => this.box);
     this.reader = new RecordReader(db, this.collections, this.hooks);
     this.files = new FileService(config.dataDir, () => this.settings.get(), logger);
     this.files.bindHooks(this.hooks);
@@ -235,11 +244,14 @@ export class App {
     };
     const app = new App(full, db, logger, config.jobs, config.webhooks, config.metrics);
     try {
-      app.secretBox = await SecretBox.load(
-        db,
-        config.dataDir,
-        config.encryptionKey !== undefined ? { PLINTH_ENCRYPTION_KEY: config.encryptionKey } : process.env,
-      );
+      const keyEnv = config.encryptionEnv ?? DEFAULT_KEY_ENV;
+      app.secretBox = await SecretBox.load(db, config.dataDir, {
+        name: config.encryptionKey !== undefined ? 'AppConfig.encryptionKey' : keyEnv,
+        ...(config.encryptionKey !== undefined ? { value: config.encryptionKey } : {}),
+      }).catch((err: unknown) => {
+        throw err instanceof StartupError ? err : new StartupError((err as Error).message, { cause: err });
+      });
+      app.collections.box = app.secretBox;
       await app.collections.bootstrap().catch((err: unknown) => {
         throw startupFailure(err, `Cannot set up the database in ${config.dataDir}`);
       });
@@ -249,6 +261,11 @@ export class App {
       app.writer.passwordAlgorithm = passwordHash === 'auto' ? (fromPocketBase ? 'bcrypt' : 'argon2id') : passwordHash;
       app.files.local.pocketbaseSidecars = fromPocketBase;
       await app.settings.load();
+      // Every stored secret opens (else a one-line StartupError), and plain or older-key ones are re-sealed.
+      app.secretsResealedAtStart = (await resealSecrets(db, app.secretBox)).resealed;
+      if (app.secretsResealedAtStart > 0) {
+        logger.info({ count: app.secretsResealedAtStart, key: app.secretBox.primaryId }, 'secrets: re-encrypted stored secrets with the current key');
+      }
       await app.auth.init();
       if (config.applyMigrations ?? true) {
         app.migrationsAppliedAtStart = await migrateUp(app, full.migrationsDir).catch((err: unknown) => {
@@ -259,6 +276,7 @@ export class App {
       await app.startCluster();
     } catch (err) {
       await app.close().catch(() => undefined); // nothing left open keeps the process alive
+      if (err instanceof SecretKeyError) throw new StartupError(err.message, { cause: err });
       throw err;
     }
     return app;

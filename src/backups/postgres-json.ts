@@ -25,7 +25,7 @@ import { BadArchiveError } from './zip.js';
 export const PG_TABLES_DIR = 'postgres_tables';
 const MANIFEST = '_manifest.json';
 /** Tables outside the collections that belong to an instance (per-node or throw-away ones are left out). */
-const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys'];
+const INTERNAL_TABLES = ['_collections', '_params', '_migrations', '_totp', '_apiKeys', '_plinthKeys'];
 const ROWS_PER_INSERT = 500;
 
 interface Manifest {
@@ -96,6 +96,8 @@ export async function restoreJson(url: string, dir: string, dataDir: string): Pr
       await createInternalTables(tx);
       await ensureTotpTable(tx);
       await ensureApiKeyTable(tx);
+      // The stored encryption key, so the secrets in `_params` and `_collections` open (util/secret-box.ts).
+      if (names.includes('_plinthKeys')) await tx.run(sql`CREATE TABLE "_plinthKeys" (name TEXT PRIMARY KEY NOT NULL, "key" TEXT NOT NULL)`);
       const expected = manifest.tables.find((t) => t.name === '_collections')?.rows;
       if ((await loadTable(tx, dir, '_collections')) !== expected) throw new BadArchiveError('Row count mismatch in "_collections". Nothing was committed.');
       const store = new CollectionStore(tx as unknown as Database, new HookBus());

@@ -35,6 +35,7 @@ Commands:
   hooks       Type-check the hook files (hooks check)
   backup      Create, list or restore backups (zip of the data; pg_dump on PostgreSQL)
   import-pocketbase  Copy a PocketBase data directory (pb_data) into a new Plinth one
+  secrets     Status, rotation and decryption of the encrypted stored secrets (PLINTH_ENCRYPTION_KEY)
 
 Run "plinth <command> --help" for a command's flags.
 
@@ -45,7 +46,8 @@ const SERVE_HELP = `Start the web server.
 
 Usage:
   plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
-               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS] [--metrics=false] [--slowQueryMs=MS]
+               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS] [--encryptionEnv=VAR] [--metrics=false]
+               [--slowQueryMs=MS]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -61,6 +63,8 @@ Flags:
   --indexFallback  Answer a missing path under / with index.html (SPA; true or false)  default true
   --sqlWrite       Let the SQL console (POST /api/sql) run writes; read-only without it
   --sqlTimeout     The SQL console's time limit in seconds             default 10
+  --encryptionEnv  The environment variable holding the keys that encrypt stored secrets (PocketBase's flag)
+                   default PLINTH_ENCRYPTION_KEY; see docs/security.md
   --metrics        Prometheus metrics at /api/metrics (true or false)  default true
   --slowQueryMs    Log statements taking at least this many ms (0: all; off: none)  default 500
   -h, --help       Show this help
@@ -77,6 +81,7 @@ Flags:
   --dir            Data directory (SQLite file and files)        default ./plinth_data
   --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
   --migrationsDir  Migrations applied first, as serve does       default plinth_migrations beside --dir
+  --encryptionEnv  The environment variable holding the encryption keys  default PLINTH_ENCRYPTION_KEY
 `;
 
 /** Each command's flags (`--help`/`-h` always); each command's help lists all of them (main.test.ts checks). */
@@ -96,12 +101,13 @@ export const COMMANDS = {
       indexFallback: 'string',
       sqlWrite: 'boolean',
       sqlTimeout: 'string',
+      encryptionEnv: 'string',
       metrics: 'string',
       slowQueryMs: 'string',
     },
   },
-  superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 3 },
-  migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string' }, maxPositionals: 2 },
+  superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string', encryptionEnv: 'string' }, maxPositionals: 3 },
+  migrate: { name: 'migrate', flags: { dir: 'string', db: 'string', migrationsDir: 'string', encryptionEnv: 'string' }, maxPositionals: 2 },
   'migrate-data': { name: 'migrate-data', flags: { from: 'string', to: 'string' } },
 } satisfies Record<string, CommandSpec>;
 
@@ -122,6 +128,15 @@ function migrationsDir(flags: Flags): string {
 function databaseUrl(flags: Flags): { databaseUrl?: string } {
   const url = typeof flags.db === 'string' ? flags.db : process.env.PLINTH_DATABASE_URL;
   return url && url !== '' ? { databaseUrl: url } : {};
+}
+
+/** `--encryptionEnv=VAR` (PocketBase's flag): the variable holding the keyring instead of PLINTH_ENCRYPTION_KEY. */
+function encryptionEnv(flags: Flags): { encryptionEnv?: string } {
+  if (typeof flags.encryptionEnv !== 'string') return {};
+  const name = flags.encryptionEnv;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`Invalid --encryptionEnv "${name}": expected an environment variable name.`);
+  if (!process.env[name]) throw new UsageError(`--encryptionEnv=${name}: that environment variable is not set (or empty).`);
+  return { encryptionEnv: name };
 }
 
 /** `--poolSize=N` or PLINTH_DB_POOL_SIZE: PostgreSQL connections per node (default 10). */
@@ -177,6 +192,7 @@ async function serve(argv: string[]): Promise<number> {
     throw new UsageError(`Invalid --sqlTimeout "${String(flags.sqlTimeout)}": expected seconds, from 0.1 to 3600.`);
   }
   const pool = poolSize(flags);
+  const keys = encryptionEnv(flags);
   const metrics = metricsOptions(flags);
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
   const bound = await bindPort(host, wanted);
@@ -189,6 +205,7 @@ async function serve(argv: string[]): Promise<number> {
       automigrate: flags.automigrate !== 'false',
       ...databaseUrl(flags),
       ...pool,
+      ...keys,
       metrics,
       ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
       logger,
@@ -265,6 +282,8 @@ async function serve(argv: string[]): Promise<number> {
   for (const file of fresh.slice(0, 10)) banner += `│    applied ${file}\n`;
   if (fresh.length > 10) banner += `│    … and ${fresh.length - 10} more\n`;
   banner += `└─ Dashboard: ${address}/_/\n`;
+  // Secrets at rest are only as safe as the key's storage: say where it is when it is in the data.
+  if (app.box.source !== 'env') banner += `\n${app.box.describe()}\n`;
   if (!app.mailer.enabled) {
     banner +=
       '\nMail is not configured: verification, password-reset, email-change, OTP and login-alert mails are not sent.\n' +
@@ -311,7 +330,13 @@ async function superuser(argv: string[]): Promise<number> {
   if (!['upsert', 'create', 'delete'].includes(action)) throw new UsageError(`Unknown superuser action "${action}".\n\n${SUPERUSER_HELP}`);
   if (!email || (action !== 'delete' && !password)) throw new UsageError(`Missing arguments.\n\n${SUPERUSER_HELP}`);
   if (action === 'delete' && password !== undefined) throw new UsageError(`"superuser delete" takes only the EMAIL.\n\n${SUPERUSER_HELP}`);
-  const app = await App.open({ dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), ...databaseUrl(flags), logger: createLogger('warn') });
+  const app = await App.open({
+    dataDir: dataDir(flags),
+    migrationsDir: migrationsDir(flags),
+    ...databaseUrl(flags),
+    ...encryptionEnv(flags),
+    logger: createLogger('warn'),
+  });
   try {
     const collection = app.collections.require(SUPERUSERS_COLLECTION_ID);
     const row = await app.db.get<{ id: string }>(sql`SELECT id FROM ${ident(collection.name)} WHERE LOWER(email) = LOWER(${email}) LIMIT 1`);
@@ -341,7 +366,12 @@ async function migrate(argv: string[]): Promise<number> {
     process.stdout.write(MIGRATE_HELP);
     return 0;
   }
-  return runMigrateCommand(positional, { dataDir: dataDir(flags), migrationsDir: migrationsDir(flags), databaseUrl: databaseUrl(flags).databaseUrl });
+  return runMigrateCommand(positional, {
+    dataDir: dataDir(flags),
+    migrationsDir: migrationsDir(flags),
+    databaseUrl: databaseUrl(flags).databaseUrl,
+    ...encryptionEnv(flags),
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -368,6 +398,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../extend/cli.js')).run(rest);
       case 'import-pocketbase':
         return await (await import('../migrations/import-pocketbase.js')).run(rest);
+      case 'secrets':
+        return await (await import('./secrets.js')).run(rest);
       case undefined:
       case 'help':
       case '--help':

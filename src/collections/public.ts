@@ -1,15 +1,10 @@
-/** A collection as clients (and migration files) see it: token secrets and OAuth2 client secrets removed. */
+/** A collection as clients (and migration files) see it: COLLECTION_SECRET_PATHS (token and OAuth2 client secrets) removed. */
+import { deleteSecretPaths } from '../util/secret-box.js';
 import type { Collection } from './model.js';
-
-const TOKEN_KEYS = ['authToken', 'passwordResetToken', 'emailChangeToken', 'verificationToken', 'fileToken'] as const;
+import { COLLECTION_SECRET_PATHS } from './secret-paths.js';
 
 export function publicCollection(c: Collection): Record<string, unknown> {
   const out = structuredClone(c) as unknown as Record<string, unknown>;
-  for (const key of TOKEN_KEYS) {
-    const cfg = out[key] as Record<string, unknown> | undefined;
-    if (cfg) delete cfg.secret;
-  }
-  const oauth2 = out.oauth2 as { providers?: Array<Record<string, unknown>> } | undefined;
-  for (const p of oauth2?.providers ?? []) delete p.clientSecret;
+  deleteSecretPaths(out, COLLECTION_SECRET_PATHS);
   return out;
 }

@@ -12,6 +12,8 @@ import type { Collection, RuleName, SchemaLookup } from './model.js';
 import { systemCollections } from './system-collections.js';
 import { normalizeCollection, validateCollection } from './validate-collection.js';
 import { inferViewFields } from './view-fields.js';
+import { mapSecretPaths, SecretBox } from '../util/secret-box.js';
+import { COLLECTION_SECRET_PATHS } from './secret-paths.js';
 
 /** Columns of `_collections` that hold top-level keys; everything else goes into `options`. */
 const COLUMN_KEYS = [
@@ -68,6 +70,11 @@ export class CollectionStore implements SchemaLookup {
   version = 0;
   /** Set by the rules module at start-up, so rules are checked against the schema when saved. */
   ruleValidator: RuleValidator | null = null;
+  /**
+   * Seals COLLECTION_SECRET_PATHS in stored rows and opens them on load (set by the app before bootstrap).
+   * Without one (tools that only rebuild the schema: restore, migrate-data) rows pass through as stored.
+   */
+  box: SecretBox | null = null;
 
   constructor(
     private readonly db: Database,
@@ -111,7 +118,7 @@ export class CollectionStore implements SchemaLookup {
     const byId = new Map<string, Collection>();
     const byName = new Map<string, Collection>();
     for (const row of rows) {
-      const c = rowToCollection(row);
+      const c = rowToCollection(row, this.box);
       byId.set(c.id, c);
       byName.set(c.name.toLowerCase(), c);
     }
@@ -141,7 +148,7 @@ export class CollectionStore implements SchemaLookup {
       if (after.type === 'view') after.fields = await inferViewFields(tx, after, this);
       for (const stmt of alterCollectionDdl(before, after, this.db.dialect)) await runDdl(tx, stmt);
       await tx.run(sql`DELETE FROM _collections WHERE id = ${before.id}`);
-      await tx.run(insertRow(after));
+      await tx.run(insertRow(after, this.box));
     });
     await this.afterChange({ action: 'update', collection: after, previous: before, tags: [after.id, after.name], source }, exec);
     return this.require(after.id);
@@ -257,7 +264,7 @@ export class CollectionStore implements SchemaLookup {
 
   private async insert(tx: Executor, collection: Collection): Promise<void> {
     for (const stmt of createCollectionDdl(collection, this.db.dialect)) await runDdl(tx, stmt);
-    await tx.run(insertRow(collection));
+    await tx.run(insertRow(collection, this.box));
   }
 
   /**
@@ -312,16 +319,24 @@ async function runDdl(tx: Executor, stmt: Sql): Promise<void> {
   }
 }
 
-function insertRow(c: Collection): Sql {
-  const options: Record<string, unknown> = {};
+function insertRow(c: Collection, box: SecretBox | null): Sql {
+  let options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) if (!(COLUMN_KEYS as readonly string[]).includes(k)) options[k] = v;
+  if (box) {
+    options = structuredClone(options);
+    mapSecretPaths(options, COLLECTION_SECRET_PATHS, (v) => box.seal(v));
+  }
   return sql`INSERT INTO _collections (id, system, type, name, fields, indexes, "listRule", "viewRule", "createRule", "updateRule", "deleteRule", options, created, updated)
     VALUES (${c.id}, ${c.system}, ${c.type}, ${c.name}, ${JSON.stringify(c.fields)}, ${JSON.stringify(c.indexes)},
       ${c.listRule}, ${c.viewRule}, ${c.createRule}, ${c.updateRule}, ${c.deleteRule}, ${JSON.stringify(options)}, ${c.created}, ${c.updated})`;
 }
 
-function rowToCollection(row: CollectionRow): Collection {
+function rowToCollection(row: CollectionRow, box: SecretBox | null): Collection {
   const options = JSON.parse(row.options || '{}') as Record<string, unknown>;
+  if (box) {
+    // Plain values (a PocketBase data dir, older Plinth) stay as they are; the start re-seals them.
+    mapSecretPaths(options, COLLECTION_SECRET_PATHS, (v, path) => (SecretBox.isSealed(v) ? box.open(v, `collection "${row.name}" ${path}`) : v));
+  }
   return {
     ...options,
     id: row.id,

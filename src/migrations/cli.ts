@@ -15,12 +15,15 @@ Flags:
   --dir            Data directory                              default ./plinth_data
   --db             Database URL (PostgreSQL; same as PLINTH_DATABASE_URL); SQLite in --dir when absent
   --migrationsDir  Migrations directory                        default plinth_migrations beside --dir
+  --encryptionEnv  The environment variable holding the encryption keys  default PLINTH_ENCRYPTION_KEY
 `;
 
 export interface MigrateOptions {
   dataDir: string;
   migrationsDir: string;
   databaseUrl: string | undefined;
+  /** The variable holding the keyring (`--encryptionEnv`); default PLINTH_ENCRYPTION_KEY. */
+  encryptionEnv?: string;
 }
 
 export class MigrateUsageError extends Error {}
@@ -58,6 +61,7 @@ export async function runMigrateCommand(positional: string[], opts: MigrateOptio
     automigrate: false,
     applyMigrations: false,
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.encryptionEnv ? { encryptionEnv: opts.encryptionEnv } : {}),
     logger: createLogger('warn'),
   });
   try {

@@ -8,7 +8,7 @@
  * Everything happens in one PostgreSQL transaction, and row counts are compared before it commits: a
  * failure part-way leaves the target as empty as it was. A target that already holds tables is refused.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureApiKeyTable } from '../auth/api-keys.js';
 import { ensureTotpTable } from '../auth/totp.js';
@@ -103,6 +103,7 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
       await ensureTotpTable(tx);
       await ensureApiKeyTable(tx);
       await createJobsTable(tx, 'postgres');
+      await copyStoredKey(tx, options.from);
       // Tables first, then views (which may read any table).
       for (const c of [...collections.filter((c) => c.type !== 'view'), ...collections.filter((c) => c.type === 'view')]) {
         for (const statement of createCollectionDdl(c, pgDb.dialect)) {
@@ -129,6 +130,19 @@ export async function migrateData(options: MigrateDataOptions): Promise<MigrateD
     await source.close();
     await target?.close();
   }
+}
+
+/**
+ * The SQLite instance's stored encryption key (`.encryption-key`) becomes the PostgreSQL one (`_plinthKeys`),
+ * so the secrets copied as stored (settings, OAuth2 client secrets) open there too (util/secret-box.ts).
+ */
+async function copyStoredKey(tx: Executor, dataDir: string): Promise<void> {
+  const file = join(dataDir, '.encryption-key');
+  if (!existsSync(file)) return;
+  const key = readFileSync(file, 'utf8').trim();
+  if (Buffer.from(key, 'base64').length !== 32) throw new MigrateDataError(`${file} does not hold a 32-byte base64 key.`);
+  await tx.run(sql`CREATE TABLE IF NOT EXISTS "_plinthKeys" (name TEXT PRIMARY KEY NOT NULL, "key" TEXT NOT NULL)`);
+  await tx.run(sql`INSERT INTO "_plinthKeys" (name, "key") VALUES ('secret-box', ${key})`);
 }
 
 /** The rollback leaves the target as it was; said once at the end of every failure message. */

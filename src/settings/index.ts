@@ -2,9 +2,10 @@
 import type { Database } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import type { HookBus } from '../hooks/index.js';
-import { defaultSettings, mergeSettings, redactSettings, type Settings } from './settings.js';
+import { mapSecretPaths, SecretBox } from '../util/secret-box.js';
+import { defaultSettings, mergeSettings, redactSettings, SECRET_PATHS, type Settings } from './settings.js';
 
-export { defaultSettings, mergeSettings, redactSettings, type Settings, type RateLimitRule, type S3Settings } from './settings.js';
+export { defaultSettings, mergeSettings, redactSettings, SECRET_PATHS, type Settings, type RateLimitRule, type S3Settings } from './settings.js';
 
 const SETTINGS_KEY = 'settings';
 
@@ -14,21 +15,32 @@ export class SettingsStore {
   constructor(
     private readonly db: Database,
     private readonly hooks: HookBus,
+    /** Seals the SECRET_PATHS values in the stored row; opens them on load (a value that does not open throws). */
+    private readonly box: () => SecretBox,
   ) {}
 
-  /** Loads stored settings over the defaults (new keys added in later versions get their default). */
+  /**
+   * Loads stored settings over the defaults (new keys added in later versions get their default). Secrets
+   * stored in plain text (a PocketBase data dir, older Plinth) are taken as they are; the start re-seals them.
+   */
   async load(): Promise<void> {
     const row = await this.db.get<{ value: string }>(sql`SELECT value FROM _params WHERE id = ${SETTINGS_KEY}`);
     const base = defaultSettings();
-    if (row) {
-      try {
-        this.current = deepMerge(base, JSON.parse(row.value)) as Settings;
-        return;
-      } catch {
-        // a corrupt row falls back to the defaults rather than failing start-up
-      }
+    let stored: unknown;
+    try {
+      stored = row ? JSON.parse(row.value) : undefined;
+    } catch {
+      // PocketBase's --encryptionEnv encrypts the whole row (a key that does not open it fails the start);
+      // any other corrupt row falls back to the defaults rather than failing start-up.
+      const plain = row ? this.box().openPocketBaseSettings(row.value) : null;
+      stored = plain === null ? undefined : parseOrUndefined(plain);
     }
-    this.current = base;
+    if (stored === undefined) {
+      this.current = base;
+      return;
+    }
+    openSettingsSecrets(stored, this.box());
+    this.current = deepMerge(base, stored) as Settings;
   }
 
   get(): Settings {
@@ -38,7 +50,7 @@ export class SettingsStore {
   /** Validates and stores a partial update; returns the new settings. */
   async update(patch: unknown): Promise<Settings> {
     const next = mergeSettings(this.current, patch);
-    const value = JSON.stringify(next);
+    const value = JSON.stringify(sealSettingsSecrets(next, this.box()));
     const now = new Date().toISOString();
     await this.db.run(
       sql`INSERT INTO _params (id, value, created, updated) VALUES (${SETTINGS_KEY}, ${value}, ${now}, ${now})
@@ -51,6 +63,26 @@ export class SettingsStore {
 
   redacted(): Record<string, unknown> {
     return redactSettings(this.current);
+  }
+}
+
+/** A copy of `settings` with every SECRET_PATHS value sealed (what the `_params` row holds). */
+export function sealSettingsSecrets(settings: Settings, box: SecretBox): unknown {
+  const copy = structuredClone(settings);
+  mapSecretPaths(copy, SECRET_PATHS, (v) => box.seal(v)); // in memory every value is plain text
+  return copy;
+}
+
+/** Opens, in place, the sealed SECRET_PATHS values of a stored settings object; plain values stay. */
+export function openSettingsSecrets(stored: unknown, box: SecretBox): void {
+  mapSecretPaths(stored, SECRET_PATHS, (v, path) => (SecretBox.isSealed(v) ? box.open(v, `the setting ${path}`) : v));
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -89,8 +89,11 @@ export function defaultSettings(): Settings {
   };
 }
 
-/** Paths of write-only values. */
-const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
+/**
+ * THE list of secret settings, one line each: write-only (GET never returns them; an empty PATCH value keeps
+ * the stored one) and encrypted at rest in the settings row (settings/index.ts, docs/security.md).
+ */
+export const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
   ['smtp', 'password'],
   ['s3', 'secret'],
   ['backups', 's3', 'secret'],

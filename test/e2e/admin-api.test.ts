@@ -122,8 +122,11 @@ describe('first superuser via the install link', () => {
   it('plinth serve prints the one-time link when there is no superuser', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plinth-install-'));
     const port = await freePort();
+    const env = { ...process.env };
+    delete env.PLINTH_ENCRYPTION_KEY;
     const child = spawn(process.execPath, [resolve('bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'data')}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     let output = '';
     child.stdout.on('data', (b) => (output += b));
@@ -134,6 +137,8 @@ describe('first superuser via the install link', () => {
       const link = /(http:\/\/127\.0\.0\.1:\d+\/_\/#\/pbinstall\/(\w+))/.exec(output);
       assert.ok(link, output);
       assert.match(output, /Dashboard: http:\/\/127\.0\.0\.1:\d+\/_\//);
+      // Without PLINTH_ENCRYPTION_KEY the start says where the key of the secrets at rest lives.
+      assert.match(output, /encrypted with a key kept in the key file \S+\.encryption-key: they are only as safe as that file\. Set PLINTH_ENCRYPTION_KEY/);
       const res = await fetch(`http://127.0.0.1:${port}/api/install/validate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

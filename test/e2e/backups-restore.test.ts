@@ -205,6 +205,7 @@ describe('backup restore end to end', () => {
       const app = await App.open({ dataDir, databaseUrl: source.url, poolSize: 2, logger: silentLogger() });
       const notes = await app.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }] });
       await app.writer.create(notes, { data: { title: 'from postgres' } }, systemRequest(app.collections));
+      await app.settings.update({ smtp: { password: 'smtp-secret-in-dump' } });
       await app.close();
       const created = plinth(['backup', 'create', 'pg_one.zip', `--dir=${dataDir}`, `--db=${source.url}`]);
       assert.equal(created.code, 0, created.err);
@@ -221,6 +222,8 @@ describe('backup restore end to end', () => {
       assert.equal(ok.code, 0, ok.err);
       const check = await App.open({ dataDir: join(dir, 'pg', 'restored'), databaseUrl: target.url, poolSize: 2, logger: silentLogger() });
       try {
+        // The encrypted secrets come back with their key (_plinthKeys is in the dump).
+        assert.equal(check.settings.get().smtp.password, 'smtp-secret-in-dump');
         const rows = await check.db.all<{ title: string }>(sql`SELECT title FROM notes ORDER BY title`);
         assert.deepEqual(
           rows.map((r) => r.title),
@@ -261,6 +264,7 @@ describe('backup restore end to end', () => {
         { title: 'null json', n: 0, ok: false, meta: null, when: '', tags: ['b'] },
       ];
       for (const data of values) await app.writer.create(things, { data }, req);
+      await app.settings.update({ smtp: { password: 'smtp-secret-in-json' } });
       const before = await app.db.all(sql`SELECT * FROM things ORDER BY id`);
       await app.close();
       // pg_dump "missing": PLINTH_PG_DUMP names a tool that does not exist, so the fallback runs.
@@ -276,6 +280,7 @@ describe('backup restore end to end', () => {
       try {
         assert.deepEqual(await check.db.all(sql`SELECT * FROM things ORDER BY id`), before);
         assert.equal((await check.db.all(sql`SELECT * FROM thing_titles`)).length, 3, 'the view was rebuilt');
+        assert.equal(check.settings.get().smtp.password, 'smtp-secret-in-json', 'the encryption key (_plinthKeys) is in the dump');
         const su = await check.db.all(sql`SELECT email FROM _superusers`);
         assert.ok(Array.isArray(su));
         // A second restore into the now non-empty database is refused.

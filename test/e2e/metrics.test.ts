@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTestApp, serveApp, startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
+import { sql } from '../../src/db/sql.js';
 import { ScrapedFamily } from '../../src/metrics/index.js';
 import { Scrape } from '../helpers/prometheus.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -57,6 +58,8 @@ describe('metrics', () => {
       await s.admin.settings.update({ metrics: { token: TOKEN } });
       const shown = (await s.admin.settings.getAll()) as { metrics: Record<string, unknown> };
       assert.equal(shown.metrics.token, undefined, 'the token is never read back');
+      const stored = await s.app.db.get<{ value: string }>(sql`SELECT value FROM _params WHERE id = 'settings'`);
+      assert.ok(stored && !stored.value.includes(TOKEN), 'encrypted at rest like every secret setting');
       const ok = await s.fetch('/api/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(ok.status, 200);
       assert.match(await ok.text(), /^# HELP plinth_/m);

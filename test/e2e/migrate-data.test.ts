@@ -26,7 +26,7 @@ describe('plinth migrate-data', () => {
     try {
       const dataDir = join(dir, 'data');
       const source = await App.open({ dataDir, migrationsDir: join(dir, 'migrations'), logger: silentLogger() });
-      await source.settings.update({ meta: { appName: 'Moved app' }, rateLimits: { enabled: false } });
+      await source.settings.update({ meta: { appName: 'Moved app' }, rateLimits: { enabled: false }, smtp: { password: 'smtp-secret-moved' } });
       await addSuperuser(source);
       const http = await serveApp(source);
       const admin = new PocketBase(http.url);
@@ -87,6 +87,8 @@ describe('plinth migrate-data', () => {
         withOldToken.authStore.save(tokenBefore, null);
         await withOldToken.collection('users').authRefresh();
         assert.equal(moved.settings.get().meta.appName, 'Moved app');
+        // Secrets are copied encrypted, with the key file's key (the target has no PLINTH_ENCRYPTION_KEY either).
+        assert.equal(moved.settings.get().smtp.password, 'smtp-secret-moved');
         const admin2 = new PocketBase(http2.url);
         await admin2.collection('_superusers').authWithPassword(EMAIL, PASSWORD);
         const posts = await admin2.collections.getOne('posts');

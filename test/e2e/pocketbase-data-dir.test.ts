@@ -17,10 +17,13 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import bcrypt from 'bcryptjs';
 import { jwtVerify } from 'jose';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import PocketBase from 'pocketbase';
 import { App } from '../../src/app.js';
+import type { AuthOptions } from '../../src/collections/model.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { serveApp, type ServedApp } from '../helpers/server.js';
+import { plinth } from '../helpers/cli.js';
 import { buildPocketBaseDataDir, DEFINITIONS, PB, PB_INDEX_REGEX, PNG, pocketBaseToken, schemaOf } from '../helpers/pocketbase-data-dir.js';
 import { run as importPocketBase } from '../../src/migrations/import-pocketbase.js';
 
@@ -197,6 +200,34 @@ describe('a PocketBase data directory opened in place', () => {
     );
   });
 
+  it("encrypts PocketBase's plain-text secrets at the first start; `plinth secrets decrypt` gives them back as PocketBase stored them", () => {
+    const raw = () => {
+      const db = new BetterSqlite3(join(dir, 'data.db'), { readonly: true });
+      try {
+        const settings = (db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value;
+        const users = (db.prepare("SELECT options FROM _collections WHERE name = 'users'").get() as { options: string }).options;
+        return { settings, users };
+      } finally {
+        db.close();
+      }
+    };
+    const sealed = raw();
+    assert.ok(!sealed.settings.includes(PB.smtpPassword) && !sealed.users.includes(PB.githubClientSecret));
+    assert.match(JSON.parse(sealed.settings).smtp.password, /^enc:v1:/);
+    assert.match(JSON.parse(sealed.users).oauth2.providers[0].clientSecret, /^enc:v1:/);
+    assert.equal(app.settings.get().smtp.password, PB.smtpPassword, 'Plinth uses the secrets as PocketBase stored them');
+    assert.equal((app.collections.require('users') as unknown as AuthOptions).oauth2.providers[0]?.clientSecret, PB.githubClientSecret);
+    // Going back to PocketBase: the secrets as plain text again, the collection's options as they were.
+    const env = { ...process.env };
+    delete env.PLINTH_ENCRYPTION_KEY;
+    const r = plinth(['secrets', 'decrypt', `--dir=${dir}`], 60_000, env);
+    assert.equal(r.code, 0, r.err);
+    const plain = raw();
+    assert.equal(JSON.parse(plain.settings).smtp.password, PB.smtpPassword);
+    const usersBefore = beforeCollections.find((c) => c.name === 'users') as { options: string };
+    assert.deepEqual(JSON.parse(plain.users), JSON.parse(usersBefore.options));
+  });
+
   it("kept PocketBase's collection definitions and wrote the new one in PocketBase's shape", () => {
     const rows = collectionsRows(join(dir, 'data.db'));
     const before = new Map(beforeCollections.map((r) => [r.id, r]));
@@ -251,6 +282,78 @@ describe('a PocketBase data directory opened in place', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('a PocketBase data directory whose settings PocketBase encrypted (--encryptionEnv)', () => {
+  let root: string;
+  let dir: string;
+  const pbKey = 'pocketbase-key-of-32-characters!';
+  const env = (extra: Record<string, string> = {}) => {
+    const e: NodeJS.ProcessEnv = { ...process.env, ...extra };
+    delete e.PLINTH_ENCRYPTION_KEY;
+    return e;
+  };
+  const settingsRow = () => {
+    const db = new BetterSqlite3(join(dir, 'data.db'), { readonly: true });
+    try {
+      return (db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value;
+    } finally {
+      db.close();
+    }
+  };
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'plinth-pbenc-'));
+    dir = buildPocketBaseDataDir(root);
+    // As PocketBase's security.Encrypt stores it: base64(nonce | AES-256-GCM ciphertext | tag), keyed with the raw 32 characters.
+    const db = new BetterSqlite3(join(dir, 'data.db'));
+    try {
+      const plain = (db.prepare("SELECT value FROM _params WHERE id = 'settings'").get() as { value: string }).value;
+      const nonce = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', Buffer.from(pbKey), nonce);
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      db.prepare("UPDATE _params SET value = ? WHERE id = 'settings'").run(Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64'));
+    } finally {
+      db.close();
+    }
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('without its key the start fails in one line (never default settings, never an empty SMTP password)', () => {
+    const r = plinth(['serve', '--http=127.0.0.1:0', `--dir=${dir}`], 60_000, env());
+    assert.equal(r.code, 1, r.err);
+    const lines = r.err.trim().split('\n');
+    assert.equal(lines.length, 1, r.err);
+    assert.match(
+      lines[0]!,
+      /^Error: Cannot decrypt the settings: PocketBase encrypted them \(--encryptionEnv\), and PLINTH_ENCRYPTION_KEY is not set\. Start with --encryptionEnv=VAR/,
+    );
+    const wrong = plinth(
+      ['secrets', 'status', `--dir=${dir}`, '--encryptionEnv=PB_ENCRYPTION_KEY'],
+      60_000,
+      env({ PB_ENCRYPTION_KEY: 'another-key-of-32-characters!!!!' }),
+    );
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, /no key in PB_ENCRYPTION_KEY opens them/);
+  });
+
+  it('with --encryptionEnv naming the variable of its key: read, and stored from then on as Plinth stores settings', async () => {
+    const status = plinth(['secrets', 'status', `--dir=${dir}`, '--encryptionEnv=PB_ENCRYPTION_KEY'], 60_000, env({ PB_ENCRYPTION_KEY: pbKey }));
+    assert.equal(status.code, 0, status.err);
+    const app = await App.open({ dataDir: dir, migrationsDir: join(root, 'plinth_migrations'), encryptionKey: pbKey, logger: silentLogger() });
+    try {
+      assert.equal(app.settings.get().meta.appName, PB.appName);
+      assert.equal(app.settings.get().smtp.password, PB.smtpPassword);
+    } finally {
+      await app.close();
+    }
+    const stored = JSON.parse(settingsRow()) as { meta: { appName: string }; smtp: { password: string } };
+    assert.equal(stored.meta.appName, PB.appName);
+    assert.match(stored.smtp.password, /^enc:v1:/);
+    // Back to PocketBase: plain JSON, which PocketBase reads before trying to decrypt.
+    const back = plinth(['secrets', 'decrypt', `--dir=${dir}`, '--encryptionEnv=PB_ENCRYPTION_KEY'], 60_000, env({ PB_ENCRYPTION_KEY: pbKey }));
+    assert.equal(back.code, 0, back.err);
+    assert.equal((JSON.parse(settingsRow()) as { smtp: { password: string } }).smtp.password, PB.smtpPassword);
   });
 });
 

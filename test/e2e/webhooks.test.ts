@@ -114,7 +114,7 @@ describe('outbound webhooks', () => {
     assert.ok(!JSON.stringify(list.json).includes(ep.secret.slice(6)));
     // Encrypted at rest (SQLite: key file in the data dir; PostgreSQL: key row in _plinthKeys).
     const row = await s.app.db.get<{ secrets: string }>(sql`SELECT secrets FROM "_webhooks" WHERE id = ${ep.id}`);
-    assert.match(row!.secrets, /^pse1:/);
+    assert.match(row!.secrets, /^enc:v1:[A-Za-z0-9_.-]+:/);
     assert.ok(!row!.secrets.includes(ep.secret.slice(6)));
     assert.equal(s.app.webhooks.capturing, true);
     assert.equal(s.app.hooks.onRecordCreate.length, baseline.create + 1);

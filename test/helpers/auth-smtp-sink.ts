@@ -91,12 +91,22 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** Starts an SMTP sink on a loopback ephemeral port. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * Starts an SMTP sink on a loopback ephemeral port. With `auth`, it takes mail only from a client that
+ * logs in with exactly that username and password (AUTH PLAIN/LOGIN without TLS, on loopback).
+ */
+export async function startSmtpSink(options: { auth?: { username: string; password: string } } = {}): Promise<SmtpSink> {
   const mails: CapturedMail[] = [];
   const waiters = new Set<() => void>();
+  const required = options.auth;
   const server = new SMTPServer({
-    authOptional: true,
+    authOptional: !required,
+    allowInsecureAuth: true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    onAuth(auth, _session, callback) {
+      if (required && auth.username === required.username && auth.password === required.password) return callback(null, { user: auth.username });
+      callback(new Error('Invalid username or password'));
+    },
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData(stream, session, callback) {

@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 /** This checkout's command (run from the repository root, as the test runner does). */
 export const BIN = resolve('bin/plinth.js');
 
-/** Runs `plinth ARGS…` to completion: exit code and output. */
-export function plinth(args: string[], timeoutMs = 60_000): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs });
+/** Runs `plinth ARGS…` to completion (in `env`, default this process's): exit code and output. */
+export function plinth(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, env });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

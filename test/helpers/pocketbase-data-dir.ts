@@ -26,6 +26,9 @@ export const PB = {
   superusersSecret: 'SuperAuthSecret0123456789abcdefghijklmnopqrstuvwxyz',
   postsId: 'pbc_1125843985',
   appName: 'Migrated from PocketBase',
+  /** Secrets PocketBase (without --encryptionEnv) stores in plain text: Plinth encrypts them at start. */
+  smtpPassword: 'pb-smtp-password-plain',
+  githubClientSecret: 'pb-github-client-secret-plain',
 };
 
 /** A 1×1 PNG. */
@@ -158,12 +161,12 @@ const f = {
 
 const template = (subject: string) => ({ subject, body: `<p>${subject}</p>` });
 
-function authOptions(secret: string, duration: number) {
+function authOptions(secret: string, duration: number, providers: Array<Record<string, unknown>> = []) {
   return {
     authRule: '',
     manageRule: null,
     authAlert: { enabled: true, emailTemplate: template('Login from a new location') },
-    oauth2: { enabled: false, mappedFields: { id: '', name: 'name', username: '', avatarURL: 'avatar' }, providers: [] },
+    oauth2: { enabled: false, mappedFields: { id: '', name: 'name', username: '', avatarURL: 'avatar' }, providers },
     passwordAuth: { enabled: true, identityFields: ['email'] },
     mfa: { enabled: false, duration: 1800, rule: '' },
     otp: { enabled: false, duration: 180, length: 8, emailTemplate: template('OTP for {APP_NAME}') },
@@ -298,7 +301,19 @@ export const DEFINITIONS: Def[] = [
       "CREATE UNIQUE INDEX `idx_email__pb_users_auth_` ON `users` (`email`) WHERE `email` != ''",
     ],
     rules: ['id = @request.auth.id', 'id = @request.auth.id', '', 'id = @request.auth.id', 'id = @request.auth.id'],
-    options: authOptions(PB.usersSecret, 604800),
+    options: authOptions(PB.usersSecret, 604800, [
+      {
+        name: 'github',
+        clientId: 'pb-github-client',
+        clientSecret: PB.githubClientSecret,
+        authURL: '',
+        tokenURL: '',
+        userInfoURL: '',
+        displayName: '',
+        pkce: null,
+        extra: null,
+      },
+    ]),
     columns: { id: ID_COLUMN, password: T, tokenKey: T, email: T, emailVisibility: B, verified: B, name: T, avatar: T, created: T, updated: T },
   },
   {
@@ -376,7 +391,7 @@ export function buildPocketBaseDataDir(root: string): string {
   const settings = {
     meta: { appName: PB.appName, appURL: 'http://localhost:8090', senderName: 'Support', senderAddress: 'support@example.com', hideControls: false },
     logs: { maxDays: 7, minLevel: 0, logIP: true, logAuthId: false },
-    smtp: { enabled: false, port: 587, host: 'smtp.example.com', username: '', password: '', authMethod: '', tls: false, localName: '' },
+    smtp: { enabled: false, port: 587, host: 'smtp.example.com', username: 'pb-mailer', password: PB.smtpPassword, authMethod: '', tls: false, localName: '' },
     s3: { enabled: false, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false },
     backups: { cron: '', cronMaxKeep: 3, s3: { enabled: false, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false } },
     batch: { enabled: false, maxRequests: 50, timeout: 3, maxBodySize: 0 },

@@ -21,18 +21,23 @@ import { createTempDatabase, type TempDatabase } from './postgres.js';
 /** Which database the suite runs on: `PLINTH_TEST_DB=postgres` runs it on a throw-away PostgreSQL database per app. */
 export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.PLINTH_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
-/** Opens an App for a test on the suite's dialect; `close` also drops its throw-away database. */
+/**
+ * Opens an App for a test on the suite's dialect; `close` also drops its throw-away database. With
+ * `database` (PostgreSQL runs; from createTempDatabase), the app opens that one and leaves it, for restarts.
+ */
 export async function openTestApp(
   config: Omit<AppConfig, 'databaseUrl' | 'logger'> & { logger?: Logger },
+  database?: TempDatabase,
 ): Promise<App & { dropDatabase?: () => Promise<void> }> {
-  let temp: TempDatabase | undefined;
-  if (TEST_DIALECT === 'postgres') temp = await createTempDatabase();
+  let temp: TempDatabase | undefined = TEST_DIALECT === 'postgres' ? database : undefined;
+  const owned = temp === undefined;
+  if (TEST_DIALECT === 'postgres') temp ??= await createTempDatabase();
   const app = await App.open({ logger: silentLogger(), ...config, ...(temp ? { databaseUrl: temp.url, poolSize: 4 } : {}) });
-  if (temp) {
+  if (temp && owned) {
     const close = app.close.bind(app);
     app.close = async () => {
       await close();
-      await temp.drop();
+      await temp!.drop();
     };
   }
   return app;
