@@ -3,7 +3,8 @@
  * loading, body parsing, `?fields=` picking, the error envelope) and the route groups.
  *
  * Request lifecycle:
- *   onRequest  → CORS / preflight (204), security headers, Authorization token → req.auth (invalid
+ *   onRequest  → CORS / preflight (204), security headers, X-Request-Id (request-id.ts; the metrics' in-flight
+ *                count and the slow-query log's request context), Authorization token → req.auth (invalid
  *                token = guest), superuser IP allowlist (403), path rate limits (429)
  *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
  *   handler    → services (records/collections/settings) → AppError on any refusal; request hooks
@@ -11,7 +12,8 @@
  *   custom routes → ServerOptions.routes: one `/*` dispatcher registered after every built-in route
  *                (custom-routes.ts); user code (hooks, routes) runs within ServerOptions.hookTimeout (504)
  *   preSerialization → ?fields= picker on 2xx JSON
- *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
+ *   onSend     → the request log entry and the request metrics (metrics/http.ts)
+ *   errors     → one place: AppError → {data, message, status} (5xx add requestId); anything else → 500 envelope, logged
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
