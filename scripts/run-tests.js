@@ -13,7 +13,14 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
-const BROWSER_TESTS = ['admin-ui.test.js', 'admin-ui-editing.test.js', 'admin-jobs-ui.test.js', 'admin-ui-backups.test.js', 'admin-webhooks.test.js'];
+const BROWSER_TESTS = [
+  'admin-ui.test.js',
+  'admin-ui-editing.test.js',
+  'admin-jobs-ui.test.js',
+  'admin-ui-backups.test.js',
+  'admin-webhooks.test.js',
+  'admin-api-reference-ui.test.js',
+];
 const ALONE_TESTS = ['package.test.js'];
 
 function find(dir, out = []) {

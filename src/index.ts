@@ -16,7 +16,9 @@ export type {
   RecordModel,
   RecordOf,
   RecordsApi,
+  RouteOptionsLike as RouteOptions,
 } from './extend/api.js';
+export type { JsonSchema, RouteOpenApi } from './openapi/index.js';
 export type {
   CollectionChangeEvent,
   MailerMessage,

@@ -21,6 +21,7 @@ import { systemRequest } from '../records/system-request.js';
 import { guestRequest, type AuthState, type RequestInfo } from '../rules/request-info.js';
 import type { Settings } from '../settings/index.js';
 import type { InboundOptions } from '../webhooks/index.js';
+import type { RouteOpenApi } from '../openapi/index.js';
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
 import type { CollectionRecords } from '../index.js';
@@ -32,7 +33,24 @@ import type { CollectionRecords } from '../index.js';
 export type RouteMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** A route handler: its context is the custom-routes module's (`c.request`, `c.reply`, `c.app`). */
 export type RouteHandlerLike = (c: any) => unknown;
-export type RouteRegistryLike = Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: any) => unknown> & { source?: string | undefined };
+/** The options of `app.routes.*` (docs/routes.md). */
+export interface RouteOptionsLike {
+  /** Who may call the route: 'public' (default), 'guest', 'any', 'superuser' or `{ collection: 'users' }`. */
+  auth?: 'public' | 'guest' | 'any' | 'superuser' | { collection: string | readonly string[] };
+  /** A settings.rateLimits label applied to the route (e.g. 'shop:checkout'). */
+  rateLimit?: string;
+  /** Max request body bytes. */
+  bodyLimit?: number;
+  /** User-code timeout in ms (0 = none). */
+  timeout?: number;
+  /** How the route appears in GET /api/openapi.json (docs/openapi.md); without it, a minimal entry. */
+  openapi?: RouteOpenApi;
+}
+export type RouteRegistryLike = Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: any) => unknown> & {
+  source?: string | undefined;
+  /** Replaces a registered route's `openapi` option (`check`: validate only). */
+  describe?(method: string, path: string, openapi: RouteOpenApi | undefined, check?: boolean): boolean;
+};
 
 export interface JobContextLike<P = unknown> {
   id: string;
@@ -162,7 +180,7 @@ export interface PlinthApp extends HookMethods {
     emit(type: string, payload: unknown): Promise<string[]>;
     inbound(name: string, options: InboundOptions): void;
   };
-  readonly routes: Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: Record<string, unknown>) => void>;
+  readonly routes: Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: RouteOptionsLike) => void>;
 }
 
 type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
@@ -291,7 +309,7 @@ export class ExtensionContext {
     };
   }
 
-  registerRoute(scope: Scope, method: RouteMethod, path: string, handler: RouteHandlerLike, options?: Record<string, unknown>): void {
+  registerRoute(scope: Scope, method: RouteMethod, path: string, handler: RouteHandlerLike, options?: RouteOptionsLike): void {
     const registry = this.providers.routes;
     if (!registry) throw notAvailable('app.routes', 'custom routes');
     if (typeof handler !== 'function') throw new TypeError(`app.routes.${method}(path, handler): handler must be a function`);
@@ -309,11 +327,16 @@ export class ExtensionContext {
         options,
       );
       this.registeredRoutes.add(key);
-    }
+    } else registry.describe?.(method, path, options?.openapi, true); // a reload: a bad option fails the file now
+    // The document follows the generation that serves the route (and drops a route no generation serves).
+    const openapi = options?.openapi;
     scope.add(() => {
       this.routeTargets.set(key, { scope, handler });
+      registry.describe?.(method, path, openapi);
       return () => {
-        if (this.routeTargets.get(key)?.scope === scope) this.routeTargets.delete(key);
+        if (this.routeTargets.get(key)?.scope !== scope) return;
+        this.routeTargets.delete(key);
+        registry.describe?.(method, path, { ...openapi, exclude: true });
       };
     });
   }
@@ -552,8 +575,8 @@ export class AppApi {
     };
   }
 
-  get routes(): Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: Record<string, unknown>) => void> {
-    const reg = (method: RouteMethod) => (path: string, handler: RouteHandlerLike, options?: Record<string, unknown>) =>
+  get routes(): Record<RouteMethod, (path: string, handler: RouteHandlerLike, options?: RouteOptionsLike) => void> {
+    const reg = (method: RouteMethod) => (path: string, handler: RouteHandlerLike, options?: RouteOptionsLike) =>
       this.ctx.registerRoute(this.scope, method, path, handler, options);
     return { get: reg('get'), post: reg('post'), put: reg('put'), patch: reg('patch'), delete: reg('delete') };
   }

@@ -51,6 +51,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { AppError } from '../errors/index.js';
+import type { RouteOpenApi } from '../openapi/index.js';
 import { Countdown, timeoutError } from '../hooks/request-timeout.js';
 import type { AuthState, RequestInfo } from '../rules/request-info.js';
 import { requestBody, type UploadedFile } from './body-parser.js';
@@ -76,6 +77,12 @@ export interface RouteOptions {
   bodyLimit?: number;
   /** This route's user-code timeout in ms (default: the server's `hookTimeout`; 0 = none). */
   timeout?: number;
+  /**
+   * How the route appears in `GET /api/openapi.json` (docs/openapi.md): summary, description, tags, query
+   * parameters, the JSON request body's and the answer's JSON Schemas. Without it the route is listed with
+   * a minimal entry; `{ exclude: true }` leaves it out.
+   */
+  openapi?: RouteOpenApi;
 }
 
 export interface RouteRequest {
@@ -302,6 +309,50 @@ function checkOptions(options: RouteOptions, where: string): void {
     const v = options[key];
     if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`Invalid ${key} for custom route ${where}: a number ≥ 0.`);
   }
+  if (options.openapi !== undefined) checkOpenApi(options.openapi, where);
+}
+
+/** The `openapi` option: plain data that serialises to JSON (the document is JSON). */
+function checkOpenApi(doc: unknown, where: string): void {
+  const bad = (why: string) => new Error(`Invalid openapi option for custom route ${where}: ${why}.`);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('an object');
+  const d = doc as Record<string, unknown>;
+  const known = ['summary', 'description', 'tags', 'operationId', 'deprecated', 'query', 'body', 'response', 'responses', 'exclude'];
+  for (const k of Object.keys(d)) if (!known.includes(k)) throw bad(`unknown key "${k}" (use ${known.join(', ')})`);
+  for (const k of ['summary', 'description', 'operationId'] as const) {
+    if (d[k] !== undefined && typeof d[k] !== 'string') throw bad(`${k} must be a string`);
+  }
+  if (d.operationId !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,199}$/.test(d.operationId as string))
+    throw bad('operationId: letters, digits, "_", "." and "-"');
+  if (d.tags !== undefined && !(Array.isArray(d.tags) && d.tags.every((t) => typeof t === 'string' && t.trim() !== '')))
+    throw bad('tags must be non-empty strings');
+  for (const k of ['deprecated', 'exclude'] as const) if (d[k] !== undefined && typeof d[k] !== 'boolean') throw bad(`${k} must be a boolean`);
+  const schema = (v: unknown, name: string) => {
+    if (v === undefined) return;
+    if (typeof v !== 'boolean' && (typeof v !== 'object' || v === null || Array.isArray(v)))
+      throw bad(`${name} must be a JSON Schema (an object or a boolean)`);
+    try {
+      JSON.stringify(v);
+    } catch {
+      throw bad(`${name} must be plain JSON data`);
+    }
+  };
+  schema(d.body, 'body');
+  schema(d.response, 'response');
+  for (const [group, value] of [
+    ['query', d.query],
+    ['responses', d.responses],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`${group} must be an object`);
+    for (const [name, item] of Object.entries(value)) {
+      if (group === 'responses') {
+        if (!/^([1-5][0-9X]{2}|default)$/.test(name)) throw bad(`responses: "${name}" is not a status code`);
+        if (typeof item !== 'object' || item === null) throw bad(`responses.${name} must be { description?, schema? }`);
+        schema((item as { schema?: unknown }).schema, `responses.${name}.schema`);
+      } else schema(item, `query.${name}`);
+    }
+  }
 }
 
 export class RouteRegistry<Api = unknown> {
@@ -312,6 +363,8 @@ export class RouteRegistry<Api = unknown> {
 
   private table: Table<Api> = { routes: [], roots: new Map() };
   private builtins: BuiltinRoute[] | null = null;
+  /** Bumped whenever the routes change (derived caches such as the OpenAPI document rebuild). */
+  version = 0;
 
   constructor(options: { api?: RouteApiFactory<Api> } = {}) {
     this.api = options.api;
@@ -337,6 +390,7 @@ export class RouteRegistry<Api = unknown> {
     const entry: RouteEntry<Api> = { method: method as RouteMethod, path, handler, options: { ...options } };
     if (this.source !== undefined) entry.source = this.source;
     this.table = this.build([...this.table.routes.map((c) => c.entry), entry]);
+    this.version++;
     return this;
   }
 
@@ -346,11 +400,31 @@ export class RouteRegistry<Api = unknown> {
     const kept = this.table.routes.filter((c) => !(c.entry.method === m && shapeOf(c.segments) === shape));
     if (kept.length === this.table.routes.length) return false;
     this.table = this.build(kept.map((c) => c.entry));
+    this.version++;
+    return true;
+  }
+
+  /**
+   * Replaces the `openapi` option of the route `method` + `path` (a dev reload re-describing a route it keeps);
+   * `check` only validates. Throws on a malformed option; false when there is no such route.
+   */
+  describe(method: string, path: string, openapi: RouteOpenApi | undefined, check = false): boolean {
+    const m = String(method).toUpperCase();
+    const where = describeRoute({ method: m as RouteMethod, path });
+    if (openapi !== undefined) checkOpenApi(openapi, where);
+    const shape = shapeOf(parsePath(path));
+    const found = this.table.routes.find((c) => c.entry.method === m && shapeOf(c.segments) === shape);
+    if (!found || check) return found !== undefined;
+    if (JSON.stringify(found.entry.options.openapi) === JSON.stringify(openapi)) return true;
+    if (openapi === undefined) delete found.entry.options.openapi;
+    else found.entry.options.openapi = openapi;
+    this.version++;
     return true;
   }
 
   clear(): void {
     this.table = { routes: [], roots: new Map() };
+    this.version++;
   }
 
   list(): RouteEntry<Api>[] {
@@ -366,6 +440,7 @@ export class RouteRegistry<Api = unknown> {
   replaceAll(routes: Iterable<RouteEntry<Api>> | RouteRegistry<any>): void {
     const entries: RouteEntry<Api>[] = routes instanceof RouteRegistry ? (routes.list() as RouteEntry<Api>[]) : [...routes];
     this.table = this.build(entries);
+    this.version++;
   }
 
   /** Called once by {@link registerCustomRoutes}: from then on every route is also checked against `builtins`. */

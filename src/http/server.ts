@@ -53,6 +53,7 @@ import { registerRealtimeRoutes } from './routes/realtime.js';
 import { registerRecordAuthRoutes } from './routes/record-auth.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerSettingsRoutes } from './routes/settings.js';
+import { registerOpenApiRoutes } from './routes/openapi.js';
 import { registerSqlRoutes, type SqlConsoleOptions } from './routes/sql.js';
 import { publicFilesHandler } from './routes/public-files.js';
 import { registerUiExtensions } from './routes/ui-extensions.js';
@@ -298,6 +299,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   registerBackupRoutes(server, app);
   registerWebhookRoutes(server, app);
   registerSqlRoutes(server, app, options.sqlConsole);
+  registerOpenApiRoutes(server, app, builtins, options.routes);
   registerInstallRoutes(server, app);
   registerAdminToolRoutes(server, app);
   registerUiExtensions(server, { dir: options.extensionsDir ?? join(app.config.dataDir, '..', 'plinth_extensions') });
