@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTestApp, serveApp, startServer, TEST_DIALECT, type TestServer } from '../helpers/server.js';
@@ -133,6 +134,19 @@ describe('metrics', () => {
       assert.equal(now.families.get('plinth_http_requests_total')?.type, 'COUNTER');
       // The scrape itself is the one request in flight (answers given before onRequest do not unbalance it).
       assert.equal(now.value('plinth_http_requests_in_flight'), 1);
+    });
+
+    it('an upload the client abandons halfway still leaves the in-flight gauge balanced', async () => {
+      const socket = connect(Number(new URL(s.url).port), '127.0.0.1');
+      await new Promise((r) => socket.on('connect', r));
+      socket.write('POST /api/collections/notes/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"t":"');
+      await new Promise((r) => setTimeout(r, 200));
+      socket.destroy();
+      const deadline = Date.now() + 5000;
+      while ((await scrape()).value('plinth_http_requests_in_flight') !== 1) {
+        assert.ok(Date.now() < deadline, 'the abandoned request stayed in flight');
+        await new Promise((r) => setTimeout(r, 50));
+      }
     });
 
     it('a request refused by a rate-limit rule is counted under the rule', async () => {
