@@ -24,11 +24,14 @@
 // (bench/route-server.js: `plinth serve` plus that route) with the built-in view of the same records: the row's
 // "baseline" columns are then Plinth's built-in view, the "Plinth" ones the custom route (target ≥ 0.9×). With
 // `route` among the ops, Plinth is started through bench/route-server.js for every op.
+// --compare=metrics measures what the metrics cost: both sides are Plinth on the same data, the "baseline" one started
+// with `--metrics=false` (--compare-flags="…" replaces those flags, e.g. "--metrics=false --slowQueryMs=off" to
+// take the slow-query log's request context off as well); target ≥ 0.95× for every op.
 // Exit code: 0 when the measurement completed (whether or not targets were met), 1 if anything crashed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { createTempDatabase, dropDatabase, dropDatabasesSync, freePort, HOST, PG_ADMIN_URL, readMem, request, waitIdle } from './lib.js';
+import { cpuMs, createTempDatabase, dropDatabase, dropDatabasesSync, freePort, HOST, PG_ADMIN_URL, readMem, request, waitIdle } from './lib.js';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -90,17 +93,26 @@ const config = {
   startupTimeoutMs: num('startup-timeout-ms', 'BENCH_STARTUP_TIMEOUT_MS', 30_000),
   keep: argv.keep === 'true',
   plinthBin: resolve(ROOT, argv['plinth-bin'] ?? process.env.PLINTH_BIN ?? join('bin', 'plinth.js')),
+  compare: argv.compare ?? null,
+  compareFlags: (argv['compare-flags'] ?? '--metrics=false').split(' ').filter(Boolean),
 };
+if (config.compare !== null && config.compare !== 'metrics') throw new Error(`--compare takes metrics, got ${config.compare}`);
+const comparing = config.compare === 'metrics';
+if (comparing) {
+  for (const op of Object.keys(TARGETS)) TARGETS[op] = 0.95;
+  if (config.only !== 'both') throw new Error('--compare runs two Plinths; --only does not apply');
+}
 if (!['sqlite', 'postgres'].includes(config.db)) throw new Error(`--db must be sqlite or postgres, got ${config.db}`);
 if (config.db === 'postgres' && !(Number.isInteger(config.poolSize) && config.poolSize >= 1)) throw new Error('--pool-size must be a whole number ≥ 1');
 if (!['both', 'baseline', 'plinth'].includes(config.only)) throw new Error(`--only must be baseline or plinth, got ${config.only}`);
 for (const op of config.ops) if (!(op in TARGETS)) throw new Error(`unknown op ${op} (view, list, create, route)`);
+if (comparing && config.ops.includes('route')) throw new Error('--compare=metrics measures view, list and create');
 const withRoute = config.ops.includes('route');
 if (config.rows < 1) throw new Error('--rows must be ≥ 1');
 const useBaseline = config.only !== 'plinth';
 const usePlinth = config.only !== 'baseline';
 const onPostgres = config.db === 'postgres';
-const RESULTS_FILE = onPostgres ? 'postgres.json' : 'latest.json';
+const RESULTS_FILE = `${config.compare === 'metrics' ? 'metrics-' : ''}${onPostgres ? 'postgres.json' : 'latest.json'}`;
 
 const log = (...a) => console.error('[bench]', ...a);
 
@@ -216,14 +228,17 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 // --- small helpers -------------------------------------------------------------------------
 
-/** Ready = the port answers HTTP at all (GET /api/health; any status counts). */
+/**
+ * Ready = the port answers GET /api/health with anything but 503 (Plinth binds its port first and answers 503
+ * "starting" until it has opened the database; the baselines answer whatever they answer).
+ */
 async function waitReady(child, port) {
   const deadline = Date.now() + config.startupTimeoutMs;
   for (;;) {
     assertAlive(child);
     try {
-      // Plinth answers 503 from the moment the port is bound until it is ready (cli/startup.ts).
-      if ((await request(port, 'GET', '/api/health', { timeoutMs: 1000 })).status !== 503) return;
+      const res = await request(port, 'GET', '/api/health', { timeoutMs: 1000 });
+      if (res.status !== 503) return;
     } catch {
       // not listening yet
     }
@@ -325,7 +340,8 @@ function findPlinthDb(dir) {
   throw new Error(`no SQLite file with a "${COLLECTION}" table under ${dir} (looked for data.db; found: ${candidates.join(', ') || 'none'})`);
 }
 
-async function setupPlinth() {
+/** `name` and `extraFlags`: --compare=metrics starts a second Plinth as the "baseline" side with other flags. */
+async function setupPlinth(name = 'plinth', extraFlags = []) {
   const bin = config.plinthBin;
   if (!existsSync(bin)) throw new Error(`${bin} not found: Plinth isn't built/available yet (use --only=baseline)`);
   const tmp = makeTempDir('plinth-bench-plinth-');
@@ -354,9 +370,10 @@ async function setupPlinth() {
     `--dir=${dir}`,
     ...dbFlags,
     ...(pgDb ? [`--poolSize=${config.poolSize}`] : []),
+    ...extraFlags,
   ];
   const env = { NODE_ENV: process.env.NODE_ENV ?? 'production' };
-  let child = startChild('plinth', serveArgs, { logFile, env });
+  let child = startChild(name, serveArgs, { logFile, env });
   await waitReady(child, port);
   const login = await request(port, 'POST', '/api/collections/_superusers/auth-with-password', { body: { identity: email, password } });
   if (login.status !== 200 || typeof login.json?.token !== 'string') {
@@ -369,17 +386,17 @@ async function setupPlinth() {
   if (created.status !== 200 && created.status !== 201) {
     throw new Error(`creating the ${COLLECTION} collection failed: ${created.status} ${created.text.slice(0, 1000)}`);
   }
-  log(`plinth: superuser + "${COLLECTION}" collection created`);
+  log(`${name}: superuser + "${COLLECTION}" collection created`);
 
   // 3. stop, bulk-insert the rows straight into the SQLite file (or PostgreSQL table), restart.
   //    (Through the API this would be 100k POSTs: minutes, and it would benchmark the wrong thing.)
   await stopChild(child);
   if (pgDb) {
-    await preloadPg(pgDb.url, `plinth (${pgDb.name})`);
-    child = startChild('plinth', serveArgs, { logFile, env });
+    await preloadPg(pgDb.url, `${name} (${pgDb.name})`);
+    child = startChild(name, serveArgs, { logFile, env });
     await waitReady(child, port);
-    log(`plinth: listening on ${HOST}:${port} (pid ${child.proc.pid}, PostgreSQL, pool ${config.poolSize})`);
-    return { name: 'plinth', port, child, dir: tmp };
+    log(`${name}: listening on ${HOST}:${port} (pid ${child.proc.pid}, PostgreSQL, pool ${config.poolSize})`);
+    return { name, port, child, dir: tmp };
   }
   const dbFile = findPlinthDb(dir);
   const db = new Database(dbFile, { fileMustExist: true });
@@ -388,12 +405,12 @@ async function setupPlinth() {
   const count = db.prepare(`SELECT COUNT(*) FROM "${COLLECTION}"`).pluck().get();
   db.close();
   if (count !== config.rows) throw new Error(`expected ${config.rows} rows in ${dbFile}, found ${count}`);
-  log(`plinth: preloaded ${inserted} rows into ${dbFile} in ${ms.toFixed(0)} ms`);
+  log(`${name}: preloaded ${inserted} rows into ${dbFile} in ${ms.toFixed(0)} ms`);
 
-  child = startChild('plinth', serveArgs, { logFile, env });
+  child = startChild(name, serveArgs, { logFile, env });
   await waitReady(child, port);
-  log(`plinth: listening on ${HOST}:${port} (pid ${child.proc.pid})`);
-  return { name: 'plinth', port, child, dir: tmp };
+  log(`${name}: listening on ${HOST}:${port} (pid ${child.proc.pid})`);
+  return { name, port, child, dir: tmp };
 }
 
 // --- equivalence checks --------------------------------------------------------------------
@@ -524,12 +541,15 @@ async function measure(server, op, ids, round) {
     await cannon(server, op, ids, config.warmup);
     await settle(server);
   }
+  const cpuBefore = cpuMs(server.child.proc.pid);
   const s = summarize(await cannon(server, op, ids, config.duration));
   s.settleMs = Math.round(await settle(server));
+  // Server CPU per answered request (µs), work finished after the run included: steadier than req/s on a busy machine.
+  s.cpuUs = ((cpuMs(server.child.proc.pid) - cpuBefore) * 1000) / Math.max(1, s.total);
   const tag = config.rounds > 1 ? ` #${round + 1}` : '';
   const busy = s.settleMs >= 500 ? `  (busy ${(s.settleMs / 1000).toFixed(1)} s after the run)` : '';
   log(
-    `${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}${busy}`,
+    `${op.padEnd(6)} ${(server.name + tag).padEnd(11)} ${s.rps.toFixed(0).padStart(7)} req/s  ${s.cpuUs.toFixed(0).padStart(4)} µs CPU/req  p99 ${s.p99} ms  non-2xx ${s.non2xx}  errors ${s.errors}${busy}`,
   );
   return s;
 }
@@ -580,6 +600,29 @@ function renderTable(rows) {
   return lines.join('\n');
 }
 
+/**
+ * --compare=metrics: per op, the req/s ratio of every round (on/off, same round, back to back) and its spread,
+ * and the server CPU per request off → on with its ratio (off/on: what the metrics cost in throughput at equal CPU).
+ */
+function renderCompare(rows) {
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const lines = [
+    '| operation | req/s ratio per round (on/off) | median | CPU µs/req off → on (medians) | CPU ratio (off/on) |',
+    '| --- | --- | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const off = r.baseline?.runs ?? (r.baseline ? [r.baseline] : []);
+    const on = r.plinth?.runs ?? (r.plinth ? [r.plinth] : []);
+    const ratios = on.map((x, i) => x.rps / (off[i]?.rps ?? NaN));
+    const cpuOff = median(off.map((x) => x.cpuUs));
+    const cpuOn = median(on.map((x) => x.cpuUs));
+    lines.push(
+      `| ${r.op} | ${ratios.map((x) => `${x.toFixed(2)}×`).join(', ')} | ${median(ratios).toFixed(2)}× | ${cpuOff.toFixed(0)} → ${cpuOn.toFixed(0)} | ${(cpuOff / cpuOn).toFixed(2)}× |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 // --- main ----------------------------------------------------------------------------------
 async function main() {
   log(
@@ -587,8 +630,14 @@ async function main() {
   );
   const ids = generateIds(config.rows);
   const servers = [];
-  if (useBaseline) servers.push(await setupBaseline());
-  if (usePlinth) servers.push(await setupPlinth());
+  if (comparing) {
+    log(`--compare=metrics: "baseline" is Plinth with ${config.compareFlags.join(' ')}, "plinth" is Plinth as it ships`);
+    servers.push(await setupPlinth('baseline', config.compareFlags));
+    servers.push(await setupPlinth('plinth'));
+  } else {
+    if (useBaseline) servers.push(await setupBaseline());
+    if (usePlinth) servers.push(await setupPlinth());
+  }
   const byName = Object.fromEntries(servers.map((s) => [s.name, s]));
 
   const warnings = await checkServers(servers, ids);
@@ -630,7 +679,7 @@ async function main() {
   }
   const after = Object.fromEntries(servers.map((s) => [s.name, readMem(s.child.proc.pid)]));
 
-  const table = renderTable(rows);
+  const table = renderTable(rows) + (comparing ? `\n\n${renderCompare(rows)}` : '');
   const rssLines = [];
   if (byName.plinth) {
     const mb = idle.plinth.rssMB;
@@ -654,7 +703,7 @@ async function main() {
   }
 
   console.log(
-    `\n## Plinth bench${onPostgres ? ` on PostgreSQL (pool ${config.poolSize} each)` : ''} — ${config.rows.toLocaleString('en-US')} rows, ${config.connections} connections, ${config.duration}s per run${config.rounds > 1 ? ` (median of ${config.rounds})` : ''}, loopback, ${os.cpus().length} CPUs, Node ${process.version}\n`,
+    `\n## Plinth bench${comparing ? `: metrics on vs off (baseline = Plinth ${config.compareFlags.join(' ')})` : ''}${onPostgres ? ` on PostgreSQL (pool ${config.poolSize} each)` : ''} — ${config.rows.toLocaleString('en-US')} rows, ${config.connections} connections, ${config.duration}s per run${config.rounds > 1 ? ` (median of ${config.rounds})` : ''}, loopback, ${os.cpus().length} CPUs, Node ${process.version}\n`,
   );
   console.log(table);
   console.log('\n' + rssLines.join('\n'));

@@ -14,8 +14,9 @@ import { DatabaseCounters, joinCluster, LocalBus, PostgresBus, type ClusterBus, 
 import { FileService } from './files/index.js';
 import { JobQueue, Scheduler, type QueueTuning } from './jobs/index.js';
 import { HookBus } from './hooks/index.js';
-import { LogStore } from './logs/log-store.js';
+import { LOG_LEVEL, LogStore } from './logs/log-store.js';
 import { Mailer } from './mail/index.js';
+import { Metrics, type MetricsOptions } from './metrics/index.js';
 import { HttpClient } from './outbound/index.js';
 import { RealtimeService } from './realtime/index.js';
 import { RecordReader } from './records/query.js';
@@ -67,6 +68,11 @@ export interface AppConfig {
   passwordHash?: 'auto' | PasswordAlgorithm;
   /** Payments tuning: where the Stripe SDK connects (`stripe.apiBase`, for stripe-mock or a local stand-in), timeouts, retries. */
   payments?: PaymentsOptions;
+  /**
+   * Prometheus metrics at `/api/metrics` (default on; `enabled: false` takes them off the request path) and
+   * the slow-query log (`slowQueryMs`, default 500; negative = off). See docs/operations.md.
+   */
+  metrics?: MetricsOptions;
   logger?: Logger;
 }
 
@@ -147,6 +153,8 @@ export class App {
   readonly webhooks: WebhookService;
   /** Checkout, refunds, subscriptions and the provider webhook (see payments/, docs/payments.md). */
   readonly payments: PaymentService;
+  /** Prometheus metrics and the slow-query log (see metrics/index.ts, docs/operations.md). */
+  readonly metrics: Metrics;
   private secretBox: SecretBox | null = null;
   /** How many stored secrets `open` re-encrypted (plain text, or sealed with an older key). */
   secretsResealedAtStart = 0;
@@ -155,7 +163,17 @@ export class App {
     readonly config: Required<
       Omit<
         AppConfig,
-        'databaseUrl' | 'logger' | 'applyMigrations' | 'poolSize' | 'jobs' | 'webhooks' | 'encryptionKey' | 'encryptionEnv' | 'passwordHash' | 'payments'
+        | 'databaseUrl'
+        | 'logger'
+        | 'applyMigrations'
+        | 'poolSize'
+        | 'jobs'
+        | 'webhooks'
+        | 'encryptionKey'
+        | 'encryptionEnv'
+        | 'passwordHash'
+        | 'payments'
+        | 'metrics'
       >
     > & { databaseUrl?: string },
     readonly db: Database,
@@ -163,6 +181,7 @@ export class App {
     jobTuning: QueueTuning = {},
     webhookOptions: WebhookOptions = {},
     paymentsOptions: PaymentsOptions = {},
+    metricsOptions: MetricsOptions = {},
   ) {
     const pgUrl = db.dialect.name === 'postgres' ? (config.databaseUrl as string) : undefined;
     this.bus = pgUrl ? new PostgresBus(pgUrl, db, (err, msg) => logger.error({ err }, msg)) : new LocalBus();
@@ -211,6 +230,17 @@ export class App {
       },
       paymentsOptions,
     );
+    this.metrics = new Metrics(
+      {
+        db,
+        jobs: this.jobs,
+        webhooks: this.webhooks,
+        realtime: this.realtime,
+        logger,
+        slowQuerySink: (entry) => this.logs.add(LOG_LEVEL.warn, `Slow query (${entry.ms} ms)`, { type: 'slowQuery', ...entry }),
+      },
+      metricsOptions,
+    );
     this.auth = new AuthServices({
       db,
       collections: this.collections,
@@ -243,7 +273,7 @@ export class App {
       automigrate: config.automigrate ?? true,
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     };
-    const app = new App(full, db, logger, config.jobs, config.webhooks, config.payments);
+    const app = new App(full, db, logger, config.jobs, config.webhooks, config.payments, config.metrics);
     try {
       // Nodes of a cluster starting together set the database up one at a time (tables, system collections,
       // migrations): CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE.

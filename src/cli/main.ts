@@ -17,6 +17,7 @@ import { parseCommand, UsageError, type CommandSpec } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
 import { installProcessGuards, loadHooks, type HooksLoader } from '../extend/index.js';
 import type { ApplyRestore } from '../backups/index.js';
+import type { MetricsOptions } from '../metrics/index.js';
 import { listMigrationFiles, migrationStatus } from '../migrations/migrations.js';
 import { bindPort, listenHandle, showAddress, systemErrorLine } from './startup.js';
 import { startTracing, stopTracing } from '../tracing/index.js';
@@ -48,7 +49,8 @@ const SERVE_HELP = `Start the web server.
 
 Usage:
   plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
-               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS] [--encryptionEnv=VAR]
+               [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS] [--encryptionEnv=VAR] [--metrics=false]
+               [--slowQueryMs=MS]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -66,6 +68,8 @@ Flags:
   --sqlTimeout     The SQL console's time limit in seconds             default 10
   --encryptionEnv  The environment variable holding the keys that encrypt stored secrets (PocketBase's flag)
                    default PLINTH_ENCRYPTION_KEY; see docs/security.md
+  --metrics        Prometheus metrics at /api/metrics (true or false)  default true
+  --slowQueryMs    Log statements taking at least this many ms (0: all; off: none)  default 500
   -h, --help       Show this help
 
 Environment:
@@ -104,6 +108,8 @@ export const COMMANDS = {
       sqlWrite: 'boolean',
       sqlTimeout: 'string',
       encryptionEnv: 'string',
+      metrics: 'string',
+      slowQueryMs: 'string',
     },
   },
   superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string', encryptionEnv: 'string' }, maxPositionals: 3 },
@@ -161,6 +167,19 @@ function shutdownTimeoutMs(): number {
   return Math.round(seconds * 1000);
 }
 
+/** `--metrics=true|false` and `--slowQueryMs=N|off` (docs/operations.md). */
+function metricsOptions(flags: Flags): MetricsOptions {
+  if (flags.metrics !== undefined && !['true', 'false'].includes(String(flags.metrics))) throw new UsageError('--metrics takes true or false.');
+  const out: MetricsOptions = { enabled: flags.metrics !== 'false' };
+  const slow = flags.slowQueryMs;
+  if (typeof slow === 'string') {
+    if (slow === 'off') out.slowQueryMs = -1;
+    else if (/^\d{1,7}$/.test(slow)) out.slowQueryMs = Number(slow);
+    else throw new UsageError(`Invalid --slowQueryMs "${slow}": expected milliseconds (0 logs every statement) or off.`);
+  }
+  return out;
+}
+
 function parseHttp(value: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
@@ -202,6 +221,7 @@ async function serve(argv: string[]): Promise<number> {
   const tracing = tracingConfigFromEnv();
   const keys = encryptionEnv(flags);
   shutdownTimeoutMs(); // a bad PLINTH_SHUTDOWN_TIMEOUT fails the start, not the shutdown
+  const metrics = metricsOptions(flags);
   // The port first: when it is taken, nothing is created or migrated (see startup.ts).
   const bound = await bindPort(host, wanted);
   const port = (bound.address() as AddressInfo).port; // the one chosen, for --http=HOST:0
@@ -216,6 +236,7 @@ async function serve(argv: string[]): Promise<number> {
       ...databaseUrl(flags),
       ...pool,
       ...keys,
+      metrics,
       ...(typeof flags.hooksDir === 'string' ? { hooksDir: resolve(flags.hooksDir) } : {}),
       ...stripeApiBase(),
       logger,

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { StartupError } from '../errors/index.js';
+import { newRequestId } from '../http/request-id.js';
 
 /** `host:port` as a user would type it (IPv6 in brackets). */
 export function showAddress(host: string, port: number): string {
@@ -15,9 +16,9 @@ export function showAddress(host: string, port: number): string {
 
 /** What a connection gets while the server starts (between the bind and Fastify taking the socket). */
 const STARTING_BODY = JSON.stringify({ data: {}, message: 'The server is starting, please try again.', status: 503 });
-const STARTING_RESPONSE =
+const startingResponse = (): string =>
   'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n' +
-  `Connection: close\r\nContent-Length: ${Buffer.byteLength(STARTING_BODY)}\r\n\r\n${STARTING_BODY}`;
+  `X-Request-Id: ${newRequestId()}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(STARTING_BODY)}\r\n\r\n${STARTING_BODY}`;
 
 /**
  * Binds host:port; the returned server's socket is then given to Fastify with `listenHandle`. Until then
@@ -27,7 +28,7 @@ const STARTING_RESPONSE =
 export async function bindPort(host: string, port: number): Promise<Server> {
   const probe = createServer((socket) => {
     socket.on('error', () => socket.destroy());
-    socket.end(STARTING_RESPONSE);
+    socket.end(startingResponse());
   });
   return new Promise((resolve, reject) => {
     probe.once('error', (err: NodeJS.ErrnoException) => reject(new StartupError(listenFailure(err, host, port), { cause: err })));

@@ -162,9 +162,27 @@ export interface Dialect {
   toDriverValue(value: SqlValue): unknown;
 }
 
+/**
+ * Told about every statement after it ran (metrics/: query latency, the slow-query log): its text (placeholders,
+ * never values) and how long it took in ms. While no observer is set, statements are not timed at all.
+ */
+export type StatementObserver = (text: string, ms: number) => void;
+
+/** How busy the connections are (read when metrics are scraped). */
+export interface ConnectionUsage {
+  /** PostgreSQL: the pool's connections (open, idle) and the requests waiting for one. */
+  pool?: { total: number; idle: number; waiting: number };
+  /** SQLite: write transactions queued behind (and including) the one running. */
+  writeQueue?: number;
+}
+
 /** The database handle the rest of Plinth uses. Reads go to a reader connection; writes are queued. */
 export interface Database extends Executor {
   readonly dialect: Dialect;
+  /** Set by the app when metrics or the slow-query log are on (metrics/); null = no timing. */
+  observer: StatementObserver | null;
+  /** Connection use right now (metrics). */
+  usage(): ConnectionUsage;
   /** Drops cached prepared statements after DDL. */
   schemaChanged(): void;
   /** Table names in the main schema. */

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   too_many_requests: { status: 429, message: 'Too Many Requests.' },
   db_busy: { status: 503, message: 'The database is busy, please try again.' },
   unavailable: { status: 503, message: 'The service is temporarily unavailable.' },
+  not_ready: { status: 503, message: 'The server is not ready to serve requests.' },
   outbound_refused: { status: 502, message: 'The outbound request was refused.' },
   outbound_failed: { status: 502, message: 'The outbound request failed.' },
   outbound_timeout: { status: 504, message: 'The outbound request timed out.' },

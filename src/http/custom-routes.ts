@@ -58,6 +58,7 @@ import { requestBody, type UploadedFile } from './body-parser.js';
 import { clientIp } from './rate-limit.js';
 import { buildRequestInfo, queryOf } from './request-info.js';
 import { logRequest } from './routes/logs.js';
+import { recordRequest } from './request-metrics.js';
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const METHODS: readonly RouteMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -747,6 +748,7 @@ class Context<Api> implements RouteContext<Api>, RouteRequest, RouteReply {
     this.fastifyReply.hijack();
     const res = this.fastifyReply.raw;
     res.once('finish', () => logRequest(this.appRef, this.req, res.statusCode));
+    res.once('close', () => recordRequest(this.appRef, this.req, res.statusCode));
     return res;
   }
   sse(): SseStream {

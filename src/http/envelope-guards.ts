@@ -9,10 +9,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../errors/index.js';
+import { newRequestId, REQUEST_ID_HEADER } from './request-id.js';
 
 /** The headers every answer carries (server.ts sends them from its onRequest hook for routed requests). */
 export const DEFAULT_HEADERS = {
   'access-control-allow-origin': '*',
+  // So a browser app on another origin can read the answer's X-Request-Id (request-id.ts).
+  'access-control-expose-headers': 'X-Request-Id',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'SAMEORIGIN',
   'x-xss-protection': '1; mode=block',
@@ -36,6 +39,7 @@ export function rawEnvelopeResponse(error: AppError, extraHeaders: Record<string
   const body = JSON.stringify(error.toEnvelope());
   const headers: Record<string, string> = {
     ...DEFAULT_HEADERS,
+    [REQUEST_ID_HEADER]: newRequestId(),
     ...extraHeaders,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),
@@ -79,7 +83,13 @@ export function frameworkErrorHandler(err: FastifyError, _req: FastifyRequest, r
   // Route params longer than this are never ids or names (routes/helpers.ts `param` says 404 past 255).
   else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') appError = AppError.notFound();
   else appError = new AppError('internal', undefined, undefined, { cause: err });
-  void reply.code(appError.status).headers(DEFAULT_HEADERS).header('connection', 'close').type('application/json').send(appError.toEnvelope());
+  void reply
+    .code(appError.status)
+    .headers(DEFAULT_HEADERS)
+    .header(REQUEST_ID_HEADER, newRequestId())
+    .header('connection', 'close')
+    .type('application/json')
+    .send(appError.toEnvelope());
 }
 
 /**
@@ -97,6 +107,7 @@ export function installSocketGuards(server: Server): void {
     const body = JSON.stringify(error.toEnvelope());
     res.writeHead(417, {
       ...DEFAULT_HEADERS,
+      [REQUEST_ID_HEADER]: newRequestId(),
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(body),
       connection: 'close',

@@ -29,6 +29,8 @@ interface Window {
 const MAX_BUCKETS = 100_000;
 
 export class RateLimiter {
+  /** Requests refused (429) per rule label since start (metrics). */
+  readonly refusals = new Map<string, number>();
   private buckets = new Map<string, Window>();
   private cache: CompiledRules | null = null;
   private sweeper: NodeJS.Timeout;
@@ -113,7 +115,7 @@ export class RateLimiter {
     const key = `${rule.label}\u001f${rule.audience}\u001f${ip}`;
     if (this.shared) {
       return this.shared.hit(key, rule.duration * 1000).then((count) => {
-        if (count > rule.maxRequests) throw new AppError('too_many_requests');
+        if (count > rule.maxRequests) throw this.refuse(rule);
       });
     }
     const now = this.now();
@@ -125,8 +127,13 @@ export class RateLimiter {
     }
     w.count++;
     if (w.count > rule.maxRequests) {
-      throw new AppError('too_many_requests');
+      throw this.refuse(rule);
     }
+  }
+
+  private refuse(rule: RateLimitRule): AppError {
+    this.refusals.set(rule.label, (this.refusals.get(rule.label) ?? 0) + 1);
+    return new AppError('too_many_requests');
   }
 
   private sweep(force = false): void {

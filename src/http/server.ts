@@ -3,7 +3,8 @@
  * loading, body parsing, `?fields=` picking, the error envelope) and the route groups.
  *
  * Request lifecycle:
- *   onRequest  → CORS / preflight (204), security headers, Authorization token → req.auth (invalid
+ *   onRequest  → CORS / preflight (204), security headers, X-Request-Id (request-id.ts; the metrics' in-flight
+ *                count and the slow-query log's request context), Authorization token → req.auth (invalid
  *                token = guest), superuser IP allowlist (403), path rate limits (429)
  *   parse body → JSON | urlencoded | multipart (400 bad body, 413 too large, 415 unknown type)
  *   handler    → services (records/collections/settings) → AppError on any refusal; request hooks
@@ -11,7 +12,8 @@
  *   custom routes → ServerOptions.routes: one `/*` dispatcher registered after every built-in route
  *                (custom-routes.ts); user code (hooks, routes) runs within ServerOptions.hookTimeout (504)
  *   preSerialization → ?fields= picker on 2xx JSON
- *   errors     → one place: AppError → {data, message, status}; anything else → 500 envelope, logged
+ *   onSend     → the request log entry and the request metrics (metrics/http.ts)
+ *   errors     → one place: AppError → {data, message, status} (5xx add requestId); anything else → 500 envelope, logged
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -43,6 +45,9 @@ import type { Collection } from '../collections/model.js';
 import { fileMaxSelect, fileMaxSize } from '../collections/fields/file.js';
 import { registerFileRoutes } from './routes/files.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
+import { recordRequest } from './request-metrics.js';
 import { registerMigrationRoutes } from './routes/migrations.js';
 import { UntrustedProxyWatch } from './proxy-headers.js';
 import { registerRealtimeRoutes } from './routes/realtime.js';
@@ -61,6 +66,8 @@ declare module 'fastify' {
     auth: AuthState | null;
     /** performance.now() when the onRequest hook ran (the request log's execTime). */
     startedAt: number;
+    /** The X-Request-Id of this request (request-id.ts): in the answer's header, the logs and 5xx bodies. */
+    requestId: string;
   }
   interface FastifyInstance {
     rateLimiter: RateLimiter;
@@ -169,6 +176,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
 
   server.decorateRequest('auth', null);
   server.decorateRequest('startedAt', 0);
+  server.decorateRequest('requestId', '');
   server.decorateRequest('customRoute', null);
   if (options.hookTimeout !== undefined) app.hooks.requestTimeout = options.hookTimeout;
   // Every built-in route, so custom routes can be refused when they would collide with one.
@@ -193,9 +201,17 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   const proxyWatch = new UntrustedProxyWatch(() => app.settings.get(), app.logger);
   // Tracing (off by default): its hooks exist only when it is on, and come first so auth's SQL is a child.
   if (tracer) traceRequests(server);
+  const requestMetrics = app.metrics.http; // null with metrics off
+  const markForSlowQueries = app.metrics.slowQueries !== null;
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);
+    // Observability (metrics/, request-id.ts): the id first, so every answer below carries it.
+    const requestId = requestIdFor(req.headers[REQUEST_ID_HEADER]);
+    req.requestId = requestId;
+    reply.header(REQUEST_ID_HEADER, requestId);
+    if (requestMetrics !== null) requestMetrics.start();
+    if (markForSlowQueries) app.metrics.enterRequest(requestId);
     // A NUL can reach a path parameter or query value only as %00 (Node refuses raw NUL bytes in the URL).
     // An escape of an unpaired surrogate is invalid UTF-8: a bad URL in the path (frameworkErrors), kept
     // as typed in the query. One scan, then a 400 naming the parameter on both dialects (PostgreSQL cannot
@@ -238,25 +254,42 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   server.addHook('preSerialization', fieldsPickerHook());
   // Request logs: queued as the reply is sent (not onResponse: see requestLogHook), written in batches to
   // their own database.
-  server.addHook('onSend', requestLogHook(app));
+  // The request metrics ride on the same onSend hook (one hook stage per request, not two).
+  const logHook = requestLogHook(app);
+  server.addHook(
+    'onSend',
+    requestMetrics === null
+      ? logHook
+      : (req, reply, payload, done) => {
+          recordRequest(app, req, reply.statusCode);
+          logHook(req, reply, payload, done);
+        },
+  );
   if (options.logRequests) {
     server.addHook('onResponse', (req, reply, done) => {
-      app.logger.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      app.logger.info(
+        { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), requestId: req.requestId },
+        'request',
+      );
       done();
     });
   }
 
   server.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err, app);
-    if (appError.status >= 500) app.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'request failed');
+    const failed = appError.status >= 500;
+    if (failed) app.logger.error({ err, method: req.method, url: req.url.split('?')[0], requestId: req.requestId }, 'request failed');
     if (appError.code === 'db_busy' || appError.code === 'unavailable') void reply.header('Retry-After', '1');
-    void reply.code(appError.status).type('application/json').send(appError.toEnvelope());
+    // A 5xx body also names the request id, for the user to quote (docs/pocketbase-compatibility.md).
+    const body = failed && req.requestId ? withRequestId(appError, req.requestId) : appError.toEnvelope();
+    void reply.code(appError.status).type('application/json').send(body);
   });
   server.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send({ data: {}, message: "The requested resource wasn't found.", status: 404 });
   });
 
   registerHealthRoutes(server, app);
+  registerMetricsRoutes(server, app);
   registerSettingsRoutes(server, app);
   registerCollectionRoutes(server, app);
   registerRecordAuthRoutes(server, app);
@@ -288,6 +321,12 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   if (options.routes) registerCustomRoutes(server, app, options.routes, undefined, builtins.slice(), publicFiles);
   else server.route({ method: ['GET', 'HEAD'], url: '/*', handler: publicFiles });
   return server;
+}
+
+/** A 5xx envelope with the request id, PocketBase's keys first and in their order (data, message, status). */
+function withRequestId(error: AppError, requestId: string): ReturnType<AppError['toEnvelope']> & { requestId: string } {
+  const { data, message, status } = error.toEnvelope();
+  return { data, message, status, requestId };
 }
 
 function limitThenContinue(rateLimiter: RateLimiter, req: FastifyRequest, done: (err?: Error) => void): void {

@@ -55,6 +55,7 @@ export function traceRequests(server: FastifyInstance): void {
       }
       const status = reply.statusCode;
       span.set('http.response.status_code', status);
+      if (req.requestId) span.set('plinth.request_id', req.requestId); // X-Request-Id (http/request-id.ts)
       if (status >= 500) {
         span.set('error.type', String(status));
         span.fail(`HTTP ${status}`);

@@ -189,6 +189,8 @@ const ASYNC_COMMIT = sql`ac AS (SELECT set_config('synchronous_commit', 'off', t
 const STATUSES: readonly JobStatus[] = ['queued', 'running', 'done', 'failed'];
 
 export class JobQueue {
+  /** Failed attempts on this node per job name: retried, or failed for good (metrics). */
+  readonly failureCounts = new Map<string, { retry: number; failed: number }>();
   private readonly workers = new Map<string, Worker>();
   private readonly running = new Map<string, Running>();
   private started = false;
@@ -575,6 +577,10 @@ export class JobQueue {
     const now = Date.now();
     const message = errorText(err);
     const last = attempt >= maxAttempts;
+    let counts = this.failureCounts.get(worker.name);
+    if (!counts) this.failureCounts.set(worker.name, (counts = { retry: 0, failed: 0 }));
+    if (last) counts.failed++;
+    else counts.retry++;
     if (!last) {
       const runAt = now + this.backoffDelay(worker.backoff, attempt);
       const res = await this.db.run(

@@ -56,6 +56,16 @@ export const BUILTIN_DOCS: Record<string, BuiltinDoc> = {
     description: 'Always 200 while the server runs; superusers also get `data.canBackup`, `realIP`, `possibleProxyHeader`, `smtpConfigured`.',
     response: obj({ code: int, message: str, data: anyObject }),
   }),
+  'GET /api/health/ready': D('Health', 'Readiness check', 'public', {
+    description:
+      "Plinth's addition: 200 when the database answers and every migration is applied; 503 `not_ready` naming `data.database` or `data.migrations` otherwise. Point load-balancer health checks here, liveness probes at /api/health.",
+    response: obj({ code: int, message: str, data: obj({ database: str, migrations: str }) }),
+  }),
+  'GET /api/metrics': D('Meta', 'Prometheus metrics', 'superuser', {
+    description:
+      'Prometheus text format. Also readable with `Authorization: Bearer <settings.metrics.token>` or from an address in `settings.metrics.allowedIps`; 404 with metrics turned off.',
+    contentType: 'text/plain',
+  }),
   'GET /api/openapi.json': D('Meta', 'This OpenAPI document', 'public', {
     description: 'Superusers get every route and collection; anyone else only the collections with at least one non-null API rule.',
     response: anyObject,

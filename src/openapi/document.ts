@@ -729,6 +729,7 @@ export function buildDocument(input: DocumentInput): Obj {
                 additionalProperties: true,
               },
             },
+            requestId: { type: 'string', description: "5xx answers only: the answer's X-Request-Id, to quote when reporting it." },
           },
           required: ['status', 'message', 'data'],
         },

@@ -45,6 +45,8 @@ const EVENT_NAME_FORBIDDEN = /[\r\n\0]/;
 export class RealtimeService {
   /** Current tunables; `configure` changes them for streams opened afterwards. */
   readonly options: RealtimeOptions;
+  /** Messages handed to streams, and streams dropped for reading too slowly, since start (metrics). */
+  readonly counters = { sent: 0, droppedSlow: 0 };
   private readonly broker = new Broker();
   private readonly unbind: () => void;
   private readonly events: RecordEventDeps;
@@ -79,12 +81,18 @@ export class RealtimeService {
   connect(target: SseTarget, ip: string): RealtimeClient {
     const client = new RealtimeClient(randomString(CLIENT_ID_LENGTH), ip);
     // A snapshot: later `configure` calls affect only streams opened after them.
-    client.connection = new SseConnection(target, { ...this.options }, (reason) => {
-      this.broker.remove(client);
-      // A dropped slow consumer is worth an operator's attention; ordinary ends are not.
-      if (reason === 'slow') this.deps.logger.warn({ clientId: client.id }, 'realtime: slow consumer dropped');
-      else this.deps.logger.debug({ clientId: client.id, reason }, 'realtime: stream closed');
-    });
+    client.connection = new SseConnection(
+      target,
+      { ...this.options },
+      (reason) => {
+        this.broker.remove(client);
+        if (reason === 'slow') this.counters.droppedSlow++;
+        // A dropped slow consumer is worth an operator's attention; ordinary ends are not.
+        if (reason === 'slow') this.deps.logger.warn({ clientId: client.id }, 'realtime: slow consumer dropped');
+        else this.deps.logger.debug({ clientId: client.id, reason }, 'realtime: stream closed');
+      },
+      this.counters,
+    );
     this.broker.add(client);
     client.send('PB_CONNECT', JSON.stringify({ clientId: client.id }));
     if (this.closing) client.connection.close('server');

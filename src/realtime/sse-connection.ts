@@ -117,6 +117,8 @@ export class SseConnection {
     private readonly target: SseTarget,
     private readonly limits: Limits,
     private readonly onClosed: (reason: CloseReason) => void,
+    /** Counts the messages handed to this stream (shared by a service's streams; metrics). */
+    private readonly counters: { sent: number } = { sent: 0 },
   ) {
     // unref: a forgotten stream must not keep the process (or a test run) alive.
     this.idleTimer = setTimeout(() => this.close('idle'), limits.idleTimeoutMs).unref();
@@ -158,6 +160,7 @@ export class SseConnection {
 
   private sendBytes(bytes: Buffer): boolean {
     if (!this.waitingForDrain) {
+      this.counters.sent++;
       this.write(bytes);
       return true;
     }
@@ -166,6 +169,7 @@ export class SseConnection {
       this.close('slow');
       return false;
     }
+    this.counters.sent++;
     this.queue.push(bytes);
     this.queuedBytes += bytes.length;
     return true;

@@ -56,6 +56,11 @@ export interface Settings {
     /** Exceptions to the SSRF guard: host names (`*.example.com` for subdomains), IP addresses or CIDR subnets. */
     allowedHosts: string[];
   };
+  /**
+   * Plinth's addition: who may scrape `GET /api/metrics` besides superusers (docs/operations.md): a bearer
+   * token (write-only, 16+ characters; '' = none) and client addresses or CIDR subnets.
+   */
+  metrics: { token: string; allowedIps: string[] };
   /** Plinth's addition: payments (docs/payments.md). */
   payments: { stripe: StripeSettings };
 }
@@ -98,6 +103,7 @@ export function defaultSettings(): Settings {
     payments: {
       stripe: { enabled: false, secretKey: '', webhookSecret: '', publishableKey: '', successUrl: '', cancelUrl: '', currencies: [] },
     },
+    metrics: { token: '', allowedIps: [] },
   };
 }
 
@@ -111,6 +117,7 @@ export const SECRET_PATHS: ReadonlyArray<readonly string[]> = [
   ['backups', 's3', 'secret'],
   ['payments', 'stripe', 'secretKey'],
   ['payments', 'stripe', 'webhookSecret'],
+  ['metrics', 'token'],
 ];
 
 /** A copy safe to send to clients: secrets removed (PocketBase omits them). */
@@ -252,10 +259,15 @@ function validateRanges(s: Settings, errors: FieldErrors): void {
   const ipLists: Array<[string[], string[]]> = [
     [['superuserIPs'], s.superuserIPs],
     [['rateLimits', 'excludedIPs'], s.rateLimits.excludedIPs],
+    [['metrics', 'allowedIps'], s.metrics.allowedIps],
   ];
   for (const [path, entries] of ipLists) {
     const problem = entries.map(ipOrSubnetError).find((p) => p !== null);
     if (problem) setError(errors, path, 'validation_invalid_value', `Must be IP addresses or subnets: ${problem}`);
+  }
+  // plk_ is the API keys' prefix: such a token would be checked (and refused) as an API key.
+  if (s.metrics.token !== '' && (!/^[\x21-\x7e]{16,512}$/.test(s.metrics.token) || s.metrics.token.startsWith('plk_'))) {
+    setError(errors, ['metrics', 'token'], 'validation_invalid_value', 'Must be 16 to 512 visible ASCII characters (no spaces), not starting with plk_');
   }
   const badHost = s.outbound.allowedHosts.map(allowedHostError).find((p) => p !== null);
   if (badHost) setError(errors, ['outbound', 'allowedHosts'], 'validation_invalid_value', `Must be host names, IP addresses or subnets: ${badHost}`);

@@ -176,6 +176,12 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 const STATUSES = ['pending', 'delivered', 'failed'] as const;
 
 export class WebhookService {
+  /**
+   * Delivery attempts made on this node (metrics): the endpoint answered 2xx (`delivered`), did not (`failed`:
+   * another status, a network error or a timeout), or the message was dropped because its endpoint is
+   * disabled or deleted (`dropped`).
+   */
+  readonly deliveryCounts = { delivered: 0, failed: 0, dropped: 0 };
   private endpoints = new Map<string, Endpoint>();
   /** Enabled endpoints, and per event type the ones whose patterns match it (rebuilt on change). */
   private enabled: Endpoint[] = [];
@@ -515,6 +521,7 @@ export class WebhookService {
       if (row) endpoint = this.fromRow(row);
     }
     if (!endpoint || !endpoint.enabled) {
+      this.deliveryCounts.dropped++;
       await this.record(
         msg,
         r,
@@ -539,6 +546,8 @@ export class WebhookService {
         )
       : await this.post(endpoint, msg, job.signal);
     const ok = outcome.statusCode >= 200 && outcome.statusCode < 300;
+    if (ok) this.deliveryCounts.delivered++;
+    else this.deliveryCounts.failed++;
     await this.record(msg, r, n, outcome, ok, outcome.abort === true);
     if (!ok) logger.debug?.({ endpoint: endpoint.id, message: m, attempt: n, status: outcome.statusCode, error: outcome.error }, 'webhook attempt failed');
     await this.health(endpoint, ok);

@@ -488,6 +488,41 @@ describe('dashboard first-hour fixes in Chromium', { timeout: 240_000 }, () => {
     await api.settings.update({ trustedProxy: { headers: [], useLeftmostIP: false } });
   });
 
+  it('sets the metrics scrape token (write-only) and allowed IPs on the Settings → Metrics page', async () => {
+    await page.goto(`${s.url}/_/#/settings/metrics`);
+    const form = page.locator('form[data-section="metrics"]');
+    await form.waitFor();
+    await form.locator('input[name="metricsToken"]').fill('short');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await form
+      .locator('.field-error')
+      .filter({ hasText: /16 to 512/ })
+      .waitFor();
+    await form.locator('input[name="metricsToken"]').fill('dashboard-scrape-token-0001');
+    await form.locator('textarea[name="metricsAllowedIps"]').fill('10.0.0.0/8\n192.0.2.7');
+    await form.locator('textarea[name="metricsAllowedIps"]').dispatchEvent('change');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    // Saved when the API shows it (a toast from an earlier save may still be on screen).
+    const deadline = Date.now() + 10_000;
+    let metrics = (await api.settings.getAll()).metrics;
+    while (metrics.allowedIps.length !== 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      metrics = (await api.settings.getAll()).metrics;
+    }
+    assert.deepEqual(metrics, { allowedIps: ['10.0.0.0/8', '192.0.2.7'] }, 'the token is never read back');
+    const scrape = await fetch(`${s.url}/api/metrics`, { headers: { authorization: 'Bearer dashboard-scrape-token-0001' } });
+    assert.equal(scrape.status, 200);
+    await shot('30-settings-metrics');
+    // Saving again with the token field left empty keeps the token (the reload also clears the toasts).
+    await page.reload();
+    await form.waitFor();
+    assert.equal(await form.locator('input[name="metricsToken"]').inputValue(), '');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Settings saved.').first().waitFor();
+    assert.equal((await fetch(`${s.url}/api/metrics`, { headers: { authorization: 'Bearer dashboard-scrape-token-0001' } })).status, 200);
+    await api.settings.update({ metrics: { allowedIps: [] } });
+  });
+
   it('threw no page errors', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -66,6 +66,9 @@ describe('plinth CLI', () => {
       ['migrate-data', `--from=${dir}/d0`],
       ['serve', '--poolSize=0'],
       ['serve', '--poolSize=lots'],
+      ['serve', '--metrics=maybe'],
+      ['serve', '--slowQueryMs=fast'],
+      ['serve', '--slowQueryMs=-5'],
       // stray positionals, unknown short flags, values for boolean flags
       ['serve', 'extra'],
       ['serve', '-x'],
@@ -189,6 +192,7 @@ describe('plinth CLI', () => {
       assert.ok(early, 'a request during start-up got an answer within a second');
       assert.equal(early.status, 503);
       assert.equal(early.headers.get('retry-after'), '1');
+      assert.match(early.headers.get('x-request-id') ?? '', /^[\w-]{16}$/);
       assert.deepEqual(await early.json(), { data: {}, message: 'The server is starting, please try again.', status: 503 });
       const deadline = Date.now() + 15_000;
       while (!output.includes('Server started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -231,7 +231,10 @@ describe('custom routes', () => {
     assert.equal(app.status, 403);
     assert.deepEqual(app.body, { data: { day: { code: 'validation_weekend', message: 'It is the weekend.' } }, message: 'Only on weekdays.', status: 403 });
     const plain = await json('/api/shop/fail/plain');
-    assert.deepEqual(plain.body, { data: {}, message: 'Something went wrong while processing your request.', status: 500 });
+    // A 5xx body also names the request id (docs/pocketbase-compatibility.md).
+    const { requestId, ...envelope } = plain.body;
+    assert.deepEqual(envelope, { data: {}, message: 'Something went wrong while processing your request.', status: 500 });
+    assert.match(requestId, /^[\w-]{16}$/);
   });
 
   it('streams: Node streams, web streams, bytes, text and server-sent events', async () => {
@@ -350,7 +353,7 @@ describe('custom routes', () => {
     const res = await json('/api/shop/hang');
     const ms = performance.now() - started;
     assert.equal(res.status, 504);
-    assert.deepEqual(res.body, { data: {}, message: 'The request took too long.', status: 504 });
+    assert.deepEqual({ ...res.body, requestId: undefined }, { data: {}, message: 'The request took too long.', status: 504, requestId: undefined });
     assert.ok(ms >= TIMEOUT_MS - 50 && ms < TIMEOUT_MS + 4000, `answered after ${ms} ms`);
     const short = performance.now();
     assert.equal((await json('/api/shop/hang-short')).status, 504);

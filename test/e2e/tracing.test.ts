@@ -125,6 +125,7 @@ describe('OpenTelemetry traces', () => {
     });
     assert.equal(res.status, 200);
     const record = (await res.json()) as { id: string };
+    const requestId = res.headers.get('x-request-id');
 
     const spans = receiver.spans;
     const find = (pred: (s: ReceivedSpan) => boolean) => spans.find(pred);
@@ -148,6 +149,7 @@ describe('OpenTelemetry traces', () => {
     assert.equal(req.attributes['http.request.method'], 'POST');
     assert.equal(req.attributes['http.route'], '/api/collections/:collection/records');
     assert.equal(req.attributes['http.response.status_code'], 200);
+    assert.equal(req.attributes['plinth.request_id'], requestId, 'the span names the X-Request-Id');
     assert.equal(req.resource['service.name'], 'plinth-test');
     assert.equal(req.resource['service.version'], '0.0.0-test');
 
@@ -298,6 +300,12 @@ describe('OpenTelemetry traces', () => {
     await tracer?.flush();
     while (droppedSpans() < first + 5 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     assert.equal(droppedSpans(), first + 5, 'later losses are counted too (the 5 health requests)');
+    // The count is published as a metric (metrics/index.ts).
+    const scrape = await s.fetch('/api/metrics', { headers: { authorization: s.admin.authStore.token } });
+    assert.equal(scrape.status, 200);
+    const published = /^plinth_tracing_dropped_spans_total (\d+)$/m.exec(await scrape.text());
+    assert.ok(published, 'plinth_tracing_dropped_spans_total is scraped');
+    assert.ok(Number(published[1]) >= first + 5, `published ${published[1]}, counted ${droppedSpans()}`);
     const warnings = lines.filter((l) => l.includes('spans could not be exported'));
     assert.equal(warnings.length, 1, 'logged once');
     assert.match(warnings[0]!, new RegExp(`127\\.0\\.0\\.1:${closed}`));

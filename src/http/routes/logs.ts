@@ -75,6 +75,7 @@ export function logRequest(app: App, req: FastifyRequest, status: number): void 
       auth: req.auth?.collection.name ?? '',
       userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300),
       referer: redactUrl(String(req.headers.referer ?? '')).slice(0, 300),
+      requestId: req.requestId,
     };
     if (settings.logs.logIP) {
       data.remoteIP = req.socket.remoteAddress ?? '';

@@ -10,6 +10,7 @@ import type { RealtimeConnectRequestEvent, RealtimeSubscribeRequestEvent } from 
 import { bodyOf, requestInfo, runHooked, sendResult } from './helpers.js';
 import { eventResult } from './record-actions.js';
 import { logRequest } from './logs.js';
+import { recordRequest } from '../request-metrics.js';
 
 const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
@@ -28,6 +29,8 @@ export function registerRealtimeRoutes(server: FastifyInstance, app: App): void 
     res.writeHead(200, { ...reply.getHeaders(), ...SSE_HEADERS } as Record<string, string>);
     // A hijacked reply never goes through onSend: the stream is logged when it ends, as before.
     res.once('finish', () => logRequest(app, req, res.statusCode));
+    // Counted as answered now (the stream's lifetime is no request latency; realtime clients have their own gauge).
+    recordRequest(app, req, 200);
     socket.setNoDelay(true);
     // Sends the headers now; frames then go straight to the socket (see responseTarget).
     app.realtime.connect(responseTarget(res, socket), req.ip);

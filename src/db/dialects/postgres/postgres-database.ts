@@ -5,7 +5,7 @@
  * (answered as 503) and the pool reconnects by itself.
  */
 import pg from 'pg';
-import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
+import type { ColumnInfo, ConnectionUsage, Database, Executor, Row, RunResult, StatementObserver } from '../../dialect.js';
 import { ConsoleTimeout, consoleText, isPossibleWrite, leadingKeyword, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
@@ -55,20 +55,25 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
-function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
+/** Runs a statement; timed (from the call to the result, pool wait included) while `owner.observer` is set. */
+function runQuery(conn: Queryable, query: Sql, owner: { observer: StatementObserver | null }): Promise<pg.QueryResult> {
   const { text, params } = postgresDialect.compile(query);
-  if (tracer) return tracer.sql('postgresql', text, () => sendQuery(conn, text, params));
-  return sendQuery(conn, text, params);
+  if (tracer) return tracer.sql('postgresql', text, () => sendQuery(conn, text, params, owner));
+  return sendQuery(conn, text, params, owner);
 }
 
-async function sendQuery(conn: Queryable, text: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+async function sendQuery(conn: Queryable, text: string, params: readonly unknown[], owner: { observer: StatementObserver | null }): Promise<pg.QueryResult> {
   const name = statementName(text);
+  const observer = owner.observer;
+  const started = observer === null ? 0 : performance.now();
   try {
     return await conn.query({ text, values: params as unknown[], ...(name ? { name } : {}) });
   } catch (err) {
     if (!name || (err as { code?: string }).code !== '0A000') throw err;
     statementNames.delete(text);
-    return conn.query({ text, values: params as unknown[] });
+    return await conn.query({ text, values: params as unknown[] });
+  } finally {
+    if (observer !== null) observer(text, performance.now() - started);
   }
 }
 
@@ -125,20 +130,26 @@ async function consoleColumns(client: pg.PoolClient, fields: pg.FieldDef[]): Pro
 
 /** A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts). */
 class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
+  constructor(
+    client: pg.PoolClient,
+    private readonly owner: { observer: StatementObserver | null },
+  ) {
+    super(client);
+  }
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return (await runQuery(this.connection(), query)).rows as T[];
+    return (await runQuery(this.connection(), query, this.owner)).rows as T[];
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return (await runQuery(this.connection(), query)).rows[0] as T | undefined;
+    return (await runQuery(this.connection(), query, this.owner)).rows[0] as T | undefined;
   }
   async run(query: Sql): Promise<RunResult> {
-    return { changes: (await runQuery(this.connection(), query)).rowCount ?? 0 };
+    return { changes: (await runQuery(this.connection(), query, this.owner)).rowCount ?? 0 };
   }
   describeColumns(query: Sql): Promise<ColumnInfo[]> {
     return describe(this.connection(), query);
   }
   protected execute(conn: pg.PoolClient, query: Sql): Promise<pg.QueryResult> {
-    return runQuery(conn, query);
+    return runQuery(conn, query, this.owner);
   }
 }
 
@@ -147,6 +158,7 @@ export class PostgresDatabase implements Database {
   readonly pool: pg.Pool;
   private readonly url: string;
   private readonly connectTimeoutMs: number;
+  observer: StatementObserver | null = null;
 
   constructor(options: PostgresOptions) {
     this.url = options.url;
@@ -186,13 +198,16 @@ export class PostgresDatabase implements Database {
   }
 
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return (await runQuery(this.pool, query)).rows as T[];
+    return (await runQuery(this.pool, query, this)).rows as T[];
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return (await runQuery(this.pool, query)).rows[0] as T | undefined;
+    return (await runQuery(this.pool, query, this)).rows[0] as T | undefined;
   }
   async run(query: Sql): Promise<RunResult> {
-    return { changes: (await runQuery(this.pool, query)).rowCount ?? 0 };
+    return { changes: (await runQuery(this.pool, query, this)).rowCount ?? 0 };
+  }
+  usage(): ConnectionUsage {
+    return { pool: { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount } };
   }
   describeColumns(query: Sql): Promise<ColumnInfo[]> {
     return describe(this.pool, query);
@@ -206,17 +221,17 @@ export class PostgresDatabase implements Database {
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const tx = new PostgresTransaction(client);
+    const tx = new PostgresTransaction(client, this);
     let broken = false;
     try {
-      await runQuery(client, sql`BEGIN`);
+      await runQuery(client, sql`BEGIN`, this);
       const result = await fn(tx);
-      await runQuery(client, sql`COMMIT`);
+      await runQuery(client, sql`COMMIT`, this);
       tx.committed();
       return result;
     } catch (err) {
       try {
-        await runQuery(client, sql`ROLLBACK`);
+        await runQuery(client, sql`ROLLBACK`, this);
       } catch {
         broken = true; // the connection itself failed: do not return it to the pool
       }

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConsoleTimeout, consoleText, isPossibleWrite, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
-import type { ColumnInfo, Database, Executor, Row, RunResult } from '../../dialect.js';
+import type { ColumnInfo, ConnectionUsage, Database, Executor, Row, RunResult, StatementObserver } from '../../dialect.js';
 import { AppError } from '../../../errors/app-error.js';
 import { sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
@@ -31,12 +31,15 @@ const STATEMENT_CACHE_LIMIT = 1000;
 /** SQL console reads running at once (each in a worker thread with its own connection). */
 const MAX_CONSOLE_WORKERS = 4;
 
-/** One better-sqlite3 connection with its prepared-statement cache. */
+/** One better-sqlite3 connection with its prepared-statement cache; statements are timed while `owner.observer` is set. */
 class Connection {
   private readonly statements = new Map<string, Stmt>();
-  constructor(readonly conn: Conn) {}
+  constructor(
+    readonly conn: Conn,
+    private readonly owner: { observer: StatementObserver | null },
+  ) {}
 
-  prepare(query: Sql): { stmt: Stmt; params: readonly unknown[] } {
+  prepare(query: Sql): { stmt: Stmt; params: readonly unknown[]; text: string } {
     const { text, params } = sqliteDialect.compile(query);
     let stmt = this.statements.get(text);
     if (!stmt) {
@@ -44,22 +47,35 @@ class Connection {
       if (this.statements.size >= STATEMENT_CACHE_LIMIT) this.statements.clear();
       this.statements.set(text, stmt);
     }
-    return { stmt, params };
+    return { stmt, params, text };
   }
   allSync<T>(query: Sql): T[] {
-    const { stmt, params } = this.prepare(query);
-    if (tracer) return tracer.sql('sqlite', stmt.source, () => stmt.all(...params) as T[]);
-    return stmt.all(...params) as T[];
+    const { stmt, params, text } = this.prepare(query);
+    if (this.owner.observer === null && !tracer) return stmt.all(...params) as T[];
+    return this.observed(text, () => stmt.all(...params) as T[]);
   }
   getSync<T>(query: Sql): T | undefined {
-    const { stmt, params } = this.prepare(query);
-    if (tracer) return tracer.sql('sqlite', stmt.source, () => stmt.get(...params) as T | undefined);
-    return stmt.get(...params) as T | undefined;
+    const { stmt, params, text } = this.prepare(query);
+    if (this.owner.observer === null && !tracer) return stmt.get(...params) as T | undefined;
+    return this.observed(text, () => stmt.get(...params) as T | undefined);
   }
   runSync(query: Sql): RunResult {
-    const { stmt, params } = this.prepare(query);
-    if (tracer) return tracer.sql('sqlite', stmt.source, () => this.exec(stmt, params));
-    return this.exec(stmt, params);
+    const { stmt, params, text } = this.prepare(query);
+    if (this.owner.observer === null && !tracer) return this.exec(stmt, params);
+    return this.observed(text, () => this.exec(stmt, params));
+  }
+  /** Runs `fn` timed for the metrics observer and/or inside a SQL span (only called when one of them is on). */
+  private observed<R>(text: string, fn: () => R): R {
+    const observer = this.owner.observer;
+    const t = tracer;
+    const run = t ? () => t.sql('sqlite', text, fn) : fn;
+    if (observer === null) return run();
+    const started = performance.now();
+    try {
+      return run();
+    } finally {
+      observer(text, performance.now() - started);
+    }
   }
   private exec(stmt: Stmt, params: readonly unknown[]): RunResult {
     if (!stmt.reader) return { changes: stmt.run(...params).changes };
@@ -107,26 +123,29 @@ class SqliteTransaction extends OpenTransaction<Connection> {
 
 export class SqliteDatabase implements Database {
   readonly dialect = sqliteDialect;
+  observer: StatementObserver | null = null;
   private readonly writer: Connection;
   private readonly reader: Connection;
   /** Tail of the write queue: each transaction waits for the previous one. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Write transactions queued or running (metrics). */
+  private queuedWrites = 0;
 
-  private readonly filename: string;
+  readonly filename: string;
 
   constructor(options: SqliteOptions) {
     this.filename = options.filename;
     const w = new BetterSqlite3(options.filename);
     w.pragma('journal_mode = WAL');
     for (const p of PRAGMAS) w.pragma(p);
-    this.writer = new Connection(w);
+    this.writer = new Connection(w, this);
     if (options.filename === ':memory:') {
       this.reader = this.writer;
     } else {
       const r = new BetterSqlite3(options.filename);
       for (const p of PRAGMAS) r.pragma(p);
       r.pragma('query_only = ON');
-      this.reader = new Connection(r);
+      this.reader = new Connection(r, this);
     }
   }
 
@@ -152,7 +171,12 @@ export class SqliteDatabase implements Database {
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
-      this.writer.runSync(sql`BEGIN IMMEDIATE`);
+      try {
+        this.writer.runSync(sql`BEGIN IMMEDIATE`);
+      } catch (err) {
+        this.queuedWrites--;
+        throw err;
+      }
       const tx = new SqliteTransaction(this.writer);
       try {
         const result = await fn(tx);
@@ -163,11 +187,18 @@ export class SqliteDatabase implements Database {
         if (this.writer.conn.inTransaction) this.writer.runSync(sql`ROLLBACK`);
         tx.rolledBack();
         throw err;
+      } finally {
+        this.queuedWrites--;
       }
     };
+    this.queuedWrites++;
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  usage(): ConnectionUsage {
+    return { writeQueue: this.queuedWrites };
   }
 
   /** Synchronous reads on the reader connection (tests and tools). */
