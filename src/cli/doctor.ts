@@ -430,6 +430,10 @@ async function checkEncryptionKey(
     const rows = await (db as Database).all<{ secrets: string }>(sql`SELECT secrets FROM "_webhooks"`).catch(() => []);
     for (const r of rows) if (SecretBox.isSealed(r.secrets)) sealed.push(r.secrets);
   }
+  if (await tableExists(db, '_totp')) {
+    const rows = await (db as Database).all<{ secret: string }>(sql`SELECT secret FROM _totp`).catch(() => []);
+    for (const r of rows) if (SecretBox.isSealed(r.secret)) sealed.push(r.secret);
+  }
   const fromEnv = env.PLINTH_ENCRYPTION_KEY;
   let box: SecretBox | undefined;
   let source: string;

@@ -18,7 +18,7 @@ export const SECRETS_COMMAND = {
 } satisfies CommandSpec;
 
 export const SECRETS_HELP = `Inspect and rotate the encryption of stored secrets (SMTP and S3 passwords, OAuth2 client
-and token secrets of the collections, webhook signing secrets; docs/security.md).
+and token secrets of the collections, webhook signing secrets, authenticator-app secrets; docs/security.md).
 
 Usage:
   plinth secrets status  [flags]   Which key each stored secret is encrypted with
@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const report = await resealSecrets(db, box, action === 'decrypt' ? { decrypt: true } : {});
     if (action === 'decrypt') {
-      process.stdout.write(`${summary(report)}; ${report.changed} written back as plain text (webhook secrets stay encrypted).\n`);
+      process.stdout.write(`${summary(report)}; ${report.changed} written back as plain text (webhook and authenticator-app secrets stay encrypted).\n`);
       return 0;
     }
     process.stdout.write(`${summary(report)}; ${report.changed} re-encrypted with key "${box.primaryId}".\n`);
