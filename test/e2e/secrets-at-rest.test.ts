@@ -9,10 +9,12 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import PocketBase from 'pocketbase';
 import type { App } from '../../src/app.js';
 import { sql } from '../../src/db/sql.js';
@@ -368,6 +370,29 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
     assert.equal(first.status, 401);
     const second = await post('/api/collections/users/auth-with-totp', { mfaId: first.body.mfaId, code: hotp(base32Decode(secret)!, totpStep() + 1) });
     assert.equal(second.status, 200, JSON.stringify(second.body));
+  });
+
+  it('plinth secrets refuses a database that is not a Plinth one, and creates no key in it', async () => {
+    const inst = await instance();
+    cleanup.push(() => inst.drop());
+    mkdirSync(inst.dataDir, { recursive: true });
+    if (!inst.db) new BetterSqlite3(join(inst.dataDir, 'data.db')).close(); // an empty SQLite file
+    for (const action of ['status', 'rotate', 'decrypt']) {
+      const r = inst.cli(['secrets', action], undefined);
+      assert.equal(r.code, 1, `${action}: ${r.out}${r.err}`);
+      assert.match(r.err, /is not a Plinth database \(no _collections table\)/);
+    }
+    assert.equal(existsSync(join(inst.dataDir, '.encryption-key')), false, 'no key file made');
+    if (inst.db) {
+      const client = new pg.Client({ connectionString: inst.db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query("SELECT to_regclass('public.\"_plinthKeys\"')::text AS t");
+        assert.equal(rows[0].t, null, 'no _plinthKeys table made');
+      } finally {
+        await client.end();
+      }
+    }
   });
 
   it('webhook secrets sealed before key ids (pse1:, older Plinth) still sign, and are re-sealed at start', async () => {
