@@ -387,7 +387,7 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
       const client = new pg.Client({ connectionString: inst.db.url });
       await client.connect();
       try {
-        const { rows } = await client.query("SELECT to_regclass('public.\"_plinthKeys\"')::text AS t");
+        const { rows } = await client.query('SELECT to_regclass(\'public."_plinthKeys"\')::text AS t');
         assert.equal(rows[0].t, null, 'no _plinthKeys table made');
       } finally {
         await client.end();
