@@ -81,6 +81,10 @@ describe('metrics', () => {
     it('an address in metrics.allowedIps may scrape without any token; others may not', async () => {
       await s.admin.settings.update({ metrics: { allowedIps: ['10.0.0.0/8'] } });
       assert.equal((await s.fetch('/api/metrics')).status, 401);
+      // A proxy header nobody trusts is the client's own claim: it does not make the client 10.x.
+      for (const h of ['x-forwarded-for', 'x-real-ip', 'cf-connecting-ip', 'fly-client-ip']) {
+        assert.equal((await s.fetch('/api/metrics', { headers: { [h]: '10.1.2.3' } })).status, 401, h);
+      }
       await s.admin.settings.update({ metrics: { allowedIps: ['10.0.0.0/8', '127.0.0.0/8', '::1'] } });
       const res = await s.fetch('/api/metrics');
       assert.equal(res.status, 200);
