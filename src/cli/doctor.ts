@@ -18,7 +18,7 @@ import { sql, type Sql } from '../db/sql.js';
 import { sqliteDialect } from '../db/dialects/sqlite/sqlite-dialect.js';
 import { defaultSettings, type S3Settings, type Settings } from '../settings/settings.js';
 import { listMigrationFiles } from '../migrations/migrations.js';
-import { maskDatabaseUrl } from '../util/db-url.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import { DEFAULT_KEY_ENV, parseKeyring, SecretBox } from '../util/secret-box.js';
 import { parseCommand, type CommandSpec } from './args.js';
 
@@ -242,7 +242,7 @@ class ReadOnlySqlite {
 
 async function openPostgresChecked(url: string, results: CheckResult[], timeoutMs: number): Promise<Database | undefined> {
   const name = 'database';
-  const shown = maskDatabaseUrl(url);
+  const shown = maskUrlCredentials(url);
   if (!/^postgres(ql)?:\/\//.test(url)) {
     results.push(fail(name, `unsupported database URL ${shown}`, 'use postgres://user:password@host:5432/db, or leave --db out for SQLite'));
     return undefined;

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { openDatabase } from '../db/index.js';
 import { StartupError } from '../errors/index.js';
 import { resealSecrets, type SecretsReport } from '../secrets/index.js';
-import { maskDatabaseUrl } from '../util/db-url.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import { DEFAULT_KEY_ENV, SecretBox, SecretKeyError } from '../util/secret-box.js';
 import { parseCommand, UsageError, type CommandSpec } from './args.js';
 
@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     // Before the key is loaded: loading makes one (a key file, a _plinthKeys table) where there is none, and a
     // mistyped --db would get a new key and an "every secret is encrypted" answer.
     if (!(await db.tableNames()).includes('_collections')) {
-      throw new StartupError(`${url ? maskDatabaseUrl(url) : join(dataDir, 'data.db')} is not a Plinth database (no _collections table).`);
+      throw new StartupError(`${url ? maskUrlCredentials(url) : join(dataDir, 'data.db')} is not a Plinth database (no _collections table).`);
     }
     const box = await SecretBox.load(db, dataDir, { name: keyEnv }).catch((err: unknown) => {
       throw err instanceof SecretKeyError ? err : new StartupError((err as Error).message, { cause: err });

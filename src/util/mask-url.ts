@@ -1,16 +1,16 @@
 /**
- * A database URL as it may be printed (start-up errors, `plinth doctor`): the user info and every credential
- * in the query replaced by `***`.
+ * A URL as it may be printed (start-up errors, `plinth doctor`, the OTLP endpoint in the banner and logs): the
+ * user info and every credential in the query replaced by `***`.
  *
  * The PostgreSQL driver takes more than a strict URL: a password with a raw `@` (`user:p@ss@host`), and a
  * password in the query (`?password=…`, `?sslpassword=…`). So the user info runs to the LAST `@` before the
  * query (a password may hold `/` or `@`), not to the first.
  */
 
-/** Query keys whose values are credentials (password, sslpassword, passfile, sslkey, token, …). */
+/** Query keys whose values are credentials (password, sslpassword, passfile, sslkey, token, api-key, …). */
 const SECRET_QUERY_KEY = /pass|secret|token|key|auth|credential/i;
 
-export function maskDatabaseUrl(url: string): string {
+export function maskUrlCredentials(url: string): string {
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url);
   const start = scheme ? scheme[0].length : 0;
   const q = url.indexOf('?', start);
