@@ -93,6 +93,28 @@ describe('metrics', () => {
       await s.admin.settings.update({ metrics: { allowedIps: [] } });
       assert.equal((await s.fetch('/api/metrics')).status, 401);
     });
+
+    it('behind a proxy nobody trusts, the allowed address is the proxy, not the client: relayed requests are refused', async () => {
+      // A load balancer in the private network (here: loopback) relays every internet client from its own address.
+      await s.admin.settings.update({ metrics: { allowedIps: ['127.0.0.0/8', '::1'] } });
+      try {
+        assert.equal((await s.fetch('/api/metrics')).status, 200, 'a scraper connecting directly');
+        for (const [h, v] of [
+          ['x-forwarded-for', '203.0.113.9'],
+          ['forwarded', 'for=203.0.113.9'],
+          ['x-real-ip', '203.0.113.9'],
+        ] as const) {
+          assert.equal((await s.fetch('/api/metrics', { headers: { [h]: v } })).status, 401, `relayed with ${h}`);
+        }
+        // With the proxy's header trusted, the client's own address decides.
+        await s.admin.settings.update({ trustedProxy: { headers: ['X-Forwarded-For'], useLeftmostIP: false } });
+        assert.equal((await s.fetch('/api/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 401);
+        assert.equal((await s.fetch('/api/metrics', { headers: { 'x-forwarded-for': '127.0.0.1' } })).status, 200);
+        assert.equal((await s.fetch('/api/metrics', { headers: { 'x-real-ip': '203.0.113.9' } })).status, 401, 'relayed by another proxy');
+      } finally {
+        await s.admin.settings.update({ metrics: { allowedIps: [] }, trustedProxy: { headers: [], useLeftmostIP: false } });
+      }
+    });
   });
 
   it('another part of Plinth can add a metric of its own, read when scraped', async () => {
