@@ -250,6 +250,7 @@ export class App {
       settings: () => this.settings.get(),
       mailer: this.mailer,
       logger,
+      box: () => this.box,
     });
   }
 

@@ -7,6 +7,7 @@ import type { RecordReader } from '../records/query.js';
 import type { RecordWriter } from '../records/write.js';
 import type { Settings } from '../settings/index.js';
 import type { Logger } from '../util/logger.js';
+import type { SecretBox } from '../util/secret-box.js';
 import type { BackgroundTasks } from './background.js';
 
 /** The app services every auth flow may use. */
@@ -20,4 +21,6 @@ export interface AuthDeps {
   mailer: Mailer;
   logger: Logger;
   background: BackgroundTasks;
+  /** Seals secrets at rest (the TOTP shared secrets); absent, they are stored as they are. */
+  box?: () => SecretBox;
 }

@@ -35,7 +35,7 @@ export class AuthServices {
     this.deps = { ...deps, background: new BackgroundTasks(deps.logger) };
     this.otp = new OtpService(this.deps);
     this.mfa = new MfaService(this.deps);
-    this.totp = new TotpStore(deps.db);
+    this.totp = new TotpStore(deps.db, deps.box ?? (() => null));
     this.apiKeys = new ApiKeyStore(deps.db, deps.collections);
     this.emailFlows = new EmailFlows(this.deps);
   }

@@ -6,12 +6,15 @@
  * out recovery codes once → logins then need a code after the first factor → `disable` needs the
  * password plus a code. Every code is single use: a TOTP step is consumed with
  * `UPDATE … WHERE lastStep < step` and a recovery code with a compare-and-swap on the stored list.
+ * The shared secret is stored sealed with the app's SecretBox (docs/security.md; re-sealed by secrets/ on
+ * rotation); a plain one, stored by an older Plinth, still works and is sealed at the next start.
  */
 import type { AuthCollection } from '../collections/model.js';
 import type { Database, Executor } from '../db/dialect.js';
 import { sql } from '../db/sql.js';
 import { AppError } from '../errors/index.js';
 import { nowDateTime } from '../util/datetime.js';
+import { SecretBox } from '../util/secret-box.js';
 import { hashRecoveryCode, looksLikeRecoveryCode, newRecoveryCodes } from './recovery-codes.js';
 import { matchTotp, newTotpSecret, otpauthURL } from './totp-code.js';
 
@@ -49,7 +52,19 @@ function parseCodes(json: string): string[] {
 
 /** TOTP enrolment and verification for auth records. */
 export class TotpStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Seals the shared secrets at rest; null (tests, tools) stores them as they are. */
+    private readonly box: () => SecretBox | null = () => null,
+  ) {}
+
+  /** The row's shared secret in base32 (opened when sealed). */
+  private secretOf(row: TotpRow): string {
+    if (!SecretBox.isSealed(row.secret)) return row.secret;
+    const box = this.box();
+    if (!box) throw new Error('An authenticator secret is sealed, but no secret box is configured.');
+    return box.open(row.secret, 'an authenticator-app secret');
+  }
 
   private row(c: AuthCollection, recordId: string, exec: Executor = this.db): Promise<TotpRow | undefined> {
     return exec.get<TotpRow>(sql`SELECT * FROM _totp WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId}`);
@@ -70,10 +85,11 @@ export class TotpStore {
   /** Starts (or restarts) an enrolment: a new pending secret and its otpauth URL. 400 once enabled. */
   async setup(c: AuthCollection, recordId: string, issuer: string, account: string): Promise<{ secret: string; url: string }> {
     const secret = newTotpSecret();
+    const stored = this.box()?.seal(secret) ?? secret;
     const now = nowDateTime();
     const res = await this.db.run(
       sql`INSERT INTO _totp ("collectionRef", "recordRef", secret, enabled, "lastStep", "recoveryCodes", created, updated)
-          VALUES (${c.id}, ${recordId}, ${secret}, 0, 0, '[]', ${now}, ${now})
+          VALUES (${c.id}, ${recordId}, ${stored}, 0, 0, '[]', ${now}, ${now})
           ON CONFLICT ("collectionRef", "recordRef") DO UPDATE SET secret = excluded.secret, updated = excluded.updated WHERE _totp.enabled = 0`,
     );
     if (res.changes !== 1) throw AppError.badRequest('An authenticator app is already enabled; disable it first.');
@@ -84,7 +100,7 @@ export class TotpStore {
   async enable(c: AuthCollection, recordId: string, code: string): Promise<string[]> {
     const row = await this.row(c, recordId);
     if (!row || row.enabled === 1) throw AppError.badRequest('There is no pending authenticator setup.');
-    const step = matchTotp(row.secret, code);
+    const step = matchTotp(this.secretOf(row), code);
     if (step === null) throw AppError.badRequest('Invalid or expired code.');
     const codes = newRecoveryCodes();
     const res = await this.db.run(
@@ -102,7 +118,7 @@ export class TotpStore {
   async consume(c: AuthCollection, recordId: string, code: string, exec: Executor = this.db): Promise<boolean> {
     const row = await this.row(c, recordId, exec);
     if (!row || row.enabled !== 1) return false;
-    const step = matchTotp(row.secret, code);
+    const step = matchTotp(this.secretOf(row), code);
     if (step !== null) {
       const res = await exec.run(
         sql`UPDATE _totp SET "lastStep" = ${step} WHERE "collectionRef" = ${c.id} AND "recordRef" = ${recordId} AND enabled = 1 AND "lastStep" < ${step}`,

@@ -18,6 +18,7 @@ import { sql, type Sql } from '../db/sql.js';
 import { sqliteDialect } from '../db/dialects/sqlite/sqlite-dialect.js';
 import { defaultSettings, type S3Settings, type Settings } from '../settings/settings.js';
 import { listMigrationFiles } from '../migrations/migrations.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import { DEFAULT_KEY_ENV, parseKeyring, SecretBox } from '../util/secret-box.js';
 import { parseCommand, type CommandSpec } from './args.js';
 
@@ -241,7 +242,7 @@ class ReadOnlySqlite {
 
 async function openPostgresChecked(url: string, results: CheckResult[], timeoutMs: number): Promise<Database | undefined> {
   const name = 'database';
-  const shown = url.replace(/\/\/[^@/]*@/, '//***@');
+  const shown = maskUrlCredentials(url);
   if (!/^postgres(ql)?:\/\//.test(url)) {
     results.push(fail(name, `unsupported database URL ${shown}`, 'use postgres://user:password@host:5432/db, or leave --db out for SQLite'));
     return undefined;
@@ -428,6 +429,10 @@ async function checkEncryptionKey(
   if (await tableExists(db, '_webhooks')) {
     const rows = await (db as Database).all<{ secrets: string }>(sql`SELECT secrets FROM "_webhooks"`).catch(() => []);
     for (const r of rows) if (SecretBox.isSealed(r.secrets)) sealed.push(r.secrets);
+  }
+  if (await tableExists(db, '_totp')) {
+    const rows = await (db as Database).all<{ secret: string }>(sql`SELECT secret FROM _totp`).catch(() => []);
+    for (const r of rows) if (SecretBox.isSealed(r.secret)) sealed.push(r.secret);
   }
   const fromEnv = env.PLINTH_ENCRYPTION_KEY;
   let box: SecretBox | undefined;

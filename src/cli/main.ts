@@ -13,6 +13,7 @@ import { AppError, StartupError } from '../errors/index.js';
 import { systemRequest } from '../records/system-request.js';
 import { ident, sql } from '../db/sql.js';
 import { createLogger } from '../util/logger.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import { parseCommand, UsageError, type CommandSpec } from './args.js';
 import { runMigrateCommand, MIGRATE_HELP } from '../migrations/cli.js';
 import { installProcessGuards, loadHooks, type HooksLoader } from '../extend/index.js';
@@ -312,7 +313,7 @@ async function serve(argv: string[]): Promise<number> {
   banner += `├─ Migrations: ${status.dir} (${files} file${files === 1 ? '' : 's'}; ${fresh.length} applied now, ${status.applied.length} applied in all)\n`;
   for (const file of fresh.slice(0, 10)) banner += `│    applied ${file}\n`;
   if (fresh.length > 10) banner += `│    … and ${fresh.length - 10} more\n`;
-  if (tracing) banner += `├─ Traces: OTLP/HTTP to ${tracing.url}\n`;
+  if (tracing) banner += `├─ Traces: OTLP/HTTP to ${maskUrlCredentials(tracing.url)}\n`; // credentials stay out of logs
   banner += `└─ Dashboard: ${address}/_/\n`;
   // Secrets at rest are only as safe as the key's storage: say where it is when it is in the data.
   if (app.box.source !== 'env') banner += `\n${app.box.describe()}\n`;

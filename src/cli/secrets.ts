@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { openDatabase } from '../db/index.js';
 import { StartupError } from '../errors/index.js';
 import { resealSecrets, type SecretsReport } from '../secrets/index.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import { DEFAULT_KEY_ENV, SecretBox, SecretKeyError } from '../util/secret-box.js';
 import { parseCommand, UsageError, type CommandSpec } from './args.js';
 
@@ -18,7 +19,7 @@ export const SECRETS_COMMAND = {
 } satisfies CommandSpec;
 
 export const SECRETS_HELP = `Inspect and rotate the encryption of stored secrets (SMTP and S3 passwords, OAuth2 client
-and token secrets of the collections, webhook signing secrets; docs/security.md).
+and token secrets of the collections, webhook signing secrets, authenticator-app secrets; docs/security.md).
 
 Usage:
   plinth secrets status  [flags]   Which key each stored secret is encrypted with
@@ -58,6 +59,11 @@ export async function run(argv: string[]): Promise<number> {
   if (flags.encryptionEnv !== undefined && !process.env[keyEnv]) throw new UsageError(`--encryptionEnv=${keyEnv}: that environment variable is not set.`);
   const db = await openDatabase({ url, dataDir, poolSize: 2 });
   try {
+    // Before the key is loaded: loading makes one (a key file, a _plinthKeys table) where there is none, and a
+    // mistyped --db would get a new key and an "every secret is encrypted" answer.
+    if (!(await db.tableNames()).includes('_collections')) {
+      throw new StartupError(`${url ? maskUrlCredentials(url) : join(dataDir, 'data.db')} is not a Plinth database (no _collections table).`);
+    }
     const box = await SecretBox.load(db, dataDir, { name: keyEnv }).catch((err: unknown) => {
       throw err instanceof SecretKeyError ? err : new StartupError((err as Error).message, { cause: err });
     });
@@ -74,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const report = await resealSecrets(db, box, action === 'decrypt' ? { decrypt: true } : {});
     if (action === 'decrypt') {
-      process.stdout.write(`${summary(report)}; ${report.changed} written back as plain text (webhook secrets stay encrypted).\n`);
+      process.stdout.write(`${summary(report)}; ${report.changed} written back as plain text (webhook and authenticator-app secrets stay encrypted).\n`);
       return 0;
     }
     process.stdout.write(`${summary(report)}; ${report.changed} re-encrypted with key "${box.primaryId}".\n`);

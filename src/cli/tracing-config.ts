@@ -5,6 +5,7 @@
  * timeouts, batching) the OpenTelemetry SDK reads itself.
  */
 import type { TracingConfig } from '../tracing/index.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import { UsageError } from './args.js';
 
 export function tracingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Omit<TracingConfig, 'logger' | 'serviceVersion'> | null {
@@ -19,10 +20,10 @@ export function tracingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Omit
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`Invalid ${name} "${raw}": expected an http(s) URL such as http://127.0.0.1:4318.`);
+    throw new UsageError(`Invalid ${name} "${maskUrlCredentials(raw)}": expected an http(s) URL such as http://127.0.0.1:4318.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`Invalid ${name} "${raw}": Plinth exports traces over OTLP/HTTP, so the URL must start with http:// or https://.`);
+    throw new UsageError(`Invalid ${name} "${maskUrlCredentials(raw)}": Plinth exports traces over OTLP/HTTP, so the URL must start with http:// or https://.`);
   }
   const traces = signal ? url.href : `${url.href.replace(/\/+$/, '')}/v1/traces`;
   const serviceName = env.OTEL_SERVICE_NAME?.trim();

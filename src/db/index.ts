@@ -1,6 +1,7 @@
 /** The database layer: fragments, the dialect seam, and opening a database from a URL or a data dir. */
 import { join } from 'node:path';
 import { StartupError } from '../errors/startup-error.js';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import type { Database } from './dialect.js';
 import { openSqlite } from './dialects/sqlite/sqlite-database.js';
 
@@ -22,7 +23,7 @@ export function isPostgresUrl(url: string): boolean {
 export async function openDatabase(options: { url?: string | undefined; dataDir: string; poolSize?: number | undefined }): Promise<Database> {
   const { url, dataDir, poolSize } = options;
   if (!url || url.startsWith('sqlite:')) return openSqlite({ filename: join(dataDir, 'data.db') });
-  const shown = url.replace(/\/\/[^@/]*@/, '//***@'); // never print a password
+  const shown = maskUrlCredentials(url); // never print a password
   if (isPostgresUrl(url)) {
     const { openPostgres } = await import('./dialects/postgres/postgres-database.js');
     try {

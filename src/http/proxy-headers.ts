@@ -19,6 +19,17 @@ export function possibleProxyHeader(req: FastifyRequest, settings: Settings): st
 }
 
 /**
+ * The proxy header a request carries when none of `trustedProxy.headers` is there, or ''. Such a request was
+ * relayed by a proxy Plinth does not trust, so its connecting address is the proxy's, shared by every client
+ * behind it: an address allowlist must not admit it (metrics.allowedIps).
+ */
+export function untrustedProxyHeader(req: FastifyRequest, settings: Settings): string {
+  const h = req.headers;
+  if (settings.trustedProxy.headers.some((t) => h[t.toLowerCase()] !== undefined)) return '';
+  return COMMON_PROXY_HEADERS.find((c) => h[c.toLowerCase()] !== undefined) ?? '';
+}
+
+/**
  * Warns once per process when a request carries a proxy header while `trustedProxy.headers` is empty, or
  * names only headers this request lacks (the proxy sends another one).
  * `active` turns false after the warning, so the server's onRequest hook (`if (watch.active) watch.check(req)`)

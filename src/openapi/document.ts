@@ -7,7 +7,7 @@
  * of those auth collections (impersonate excluded), the public built-ins and the custom routes not guarded
  * as superuser-only.
  */
-import type { AuthCollection, Collection, Field } from '../collections/model.js';
+import { SUPERUSERS_COLLECTION_ID, SUPERUSERS_COLLECTION_NAME, type AuthCollection, type Collection, type Field } from '../collections/model.js';
 import { BUILTIN_DOCS, BUILTIN_SCHEMAS, paged, TAG_ORDER, type Access, type BuiltinDoc } from './builtins.js';
 import { fieldSchema, fileUploadSchema, isRequiredOnCreate, type JsonSchema } from './fields.js';
 
@@ -102,6 +102,8 @@ class Builder {
   readonly customShapes = new Map<string, string>();
   private readonly schemaNames = new Map<string, string>();
   private readonly usedNames = new Set<string>(['Error', ...Object.keys(BUILTIN_SCHEMAS)]);
+  /** Names and ids of the collections this document shows (a custom route's guard names no other to guests). */
+  readonly shownCollections = new Set<string>();
 
   constructor(readonly input: DocumentInput) {}
 
@@ -590,19 +592,37 @@ function addBuiltin(b: Builder, method: string, url: string): void {
   });
 }
 
-function guardSecurity(guard: RouteGuardLike | undefined): { security: unknown[]; note: string } {
+const guardCollections = (guard: { collection: string | readonly string[] }): string[] =>
+  typeof guard.collection === 'string' ? [guard.collection] : [...guard.collection];
+
+/** Whether only superusers pass the guard: 'superuser', or records of the superusers' collection (name or id). */
+function superuserOnly(guard: RouteGuardLike | undefined): boolean {
+  if (guard === 'superuser') return true;
+  if (guard === undefined || typeof guard === 'string') return false;
+  const list = guardCollections(guard);
+  return list.length > 0 && list.every((n) => n === SUPERUSERS_COLLECTION_NAME || n === SUPERUSERS_COLLECTION_ID);
+}
+
+function guardSecurity(b: Builder, guard: RouteGuardLike | undefined): { security: unknown[]; note: string } {
   if (guard === undefined || guard === 'public') return { security: PUBLIC_SECURITY, note: '' };
   if (guard === 'guest') return { security: [{}], note: 'Guests only (no Authorization).' };
   if (guard === 'any') return { security: TOKEN_SECURITY, note: 'Any signed-in record.' };
   if (guard === 'superuser') return { security: TOKEN_SECURITY, note: 'Superusers only.' };
-  const list = typeof guard.collection === 'string' ? [guard.collection] : [...guard.collection];
-  return { security: TOKEN_SECURITY, note: `Records of ${list.map((n) => `\`${n}\``).join(', ')} only.` };
+  const list = guardCollections(guard);
+  // The public view names only the collections it shows: a superuser-only collection's name stays out of it.
+  const named = b.superuser ? list : list.filter((n) => b.shownCollections.has(n));
+  const others = named.length < list.length;
+  if (named.length === 0) return { security: TOKEN_SECURITY, note: 'Records of certain auth collections only.' };
+  return {
+    security: TOKEN_SECURITY,
+    note: `Records of ${named.map((n) => `\`${n}\``).join(', ')}${others ? ' (and of other auth collections)' : ''} only.`,
+  };
 }
 
 function addCustomRoute(b: Builder, r: CustomRouteInfo): void {
   const doc = r.openapi;
   if (doc?.exclude) return;
-  if (r.auth === 'superuser' && !b.superuser) return;
+  if (!b.superuser && superuserOnly(r.auth)) return;
   const method = r.method.toUpperCase();
   const params: Obj[] = [];
   let path = r.path
@@ -630,7 +650,7 @@ function addCustomRoute(b: Builder, r: CustomRouteInfo): void {
     const { required, description, ...schema } = (typeof raw === 'object' && raw !== null ? raw : {}) as Obj;
     params.push({ name, in: 'query', schema, ...(required === true ? { required: true } : {}), ...(typeof description === 'string' ? { description } : {}) });
   }
-  const { security, note } = guardSecurity(r.auth);
+  const { security, note } = guardSecurity(b, r.auth);
   const tags = (doc?.tags?.length ? doc.tags : ['Custom']).map((t) => b.tag(t));
   const responses: Obj = {};
   if (doc?.response !== undefined) responses['200'] = ok(doc.response);
@@ -661,6 +681,7 @@ export function buildDocument(input: DocumentInput): Obj {
     .filter((c) => b.superuser || publicCollection(c))
     .sort((x, y) => Number(x.system) - Number(y.system) || x.name.localeCompare(y.name));
   const shown = new Map(collections.map((c) => [c.id, c] as const));
+  for (const c of collections) b.shownCollections.add(c.id).add(c.name);
   // Built-ins first (Health, Meta, … in TAG_ORDER order), then collections, then custom routes.
   const builtins = input.builtins
     .filter((r) => r.url.startsWith('/api/') && !r.url.includes('*') && r.method !== 'HEAD' && r.method !== 'OPTIONS')

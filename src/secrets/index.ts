@@ -1,6 +1,7 @@
 /**
  * Every secret stored at rest, in one place (docs/security.md): the settings row's SECRET_PATHS, each
- * collection's COLLECTION_SECRET_PATHS (OAuth2 client secrets, token secrets) and each webhook endpoint's signing secrets.
+ * collection's COLLECTION_SECRET_PATHS (OAuth2 client secrets, token secrets), each webhook endpoint's signing secrets
+ * and each authenticator-app (TOTP) enrolment's shared secret.
  * `resealSecrets` opens all of them (a value no configured key opens is a SecretKeyError naming it and its
  * key id) and re-seals, in ONE transaction, those stored in plain text or under an older key. The app runs it
  * at every start (so plain-text secrets of a PocketBase data dir or an older Plinth get encrypted, and a new
@@ -57,6 +58,7 @@ export async function resealSecrets(db: Database, box: SecretBox, options: Resea
     if (tables.has('_params')) await resealSettings(tx, box, visit, options);
     if (tables.has('_collections')) await resealCollections(tx, visit, options);
     if (tables.has('_webhooks')) await resealWebhooks(tx, visit, options);
+    if (tables.has('_totp')) await resealTotp(tx, visit, options);
   });
   return { ...report, resealed: options.dryRun ? 0 : report.changed };
 }
@@ -116,5 +118,21 @@ async function resealWebhooks(tx: Executor, visit: Visit, options: ResealOptions
     // Only Plinth reads webhook endpoints: `decrypt` leaves them sealed (the webhook service needs them so).
     const out = visit(row.secrets, `the signing secrets of webhook endpoint ${row.id}`, false);
     if (out !== row.secrets && !options.dryRun) await tx.run(sql`UPDATE "_webhooks" SET secrets = ${out} WHERE id = ${row.id} AND secrets = ${row.secrets}`);
+  }
+}
+
+async function resealTotp(tx: Executor, visit: Visit, options: ResealOptions): Promise<void> {
+  const rows = await tx.all<{ collectionRef: string; recordRef: string; secret: string }>(
+    sql`SELECT "collectionRef", "recordRef", secret FROM _totp ORDER BY "collectionRef", "recordRef"`,
+  );
+  for (const row of rows) {
+    if (row.secret === '') continue;
+    // PocketBase has no TOTP: `decrypt` leaves these sealed, as the webhook secrets.
+    const out = visit(row.secret, `the authenticator-app secret of record ${row.recordRef}`, false);
+    if (out !== row.secret && !options.dryRun) {
+      await tx.run(
+        sql`UPDATE _totp SET secret = ${out} WHERE "collectionRef" = ${row.collectionRef} AND "recordRef" = ${row.recordRef} AND secret = ${row.secret}`,
+      );
+    }
   }
 }

@@ -36,6 +36,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { maskUrlCredentials } from '../util/mask-url.js';
 import type { RequestSpan, SpanAttributes, SpanHandle, SpanKindName, SpanOptions, Tracer, TracingConfig } from './index.js';
 
 /** The batch queue's bound (OTEL_BSP_MAX_QUEUE_SIZE's default): past it, spans are dropped and counted. */
@@ -94,7 +95,7 @@ class DropCounter {
     if (this.warned) return;
     this.warned = true;
     this.logger?.warn(
-      { endpoint: this.url, reason: why, dropped: n },
+      { endpoint: maskUrlCredentials(this.url), reason: why, dropped: n },
       'tracing: spans could not be exported and were dropped (is the OTLP endpoint up?); further drops are only counted',
     );
   }

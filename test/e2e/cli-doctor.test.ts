@@ -373,6 +373,17 @@ describe('plinth doctor', () => {
         new RegExp(`^FAIL  database +cannot connect to postgres://\\*\\*\\*@127\\.0\\.0\\.1:${closed}/plinth: .*ECONNREFUSED.* → check the host and port`, 'm'),
       );
       assert.doesNotMatch(down.out, /secret/, 'the password is never printed');
+      // Passwords the driver takes that a first-`@` mask would print: a raw `@` or `/`, or in the query.
+      for (const url of [
+        `postgres://postgres:pa@ss-word-1@127.0.0.1:${closed}/plinth`,
+        `postgres://postgres:pa/ss-word-1@127.0.0.1:${closed}/plinth`,
+        `postgres://127.0.0.1:${closed}/plinth?user=postgres&password=pass-word-1`,
+      ]) {
+        const r = await doctor([`--dir=${dataDir}`, `--db=${url}`]);
+        assert.equal(r.code, 1);
+        assert.match(r.out, /^FAIL {2}database /m);
+        assert.doesNotMatch(r.out + r.err, /ss-word-1|pass-word-1/, `the password of ${url} is never printed:\n${r.out}`);
+      }
       const noDb = await report([`--dir=${dataDir}`, `--db=${db.url}_missing`]);
       assert.equal(noDb.code, 1);
       assert.match(noDb.byName.database!.message, /does not exist/);

@@ -81,6 +81,10 @@ describe('metrics', () => {
     it('an address in metrics.allowedIps may scrape without any token; others may not', async () => {
       await s.admin.settings.update({ metrics: { allowedIps: ['10.0.0.0/8'] } });
       assert.equal((await s.fetch('/api/metrics')).status, 401);
+      // A proxy header nobody trusts is the client's own claim: it does not make the client 10.x.
+      for (const h of ['x-forwarded-for', 'x-real-ip', 'cf-connecting-ip', 'fly-client-ip']) {
+        assert.equal((await s.fetch('/api/metrics', { headers: { [h]: '10.1.2.3' } })).status, 401, h);
+      }
       await s.admin.settings.update({ metrics: { allowedIps: ['10.0.0.0/8', '127.0.0.0/8', '::1'] } });
       const res = await s.fetch('/api/metrics');
       assert.equal(res.status, 200);
@@ -88,6 +92,28 @@ describe('metrics', () => {
       await assert.rejects(s.admin.settings.update({ metrics: { allowedIps: ['10.0.0.0/33'] } }), (err: { status: number }) => err.status === 400);
       await s.admin.settings.update({ metrics: { allowedIps: [] } });
       assert.equal((await s.fetch('/api/metrics')).status, 401);
+    });
+
+    it('behind a proxy nobody trusts, the allowed address is the proxy, not the client: relayed requests are refused', async () => {
+      // A load balancer in the private network (here: loopback) relays every internet client from its own address.
+      await s.admin.settings.update({ metrics: { allowedIps: ['127.0.0.0/8', '::1'] } });
+      try {
+        assert.equal((await s.fetch('/api/metrics')).status, 200, 'a scraper connecting directly');
+        for (const [h, v] of [
+          ['x-forwarded-for', '203.0.113.9'],
+          ['forwarded', 'for=203.0.113.9'],
+          ['x-real-ip', '203.0.113.9'],
+        ] as const) {
+          assert.equal((await s.fetch('/api/metrics', { headers: { [h]: v } })).status, 401, `relayed with ${h}`);
+        }
+        // With the proxy's header trusted, the client's own address decides.
+        await s.admin.settings.update({ trustedProxy: { headers: ['X-Forwarded-For'], useLeftmostIP: false } });
+        assert.equal((await s.fetch('/api/metrics', { headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 401);
+        assert.equal((await s.fetch('/api/metrics', { headers: { 'x-forwarded-for': '127.0.0.1' } })).status, 200);
+        assert.equal((await s.fetch('/api/metrics', { headers: { 'x-real-ip': '203.0.113.9' } })).status, 401, 'relayed by another proxy');
+      } finally {
+        await s.admin.settings.update({ metrics: { allowedIps: [] }, trustedProxy: { headers: [], useLeftmostIP: false } });
+      }
     });
   });
 

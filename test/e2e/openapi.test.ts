@@ -51,6 +51,11 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
   routes.get('/api/shop/orders/{id}', (c) => ({ id: c.request.params.id }));
   routes.get('/api/shop/admin-report', () => ({ ok: true }), { auth: 'superuser', openapi: { summary: 'Sales report', tags: ['Shop'] } });
   routes.get('/api/shop/internal', () => ({ ok: true }), { openapi: { exclude: true } });
+  // Superuser-only by another spelling: the superusers' auth collection by name or id.
+  routes.get('/api/shop/payouts', () => ({ ok: true }), { auth: { collection: '_superusers' }, openapi: { summary: 'Payouts' } });
+  routes.post('/api/shop/payouts/{id}/approve', () => ({ ok: true }), { auth: { collection: ['pbc_3142635823'] } });
+  // Records of a public collection and of one the public document leaves out.
+  routes.get('/api/shop/backoffice', () => ({ ok: true }), { auth: { collection: ['users', 'warehouse_staff'] } });
 
   const doc = async (token?: string): Promise<Doc> => {
     const res = await s.fetch('/api/openapi.json', token ? { headers: { authorization: token } } : {});
@@ -381,6 +386,25 @@ describe('OpenAPI document', { timeout: 120_000 }, () => {
     // API keys act on the records API only: refused here as on every other route.
     const key = (await s.admin.send('/api/api-keys', { method: 'POST', body: { name: 'svc', scopes: ['*:list'] } })) as { key: string };
     assert.equal((await s.fetch('/api/openapi.json', { headers: { authorization: key.key } })).status, 403);
+  });
+
+  it('a custom route only superusers may call is left out of the public view however its guard names them; hidden collections are not named', async () => {
+    const staff = await s.admin.collections.create({ name: 'warehouse_staff', type: 'auth', fields: [] });
+    try {
+      const g = await doc();
+      assert.equal(g.paths['/api/shop/payouts'], undefined, "{ collection: '_superusers' } is superuser-only");
+      assert.equal(g.paths['/api/shop/payouts/{id}/approve'], undefined, 'the superusers collection by id');
+      const backoffice = g.paths['/api/shop/backoffice']?.get as { description?: string } | undefined;
+      assert.ok(backoffice, 'a route for records of a public collection is listed');
+      assert.ok(!JSON.stringify(g).includes('warehouse_staff'), 'a collection left out of the public view is not named by a route either');
+      assert.match(backoffice.description ?? '', /`users`/);
+      const su = await superDoc();
+      assert.ok(su.paths['/api/shop/payouts']?.get);
+      assert.ok(su.paths['/api/shop/payouts/{id}/approve']?.post);
+      assert.match((su.paths['/api/shop/backoffice']?.get as { description: string }).description, /`users`, `warehouse_staff`/);
+    } finally {
+      await s.admin.collections.delete(staff.id);
+    }
   });
 
   it('refuses a custom route whose openapi option is malformed, naming the problem', () => {

@@ -9,14 +9,17 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import PocketBase from 'pocketbase';
 import type { App } from '../../src/app.js';
 import { sql } from '../../src/db/sql.js';
 import { StartupError } from '../../src/errors/index.js';
+import { base32Decode, hotp, totpCode, totpStep } from '../../src/auth/totp-code.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/auth-smtp-sink.js';
 import { plinth } from '../helpers/cli.js';
 import { createTempDatabase, type TempDatabase } from '../helpers/postgres.js';
@@ -327,6 +330,69 @@ describe(`secrets at rest (${TEST_DIALECT})`, () => {
     assert.equal(app.secretsResealedAtStart, 0);
     assert.equal(app.settings.get().smtp.password, SMTP_PASSWORD);
     await usesSecrets(served.url, admin, webhookSecret);
+  });
+
+  it('an authenticator-app (TOTP) secret is stored only encrypted; a plain one (older Plinth) is sealed at start; rotation re-seals it', async () => {
+    const inst = await instance();
+    cleanup.push(() => inst.drop());
+    let app = await inst.open(K1);
+    await app.settings.update({ rateLimits: { enabled: false } }); // several sign-ins within a few seconds
+    let { served } = await serve(app);
+    cleanup.push(() => served.close());
+    const post = async (path: string, body: unknown, token?: string) => {
+      const res = await fetch(`${served.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: token } : {}) },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+    };
+    const email = 'totp-at-rest@example.com';
+    assert.equal((await post('/api/collections/users/records', { email, password: 'password123', passwordConfirm: 'password123' })).status, 200);
+    const token = String((await post('/api/collections/users/auth-with-password', { identity: email, password: 'password123' })).body.token);
+    const setup = await post('/api/collections/users/totp/setup', {}, token);
+    const secret = String(setup.body.secret);
+    assert.match(secret, /^[A-Z2-7]{32}$/);
+    assert.equal((await post('/api/collections/users/totp/enable', { code: totpCode(secret) }, token)).status, 200);
+    const stored = async () => (await app.db.get<{ secret: string }>(sql`SELECT secret FROM _totp`))!.secret;
+    assert.ok(!(await stored()).includes(secret), 'the shared secret is not in the database in plain text');
+    assert.match(await stored(), /^enc:v1:k1:/);
+    // An enrolment an older Plinth stored in plain text: sealed by the next start, under the new first key.
+    await app.db.run(sql`UPDATE _totp SET secret = ${secret}`);
+    await served.close();
+    app = await inst.open(`${K2},${K1}`);
+    assert.match(await stored(), /^enc:v1:k2:/);
+    await app.close();
+    app = await inst.open(K2); // the old key is gone: the second factor still works
+    ({ served } = await serve(app));
+    cleanup.push(() => served.close());
+    const first = await post('/api/collections/users/auth-with-password', { identity: email, password: 'password123' });
+    assert.equal(first.status, 401);
+    const second = await post('/api/collections/users/auth-with-totp', { mfaId: first.body.mfaId, code: hotp(base32Decode(secret)!, totpStep() + 1) });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+  });
+
+  it('plinth secrets refuses a database that is not a Plinth one, and creates no key in it', async () => {
+    const inst = await instance();
+    cleanup.push(() => inst.drop());
+    mkdirSync(inst.dataDir, { recursive: true });
+    if (!inst.db) new BetterSqlite3(join(inst.dataDir, 'data.db')).close(); // an empty SQLite file
+    for (const action of ['status', 'rotate', 'decrypt']) {
+      const r = inst.cli(['secrets', action], undefined);
+      assert.equal(r.code, 1, `${action}: ${r.out}${r.err}`);
+      assert.match(r.err, /is not a Plinth database \(no _collections table\)/);
+    }
+    assert.equal(existsSync(join(inst.dataDir, '.encryption-key')), false, 'no key file made');
+    if (inst.db) {
+      const client = new pg.Client({ connectionString: inst.db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query('SELECT to_regclass(\'public."_plinthKeys"\')::text AS t');
+        assert.equal(rows[0].t, null, 'no _plinthKeys table made');
+      } finally {
+        await client.end();
+      }
+    }
   });
 
   it('webhook secrets sealed before key ids (pse1:, older Plinth) still sign, and are re-sealed at start', async () => {

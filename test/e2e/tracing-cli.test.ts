@@ -3,7 +3,7 @@
  * @opentelemetry module is ever loaded (the process's module cache, read over IPC after serving requests);
  * with it, the modules load, spans reach a local OTLP/HTTP receiver with OTEL_SERVICE_NAME and the
  * OTEL_EXPORTER_OTLP_HEADERS headers, and the spans still queued at SIGTERM are flushed before the exit. A
- * malformed endpoint is a usage error.
+ * malformed endpoint is a usage error. Credentials in the endpoint URL are never printed.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,6 +138,28 @@ describe('plinth serve with and without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     const r = spawnPlinthWithEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://127.0.0.1:4317' }, join(dir, 'bad'));
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.*http:\/\/ or https:\/\//);
+    const withCredentials = spawnPlinthWithEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://tenant:otlp-pass-1@127.0.0.1:4317' }, join(dir, 'bad2'));
+    assert.equal(withCredentials.code, 2, withCredentials.err);
+    assert.match(withCredentials.err, /grpc:\/\/\*\*\*@127\.0\.0\.1:4317/);
+    assert.doesNotMatch(withCredentials.err, /otlp-pass-1/, 'the credentials in the endpoint are not printed');
+  });
+
+  it('credentials in the endpoint (user info, ?api-key=) are never printed in the banner or the logs', async () => {
+    const endpoint = receiver.url.replace('http://', 'http://tenant:otlp-pass-2@');
+    const served = await serve(
+      script,
+      join(dir, 'creds'),
+      envWith({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/v1/traces?api-key=otlp-key-3`, OTEL_BSP_SCHEDULE_DELAY: '60000' }),
+    );
+    let code: number | null;
+    try {
+      assert.match(served.output(), /Traces: OTLP\/HTTP to http:\/\/\*\*\*@127\.0\.0\.1:\d+\/v1\/traces\?api-key=\*\*\*/);
+      assert.equal((await fetch(`${served.url}/api/health`)).status, 200);
+    } finally {
+      code = await served.stop();
+    }
+    assert.equal(code, 0);
+    assert.doesNotMatch(served.output(), /otlp-pass-2|otlp-key-3/);
   });
 });
 

@@ -31,8 +31,8 @@ export function registerHealthRoutes(server: FastifyInstance, app: App): void {
     return { code: 200, message: 'API is healthy.', data };
   };
   server.get('/api/health', handler);
-  server.get('/api/health/ready', async () => {
-    const problems = await readinessProblems(app);
+  server.get('/api/health/ready', async (req) => {
+    const problems = await readinessProblems(app, isSuperuser(req));
     if (Object.keys(problems).length > 0) {
       const reasons = Object.values(problems).map((p) => (p as { message: string }).message);
       throw new AppError('not_ready', `Not ready: ${reasons.join(' ')}`, problems);
@@ -41,8 +41,12 @@ export function registerHealthRoutes(server: FastifyInstance, app: App): void {
   });
 }
 
-/** What keeps the server from serving: `database` (unreachable, failing, too slow) and `migrations` (pending files). */
-export async function readinessProblems(app: App): Promise<FieldErrors> {
+/**
+ * What keeps the server from serving: `database` (unreachable, failing, too slow) and `migrations` (pending files).
+ * The answer is public, so the pending files are named only to superusers (`withNames`): migration names carry
+ * collection names (`…_created_payroll.js`), superuser-only ones included; everyone else gets the count.
+ */
+export async function readinessProblems(app: App, withNames = false): Promise<FieldErrors> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
@@ -51,11 +55,11 @@ export async function readinessProblems(app: App): Promise<FieldErrors> {
     // One real query on the database (the _migrations table), and the migrations folder.
     const status = await Promise.race([migrationStatus(app, app.config.migrationsDir), timeout]);
     if (status.pending.length === 0) return {};
-    const shown = status.pending.slice(0, 5).join(', ') + (status.pending.length > 5 ? ', …' : '');
+    const shown = withNames ? ` (${status.pending.slice(0, 5).join(', ')}${status.pending.length > 5 ? ', …' : ''})` : '';
     return {
       migrations: {
         code: 'validation_migrations_pending',
-        message: `${status.pending.length} migration file${status.pending.length === 1 ? ' is' : 's are'} not applied (${shown}).`,
+        message: `${status.pending.length} migration file${status.pending.length === 1 ? ' is' : 's are'} not applied${shown}.`,
       },
     };
   } catch (err) {

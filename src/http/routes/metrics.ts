@@ -3,7 +3,8 @@
  *   - a superuser (token or API key; settings.superuserIPs applies as everywhere),
  *   - `Authorization: Bearer <settings.metrics.token>` (write-only setting; compared in constant time),
  *   - a client address in `settings.metrics.allowedIps` (addresses or CIDR subnets; the client address follows
- *     settings.trustedProxy, as for the rate limits).
+ *     settings.trustedProxy, as for the rate limits), unless the request carries a proxy header trustedProxy does
+ *     not name: then the address is a proxy's, which every client behind it shares.
  * Anyone else: 401 without an Authorization header, 403 with one (a wrong token, a non-superuser). With metrics
  * off (`--metrics=false`) the route is a 404.
  */
@@ -14,6 +15,7 @@ import { AppError } from '../../errors/index.js';
 import { isSuperuser } from '../../rules/request-info.js';
 import type { Settings } from '../../settings/index.js';
 import { ipListOf } from '../../util/ip-list.js';
+import { untrustedProxyHeader } from '../proxy-headers.js';
 import { clientIp } from '../rate-limit.js';
 import { tokenFromHeader } from '../request-info.js';
 
@@ -33,7 +35,8 @@ export function authorizeScrape(req: FastifyRequest, settings: Settings): void {
   if (isSuperuser(req)) return;
   if (hasMetricsToken(req, settings)) return;
   const allowed = ipListOf(settings.metrics.allowedIps);
-  if (!allowed.empty && allowed.contains(clientIp(req, settings))) return;
+  // A request relayed by a proxy nobody trusts has the proxy's address (every client behind it shares it).
+  if (!allowed.empty && allowed.contains(clientIp(req, settings)) && untrustedProxyHeader(req, settings) === '') return;
   if (req.headers.authorization === undefined) throw AppError.unauthorized('The metrics require a superuser or metrics token, or an allowed IP address.');
   throw AppError.forbidden('Not allowed to read the metrics.');
 }
