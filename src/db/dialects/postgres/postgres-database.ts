@@ -66,6 +66,101 @@ async function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
   }
 }
 
+/**
+ * A statement sent behind a parameterless `head` statement (BEGIN) in ONE round trip: Parse/Bind/Execute of
+ * the head, then the statement's own Parse (first use on the connection)/Bind/Describe/Execute, then a single
+ * Sync. Because there is only one Sync, a failing head makes the server skip the statement (an error
+ * discards every message up to the Sync), so a statement can never run outside the transaction its BEGIN
+ * failed to open — which node-postgres' pipeline mode (one Sync per query) would not guarantee.
+ *
+ * It extends node-postgres' own Query (so results, type parsers and named statements behave exactly as for
+ * any query) and overrides two things: `submit` writes the head's messages first, and the first
+ * CommandComplete (the head's) is not counted as a result. One bookkeeping detail: the client marks the
+ * statement's name as parsed on the FIRST ParseComplete it sees, which is the head's; when the statement had
+ * not been parsed on this connection before, that mark is undone when the head completes (the statement's
+ * own ParseComplete sets it again) and on an error before that point, so a failed Parse is retried next time.
+ * Pinned by postgres-database.test.ts ("lazy BEGIN").
+ */
+interface WireConnection {
+  parse(msg: { text: string }): void;
+  bind(msg: Record<string, never>): void;
+  execute(msg: Record<string, never>): void;
+  parsedStatements: Record<string, string | undefined>;
+  submittedNamedStatements: Record<string, string | undefined>;
+  stream: { cork?: () => void; uncork?: () => void };
+}
+interface QueryInternals {
+  name?: string;
+  text: string;
+  hasBeenParsed(connection: WireConnection): boolean;
+  handleCommandComplete(msg: unknown, connection: WireConnection): void;
+  handleDataRow(msg: unknown): void;
+  handleError(err: unknown, connection: WireConnection): void;
+  submit(connection: WireConnection): Error | null;
+}
+const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, callback: (err: Error | undefined, res: pg.QueryResult) => void) => QueryInternals;
+
+class HeadedQuery extends BaseQuery {
+  private begun = false;
+  private parsedBefore = true;
+
+  constructor(
+    private readonly head: string,
+    config: pg.QueryConfig,
+    callback: (err: Error | undefined, res: pg.QueryResult) => void,
+  ) {
+    super(config, callback);
+  }
+
+  override submit(connection: WireConnection): Error | null {
+    this.parsedBefore = !this.name || this.hasBeenParsed(connection);
+    connection.stream.cork?.();
+    try {
+      connection.parse({ text: this.head }); // the unnamed statement and portal; no Describe, no Sync
+      connection.bind({});
+      connection.execute({});
+      return super.submit(connection); // queryMode 'extended': Parse?/Bind/Describe/Execute/Sync
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  override handleCommandComplete(msg: unknown, connection: WireConnection): void {
+    if (this.begun) return super.handleCommandComplete(msg, connection);
+    this.begun = true;
+    this.forgetEarlyParseMark(connection);
+  }
+
+  override handleDataRow(msg: unknown): void {
+    if (this.begun) super.handleDataRow(msg); // a head that returns rows (not BEGIN): its rows are not ours
+  }
+
+  override handleError(err: unknown, connection: WireConnection): void {
+    if (!this.begun) this.forgetEarlyParseMark(connection);
+    super.handleError(err, connection);
+  }
+
+  /** Undoes the "parsed" mark the head's ParseComplete put on this statement's name (see above). */
+  private forgetEarlyParseMark(connection: WireConnection): void {
+    if (this.parsedBefore || !this.name) return;
+    delete connection.parsedStatements[this.name];
+    if (this.begun) connection.submittedNamedStatements[this.name] = this.text; // its own Parse is still on its way
+  }
+}
+
+/**
+ * `query` behind `head` (a constant statement without parameters) in one round trip; if `head` fails,
+ * `query` does not run. Exported for the driver's tests; the transaction uses it with BEGIN.
+ */
+export function queryAfter(client: pg.ClientBase, head: string, query: Sql): Promise<pg.QueryResult> {
+  const { text, params } = postgresDialect.compile(query);
+  const name = statementName(text);
+  return new Promise((resolve, reject) => {
+    const config = { text, values: params as unknown[], queryMode: 'extended', ...(name ? { name } : {}) } as pg.QueryConfig;
+    client.query(new HeadedQuery(head, config, (err, res) => (err ? reject(err) : resolve(res))) as unknown as pg.Submittable);
+  });
+}
+
 async function describe(conn: Queryable, query: Sql): Promise<ColumnInfo[]> {
   const { text, params } = postgresDialect.compile(query);
   // LIMIT 0 over the query: the result's field list without reading rows.
@@ -117,22 +212,64 @@ async function consoleColumns(client: pg.PoolClient, fields: pg.FieldDef[]): Pro
   return out;
 }
 
-/** A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts). */
+/**
+ * A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts).
+ *
+ * BEGIN is lazy: it is sent together with the transaction's first statement (`queryAfter`), so a transaction
+ * of N statements costs N + 1 round trips (the COMMIT) instead of N + 2; one that runs no statement costs
+ * none. Statements issued while that first one is still on its way wait for it (the connection would queue
+ * them anyway), so that if the BEGIN did not take, none of them runs outside the transaction.
+ */
 class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
+  /** Settles once the first statement (with its BEGIN) has been answered; null until one was sent. */
+  private opening: Promise<void> | null = null;
+  /** Set when the first statement's answer shows no open transaction (its BEGIN failed). */
+  private notOpen: Error | null = null;
+
+  /** Whether BEGIN went out, i.e. whether COMMIT or ROLLBACK has anything to end. */
+  get begun(): boolean {
+    return this.opening !== null;
+  }
+
+  private async send(query: Sql): Promise<pg.QueryResult> {
+    const client = this.connection();
+    if (!this.opening) {
+      const first = queryAfter(client, 'BEGIN', query);
+      const check = () => {
+        // ReadyForQuery's status after the first statement: 'T' (open) or 'E' (open, failed); 'I' = no transaction.
+        if (client.getTransactionStatus?.() === 'I') this.notOpen = new Error('the transaction could not be started');
+      };
+      this.opening = first.then(check, check);
+      return first;
+    }
+    await this.opening;
+    if (this.notOpen) throw this.notOpen;
+    return runQuery(client, query);
+  }
+
+  /** Sends BEGIN by itself if no statement has yet (describeColumns, which runs its own queries). */
+  private async ensureBegun(): Promise<pg.PoolClient> {
+    const client = this.connection();
+    if (!this.opening) await this.send(sql`SELECT 1`);
+    else await this.opening;
+    if (this.notOpen) throw this.notOpen;
+    return client;
+  }
+
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return (await runQuery(this.connection(), query)).rows as T[];
+    return (await this.send(query)).rows as T[];
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return (await runQuery(this.connection(), query)).rows[0] as T | undefined;
+    return (await this.send(query)).rows[0] as T | undefined;
   }
   async run(query: Sql): Promise<RunResult> {
-    return { changes: (await runQuery(this.connection(), query)).rowCount ?? 0 };
+    return { changes: (await this.send(query)).rowCount ?? 0 };
   }
-  describeColumns(query: Sql): Promise<ColumnInfo[]> {
-    return describe(this.connection(), query);
+  async describeColumns(query: Sql): Promise<ColumnInfo[]> {
+    return describe(await this.ensureBegun(), query);
   }
-  protected execute(conn: pg.PoolClient, query: Sql): Promise<pg.QueryResult> {
-    return runQuery(conn, query);
+  protected execute(_conn: pg.PoolClient, query: Sql): Promise<pg.QueryResult> {
+    return this.send(query);
   }
 }
 
@@ -185,14 +322,14 @@ export class PostgresDatabase implements Database {
     const tx = new PostgresTransaction(client);
     let broken = false;
     try {
-      await runQuery(client, sql`BEGIN`);
       const result = await fn(tx);
-      await runQuery(client, sql`COMMIT`);
+      // COMMIT and ROLLBACK as simple-protocol queries: one message each way instead of four.
+      if (tx.begun) await client.query('COMMIT');
       tx.committed();
       return result;
     } catch (err) {
       try {
-        await runQuery(client, sql`ROLLBACK`);
+        if (tx.begun) await client.query('ROLLBACK');
       } catch {
         broken = true; // the connection itself failed: do not return it to the pool
       }
