@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ident, param, sql } from '../../sql.js';
 import { createTempDatabase, type TempDatabase } from '../../../../test/helpers/postgres.js';
-import { openPostgres, queryAfter, type PostgresDatabase } from './postgres-database.js';
+import { openPostgres, queryAfter, sendAround, type PostgresDatabase } from './postgres-database.js';
 
 describe('postgres dialect', () => {
   let temp: TempDatabase;
@@ -174,6 +174,59 @@ describe('postgres dialect', () => {
       // A savepoint as the very first statement opens the transaction too.
       await one.transaction((tx) => tx.transaction((sp) => sp.run(sql`INSERT INTO lazy (id, n) VALUES (${'sp'}, ${3})`)));
       assert.deepEqual(await ids(), ['sp']);
+      await one.run(sql`DELETE FROM lazy`);
+    });
+
+    it('sends a statement with BEGIN and COMMIT in one round trip, and skips the COMMIT when it fails', async () => {
+      const client = await one.pool.connect();
+      try {
+        const res = await sendAround(client, 'BEGIN', sql`INSERT INTO lazy (id, n) VALUES (${'around'}, ${5}) RETURNING n`, 'COMMIT');
+        assert.deepEqual(res.rows, [{ n: 5 }]); // only the statement's own rows
+        assert.equal(client.getTransactionStatus(), 'I', 'committed');
+        await assert.rejects(sendAround(client, 'BEGIN', sql`INSERT INTO lazy (id, n) VALUES (${'around'}, ${6})`, 'COMMIT'), /duplicate key/);
+        assert.equal(client.getTransactionStatus(), 'E', 'COMMIT skipped: the failed transaction is still open');
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      assert.deepEqual(await ids(), ['around']);
+      await one.run(sql`DELETE FROM lazy`);
+    });
+
+    it('runAtCommit writes at the commit, in order, and is dropped with a rolled-back savepoint or transaction', async () => {
+      await one.transaction(async (tx) => {
+        await tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'d1'}, ${1})`);
+        await tx.run(sql`INSERT INTO lazy (id, n) VALUES (${'now'}, ${2})`);
+        await tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'d2'}, ${3})`);
+        await assert.rejects(
+          tx.transaction(async (sp) => {
+            await sp.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'dropped'}, ${4})`);
+            throw new Error('inner');
+          }),
+          /inner/,
+        );
+        assert.deepEqual(
+          (await tx.all<{ id: string }>(sql`SELECT id FROM lazy`)).map((r) => r.id),
+          ['now'],
+          'not written before the commit',
+        );
+      });
+      assert.deepEqual(await ids(), ['d1', 'd2', 'now']);
+      // Only a deferred statement: BEGIN, it and COMMIT in one round trip.
+      await one.transaction((tx) => tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'only'}, ${5})`));
+      assert.deepEqual(await ids(), ['d1', 'd2', 'now', 'only']);
+      // A deferred statement that fails: nothing of the transaction commits, the error comes out of it.
+      const events: string[] = [];
+      await assert.rejects(
+        one.transaction(async (tx) => {
+          await tx.run(sql`INSERT INTO lazy (id, n) VALUES (${'rolled'}, ${6})`);
+          tx.afterCommit(() => events.push('commit'));
+          await tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'now'}, ${7})`);
+        }),
+        /duplicate key/,
+      );
+      assert.deepEqual(events, []);
+      assert.deepEqual(await ids(), ['d1', 'd2', 'now', 'only']);
       await one.run(sql`DELETE FROM lazy`);
     });
 

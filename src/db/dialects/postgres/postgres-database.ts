@@ -67,24 +67,28 @@ async function runQuery(conn: Queryable, query: Sql): Promise<pg.QueryResult> {
 }
 
 /**
- * A statement sent behind a parameterless `head` statement (BEGIN) in ONE round trip: Parse/Bind/Execute of
- * the head, then the statement's own Parse (first use on the connection)/Bind/Describe/Execute, then a single
- * Sync. Because there is only one Sync, a failing head makes the server skip the statement (an error
- * discards every message up to the Sync), so a statement can never run outside the transaction its BEGIN
- * failed to open — which node-postgres' pipeline mode (one Sync per query) would not guarantee.
+ * A statement sent with parameterless statements around it in ONE round trip: an optional `head` (BEGIN)
+ * before and an optional `tail` (COMMIT) after, each as Parse/Bind/Execute, the statement's own Parse (first
+ * use on the connection)/Bind/Describe/Execute between them, and a single Sync at the end. Because there is
+ * only one Sync, an error skips everything after it up to the Sync: a failing BEGIN means the statement does
+ * not run (so it can never run outside the transaction BEGIN failed to open — which node-postgres' pipeline
+ * mode, one Sync per query, would not guarantee), and a failing statement means COMMIT does not run.
  *
  * It extends node-postgres' own Query (so results, type parsers and named statements behave exactly as for
- * any query) and overrides two things: `submit` writes the head's messages first, and the first
- * CommandComplete (the head's) is not counted as a result. One bookkeeping detail: the client marks the
- * statement's name as parsed on the FIRST ParseComplete it sees, which is the head's; when the statement had
- * not been parsed on this connection before, that mark is undone when the head completes (the statement's
- * own ParseComplete sets it again) and on an error before that point, so a failed Parse is retried next time.
- * Pinned by postgres-database.test.ts ("lazy BEGIN").
+ * any query) and overrides: `submit` writes the head's messages first; `_getRows` (which writes Execute and
+ * Sync) puts the tail's messages before the Sync; and only the statement's own CommandComplete and rows count
+ * as its result. One bookkeeping detail: the client marks the statement's name as parsed on the FIRST
+ * ParseComplete it sees, which is the head's; when the statement had not been parsed on this connection
+ * before, that mark is undone when the head completes (the statement's own ParseComplete sets it again) and on
+ * an error before that point, so a failed Parse is retried next time. Pinned by postgres-database.test.ts
+ * ("lazy BEGIN").
  */
 interface WireConnection {
   parse(msg: { text: string }): void;
   bind(msg: Record<string, never>): void;
-  execute(msg: Record<string, never>): void;
+  execute(msg: { portal?: string; rows?: number }): void;
+  sync(): void;
+  flush(): void;
   parsedStatements: Record<string, string | undefined>;
   submittedNamedStatements: Record<string, string | undefined>;
   stream: { cork?: () => void; uncork?: () => void };
@@ -92,6 +96,7 @@ interface WireConnection {
 interface QueryInternals {
   name?: string;
   text: string;
+  portal: string;
   hasBeenParsed(connection: WireConnection): boolean;
   handleCommandComplete(msg: unknown, connection: WireConnection): void;
   handleDataRow(msg: unknown): void;
@@ -100,65 +105,91 @@ interface QueryInternals {
 }
 const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, callback: (err: Error | undefined, res: pg.QueryResult) => void) => QueryInternals;
 
-class HeadedQuery extends BaseQuery {
-  private begun = false;
+/** Parse/Bind/Execute of a constant statement on the unnamed statement and portal (no Describe, no Sync). */
+function writeConstant(connection: WireConnection, text: string): void {
+  connection.parse({ text });
+  connection.bind({});
+  connection.execute({});
+}
+
+class SurroundedQuery extends BaseQuery {
+  /** Where the answers are: before the head completed, at the statement, or past it (the tail's). */
+  private phase: 'head' | 'main' | 'tail';
   private parsedBefore = true;
 
   constructor(
-    private readonly head: string,
+    private readonly head: string | null,
+    private readonly tail: string | null,
     config: pg.QueryConfig,
     callback: (err: Error | undefined, res: pg.QueryResult) => void,
   ) {
     super(config, callback);
+    this.phase = head ? 'head' : 'main';
   }
 
   override submit(connection: WireConnection): Error | null {
     this.parsedBefore = !this.name || this.hasBeenParsed(connection);
     connection.stream.cork?.();
     try {
-      connection.parse({ text: this.head }); // the unnamed statement and portal; no Describe, no Sync
-      connection.bind({});
-      connection.execute({});
-      return super.submit(connection); // queryMode 'extended': Parse?/Bind/Describe/Execute/Sync
+      if (this.head) writeConstant(connection, this.head);
+      return super.submit(connection); // queryMode 'extended': Parse?/Bind/Describe, then _getRows below
     } finally {
       connection.stream.uncork?.();
     }
   }
 
+  /** node-postgres writes Execute and Sync here; the tail goes between them. */
+  _getRows(connection: WireConnection, rows?: number): void {
+    connection.execute({ portal: this.portal, rows });
+    if (this.tail) writeConstant(connection, this.tail);
+    connection.sync();
+  }
+
   override handleCommandComplete(msg: unknown, connection: WireConnection): void {
-    if (this.begun) return super.handleCommandComplete(msg, connection);
-    this.begun = true;
-    this.forgetEarlyParseMark(connection);
+    if (this.phase === 'main') {
+      this.phase = 'tail';
+      return super.handleCommandComplete(msg, connection);
+    }
+    if (this.phase === 'head') {
+      this.phase = 'main';
+      this.forgetEarlyParseMark(connection, true);
+    }
   }
 
   override handleDataRow(msg: unknown): void {
-    if (this.begun) super.handleDataRow(msg); // a head that returns rows (not BEGIN): its rows are not ours
+    if (this.phase === 'main') super.handleDataRow(msg); // rows of a head or tail (not BEGIN/COMMIT) are not ours
   }
 
   override handleError(err: unknown, connection: WireConnection): void {
-    if (!this.begun) this.forgetEarlyParseMark(connection);
+    if (this.phase === 'head') this.forgetEarlyParseMark(connection, false);
     super.handleError(err, connection);
   }
 
   /** Undoes the "parsed" mark the head's ParseComplete put on this statement's name (see above). */
-  private forgetEarlyParseMark(connection: WireConnection): void {
+  private forgetEarlyParseMark(connection: WireConnection, ownParseComing: boolean): void {
     if (this.parsedBefore || !this.name) return;
     delete connection.parsedStatements[this.name];
-    if (this.begun) connection.submittedNamedStatements[this.name] = this.text; // its own Parse is still on its way
+    if (ownParseComing) connection.submittedNamedStatements[this.name] = this.text;
   }
 }
 
 /**
- * `query` behind `head` (a constant statement without parameters) in one round trip; if `head` fails,
- * `query` does not run. Exported for the driver's tests; the transaction uses it with BEGIN.
+ * `query` between `head` and `tail` (constant statements without parameters, either may be null) in one round
+ * trip; if `head` fails, `query` does not run, and if `query` fails, `tail` does not. Exported for the
+ * driver's tests; transactions use it with BEGIN (their first statement) and COMMIT (runAtCommit).
  */
-export function queryAfter(client: pg.ClientBase, head: string, query: Sql): Promise<pg.QueryResult> {
+export function sendAround(client: pg.ClientBase, head: string | null, query: Sql, tail: string | null): Promise<pg.QueryResult> {
   const { text, params } = postgresDialect.compile(query);
   const name = statementName(text);
   return new Promise((resolve, reject) => {
     const config = { text, values: params as unknown[], queryMode: 'extended', ...(name ? { name } : {}) } as pg.QueryConfig;
-    client.query(new HeadedQuery(head, config, (err, res) => (err ? reject(err) : resolve(res))) as unknown as pg.Submittable);
+    client.query(new SurroundedQuery(head, tail, config, (err, res) => (err ? reject(err) : resolve(res))) as unknown as pg.Submittable);
   });
+}
+
+/** `query` behind `head` in one round trip (see sendAround). */
+export function queryAfter(client: pg.ClientBase, head: string, query: Sql): Promise<pg.QueryResult> {
+  return sendAround(client, head, query, null);
 }
 
 async function describe(conn: Queryable, query: Sql): Promise<ColumnInfo[]> {
@@ -247,6 +278,19 @@ class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
     return runQuery(client, query);
   }
 
+  /** `query` then COMMIT in one round trip (with BEGIN before it when no statement ran yet); COMMIT is skipped if it fails. */
+  async commitWith(query: Sql): Promise<void> {
+    const client = this.connection();
+    if (!this.opening) {
+      this.opening = Promise.resolve();
+      await sendAround(client, 'BEGIN', query, 'COMMIT');
+      return;
+    }
+    await this.opening;
+    if (this.notOpen) throw this.notOpen;
+    await sendAround(client, null, query, 'COMMIT');
+  }
+
   /** Sends BEGIN by itself if no statement has yet (describeColumns, which runs its own queries). */
   private async ensureBegun(): Promise<pg.PoolClient> {
     const client = this.connection();
@@ -316,6 +360,9 @@ export class PostgresDatabase implements Database {
   afterRollback(): void {
     // outside a transaction there is nothing to roll back
   }
+  async runAtCommit(query: Sql): Promise<void> {
+    await this.run(query);
+  }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -323,8 +370,13 @@ export class PostgresDatabase implements Database {
     let broken = false;
     try {
       const result = await fn(tx);
+      const deferred = tx.takeAtCommit();
+      const last = deferred.pop();
+      for (const q of deferred) await tx.run(q);
+      // The last deferred statement goes with the COMMIT (and the BEGIN, if nothing ran before): one round trip.
+      if (last) await tx.commitWith(last);
       // COMMIT and ROLLBACK as simple-protocol queries: one message each way instead of four.
-      if (tx.begun) await client.query('COMMIT');
+      else if (tx.begun) await client.query('COMMIT');
       tx.committed();
       return result;
     } catch (err) {
