@@ -19,7 +19,7 @@
  * The node that captured a message wakes its own deliverer at commit; other nodes find due messages by polling
  * (`pollMs`), so a paused or busy node's messages are still delivered by the others.
  */
-import type { Database } from '../db/dialect.js';
+import type { Database, Executor } from '../db/dialect.js';
 import { join, sql } from '../db/sql.js';
 import type { Logger } from '../util/logger.js';
 import { LOWER_ALPHANUMERIC_ALPHABET, randomString } from '../util/random.js';
@@ -84,7 +84,10 @@ const CHUNK = 200;
 const ASYNC_COMMIT = sql`ac AS (SELECT set_config('synchronous_commit', 'off', true) AS v)`;
 
 export class MessageDelivery {
+  /** Claimed here and not yet recorded (their leases are renewed). */
   private readonly inFlight = new Map<string, InFlight>();
+  /** Attempts running: the slots in use (an attempt whose outcome waits to be recorded no longer holds one). */
+  private busy = 0;
   private batch: Recorded[] = [];
   private flushing: Promise<void> | null = null;
   private started = false;
@@ -166,7 +169,7 @@ export class MessageDelivery {
       do {
         this.again = false;
         if (!this.started || this.stopping || this.paused) break;
-        const free = this.o.concurrency - this.inFlight.size;
+        const free = this.o.concurrency - this.busy;
         if (free <= 0) break;
         const claimed = await this.claim(free);
         for (const msg of claimed) this.run(msg);
@@ -191,11 +194,21 @@ export class MessageDelivery {
     }
     // A read on the reader connection first: an idle poll never queues behind the writes.
     if (!(await db.get(sql`SELECT 1 AS x FROM "_webhookMessages" WHERE ${due} LIMIT 1`))) return [];
-    return db.transaction((tx) =>
-      tx.all<MessageRow>(
-        sql`UPDATE "_webhookMessages" SET "lockedBy" = ${nodeId}, "lockedUntil" = ${until} WHERE id IN (SELECT id FROM "_webhookMessages" WHERE ${due} ORDER BY "nextAttempt" LIMIT ${limit}) RETURNING id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated`,
-      ),
+    return db.transaction((tx) => this.claimSqlite(tx, limit));
+  }
+
+  /** SQLite: the claim in a writer transaction (the single writer makes select-and-update one step). */
+  private claimSqlite(tx: Executor, limit: number): Promise<MessageRow[]> {
+    const now = Date.now();
+    const due = sql`status = 'pending' AND "nextAttempt" <= ${now} AND ("lockedUntil" IS NULL OR "lockedUntil" < ${now})`;
+    return tx.all<MessageRow>(
+      sql`UPDATE "_webhookMessages" SET "lockedBy" = ${this.o.nodeId}, "lockedUntil" = ${now + this.o.leaseMs} WHERE id IN (SELECT id FROM "_webhookMessages" WHERE ${due} ORDER BY "nextAttempt" LIMIT ${limit}) RETURNING id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated`,
     );
+  }
+
+  /** Whether this node may claim now, and how many. */
+  private freeSlots(): number {
+    return !this.started || this.stopping || this.paused ? 0 : Math.max(0, this.o.concurrency - this.busy);
   }
 
   private run(msg: MessageRow): void {
@@ -203,6 +216,14 @@ export class MessageDelivery {
     const n = Number(msg.attempts) + 1;
     const entry: InFlight = { msg, controller, done: Promise.resolve() };
     this.inFlight.set(msg.id, entry);
+    this.busy++;
+    let recorded = false;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.busy--;
+    };
     entry.done = (async () => {
       let outcome: AttemptOutcome;
       try {
@@ -210,15 +231,21 @@ export class MessageDelivery {
       } catch (err) {
         if (!controller.signal.aborted) this.o.logger.error({ err, message: msg.id }, 'webhooks: an attempt failed unexpectedly');
         return; // not recorded: the claim is released on shutdown, or expires
+      } finally {
+        release(); // the slot is free once the POST is over: the next claim overlaps with recording this one
       }
       if (this.inFlight.get(msg.id) !== entry) return;
       this.batch.push({ msg, n, outcome });
+      // PostgreSQL: claim again at once, beside the recording. SQLite: the recording transaction claims too.
+      if (this.o.db.dialect.name === 'postgres') this.wake();
       await this.flushSoon();
+      recorded = true;
     })()
       .catch((err) => this.o.logger.error({ err, message: msg.id }, 'webhooks: could not record an attempt (its claim will expire)'))
       .finally(() => {
+        release();
         if (this.inFlight.get(msg.id) === entry) this.inFlight.delete(msg.id);
-        this.wake();
+        if (!recorded) this.wake();
       });
   }
 
@@ -236,6 +263,7 @@ export class MessageDelivery {
 
   private async flush(items: Recorded[]): Promise<void> {
     const { db, schedule } = this.o;
+    let next: MessageRow[] = [];
     const now = Date.now();
     const rows = items.map(({ msg, n, outcome: o }) => {
       const last = o.ok || o.final || n >= schedule.length;
@@ -260,7 +288,8 @@ export class MessageDelivery {
         sql`WITH d AS (SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS d(id text, round integer, n integer, status text, next bigint, aid text, "statusCode" integer, latency integer, response text, error text)), u AS (UPDATE "_webhookMessages" AS m SET attempts = d.n, status = d.status, "nextAttempt" = d.next, "lockedBy" = NULL, "lockedUntil" = NULL, updated = ${now} FROM d WHERE m.id = d.id AND m.status = 'pending' AND m.round = d.round AND m.attempts < d.n RETURNING m.id, m.endpoint) INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) SELECT d.aid, u.id, u.endpoint, d.n, ${now}, d."statusCode", d.latency, d.response, d.error FROM u JOIN d ON d.id = u.id`,
       );
     } else {
-      await db.transaction(async (tx) => {
+      // The outcomes and the next claim in one writer transaction: one commit per cycle, not two.
+      next = await db.transaction(async (tx) => {
         for (const r of rows) {
           const res = await tx.run(
             sql`UPDATE "_webhookMessages" SET attempts = ${r.n}, status = ${r.status}, "nextAttempt" = ${r.next}, "lockedBy" = NULL, "lockedUntil" = NULL, updated = ${now} WHERE id = ${r.id} AND status = 'pending' AND round = ${r.round} AND attempts < ${r.n}`,
@@ -270,8 +299,11 @@ export class MessageDelivery {
             sql`INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) VALUES (${r.aid}, ${r.id}, ${r.endpoint}, ${r.n}, ${now}, ${r.statusCode}, ${r.latency}, ${r.response}, ${r.error})`,
           );
         }
+        const free = this.freeSlots();
+        return free > 0 ? this.claimSqlite(tx, free) : [];
       });
     }
+    for (const msg of next) this.run(msg);
     for (const r of rows) if (r.next !== null) this.wakeAt(r.next);
     for (const item of items) {
       try {
