@@ -559,6 +559,7 @@ export class WebhookService {
         timeout: this.timeoutMs,
         retries: 0,
         redirect: 'manual',
+        keepAlive: true, // one connection per receiver, reused: a new one per POST cost more than the rest of the delivery
         maxResponseBytes: 1024 * 1024,
         signal,
       });
