@@ -106,6 +106,30 @@ export async function waitIdle(pid, { maxPct = 10, windowMs = 250, timeoutMs = 1
   }
 }
 
+/**
+ * CPU time (ms) used so far by the PostgreSQL backends connected to database `name` (the local server's
+ * processes, read from /proc by pid): with the server's own cpuMs, the whole CPU cost of a request on
+ * PostgreSQL. Backends that disconnected meanwhile are not counted (pools keep theirs during a run).
+ * Resolves a Map pid → ms, for pgCpuDelta.
+ */
+export async function pgBackendCpu(adminUrl, name) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+    return new Map(rows.map((r) => [r.pid, cpuMs(r.pid)]));
+  } finally {
+    await c.end();
+  }
+}
+
+/** CPU ms the backends used between two pgBackendCpu samples (a backend new in `after` counts from 0). */
+export function pgCpuDelta(before, after) {
+  let ms = 0;
+  for (const [pid, t] of after) if (Number.isFinite(t)) ms += t - (before.get(pid) ?? 0);
+  return ms;
+}
+
 /** The p-th percentile of an ascending array (nearest rank). */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;

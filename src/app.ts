@@ -216,7 +216,8 @@ export class App {
         logger,
         box: () => this.box,
       },
-      webhookOptions,
+      // Deliveries are claimed like jobs: the same poll interval, lease and shutdown grace unless set.
+      { pollMs: jobTuning.pollMs, leaseMs: jobTuning.leaseMs, shutdownGraceMs: jobTuning.shutdownGraceMs, ...webhookOptions },
     );
     this.payments = new PaymentService(
       {
@@ -361,7 +362,7 @@ export class App {
 
   async close(): Promise<void> {
     // Stop claiming first; running jobs get a grace period, the rest go back to the queue.
-    this.webhooks.close();
+    await this.webhooks.close();
     await this.jobs.close();
     await this.cron.close();
     await this.bus.close();

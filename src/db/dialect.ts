@@ -46,6 +46,15 @@ export interface Executor {
    * Used to undo side effects outside the database (files written for a write that did not happen).
    */
   afterRollback(fn: () => void): void;
+  /**
+   * Runs `query` (a write whose result nobody needs) as part of the outermost transaction, at its commit: a
+   * dialect may send it together with the COMMIT (PostgreSQL: one round trip for both). If it fails, nothing
+   * commits and the transaction (and the write that opened it) fails with its error; dropped if the savepoint
+   * that registered it rolls back. Statements run in the order they were registered, after every other
+   * statement of the transaction, so nothing in the transaction can read what they write. On the database
+   * itself (no transaction) it runs at once. Webhook capture uses it (its message rows are only read later).
+   */
+  runAtCommit(query: Sql): Promise<void>;
   /** Result columns of a query without running it: name, and the source table/column when the driver knows. */
   describeColumns(query: Sql): Promise<ColumnInfo[]>;
 }

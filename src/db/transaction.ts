@@ -11,6 +11,7 @@ export abstract class OpenTransaction<Conn> implements Executor {
   private savepointSeq = 0;
   private readonly onCommit: Array<() => void> = [];
   private readonly onRollback: Array<() => void> = [];
+  private readonly atCommit: Sql[] = [];
   private closed = false;
 
   constructor(private readonly conn: Conn) {}
@@ -38,6 +39,16 @@ export abstract class OpenTransaction<Conn> implements Executor {
     this.onRollback.push(fn);
   }
 
+  async runAtCommit(query: Sql): Promise<void> {
+    this.connection();
+    this.atCommit.push(query);
+  }
+
+  /** The statements registered with runAtCommit, for the dialect to send with its COMMIT (emptied). */
+  takeAtCommit(): Sql[] {
+    return this.atCommit.splice(0);
+  }
+
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const conn = this.connection();
     // Savepoint names come from a counter, never from input.
@@ -45,6 +56,7 @@ export abstract class OpenTransaction<Conn> implements Executor {
     await this.execute(conn, sql`SAVEPOINT ${name}`);
     const commits = this.onCommit.length;
     const undos = this.onRollback.length;
+    const deferred = this.atCommit.length;
     try {
       const result = await fn(this);
       await this.execute(conn, sql`RELEASE SAVEPOINT ${name}`);
@@ -53,6 +65,7 @@ export abstract class OpenTransaction<Conn> implements Executor {
       await this.execute(conn, sql`ROLLBACK TO SAVEPOINT ${name}`);
       await this.execute(conn, sql`RELEASE SAVEPOINT ${name}`);
       this.onCommit.length = commits; // what the rolled-back part announced never happened
+      this.atCommit.length = deferred; // nor is what it deferred to the commit written
       for (const undo of this.onRollback.splice(undos)) quietly(undo);
       throw err;
     }

@@ -55,6 +55,12 @@ export interface FetchOptions extends RequestInit {
   maxRedirects?: number;
   /** https: the certificate authorities to trust instead of Node's defaults (PEM), e.g. a company CA. */
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * Reuse connections (keep-alive) to the same checked target; default false (a new connection per request).
+   * A request on a connection the server closed meanwhile fails like any dropped connection (and is retried only
+   * as the `retries` say). Webhook delivery uses it.
+   */
+  keepAlive?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -116,7 +122,7 @@ export class HttpClient {
     const backoff = wholeNumber(init.backoff, 'backoff', DEFAULT_BACKOFF_MS);
     // Request normalises the method, headers and every body type fetch accepts (string, bytes, Blob,
     // FormData, URLSearchParams, streams); the body is buffered once so retries and 307/308 can resend it.
-    const { timeout: _t, retries: _r, backoff: _b, maxResponseBytes: _m, maxRedirects: _x, ca, signal, redirect, ...rest } = init;
+    const { timeout: _t, retries: _r, backoff: _b, maxResponseBytes: _m, maxRedirects: _x, ca, signal, redirect, keepAlive, ...rest } = init;
     const template = new Request('http://plinth.invalid/', { ...rest, ...(rest.body ? { duplex: 'half' } : {}) } as RequestInit);
     const method = template.method;
     const body = template.body ? Buffer.from(await template.arrayBuffer()) : null;
@@ -133,7 +139,7 @@ export class HttpClient {
       signal?.throwIfAborted();
       let outcome: RawResponse | Error;
       try {
-        outcome = await this.chain(url, { method, headers, body, signal, mode, timeout, maxBytes, maxRedirects, ca });
+        outcome = await this.chain(url, { method, headers, body, signal, mode, timeout, maxBytes, maxRedirects, ca, keepAlive: keepAlive === true });
       } catch (err) {
         if (!(err instanceof RetryableError)) throw err;
         outcome = err;
@@ -169,6 +175,7 @@ export class HttpClient {
       maxBytes: number;
       maxRedirects: number;
       ca: FetchOptions['ca'];
+      keepAlive: boolean;
     },
   ): Promise<RawResponse> {
     const timer = AbortSignal.timeout(req.timeout);
@@ -191,7 +198,7 @@ export class HttpClient {
       }
       let res: RawResponse;
       try {
-        res = await send(target, method, headers, body, signal, req.maxBytes, req.ca);
+        res = await send(target, method, headers, body, signal, req.maxBytes, req.ca, req.keepAlive);
       } catch (err) {
         throw this.aborted(err, signal, timer, target.url, req.timeout);
       }
@@ -324,6 +331,33 @@ function pinnedLookup(addresses: CheckedTarget['addresses']): LookupFunction {
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HPE_|ERR_INVALID_|Z_)/;
 
+/**
+ * Keep-alive agents (`keepAlive: true`), one per checked target: the origin plus the addresses the guard approved
+ * for this request. A connection is reused only by a request whose own, fresh check gave the same addresses, so
+ * pinning holds (a changed DNS answer or allow-list gives another key, or a refusal before any connection). Not
+ * with a custom `ca`. Idle connections do not keep the process alive (Node unrefs them) and close after
+ * IDLE_SOCKET_MS, below Node servers' default 5 s keep-alive (and sooner when a server announces a shorter one).
+ */
+const AGENTS = new Map<string, HttpModule.Agent>();
+const MAX_AGENTS = 100;
+const IDLE_SOCKET_MS = 4000;
+
+function agentFor(mod: typeof HttpModule | typeof HttpsModule, target: CheckedTarget, ca: FetchOptions['ca']): HttpModule.Agent | false {
+  if (ca !== undefined) return false;
+  const key = `${target.url.protocol}//${target.url.host}|${target.addresses.map((a) => a.address).join(',')}`;
+  let agent = AGENTS.get(key);
+  if (!agent) {
+    if (AGENTS.size >= MAX_AGENTS) {
+      const [oldest, old] = AGENTS.entries().next().value as [string, HttpModule.Agent];
+      AGENTS.delete(oldest);
+      old.destroy();
+    }
+    agent = new mod.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: IDLE_SOCKET_MS });
+    AGENTS.set(key, agent);
+  }
+  return agent;
+}
+
 /** Sends one request to a checked target and reads the whole (decoded, capped) body. */
 async function send(
   target: CheckedTarget,
@@ -333,6 +367,7 @@ async function send(
   signal: AbortSignal,
   maxBytes: number,
   ca: FetchOptions['ca'],
+  keepAlive: boolean,
 ): Promise<RawResponse> {
   const { url } = target;
   const outHeaders: Record<string, string> = {};
@@ -341,6 +376,7 @@ async function send(
   else if (method === 'POST' || method === 'PUT' || method === 'PATCH') outHeaders['content-length'] = '0';
   // node:https (and so tls) and node:zlib load on the first outbound call, not at start (idle RSS).
   const mod: typeof HttpModule | typeof HttpsModule = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const agent = keepAlive ? agentFor(mod, target, ca) : false;
   const zlib: typeof ZlibModule = await import('node:zlib');
   const origin = `${url.protocol}//${url.host}`;
   return new Promise<RawResponse>((resolve, reject) => {
@@ -359,7 +395,7 @@ async function send(
         method,
         headers: outHeaders,
         lookup: pinnedLookup(target.addresses),
-        agent: false,
+        agent,
         signal,
         ...(ca !== undefined && url.protocol === 'https:' ? { ca } : {}),
       },

@@ -6,14 +6,15 @@
  *   few seconds catches a missed announcement.
  * - Capture: while at least one enabled endpoint may match a record event, a handler sits on
  *   onRecordCreate/Update/Delete (innermost, right around the SQL write). After the write it evaluates each
- *   matching endpoint's filter against the written row IN the transaction, inserts one `_webhookMessages`
- *   row per endpoint and enqueues its delivery job through the same transaction: a rolled-back write sends
- *   nothing, a committed one is never lost. With no such endpoint the handlers are unbound, so the write
- *   path is exactly what it is without webhooks (no transaction is even opened for them).
- * - Delivery: one job per attempt (`webhooks.deliver`, key `<msg>:<round>:<attempt>`), so the schedule is
- *   the queue's `delay`. An attempt's outcome, the message's new state and the next attempt's job are
- *   written in one transaction. A crash after the POST but before that commit repeats the POST (same
- *   `webhook-id`): delivery is at-least-once, receivers dedupe on the id.
+ *   matching endpoint's filter against the written row IN the transaction and inserts the `_webhookMessages`
+ *   rows (one per endpoint, one statement) through the same transaction: a rolled-back write sends nothing, a
+ *   committed one is never lost. That insert is all the capture writes: no job row. With no such endpoint
+ *   the handlers are unbound, so the write path is exactly what it is without webhooks (no transaction is even
+ *   opened for them).
+ * - Delivery (delivery.ts): nodes claim due messages straight from `_webhookMessages` (a lease on the row,
+ *   SKIP LOCKED on PostgreSQL), POST them, and record the outcomes in batches; a failed attempt's retry is the
+ *   same row with a later `nextAttempt`. A crash after the POST but before its outcome is recorded repeats the
+ *   POST (same `webhook-id`): delivery is at-least-once, receivers dedupe on the id.
  */
 import type { Collection } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
@@ -22,7 +23,7 @@ import type { Database, Executor } from '../db/dialect.js';
 import { join, sql, type Sql } from '../db/sql.js';
 import { AppError, isAppError } from '../errors/index.js';
 import type { HookBus, RecordData, RecordEvent } from '../hooks/index.js';
-import type { JobContext, JobQueue } from '../jobs/index.js';
+import type { JobQueue } from '../jobs/index.js';
 import type { Mailer } from '../mail/index.js';
 import type { HttpClient } from '../outbound/index.js';
 import { parseOutboundUrl } from '../outbound/index.js';
@@ -39,6 +40,7 @@ import { tracer } from '../tracing/index.js';
 import { customTypeError, matches, mayMatchRecords, patternError, recordCollectionsOf, TEST_EVENT, type RecordAction } from './events.js';
 import { InboundWebhooks, type InboundOptions } from './inbound.js';
 import { generateSecret, signStandard } from './signing.js';
+import { MessageDelivery, type AttemptOutcome, type MessageRow } from './delivery.js';
 
 /** Svix's schedule: the first attempt at once, then these waits after each failure (8 attempts in all). */
 export const DEFAULT_SCHEDULE_MS: readonly number[] = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
@@ -54,6 +56,12 @@ export interface WebhookOptions {
   concurrency?: number;
   /** How often PostgreSQL nodes check the endpoint table for changes they missed (default 5,000 ms). */
   versionCheckMs?: number;
+  /** How often a node looks for due messages it was not woken for (ms; App passes its job queue's `pollMs`, default 1000). */
+  pollMs?: number;
+  /** A claimed message's lease (ms, renewed while its attempt runs; App passes the job queue's `leaseMs`, default 30,000). */
+  leaseMs?: number;
+  /** On close, how long attempts in flight may finish before their claims are released (ms; default 5000). */
+  shutdownGraceMs?: number;
 }
 
 export interface EmitOptions {
@@ -136,25 +144,7 @@ interface EndpointRow {
   updated: number | string;
 }
 
-interface MessageRow {
-  id: string;
-  endpoint: string;
-  type: string;
-  payload: string;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  round: number;
-  nextAttempt: number | string | null;
-  created: number | string;
-  updated: number | string;
-}
-
-interface DeliverPayload {
-  m: string;
-  r: number;
-  n: number;
-}
-
+/** The job name deliveries used before they were claimed straight from the messages (old queued rows are dropped at start). */
 export const DELIVER_JOB = 'webhooks.deliver';
 const BUS_TOPIC = 'webhooks';
 const HOOK_ID = 'plinth:webhooks';
@@ -192,8 +182,8 @@ export class WebhookService {
   private readonly schedule: number[];
   private readonly timeoutMs: number;
   private readonly disableAfterMs: number;
-  private readonly concurrency: number;
   private readonly versionCheckMs: number;
+  private readonly delivery: MessageDelivery;
   private superReq: RequestInfo | null = null;
   /** Verified inbound webhooks (see inbound.ts). */
   readonly inbounds: InboundWebhooks;
@@ -218,9 +208,21 @@ export class WebhookService {
     this.schedule = [...schedule];
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.disableAfterMs = options.disableAfterMs ?? 5 * 86_400_000;
-    this.concurrency = options.concurrency ?? 32;
     this.versionCheckMs = options.versionCheckMs ?? 5_000;
     this.inbounds = new InboundWebhooks(deps.db, deps.jobs);
+    this.delivery = new MessageDelivery({
+      db: deps.db,
+      nodeId: deps.bus.nodeId,
+      shared: deps.bus.shared,
+      logger: deps.logger,
+      schedule: this.schedule,
+      concurrency: options.concurrency ?? 32,
+      pollMs: options.pollMs ?? 1000,
+      leaseMs: options.leaseMs ?? 30_000,
+      shutdownGraceMs: options.shutdownGraceMs ?? 5000,
+      attempt: (msg, n, signal) => this.attempt(msg, n, signal),
+      recorded: (msg, outcome) => this.recorded(msg, outcome),
+    });
   }
 
   /** Mounts `POST /api/webhooks/inbound/{name}`: verified, deduplicated, handled as a job. */
@@ -263,7 +265,10 @@ export class WebhookService {
         round INTEGER NOT NULL DEFAULT 0,
         "nextAttempt" BIGINT,
         created BIGINT NOT NULL,
-        updated BIGINT NOT NULL
+        updated BIGINT NOT NULL,
+        "lockedBy" TEXT,
+        "lockedUntil" BIGINT,
+        traceparent TEXT
       )`);
       await tx.run(sql`CREATE INDEX IF NOT EXISTS "_webhookMessages_endpoint" ON "_webhookMessages" (endpoint, created)`);
       await tx.run(sql`CREATE INDEX IF NOT EXISTS "_webhookMessages_status" ON "_webhookMessages" (endpoint, status)`);
@@ -286,10 +291,27 @@ export class WebhookService {
         PRIMARY KEY (name, id)
       )`);
     });
+    // Tables made before deliveries were claimed from the messages: add the claim columns, drop the old jobs.
+    const columns = await db.columnNames('_webhookMessages');
+    if (!columns.includes('lockedBy') || !columns.includes('lockedUntil')) {
+      const ifMissing = db.dialect.name === 'postgres' ? sql`IF NOT EXISTS ` : sql``;
+      await db.transaction(async (tx) => {
+        if (!columns.includes('lockedBy')) await tx.run(sql`ALTER TABLE "_webhookMessages" ADD COLUMN ${ifMissing}"lockedBy" TEXT`);
+        if (!columns.includes('lockedUntil')) await tx.run(sql`ALTER TABLE "_webhookMessages" ADD COLUMN ${ifMissing}"lockedUntil" BIGINT`);
+      });
+      await db.run(sql`DELETE FROM "_jobs" WHERE name = ${DELIVER_JOB} AND status IN ('queued', 'running')`);
+    }
+    // Tables made before traces: the span a message was captured under (tracing on), for its delivery spans.
+    if (!columns.includes('traceparent')) {
+      const ifMissing = db.dialect.name === 'postgres' ? sql`IF NOT EXISTS ` : sql``;
+      await db.run(sql`ALTER TABLE "_webhookMessages" ADD COLUMN ${ifMissing}traceparent TEXT`);
+    }
+    // The claim's index: only pending messages are in it, so delivered ones cost it nothing.
+    await db.run(sql`CREATE INDEX IF NOT EXISTS "_webhookMessages_due" ON "_webhookMessages" ("nextAttempt") WHERE status = 'pending'`);
     this.deps.bus.onMessage((m) => {
       if (m.topic === BUS_TOPIC) void this.reload().catch((err) => this.deps.logger.error({ err }, 'webhooks: could not reload the endpoints'));
     });
-    this.resumeDelivery();
+    await this.delivery.start();
     await this.reload();
     if (this.deps.bus.shared) {
       this.versionTimer = setInterval(() => void this.checkVersion(), this.versionCheckMs);
@@ -299,24 +321,20 @@ export class WebhookService {
 
   /** Delivers on this node (the default). */
   resumeDelivery(): void {
-    this.deps.jobs.define<DeliverPayload>(DELIVER_JOB, (job) => this.deliver(job), {
-      concurrency: this.concurrency,
-      // These retries are for Plinth's own failures (database unavailable); the endpoint's schedule is one job per attempt.
-      retries: 10,
-      backoff: 1000,
-      timeout: this.timeoutMs + 30_000,
-    });
+    this.delivery.resume();
   }
 
   /** Stops delivering on this node (messages keep being captured; other nodes, or resumeDelivery, send them). */
   pauseDelivery(): void {
-    this.deps.jobs.undefine(DELIVER_JOB);
+    this.delivery.pause();
   }
 
-  close(): void {
+  /** Stops capturing and delivering (attempts in flight get a grace period; see delivery.ts). */
+  async close(): Promise<void> {
     if (this.versionTimer) clearInterval(this.versionTimer);
     this.versionTimer = null;
     this.unhook();
+    await this.delivery.close();
   }
 
   private async checkVersion(): Promise<void> {
@@ -459,29 +477,21 @@ export class WebhookService {
     await this.insertMessages(tx, chosen, type, data);
   }
 
+  /** The messages for `targets`, in one statement written at `tx`'s commit; this node's deliverer is woken after it. */
   private async insertMessages(tx: Executor, targets: readonly Endpoint[], type: string, data: unknown): Promise<string[]> {
     const now = Date.now();
     const body = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data });
-    const ids: string[] = [];
-    const pg = this.deps.db.dialect.name === 'postgres';
     const delay = this.schedule[0] ?? 0;
-    for (const t of targets) {
-      const id = `msg_${randomString(24, ALPHANUMERIC_ALPHABET)}`;
-      ids.push(id);
-      if (pg) {
-        // One round trip for the message and its delivery job (a data-modifying CTE), inside the write's transaction.
-        const job = this.deps.jobs.prepareInsert<DeliverPayload>(DELIVER_JOB, { m: id, r: 0, n: 1 }, { key: `${id}:0:1`, delay });
-        await tx.run(
-          sql`WITH m AS (INSERT INTO "_webhookMessages" (id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated) VALUES (${id}, ${t.id}, ${type}, ${body}, 'pending', 0, 0, ${now + delay}, ${now}, ${now})) ${job.insert}`,
-        );
-        tx.afterCommit(() => this.deps.jobs.announceInserted(DELIVER_JOB, job.runAt));
-        continue;
-      }
-      await tx.run(
-        sql`INSERT INTO "_webhookMessages" (id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated) VALUES (${id}, ${t.id}, ${type}, ${body}, 'pending', 0, 0, ${now + (this.schedule[0] ?? 0)}, ${now}, ${now})`,
-      );
-      await this.deps.jobs.enqueue<DeliverPayload>(DELIVER_JOB, { m: id, r: 0, n: 1 }, { tx, key: `${id}:0:1`, delay: this.schedule[0] ?? 0 });
-    }
+    const ids = targets.map(() => `msg_${randomString(24, ALPHANUMERIC_ALPHABET)}`);
+    const traceparent = tracer ? tracer.traceparent() : null; // the capturing span, continued by the deliveries
+    const values = targets.map(
+      (t, i) => sql`(${ids[i] as string}, ${t.id}, ${type}, ${body}, 'pending', 0, 0, ${now + delay}, ${now}, ${now}, ${traceparent})`,
+    );
+    // At the commit: on PostgreSQL it then travels with the COMMIT, so capturing costs the write no round trip.
+    await tx.runAtCommit(
+      sql`INSERT INTO "_webhookMessages" (id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated, traceparent) VALUES ${join(values)}`,
+    );
+    tx.afterCommit(() => this.delivery.due(delay));
     return ids;
   }
 
@@ -509,48 +519,55 @@ export class WebhookService {
 
   // ——— delivery ———
 
-  private async deliver(job: JobContext<DeliverPayload>): Promise<void> {
-    const { db, logger } = this.deps;
-    const { m, r, n } = job.payload;
-    const msg = await db.get<MessageRow>(sql`SELECT * FROM "_webhookMessages" WHERE id = ${m}`);
-    // Replayed (another round), already done, or this attempt already recorded: nothing to do.
-    if (!msg || msg.status !== 'pending' || Number(msg.round) !== r || Number(msg.attempts) >= n) return;
+  /** Attempt `n` of a claimed message (delivery.ts records the outcome, then calls `recorded`). */
+  private async attempt(msg: MessageRow, n: number, signal: AbortSignal): Promise<AttemptOutcome> {
     let endpoint = this.endpoints.get(msg.endpoint);
     if (!endpoint) {
-      const row = await db.get<EndpointRow>(sql`SELECT * FROM "_webhooks" WHERE id = ${msg.endpoint}`);
+      const row = await this.deps.db.get<EndpointRow>(sql`SELECT * FROM "_webhooks" WHERE id = ${msg.endpoint}`);
       if (row) endpoint = this.fromRow(row);
     }
     if (!endpoint || !endpoint.enabled) {
       this.deliveryCounts.dropped++;
-      await this.record(
-        msg,
-        r,
-        n,
-        { statusCode: 0, latency: 0, response: '', error: endpoint ? 'The endpoint is disabled.' : 'The endpoint was deleted.' },
-        false,
-        true,
-      );
-      return;
+      const error = endpoint ? 'The endpoint is disabled.' : 'The endpoint was deleted.';
+      return { posted: false, statusCode: 0, latency: 0, response: '', error, ok: false, final: true };
     }
     const target = endpoint;
     const outcome = tracer
       ? await tracer.span(
           'webhook delivery',
-          { attributes: { 'plinth.webhook.endpoint': target.id, 'plinth.webhook.message': m, 'plinth.webhook.attempt': n, 'plinth.webhook.event': msg.type } },
+          {
+            parent: msg.traceparent ?? null,
+            attributes: {
+              'plinth.webhook.endpoint': target.id,
+              'plinth.webhook.message': msg.id,
+              'plinth.webhook.attempt': n,
+              'plinth.webhook.event': msg.type,
+            },
+          },
           async (span) => {
-            const o = await this.post(target, msg, job.signal);
+            const o = await this.post(target, msg, signal);
             span.set('http.response.status_code', o.statusCode || undefined);
             if (o.error) span.fail(o.error);
             return o;
           },
         )
-      : await this.post(endpoint, msg, job.signal);
+      : await this.post(target, msg, signal);
     const ok = outcome.statusCode >= 200 && outcome.statusCode < 300;
     if (ok) this.deliveryCounts.delivered++;
     else this.deliveryCounts.failed++;
-    await this.record(msg, r, n, outcome, ok, outcome.abort === true);
-    if (!ok) logger.debug?.({ endpoint: endpoint.id, message: m, attempt: n, status: outcome.statusCode, error: outcome.error }, 'webhook attempt failed');
-    await this.health(endpoint, ok);
+    if (!ok) {
+      this.deps.logger.debug?.(
+        { endpoint: endpoint.id, message: msg.id, attempt: n, status: outcome.statusCode, error: outcome.error },
+        'webhook attempt failed',
+      );
+    }
+    return { ...outcome, posted: true, ok, final: outcome.abort === true };
+  }
+
+  /** After an attempt's outcome was recorded: the endpoint's failure bookkeeping (a POST was made). */
+  private async recorded(msg: MessageRow, outcome: AttemptOutcome): Promise<void> {
+    const endpoint = this.endpoints.get(msg.endpoint);
+    if (endpoint && outcome.posted) await this.health(endpoint, outcome.ok);
   }
 
   private async post(
@@ -581,6 +598,7 @@ export class WebhookService {
         timeout: this.timeoutMs,
         retries: 0,
         redirect: 'manual',
+        keepAlive: true, // one connection per receiver, reused: a new one per POST cost more than the rest of the delivery
         maxResponseBytes: 1024 * 1024,
         signal,
       });
@@ -600,42 +618,6 @@ export class WebhookService {
       if (signal.aborted && !isAppError(err)) throw err; // shutdown or job timeout: the queue puts the job back
       return { statusCode: 0, latency, response: '', error: message.slice(0, 1000) };
     }
-  }
-
-  /** The attempt, the message's new state and the next attempt's job, in one transaction. */
-  private async record(
-    msg: MessageRow,
-    round: number,
-    n: number,
-    o: { statusCode: number; latency: number; response: string; error: string },
-    ok: boolean,
-    final: boolean,
-  ): Promise<void> {
-    const now = Date.now();
-    const attemptId = `atm_${randomString(20, LOWER_ALPHANUMERIC_ALPHABET)}`;
-    if (this.deps.db.dialect.name === 'postgres' && (ok || final || n >= this.schedule.length)) {
-      // No next attempt to enqueue: one statement (no BEGIN/COMMIT round trips) records the outcome atomically.
-      await this.deps.db.run(
-        sql`WITH u AS (UPDATE "_webhookMessages" SET attempts = ${n}, updated = ${now}, status = ${ok ? 'delivered' : 'failed'}, "nextAttempt" = NULL WHERE id = ${msg.id} AND status = 'pending' AND round = ${round} AND attempts < ${n} RETURNING id, endpoint) INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) SELECT ${attemptId}, u.id, u.endpoint, ${n}, ${now}, ${o.statusCode}, ${o.latency}, ${o.response}, ${o.error} FROM u`,
-      );
-      return;
-    }
-    await this.deps.db.transaction(async (tx) => {
-      const res = await tx.run(
-        sql`UPDATE "_webhookMessages" SET attempts = ${n}, updated = ${now}, status = ${ok ? 'delivered' : final || n >= this.schedule.length ? 'failed' : 'pending'}, "nextAttempt" = ${ok || final || n >= this.schedule.length ? null : now + (this.schedule[n] ?? 0)} WHERE id = ${msg.id} AND status = 'pending' AND round = ${round} AND attempts < ${n}`,
-      );
-      if (res.changes !== 1) return; // another node recorded this attempt, or a replay started a new round
-      await tx.run(
-        sql`INSERT INTO "_webhookAttempts" (id, message, endpoint, attempt, time, "statusCode", latency, response, error) VALUES (${attemptId}, ${msg.id}, ${msg.endpoint}, ${n}, ${now}, ${o.statusCode}, ${o.latency}, ${o.response}, ${o.error})`,
-      );
-      if (!ok && !final && n < this.schedule.length) {
-        await this.deps.jobs.enqueue<DeliverPayload>(
-          DELIVER_JOB,
-          { m: msg.id, r: round, n: n + 1 },
-          { tx, key: `${msg.id}:${round}:${n + 1}`, delay: this.schedule[n] ?? 0 },
-        );
-      }
-    });
   }
 
   /** failingSince bookkeeping; an endpoint failing for disableAfterMs is disabled and the superusers told. */
@@ -941,13 +923,14 @@ export class WebhookService {
     return messageInfo(await this.message(endpoint, msgId));
   }
 
+  /** A new round from the first attempt; an attempt of the old round still in flight is not recorded (round check). */
   private async restart(tx: Executor, row: MessageRow): Promise<void> {
     const now = Date.now();
     const round = Number(row.round) + 1;
     await tx.run(
-      sql`UPDATE "_webhookMessages" SET status = 'pending', attempts = 0, round = ${round}, "nextAttempt" = ${now}, updated = ${now} WHERE id = ${row.id}`,
+      sql`UPDATE "_webhookMessages" SET status = 'pending', attempts = 0, round = ${round}, "nextAttempt" = ${now}, "lockedBy" = NULL, "lockedUntil" = NULL, updated = ${now} WHERE id = ${row.id}`,
     );
-    await this.deps.jobs.enqueue<DeliverPayload>(DELIVER_JOB, { m: row.id, r: round, n: 1 }, { tx, key: `${row.id}:${round}:1` });
+    tx.afterCommit(() => this.delivery.due(0));
   }
 
   /** Replays every failed message of the endpoint created since `since` (default: all). */

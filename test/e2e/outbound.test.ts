@@ -270,6 +270,27 @@ describe('app.http.fetch', () => {
     }
   });
 
+  it('keepAlive reuses one connection per checked target; without it every request has its own', async () => {
+    const ports: number[] = [];
+    const r = await receiver((req, res) => {
+      ports.push(req.socket.remotePort ?? 0);
+      res.end('ok');
+    });
+    try {
+      await allow(['127.0.0.1']);
+      for (let i = 0; i < 3; i++) assert.equal(await (await s.app.http.fetch(r.url, { method: 'POST', body: 'x', keepAlive: true })).text(), 'ok');
+      assert.equal(new Set(ports).size, 1, `one connection for three keep-alive requests: ${ports.join(', ')}`);
+      ports.length = 0;
+      for (let i = 0; i < 3; i++) await (await s.app.http.fetch(r.url, { method: 'POST', body: 'x' })).text();
+      assert.equal(new Set(ports).size, 3, 'a new connection per request by default');
+      // Still checked on every request: once the allow-list no longer lists it, a kept connection is not used.
+      await allow([]);
+      await assert.rejects(s.app.http.fetch(r.url, { method: 'POST', body: 'x', keepAlive: true }), code('outbound_refused', /refused: /));
+    } finally {
+      await r.close();
+    }
+  });
+
   it('caps the response body (declared, chunked and decompressed sizes)', async () => {
     const big = 'x'.repeat(300_000);
     const sender = await receiver((req, res) => {

@@ -1,12 +1,13 @@
 /**
  * The PostgreSQL dialect and driver against a real local PostgreSQL: placeholders, column types, the
- * rules compiler's SQL functions, transactions with savepoints and callbacks, error classification.
+ * rules compiler's SQL functions, transactions with savepoints and callbacks, error classification, and the
+ * lazy BEGIN (sent in one round trip with a transaction's first statement).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ident, param, sql } from '../../sql.js';
 import { createTempDatabase, type TempDatabase } from '../../../../test/helpers/postgres.js';
-import { openPostgres, type PostgresDatabase } from './postgres-database.js';
+import { openPostgres, queryAfter, sendAround, type PostgresDatabase } from './postgres-database.js';
 
 describe('postgres dialect', () => {
   let temp: TempDatabase;
@@ -103,6 +104,146 @@ describe('postgres dialect', () => {
         ['n', null, null, 'NUMERIC'],
       ],
     );
+  });
+
+  describe('lazy BEGIN', () => {
+    // One connection, so every statement below shares the driver's per-connection prepared-statement state.
+    let one: PostgresDatabase;
+    before(async () => {
+      one = await openPostgres({ url: temp.url, poolSize: 1 });
+      await one.run(sql`CREATE TABLE lazy (${ident('id')} TEXT PRIMARY KEY, ${ident('n')} INTEGER)`);
+    });
+    after(() => one?.close());
+    const ids = async () => (await one.all<{ id: string }>(sql`SELECT id FROM lazy ORDER BY id`)).map((r) => r.id);
+
+    it('runs no statement behind a head statement that failed (one Sync for both)', async () => {
+      const client = await one.pool.connect();
+      try {
+        await assert.rejects(queryAfter(client, 'SELECT 1/0', sql`INSERT INTO lazy (id, n) VALUES (${'skipped'}, ${1})`), /division by zero/);
+        assert.equal(client.getTransactionStatus(), 'I');
+        const res = await queryAfter(client, 'SELECT 1', sql`SELECT ${'ok'} AS v`);
+        assert.deepEqual(res.rows, [{ v: 'ok' }]); // the connection is fine, the head's result is not returned
+      } finally {
+        client.release();
+      }
+      assert.deepEqual(await ids(), []);
+    });
+
+    it('keeps the first statement inside the transaction: a rollback undoes it, a commit keeps it', async () => {
+      await assert.rejects(
+        one.transaction(async (tx) => {
+          await tx.run(sql`INSERT INTO lazy (id, n) VALUES (${'rolled'}, ${1})`);
+          assert.deepEqual(
+            (await tx.all<{ id: string }>(sql`SELECT id FROM lazy`)).map((r) => r.id),
+            ['rolled'],
+          );
+          throw new Error('abort');
+        }),
+        /abort/,
+      );
+      assert.deepEqual(await ids(), []);
+      await one.transaction((tx) => tx.run(sql`INSERT INTO lazy (id, n) VALUES (${'kept'}, ${1})`));
+      assert.deepEqual(await ids(), ['kept']);
+      await one.run(sql`DELETE FROM lazy`);
+    });
+
+    it('keeps statements sent at the same time as the first one inside the transaction', async () => {
+      await assert.rejects(
+        one.transaction(async (tx) => {
+          await Promise.all(['p1', 'p2', 'p3'].map((id) => tx.run(sql`INSERT INTO lazy (id, n) VALUES (${id}, ${2})`)));
+          throw new Error('abort');
+        }),
+        /abort/,
+      );
+      assert.deepEqual(await ids(), []);
+    });
+
+    it('commits a transaction that ran no statement (callbacks fire) and rolls one back without error', async () => {
+      const events: string[] = [];
+      await one.transaction(async (tx) => {
+        tx.afterCommit(() => events.push('commit'));
+      });
+      await assert.rejects(
+        one.transaction(async (tx) => {
+          tx.afterRollback(() => events.push('undo'));
+          throw new Error('abort');
+        }),
+        /abort/,
+      );
+      assert.deepEqual(events, ['commit', 'undo']);
+      // A savepoint as the very first statement opens the transaction too.
+      await one.transaction((tx) => tx.transaction((sp) => sp.run(sql`INSERT INTO lazy (id, n) VALUES (${'sp'}, ${3})`)));
+      assert.deepEqual(await ids(), ['sp']);
+      await one.run(sql`DELETE FROM lazy`);
+    });
+
+    it('sends a statement with BEGIN and COMMIT in one round trip, and skips the COMMIT when it fails', async () => {
+      const client = await one.pool.connect();
+      try {
+        const res = await sendAround(client, 'BEGIN', sql`INSERT INTO lazy (id, n) VALUES (${'around'}, ${5}) RETURNING n`, 'COMMIT');
+        assert.deepEqual(res.rows, [{ n: 5 }]); // only the statement's own rows
+        assert.equal(client.getTransactionStatus(), 'I', 'committed');
+        await assert.rejects(sendAround(client, 'BEGIN', sql`INSERT INTO lazy (id, n) VALUES (${'around'}, ${6})`, 'COMMIT'), /duplicate key/);
+        assert.equal(client.getTransactionStatus(), 'E', 'COMMIT skipped: the failed transaction is still open');
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      assert.deepEqual(await ids(), ['around']);
+      await one.run(sql`DELETE FROM lazy`);
+    });
+
+    it('runAtCommit writes at the commit, in order, and is dropped with a rolled-back savepoint or transaction', async () => {
+      await one.transaction(async (tx) => {
+        await tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'d1'}, ${1})`);
+        await tx.run(sql`INSERT INTO lazy (id, n) VALUES (${'now'}, ${2})`);
+        await tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'d2'}, ${3})`);
+        await assert.rejects(
+          tx.transaction(async (sp) => {
+            await sp.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'dropped'}, ${4})`);
+            throw new Error('inner');
+          }),
+          /inner/,
+        );
+        assert.deepEqual(
+          (await tx.all<{ id: string }>(sql`SELECT id FROM lazy`)).map((r) => r.id),
+          ['now'],
+          'not written before the commit',
+        );
+      });
+      assert.deepEqual(await ids(), ['d1', 'd2', 'now']);
+      // Only a deferred statement: BEGIN, it and COMMIT in one round trip.
+      await one.transaction((tx) => tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'only'}, ${5})`));
+      assert.deepEqual(await ids(), ['d1', 'd2', 'now', 'only']);
+      // A deferred statement that fails: nothing of the transaction commits, the error comes out of it.
+      const events: string[] = [];
+      await assert.rejects(
+        one.transaction(async (tx) => {
+          await tx.run(sql`INSERT INTO lazy (id, n) VALUES (${'rolled'}, ${6})`);
+          tx.afterCommit(() => events.push('commit'));
+          await tx.runAtCommit(sql`INSERT INTO lazy (id, n) VALUES (${'now'}, ${7})`);
+        }),
+        /duplicate key/,
+      );
+      assert.deepEqual(events, []);
+      assert.deepEqual(await ids(), ['d1', 'd2', 'now', 'only']);
+      await one.run(sql`DELETE FROM lazy`);
+    });
+
+    it("keeps the connection's prepared statements right when a first statement fails to parse or to run", async () => {
+      // Fails at Parse (no such table yet): the name must not be taken as prepared, so the next use parses it.
+      const missing = () => one.transaction((tx) => tx.all(sql`SELECT ${ident('id')} FROM ${ident('lazy_later')} WHERE ${ident('id')} = ${'x'}`));
+      await assert.rejects(missing(), /does not exist/);
+      await one.run(sql`CREATE TABLE lazy_later (${ident('id')} TEXT PRIMARY KEY)`);
+      assert.deepEqual(await missing(), []);
+      // Parses, then fails to run (duplicate key): the name IS prepared, so the next use must not parse it again.
+      const insert = (id: string) => one.transaction((tx) => tx.run(sql`INSERT INTO lazy (id, n) VALUES (${id}, ${4})`));
+      await insert('dup');
+      await assert.rejects(insert('dup'), (err: unknown) => one.dialect.classifyError(err).kind === 'unique');
+      await insert('dup2');
+      await one.run(sql`INSERT INTO lazy (id, n) VALUES (${'dup3'}, ${4})`); // the same text outside a transaction
+      assert.deepEqual(await ids(), ['dup', 'dup2', 'dup3']);
+    });
   });
 
   it('classifies an unreachable server as unavailable, quickly', async () => {

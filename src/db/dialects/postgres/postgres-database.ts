@@ -77,6 +77,158 @@ async function sendQuery(conn: Queryable, text: string, params: readonly unknown
   }
 }
 
+/**
+ * A statement sent with parameterless statements around it in ONE round trip: an optional `head` (BEGIN)
+ * before and an optional `tail` (COMMIT) after, each as Parse/Bind/Execute, the statement's own Parse (first
+ * use on the connection)/Bind/Describe/Execute between them, and a single Sync at the end. Because there is
+ * only one Sync, an error skips everything after it up to the Sync: a failing BEGIN means the statement does
+ * not run (so it can never run outside the transaction BEGIN failed to open — which node-postgres' pipeline
+ * mode, one Sync per query, would not guarantee), and a failing statement means COMMIT does not run.
+ *
+ * It extends node-postgres' own Query (so results, type parsers and named statements behave exactly as for
+ * any query) and overrides: `submit` writes the head's messages first; `_getRows` (which writes Execute and
+ * Sync) puts the tail's messages before the Sync; and only the statement's own CommandComplete and rows count
+ * as its result. One bookkeeping detail: the client marks the statement's name as parsed on the FIRST
+ * ParseComplete it sees, which is the head's; when the statement had not been parsed on this connection
+ * before, that mark is undone when the head completes (the statement's own ParseComplete sets it again) and on
+ * an error before that point, so a failed Parse is retried next time. Pinned by postgres-database.test.ts
+ * ("lazy BEGIN").
+ */
+interface WireConnection {
+  parse(msg: { text: string }): void;
+  bind(msg: Record<string, never>): void;
+  execute(msg: { portal?: string; rows?: number }): void;
+  sync(): void;
+  flush(): void;
+  parsedStatements: Record<string, string | undefined>;
+  submittedNamedStatements: Record<string, string | undefined>;
+  stream: { cork?: () => void; uncork?: () => void };
+}
+interface QueryInternals {
+  name?: string;
+  text: string;
+  portal: string;
+  hasBeenParsed(connection: WireConnection): boolean;
+  handleCommandComplete(msg: unknown, connection: WireConnection): void;
+  handleDataRow(msg: unknown): void;
+  handleError(err: unknown, connection: WireConnection): void;
+  submit(connection: WireConnection): Error | null;
+}
+const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig, callback: (err: Error | undefined, res: pg.QueryResult) => void) => QueryInternals;
+
+/** Parse/Bind/Execute of a constant statement on the unnamed statement and portal (no Describe, no Sync). */
+function writeConstant(connection: WireConnection, text: string): void {
+  connection.parse({ text });
+  connection.bind({});
+  connection.execute({});
+}
+
+class SurroundedQuery extends BaseQuery {
+  /** Where the answers are: before the head completed, at the statement, or past it (the tail's). */
+  private phase: 'head' | 'main' | 'tail';
+  private parsedBefore = true;
+
+  constructor(
+    private readonly head: string | null,
+    private readonly tail: string | null,
+    config: pg.QueryConfig,
+    callback: (err: Error | undefined, res: pg.QueryResult) => void,
+  ) {
+    super(config, callback);
+    this.phase = head ? 'head' : 'main';
+  }
+
+  override submit(connection: WireConnection): Error | null {
+    this.parsedBefore = !this.name || this.hasBeenParsed(connection);
+    connection.stream.cork?.();
+    try {
+      if (this.head) writeConstant(connection, this.head);
+      return super.submit(connection); // queryMode 'extended': Parse?/Bind/Describe, then _getRows below
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  /** node-postgres writes Execute and Sync here; the tail goes between them. */
+  _getRows(connection: WireConnection, rows?: number): void {
+    connection.execute({ portal: this.portal, rows });
+    if (this.tail) writeConstant(connection, this.tail);
+    connection.sync();
+  }
+
+  override handleCommandComplete(msg: unknown, connection: WireConnection): void {
+    if (this.phase === 'main') {
+      this.phase = 'tail';
+      return super.handleCommandComplete(msg, connection);
+    }
+    if (this.phase === 'head') {
+      this.phase = 'main';
+      this.forgetEarlyParseMark(connection, true);
+    }
+  }
+
+  override handleDataRow(msg: unknown): void {
+    if (this.phase === 'main') super.handleDataRow(msg); // rows of a head or tail (not BEGIN/COMMIT) are not ours
+  }
+
+  override handleError(err: unknown, connection: WireConnection): void {
+    if (this.phase === 'head') this.forgetEarlyParseMark(connection, false);
+    super.handleError(err, connection);
+  }
+
+  /** Undoes the "parsed" mark the head's ParseComplete put on this statement's name (see above). */
+  private forgetEarlyParseMark(connection: WireConnection, ownParseComing: boolean): void {
+    if (this.parsedBefore || !this.name) return;
+    delete connection.parsedStatements[this.name];
+    if (ownParseComing) connection.submittedNamedStatements[this.name] = this.text;
+  }
+}
+
+/**
+ * `query` between `head` and `tail` (constant statements without parameters, either may be null) in one round
+ * trip; if `head` fails, `query` does not run, and if `query` fails, `tail` does not. Exported for the
+ * driver's tests; transactions use it with BEGIN (their first statement) and COMMIT (runAtCommit).
+ */
+export function sendAround(
+  client: pg.ClientBase,
+  head: string | null,
+  query: Sql,
+  tail: string | null,
+  owner: { observer: StatementObserver | null } = UNOBSERVED,
+): Promise<pg.QueryResult> {
+  const { text, params } = postgresDialect.compile(query);
+  const name = statementName(text);
+  const send = () =>
+    new Promise<pg.QueryResult>((resolve, reject) => {
+      const config = { text, values: params as unknown[], queryMode: 'extended', ...(name ? { name } : {}) } as pg.QueryConfig;
+      client.query(new SurroundedQuery(head, tail, config, (err, res) => (err ? reject(err) : resolve(res))) as unknown as pg.Submittable);
+    });
+  // Timed for the metrics observer and traced like runQuery's statements (the head/tail ride along unnamed).
+  const observed = async () => {
+    const observer = owner.observer;
+    if (observer === null) return send();
+    const started = performance.now();
+    try {
+      return await send();
+    } finally {
+      observer(text, performance.now() - started);
+    }
+  };
+  return tracer ? tracer.sql('postgresql', text, observed) : observed();
+}
+
+const UNOBSERVED: { observer: StatementObserver | null } = { observer: null };
+
+/** `query` behind `head` in one round trip (see sendAround). */
+export function queryAfter(
+  client: pg.ClientBase,
+  head: string,
+  query: Sql,
+  owner: { observer: StatementObserver | null } = UNOBSERVED,
+): Promise<pg.QueryResult> {
+  return sendAround(client, head, query, null, owner);
+}
+
 async function describe(conn: Queryable, query: Sql): Promise<ColumnInfo[]> {
   const { text, params } = postgresDialect.compile(query);
   // LIMIT 0 over the query: the result's field list without reading rows.
@@ -128,7 +280,14 @@ async function consoleColumns(client: pg.PoolClient, fields: pg.FieldDef[]): Pro
   return out;
 }
 
-/** A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts). */
+/**
+ * A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts).
+ *
+ * BEGIN is lazy: it is sent together with the transaction's first statement (`queryAfter`), so a transaction
+ * of N statements costs N + 1 round trips (the COMMIT) instead of N + 2; one that runs no statement costs
+ * none. Statements issued while that first one is still on its way wait for it (the connection would queue
+ * them anyway), so that if the BEGIN did not take, none of them runs outside the transaction.
+ */
 class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
   constructor(
     client: pg.PoolClient,
@@ -136,20 +295,68 @@ class PostgresTransaction extends OpenTransaction<pg.PoolClient> {
   ) {
     super(client);
   }
+  /** Settles once the first statement (with its BEGIN) has been answered; null until one was sent. */
+  private opening: Promise<void> | null = null;
+  /** Set when the first statement's answer shows no open transaction (its BEGIN failed). */
+  private notOpen: Error | null = null;
+
+  /** Whether BEGIN went out, i.e. whether COMMIT or ROLLBACK has anything to end. */
+  get begun(): boolean {
+    return this.opening !== null;
+  }
+
+  private async send(query: Sql): Promise<pg.QueryResult> {
+    const client = this.connection();
+    if (!this.opening) {
+      const first = queryAfter(client, 'BEGIN', query, this.owner);
+      const check = () => {
+        // ReadyForQuery's status after the first statement: 'T' (open) or 'E' (open, failed); 'I' = no transaction.
+        if (client.getTransactionStatus?.() === 'I') this.notOpen = new Error('the transaction could not be started');
+      };
+      this.opening = first.then(check, check);
+      return first;
+    }
+    await this.opening;
+    if (this.notOpen) throw this.notOpen;
+    return runQuery(client, query, this.owner);
+  }
+
+  /** `query` then COMMIT in one round trip (with BEGIN before it when no statement ran yet); COMMIT is skipped if it fails. */
+  async commitWith(query: Sql): Promise<void> {
+    const client = this.connection();
+    if (!this.opening) {
+      this.opening = Promise.resolve();
+      await sendAround(client, 'BEGIN', query, 'COMMIT', this.owner);
+      return;
+    }
+    await this.opening;
+    if (this.notOpen) throw this.notOpen;
+    await sendAround(client, null, query, 'COMMIT', this.owner);
+  }
+
+  /** Sends BEGIN by itself if no statement has yet (describeColumns, which runs its own queries). */
+  private async ensureBegun(): Promise<pg.PoolClient> {
+    const client = this.connection();
+    if (!this.opening) await this.send(sql`SELECT 1`);
+    else await this.opening;
+    if (this.notOpen) throw this.notOpen;
+    return client;
+  }
+
   async all<T = Row>(query: Sql): Promise<T[]> {
-    return (await runQuery(this.connection(), query, this.owner)).rows as T[];
+    return (await this.send(query)).rows as T[];
   }
   async get<T = Row>(query: Sql): Promise<T | undefined> {
-    return (await runQuery(this.connection(), query, this.owner)).rows[0] as T | undefined;
+    return (await this.send(query)).rows[0] as T | undefined;
   }
   async run(query: Sql): Promise<RunResult> {
-    return { changes: (await runQuery(this.connection(), query, this.owner)).rowCount ?? 0 };
+    return { changes: (await this.send(query)).rowCount ?? 0 };
   }
-  describeColumns(query: Sql): Promise<ColumnInfo[]> {
-    return describe(this.connection(), query);
+  async describeColumns(query: Sql): Promise<ColumnInfo[]> {
+    return describe(await this.ensureBegun(), query);
   }
-  protected execute(conn: pg.PoolClient, query: Sql): Promise<pg.QueryResult> {
-    return runQuery(conn, query, this.owner);
+  protected execute(_conn: pg.PoolClient, query: Sql): Promise<pg.QueryResult> {
+    return this.send(query);
   }
 }
 
@@ -218,20 +425,28 @@ export class PostgresDatabase implements Database {
   afterRollback(): void {
     // outside a transaction there is nothing to roll back
   }
+  async runAtCommit(query: Sql): Promise<void> {
+    await this.run(query);
+  }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const tx = new PostgresTransaction(client, this);
     let broken = false;
     try {
-      await runQuery(client, sql`BEGIN`, this);
       const result = await fn(tx);
-      await runQuery(client, sql`COMMIT`, this);
+      const deferred = tx.takeAtCommit();
+      const last = deferred.pop();
+      for (const q of deferred) await tx.run(q);
+      // The last deferred statement goes with the COMMIT (and the BEGIN, if nothing ran before): one round trip.
+      if (last) await tx.commitWith(last);
+      // COMMIT and ROLLBACK as simple-protocol queries: one message each way instead of four.
+      else if (tx.begun) await client.query('COMMIT');
       tx.committed();
       return result;
     } catch (err) {
       try {
-        await runQuery(client, sql`ROLLBACK`, this);
+        if (tx.begun) await client.query('ROLLBACK');
       } catch {
         broken = true; // the connection itself failed: do not return it to the pool
       }

@@ -99,3 +99,47 @@ test(
     await assert.rejects(leaked!.run(sql`INSERT INTO t VALUES ('late')`), /finished/);
   }),
 );
+
+test(
+  'runAtCommit writes at the commit, in order, and is dropped with a rolled-back savepoint or transaction',
+  withDb(async (db) => {
+    const values = async () => (await db.all<{ v: string }>(sql`SELECT v FROM t ORDER BY rowid`)).map((r) => r.v);
+    await db.transaction(async (tx) => {
+      await tx.runAtCommit(sql`INSERT INTO t VALUES ('deferred 1')`);
+      await tx.run(sql`INSERT INTO t VALUES ('now')`);
+      await tx.runAtCommit(sql`INSERT INTO t VALUES ('deferred 2')`);
+      await assert.rejects(
+        tx.transaction(async (sp) => {
+          await sp.runAtCommit(sql`INSERT INTO t VALUES ('dropped with its savepoint')`);
+          throw new Error('inner');
+        }),
+        /inner/,
+      );
+      assert.deepEqual(
+        (await tx.all<{ v: string }>(sql`SELECT v FROM t`)).map((r) => r.v),
+        ['now'],
+        'not written before the commit',
+      );
+    });
+    assert.deepEqual(await values(), ['now', 'deferred 1', 'deferred 2']);
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.runAtCommit(sql`INSERT INTO t VALUES ('never')`);
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
+    // A deferred statement that fails: nothing of the transaction commits, the error comes out of it.
+    const events: string[] = [];
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.run(sql`INSERT INTO t VALUES ('rolled back')`);
+        tx.afterCommit(() => events.push('commit'));
+        await tx.runAtCommit(sql`INSERT INTO no_such_table VALUES (1)`);
+      }),
+      /no such table/,
+    );
+    assert.deepEqual(events, []);
+    assert.deepEqual(await values(), ['now', 'deferred 1', 'deferred 2']);
+  }),
+);

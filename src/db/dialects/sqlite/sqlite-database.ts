@@ -168,6 +168,9 @@ export class SqliteDatabase implements Database {
   afterRollback(): void {
     // outside a transaction there is nothing to roll back
   }
+  async runAtCommit(query: Sql): Promise<void> {
+    await this.run(query);
+  }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
@@ -180,6 +183,7 @@ export class SqliteDatabase implements Database {
       const tx = new SqliteTransaction(this.writer);
       try {
         const result = await fn(tx);
+        for (const q of tx.takeAtCommit()) this.writer.runSync(q);
         this.writer.runSync(sql`COMMIT`);
         tx.committed();
         return result;
