@@ -63,6 +63,8 @@ export interface RefundResult {
   refundId: string;
   amount: number;
   status: string;
+  /** What the payment has had refunded in all after this refund (refunds made elsewhere included), when known. */
+  chargeRefunded: number | null;
 }
 
 export interface SubscriptionState {

@@ -495,9 +495,13 @@ export class PaymentService {
           list.push({ id: result.refundId, amount: result.amount, status: result.status, key, created: formatDateTime(new Date()) });
         return {
           refunds: list,
+          // Refunds made in Stripe's dashboard are not in the list: the charge's own total counts them.
           ...refundPatch(
             o,
-            list.reduce((s, r) => s + (Number(r.amount) || 0), 0),
+            Math.max(
+              list.reduce((s, r) => s + (Number(r.amount) || 0), 0),
+              result.chargeRefunded ?? 0,
+            ),
           ),
         };
       },

@@ -52,6 +52,7 @@ interface StripeClient {
   checkout: { sessions: StripeResource };
   paymentIntents: StripeResource;
   refunds: StripeResource;
+  charges: StripeResource;
   subscriptions: StripeResource;
   billingPortal: { sessions: StripeResource };
   accounts: StripeResource;
@@ -216,7 +217,16 @@ export class StripeProvider implements PaymentProvider {
         { idempotencyKey: input.idempotencyKey },
       ),
     );
-    return { refundId: String(r.id), amount: Number(r.amount ?? input.amount), status: String(r.status ?? '') };
+    // The charge's cumulative refunded amount: it also counts refunds made elsewhere (Stripe's dashboard) whose
+    // webhook may not have arrived yet. Best effort: without it the order's own bookkeeping still holds.
+    const chargeId = idOf(r.charge);
+    const charge = chargeId ? await this.call('read the charge', (s) => s.charges.retrieve(chargeId)).catch(() => null) : null;
+    return {
+      refundId: String(r.id),
+      amount: Number(r.amount ?? input.amount),
+      status: String(r.status ?? ''),
+      chargeRefunded: typeof charge?.amount_refunded === 'number' ? charge.amount_refunded : null,
+    };
   }
 
   async setCancelAtPeriodEnd(externalId: string, value: boolean, idempotencyKey: string): Promise<SubscriptionState> {

@@ -411,6 +411,27 @@ describe('payments through Stripe', () => {
       assert.equal((await order(c.orderId)).status, 'partially_refunded');
     });
 
+    it('a refund here after a refund in the Stripe dashboard: the order records the charge\'s whole refunded amount', async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 3 }]); // 750
+      const paid = stripe.pay(c.sessionId);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      // 200 refunded in Stripe's dashboard: Stripe's charge changes, then its webhook arrives.
+      const charge = stripe.charges.get(paid.intent!.latest_charge)!;
+      charge.amount_refunded = 200;
+      await stripe.deliver(stripe.event('charge.refunded', charge));
+      assert.equal((await order(c.orderId)).refundedAmount, 200);
+      const before = fired.refunded!.length;
+      const rest = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, {});
+      assert.equal(rest.status, 200, JSON.stringify(rest.body));
+      assert.equal(charge.amount_refunded, 750, 'Stripe refunded what was left');
+      assert.equal(rest.body.refundedAmount, 750);
+      assert.equal(rest.body.status, 'refunded');
+      assert.equal(fired.refunded!.length, before + 1);
+      await stripe.deliver(stripe.event('charge.refunded', charge));
+      assert.equal(fired.refunded!.length, before + 1, 'the webhook of the same refund fires nothing');
+      assert.equal((await order(c.orderId)).status, 'refunded');
+    });
+
     it('an order that is not paid cannot be refunded', async () => {
       const c = await paidSession(bob, [{ price: usd2, quantity: 7 }]);
       const r = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, {});

@@ -207,6 +207,11 @@ export class StripeStandin {
       const pi = this.newIntent(Number(p.amount), String(p.currency), p.metadata ?? {}, p.customer ?? null);
       return pi;
     }
+    if (method === 'GET' && (m = path.match(/^\/v1\/charges\/(\w+)$/))) {
+      const charge = this.charges.get(m[1] as string);
+      if (!charge) throw notFound('charge');
+      return charge;
+    }
     if (method === 'POST' && path === '/v1/refunds') {
       const pi = this.intents.get(String(p.payment_intent));
       if (!pi) throw Object.assign(new Error(`No such payment_intent: '${p.payment_intent}'`), { status: 404, param: 'payment_intent' });
