@@ -660,6 +660,12 @@ export class PaymentService {
       quantity: s.quantity,
     };
     if (!row) {
+      // A subscription Plinth did not start (another integration on the account) is not mirrored: Plinth's carry its
+      // metadata, and one started elsewhere (Stripe's dashboard) for a Plinth customer is theirs too.
+      if (!s.metadata.plinth_order && !s.metadata.plinth_user && !(await this.customerUser(tx, s.customerId))) {
+        this.deps.logger.warn({ event: event.id, type: event.type }, 'payments: a subscription event names no Plinth subscription or customer; ignored');
+        return null;
+      }
       const owner = await this.subscriptionOwner(tx, s);
       const created = await this.deps.writer.create(
         subs,
@@ -700,12 +706,13 @@ export class PaymentService {
       const sub = await tx.get<{ user: string; price: string }>(
         sql`SELECT ${ident('user')} AS "user", ${ident('price')} AS price FROM ${ident(SUBSCRIPTIONS)} WHERE ${ident('externalId')} = ${event.subscriptionId}`,
       );
-      let user = sub?.user ?? '';
-      if (!user && event.customerId) {
-        user =
-          (await tx.get<{ user: string }>(sql`SELECT "user" FROM "_paymentCustomers" WHERE provider = 'stripe' AND customer = ${event.customerId}`))?.user ??
-          '';
+      const customerUser = await this.customerUser(tx, event.customerId);
+      if (!sub && !customerUser) {
+        // Not a subscription Plinth mirrors (another integration on the account): no order, no hook.
+        this.deps.logger.warn({ event: event.id, type: event.type }, 'payments: an invoice names no Plinth subscription or customer; ignored');
+        return;
       }
+      const user = sub?.user || customerUser || '';
       const created = await this.deps.writer.create(
         orders,
         {
@@ -743,6 +750,13 @@ export class PaymentService {
       transition === 'paid' ? 'onPaymentSucceeded' : 'onPaymentFailed',
       { id: event.id, type: event.type },
     );
+  }
+
+  /** The user a provider customer was created for ('' when the customer is not one of Plinth's). */
+  private async customerUser(tx: Executor, customerId: string): Promise<string> {
+    if (!customerId) return '';
+    const row = await tx.get<{ user: string }>(sql`SELECT "user" FROM "_paymentCustomers" WHERE provider = 'stripe' AND customer = ${customerId}`);
+    return row?.user ?? '';
   }
 
   /** Who a new subscription belongs to: the metadata Plinth set at checkout, else the customer's user. */

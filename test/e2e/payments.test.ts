@@ -553,6 +553,46 @@ describe('payments through Stripe', () => {
     });
   });
 
+  describe('events about objects Plinth did not make', () => {
+    it('a subscription and its renewal invoices from another integration on the account: acknowledged, no records, no hooks', async () => {
+      const t = Math.floor(Date.now() / 1000);
+      const foreign = {
+        id: 'sub_foreign_1',
+        object: 'subscription',
+        status: 'active',
+        customer: 'cus_foreign_1',
+        cancel_at_period_end: false,
+        canceled_at: null,
+        metadata: {},
+        items: { object: 'list', data: [{ id: 'si_f', price: { id: 'price_f' }, quantity: 1, current_period_start: t, current_period_end: t + 86400 }] },
+      };
+      const subs = subEvents.length;
+      const succeeded = fired.succeeded!.length;
+      const failed = fired.failed!.length;
+      for (const type of ['customer.subscription.created', 'customer.subscription.updated']) {
+        const r = await stripe.deliver(stripe.event(type, foreign));
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+      const invoice = (id: string) => ({
+        id,
+        object: 'invoice',
+        billing_reason: 'subscription_cycle',
+        customer: 'cus_foreign_1',
+        currency: 'usd',
+        amount_due: 4200,
+        amount_paid: 4200,
+        parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_foreign_1' } },
+      });
+      assert.equal((await stripe.deliver(stripe.event('invoice.payment_failed', invoice('in_foreign_1')))).status, 200);
+      assert.equal((await stripe.deliver(stripe.event('invoice.paid', invoice('in_foreign_2')))).status, 200);
+      assert.equal((await s.admin.collection('subscriptions').getFullList({ filter: 'externalId = "sub_foreign_1"' })).length, 0);
+      assert.equal((await s.admin.collection('orders').getFullList({ filter: 'subscriptionId = "sub_foreign_1"' })).length, 0);
+      assert.equal(subEvents.length, subs);
+      assert.equal(fired.succeeded!.length, succeeded);
+      assert.equal(fired.failed!.length, failed);
+    });
+  });
+
   describe('catalog sync', () => {
     it('export creates Stripe products and prices for unlinked records, once; a changed amount unlinks the price', async () => {
       const prod = await s.admin.collection('products').create({ name: 'Mug', active: true });
