@@ -688,6 +688,20 @@ describe('payments through Stripe', () => {
     });
   });
 
+  describe('webhook raw body', () => {
+    it('the signature is checked over the bytes as sent: pretty-printed JSON with escapes verifies (no re-serialisation)', async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 13 }]);
+      const { session } = stripe.pay(c.sessionId);
+      const event = stripe.event('checkout.session.completed', { ...session, metadata: { ...session.metadata, note: 'caf\u00e9 \u2603' } });
+      // Stripe's own bodies are pretty-printed; JSON.stringify of the parsed body would give other bytes.
+      const payload = `${JSON.stringify(event, null, 2).replace('"note": "caf\u00e9', '"note": "caf\\u00e9')}\n`;
+      assert.notEqual(JSON.stringify(JSON.parse(payload)), payload);
+      const r = await stripe.deliver(event, { payload });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal((await order(c.orderId)).status, 'paid');
+    });
+  });
+
   describe('hooks', () => {
     it("a hook that throws rolls the transition back and answers 500; Stripe's retry then applies it once", async () => {
       const c = await paidSession(bob, [{ price: usd2, quantity: 11 }]);
