@@ -471,7 +471,17 @@ export class PaymentService {
     if (header !== undefined && (header === '' || header.length > 255)) throw AppError.badRequest('The Idempotency-Key header must be 1-255 characters.');
     const refunds = Array.isArray(order.refunds) ? (order.refunds as Array<Record<string, unknown>>) : [];
     const headerKey = header !== undefined ? `plinth_refund_${orderId}_${hash(header).slice(0, 32)}` : null;
-    if (headerKey && refunds.some((r) => r.key === headerKey)) return order; // this request already refunded
+    const prior = headerKey ? refunds.find((r) => r.key === headerKey) : undefined;
+    if (prior) {
+      // This request already refunded; the same key for another amount is a mistake to report, not to replay.
+      if (body.amount !== undefined && body.amount !== Number(prior.amount)) {
+        throw new AppError(
+          'idempotency_key_reused',
+          `This Idempotency-Key already refunded ${Number(prior.amount)} of this order; use a new key for another refund.`,
+        );
+      }
+      return order;
+    }
     const total = Number(order.amountTotal);
     const refunded = Number(order.refundedAmount) || 0;
     const remaining = total - refunded;

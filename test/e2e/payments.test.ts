@@ -411,7 +411,7 @@ describe('payments through Stripe', () => {
       assert.equal((await order(c.orderId)).status, 'partially_refunded');
     });
 
-    it('a refund here after a refund in the Stripe dashboard: the order records the charge\'s whole refunded amount', async () => {
+    it("a refund here after a refund in the Stripe dashboard: the order records the charge's whole refunded amount", async () => {
       const c = await paidSession(bob, [{ price: usd2, quantity: 3 }]); // 750
       const paid = stripe.pay(c.sessionId);
       await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
@@ -430,6 +430,23 @@ describe('payments through Stripe', () => {
       await stripe.deliver(stripe.event('charge.refunded', charge));
       assert.equal(fired.refunded!.length, before + 1, 'the webhook of the same refund fires nothing');
       assert.equal((await order(c.orderId)).status, 'refunded');
+    });
+
+    it('an Idempotency-Key reused for a refund of another amount is 422 idempotency_key_reused, not a silent replay', async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 4 }]); // 1000
+      const paid = stripe.pay(c.sessionId);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      const first = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 100 }, { 'idempotency-key': 'refund-reuse' });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const refunds = stripe.refunds.size;
+      const replay = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 100 }, { 'idempotency-key': 'refund-reuse' });
+      assert.equal(replay.status, 200, 'the same request replays');
+      assert.equal(replay.body.refundedAmount, 100);
+      const other = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 300 }, { 'idempotency-key': 'refund-reuse' });
+      assert.equal(other.status, 422, JSON.stringify(other.body));
+      assert.match(other.body.message, /Idempotency-Key/);
+      assert.equal(stripe.refunds.size, refunds);
+      assert.equal((await order(c.orderId)).refundedAmount, 100);
     });
 
     it('an order that is not paid cannot be refunded', async () => {
