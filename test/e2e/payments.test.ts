@@ -683,16 +683,18 @@ describe('payments through Stripe', () => {
       const { session } = stripe.pay(c.sessionId);
       const event = stripe.event('checkout.session.completed', session);
       const payload = JSON.stringify(event);
-      const t = Math.floor(Date.now() / 1000);
+      // Each timestamp taken just before its delivery: one taken earlier drifts into the window as the test runs.
+      const t = () => Math.floor(Date.now() / 1000);
       const attempts = [
-        { signature: stripe.sign(payload, { secret: 'whsec_forged' }) },
-        { signature: stripe.sign(payload, { timestamp: t - 301 }) },
-        { signature: stripe.sign(payload, { timestamp: t + 301 }) },
-        { signature: null },
-        { signature: 't=abc,v1=00' },
-        { signature: stripe.sign(payload), payload: payload.replace('"paid"', '"unpaid"') },
+        () => ({ signature: stripe.sign(payload, { secret: 'whsec_forged' }) }),
+        () => ({ signature: stripe.sign(payload, { timestamp: t() - 301 }) }),
+        () => ({ signature: stripe.sign(payload, { timestamp: t() + 301 }) }),
+        () => ({ signature: null }),
+        () => ({ signature: 't=abc,v1=00' }),
+        () => ({ signature: stripe.sign(payload), payload: payload.replace('"paid"', '"unpaid"') }),
       ];
-      for (const a of attempts) {
+      for (const attempt of attempts) {
+        const a = attempt();
         const r = await stripe.deliver(event, a);
         assert.equal(r.status, 400, JSON.stringify(a));
       }
