@@ -138,6 +138,17 @@ export type ProviderEvent =
     })
   | (EventBase & { kind: 'ignored' });
 
+/**
+ * Marks a provider error saying the customer it was given does not exist there (deleted in the provider's
+ * dashboard, or made with other keys: test mode before going live, another account). The service then
+ * forgets that customer and makes a new one.
+ */
+export const MISSING_CUSTOMER = Symbol('plinth.payments.missingCustomer');
+
+export function isMissingCustomer(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { [MISSING_CUSTOMER]?: boolean })[MISSING_CUSTOMER] === true;
+}
+
 /** A product of the provider's catalog (`sync`). */
 export interface CatalogProduct {
   id: string;

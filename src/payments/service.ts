@@ -31,7 +31,7 @@ import { isSuperuser, type AuthState, type RequestInfo } from '../rules/request-
 import type { Settings, SettingsStore } from '../settings/index.js';
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
-import type { LineItem, OrderTransition, PaymentProvider, ProviderEvent, SubscriptionState } from './provider.js';
+import { isMissingCustomer, type LineItem, type OrderTransition, type PaymentProvider, type ProviderEvent, type SubscriptionState } from './provider.js';
 import { createPaymentTables, ensurePaymentCollections, lockRow, ORDERS, PRICES, PRODUCTS, SUBSCRIPTIONS, type OrderStatus } from './schema.js';
 import { StripeProvider, type StripeOptions } from './stripe.js';
 
@@ -173,21 +173,22 @@ export class PaymentService {
     const fingerprint = hash(JSON.stringify(['checkout', cart.fingerprint, successUrl, cancelUrl, input.email ?? '']));
     const order = await this.openOrder(buyer, cart, 'checkout', fingerprint, idempotencyHeader, input.email ?? null);
     if (order.sessionId && order.checkoutUrl) return { url: String(order.checkoutUrl), orderId: String(order.id), sessionId: String(order.sessionId) };
-    const customerId = buyer.userId ? await this.customerFor(provider, buyer) : null;
     const orderId = String(order.id);
-    const session = await this.providerCall(orderId, () =>
-      provider.createCheckout({
-        orderId,
-        mode: cart.mode,
-        items: cart.items,
-        currency: cart.currency,
-        customerId,
-        customerEmail: customerId ? null : (input.email ?? null),
-        userId: buyer.userId,
-        successUrl: successUrl.replaceAll('{ORDER_ID}', orderId),
-        cancelUrl: cancelUrl.replaceAll('{ORDER_ID}', orderId),
-        idempotencyKey: `plinth_checkout_${orderId}`,
-      }),
+    const { result: session, customerId } = await this.withCustomer(provider, buyer, (customerId, keySuffix) =>
+      this.providerCall(orderId, () =>
+        provider.createCheckout({
+          orderId,
+          mode: cart.mode,
+          items: cart.items,
+          currency: cart.currency,
+          customerId,
+          customerEmail: customerId ? null : (input.email ?? null),
+          userId: buyer.userId,
+          successUrl: successUrl.replaceAll('{ORDER_ID}', orderId),
+          cancelUrl: cancelUrl.replaceAll('{ORDER_ID}', orderId),
+          idempotencyKey: `plinth_checkout_${orderId}${keySuffix}`,
+        }),
+      ),
     );
     await this.mutateOrder(orderId, null, (o) => ({
       sessionId: session.sessionId,
@@ -213,21 +214,22 @@ export class PaymentService {
     const fingerprint = hash(JSON.stringify(['intent', cart.fingerprint, input.email ?? '']));
     const order = await this.openOrder(buyer, cart, 'intent', fingerprint, idempotencyHeader, input.email ?? null);
     const orderId = String(order.id);
-    const customerId = buyer.userId ? await this.customerFor(provider, buyer) : null;
     // Repeating the call (same order) returns the same intent: the provider replays the first answer for the key.
-    const intent = await this.providerCall(orderId, () =>
-      provider.createIntent({
-        orderId,
-        amount: cart.total,
-        currency: cart.currency,
-        description: cart.items
-          .map((i) => `${i.quantity} × ${i.name}`)
-          .join(', ')
-          .slice(0, 500),
-        customerId,
-        userId: buyer.userId,
-        idempotencyKey: `plinth_intent_${orderId}`,
-      }),
+    const { result: intent, customerId } = await this.withCustomer(provider, buyer, (customerId, keySuffix) =>
+      this.providerCall(orderId, () =>
+        provider.createIntent({
+          orderId,
+          amount: cart.total,
+          currency: cart.currency,
+          description: cart.items
+            .map((i) => `${i.quantity} × ${i.name}`)
+            .join(', ')
+            .slice(0, 500),
+          customerId,
+          userId: buyer.userId,
+          idempotencyKey: `plinth_intent_${orderId}${keySuffix}`,
+        }),
+      ),
     );
     await this.mutateOrder(orderId, null, (o) => ({
       lastError: '',
@@ -246,8 +248,16 @@ export class PaymentService {
     const row = await this.deps.db.get<{ customer: string }>(
       sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${buyer.userId}`,
     );
-    if (!row) throw AppError.notFound('This user has no billing account yet (it is created with the first checkout).');
-    return this.providerCall(null, () => provider.portalSession(row.customer, returnUrl));
+    const none = () => AppError.notFound('This user has no billing account yet (it is created with the first checkout).');
+    if (!row || row.customer.startsWith('!')) throw none();
+    try {
+      return await this.providerCall(null, () => provider.portalSession(row.customer, returnUrl));
+    } catch (err) {
+      if (!isMissingCustomer(err)) throw err;
+      // Made with other keys (test mode before going live) or deleted in Stripe: none with these keys.
+      await this.forgetCustomer(provider, buyer.userId, row.customer);
+      throw none();
+    }
   }
 
   private buyer(auth: AuthState | null): { userId: string | null; email: string | null } {
@@ -405,20 +415,62 @@ export class PaymentService {
   /** The provider customer of a signed-in user: created once (idempotent on the user id), remembered. */
   private async customerFor(provider: PaymentProvider, buyer: { userId: string | null; email: string | null }): Promise<string> {
     const userId = buyer.userId as string;
-    const found = await this.deps.db.get<{ customer: string }>(
-      sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${userId}`,
-    );
-    if (found) return found.customer;
+    const read = async () =>
+      (await this.deps.db.get<{ customer: string }>(sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${userId}`))
+        ?.customer;
+    const found = await read();
+    if (found && !found.startsWith('!')) return found;
+    // A forgotten customer (a tombstone) gives the key of the next one.
+    const keySuffix = found ? `_${hash(found).slice(0, 12)}` : '';
     const customer = await this.providerCall(null, () =>
-      provider.createCustomer({ email: buyer.email ?? '', userId, idempotencyKey: `plinth_customer_${userId}` }),
+      provider.createCustomer({ email: buyer.email ?? '', userId, idempotencyKey: `plinth_customer_${userId}${keySuffix}` }),
     );
+    if (found) {
+      await this.deps.db.run(
+        sql`UPDATE "_paymentCustomers" SET customer = ${customer}, created = ${Date.now()} WHERE provider = ${provider.name} AND "user" = ${userId} AND customer = ${found}`,
+      );
+    } else {
+      await this.deps.db.run(
+        sql`INSERT INTO "_paymentCustomers" (provider, "user", customer, created) VALUES (${provider.name}, ${userId}, ${customer}, ${Date.now()}) ON CONFLICT DO NOTHING`,
+      );
+    }
+    const now = await read();
+    return now && !now.startsWith('!') ? now : customer;
+  }
+
+  /**
+   * A provider call on behalf of the buyer's customer (none for a guest). When the provider no longer knows the
+   * stored customer (deleted in its dashboard, or made with other keys: test mode before going live, another
+   * account), the mapping is replaced by a new customer and the call made once more, under an idempotency key
+   * of its own (`keySuffix`) since its parameters differ.
+   */
+  private async withCustomer<T>(
+    provider: PaymentProvider,
+    buyer: { userId: string | null; email: string | null },
+    call: (customerId: string | null, keySuffix: string) => Promise<T>,
+  ): Promise<{ result: T; customerId: string | null }> {
+    if (!buyer.userId) return { result: await call(null, ''), customerId: null };
+    const stored = await this.customerFor(provider, buyer);
+    try {
+      return { result: await call(stored, ''), customerId: stored };
+    } catch (err) {
+      if (!isMissingCustomer(err)) throw err;
+      this.deps.logger.warn({ user: buyer.userId, customer: stored }, 'payments: the provider does not know the stored customer; making a new one');
+      await this.forgetCustomer(provider, buyer.userId, stored);
+      const fresh = await this.customerFor(provider, buyer);
+      return { result: await call(fresh, `_${hash(fresh).slice(0, 12)}`), customerId: fresh };
+    }
+  }
+
+  /**
+   * Leaves a tombstone (`!<old id>`) rather than deleting the row: the next customer is made under an idempotency
+   * key derived from it, so neither the provider's replay of an earlier key nor two concurrent replacements can
+   * bring back a forgotten customer or make two.
+   */
+  private async forgetCustomer(provider: PaymentProvider, userId: string, customer: string): Promise<void> {
     await this.deps.db.run(
-      sql`INSERT INTO "_paymentCustomers" (provider, "user", customer, created) VALUES (${provider.name}, ${userId}, ${customer}, ${Date.now()}) ON CONFLICT DO NOTHING`,
+      sql`UPDATE "_paymentCustomers" SET customer = ${`!${customer}`} WHERE provider = ${provider.name} AND "user" = ${userId} AND customer = ${customer}`,
     );
-    const row = await this.deps.db.get<{ customer: string }>(
-      sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${userId}`,
-    );
-    return row?.customer ?? customer;
   }
 
   /** A provider call; on failure the order (when there is one) keeps its state and records the error. */

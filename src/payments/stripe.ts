@@ -12,17 +12,18 @@
  */
 import { AppError } from '../errors/index.js';
 import { verifyStripe } from '../webhooks/signing.js';
-import type {
-  CatalogPrice,
-  CatalogProduct,
-  CheckoutRequest,
-  CheckoutSession,
-  IntentRequest,
-  OrderTransition,
-  PaymentProvider,
-  ProviderEvent,
-  RefundResult,
-  SubscriptionState,
+import {
+  type CatalogPrice,
+  type CatalogProduct,
+  type CheckoutRequest,
+  type CheckoutSession,
+  type IntentRequest,
+  MISSING_CUSTOMER,
+  type OrderTransition,
+  type PaymentProvider,
+  type ProviderEvent,
+  type RefundResult,
+  type SubscriptionState,
 } from './provider.js';
 
 /** How Plinth reaches Stripe. `apiBase` points the SDK elsewhere: stripe-mock, a local stand-in (tests). */
@@ -329,7 +330,9 @@ function stripeError(what: string, err: unknown): AppError {
     default:
       message = `Stripe could not ${what}: ${redactKey(e.message ?? String(err))}`;
   }
-  return new AppError('payment_provider_error', message + rid, {}, { cause: err });
+  const out = new AppError('payment_provider_error', message + rid, {}, { cause: err });
+  if (e.code === 'resource_missing' && (e as { param?: string }).param === 'customer') Object.assign(out, { [MISSING_CUSTOMER]: true });
+  return out;
 }
 
 /** Stripe's messages quote the key they got ("Invalid API Key provided: sk_test_****abcd"); keep only the mask. */

@@ -342,6 +342,32 @@ describe('payments through Stripe', () => {
       assert.match(r.body.url, /\/portal\/cus_/);
       assert.equal((await post(null, '/api/payments/portal', {})).status, 401);
     });
+
+    it('a stored customer Stripe no longer knows (deleted, or made in test mode before going live): a new one, no 502', async () => {
+      await s.admin.collection('users').create({ email: 'carol@example.com', password: 'a-long-password', passwordConfirm: 'a-long-password' });
+      const carol = s.client();
+      await carol.collection('users').authWithPassword('carol@example.com', 'a-long-password');
+      const first = await paidSession(carol, [{ price: usd }]);
+      const oldCustomer = stripe.sessions.get(first.sessionId)!.customer as string;
+      assert.match(oldCustomer, /^cus_/);
+      stripe.customers.delete(oldCustomer); // the live-mode account has never seen it
+      const again = await post(carol, '/api/payments/checkout', { items: [{ price: usd2 }] });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      const newCustomer = stripe.sessions.get(again.body.sessionId)!.customer as string;
+      assert.ok(stripe.customers.has(newCustomer) && newCustomer !== oldCustomer);
+      assert.equal((await order(again.body.orderId)).customerId, newCustomer);
+      assert.equal((await order(again.body.orderId)).lastError, '');
+      const intent = await post(carol, '/api/payments/intent', { items: [{ price: usd2, quantity: 2 }] });
+      assert.equal(intent.status, 200, JSON.stringify(intent.body));
+      assert.equal(stripe.intents.get(intent.body.paymentIntentId)!.customer, newCustomer, 'the new customer is remembered');
+      assert.equal((await post(carol, '/api/payments/portal', {})).status, 200);
+      stripe.customers.delete(newCustomer);
+      const portal = await post(carol, '/api/payments/portal', {});
+      assert.equal(portal.status, 404, JSON.stringify(portal.body));
+      const intent2 = await post(carol, '/api/payments/intent', { items: [{ price: usd2, quantity: 3 }] });
+      assert.equal(intent2.status, 200, JSON.stringify(intent2.body));
+      assert.ok(stripe.customers.has(stripe.intents.get(intent2.body.paymentIntentId)!.customer));
+    });
   });
 
   describe('refunds', () => {

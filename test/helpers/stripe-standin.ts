@@ -148,6 +148,7 @@ export class StripeStandin {
         error: {
           type: 'invalid_request_error',
           message: (err as Error).message,
+          ...((err as { code?: string }).code ? { code: (err as { code?: string }).code } : {}),
           ...((err as { param?: string }).param ? { param: (err as { param?: string }).param } : {}),
         },
       };
@@ -160,6 +161,15 @@ export class StripeStandin {
   private route(method: string, path: string, p: Obj): Obj {
     const notFound = (what: string) => Object.assign(new Error(`No such ${what}`), { status: 404 });
     let m: RegExpMatchArray | null;
+    // A customer deleted in the dashboard, or one of other keys (test mode, another account), is not found.
+    if (
+      method === 'POST' &&
+      p.customer !== undefined &&
+      (path === '/v1/checkout/sessions' || path === '/v1/payment_intents' || path === '/v1/billing_portal/sessions')
+    ) {
+      if (!this.customers.has(String(p.customer)))
+        throw Object.assign(new Error(`No such customer: '${p.customer}'`), { status: 400, code: 'resource_missing', param: 'customer' });
+    }
     if (method === 'GET' && path === '/v1/account')
       return { id: 'acct_standin', object: 'account', email: 'owner@example.com', settings: { dashboard: { display_name: 'Stand-in Shop' } } };
     if (method === 'POST' && path === '/v1/customers') {
