@@ -711,7 +711,7 @@ export class PaymentService {
     const s = event.subscription;
     const providerEvent = fromApi ? null : { id: event.id, type: event.type };
     const row = await tx.get<{ id: string }>(sql`SELECT id FROM ${ident(SUBSCRIPTIONS)} WHERE ${ident('externalId')} = ${s.externalId}`);
-    const state = {
+    const provided = {
       status: event.deleted ? 'canceled' : s.status,
       customerId: s.customerId,
       cancelAtPeriodEnd: s.cancelAtPeriodEnd,
@@ -731,7 +731,7 @@ export class PaymentService {
       const owner = await this.subscriptionOwner(tx, s);
       const created = await this.deps.writer.create(
         subs,
-        { data: { ...state, ...owner, provider: 'stripe', externalId: s.externalId, lastEventAt: event.created } },
+        { data: { ...provided, ...owner, provider: 'stripe', externalId: s.externalId, lastEventAt: event.created } },
         this.sys(),
         tx,
       );
@@ -743,8 +743,16 @@ export class PaymentService {
     const last = Number(current.lastEventAt) || 0;
     if (event.created < last) return null; // an older event than the state we have
     if (event.created === last && event.type === 'customer.subscription.created') return null; // a late "created" never undoes an update
-    if (current.status === 'canceled' && state.status !== 'canceled') return null; // canceled is final
-    const changed = (Object.keys(state) as Array<keyof typeof state>).filter((k) => JSON.stringify(state[k] ?? '') !== JSON.stringify(current[k] ?? ''));
+    if (current.status === 'canceled' && provided.status !== 'canceled') return null; // canceled is final
+    // Another provider price (a plan switched in the customer portal): the record follows it to the price linked
+    // to it, or to none; keeping the old one would grant the old plan.
+    const priceMoved = s.providerPriceId !== '' && current.providerPriceId !== '' && s.providerPriceId !== current.providerPriceId;
+    const state: Record<string, unknown> = { ...provided };
+    if (priceMoved) {
+      const linked = await tx.get<{ id: string }>(sql`SELECT id FROM ${ident(PRICES)} WHERE ${ident('providerPriceId')} = ${s.providerPriceId}`);
+      state.price = linked?.id ?? '';
+    }
+    const changed = Object.keys(state).filter((k) => JSON.stringify(state[k] ?? '') !== JSON.stringify(current[k] ?? ''));
     if (changed.length === 0) {
       if (event.created > last) await this.deps.writer.update(subs, row.id, { data: { lastEventAt: event.created } }, this.sys(), tx);
       return null;

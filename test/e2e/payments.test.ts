@@ -560,6 +560,34 @@ describe('payments through Stripe', () => {
       assert.equal(subEvents.length, n + 1);
     });
 
+    it('a plan switched in the customer portal moves the subscription to the price linked to the new Stripe price', async () => {
+      const yearly = (
+        await s.admin.collection('prices').create({
+          product,
+          active: true,
+          amount: 9000,
+          currency: 'usd',
+          interval: 'year',
+          intervalCount: 1,
+          providerPriceId: 'price_linked_yearly',
+        })
+      ).id;
+      const t = Math.floor(Date.now() / 1000);
+      const base: Obj = { ...structuredClone(sub), id: 'sub_plan_switch', metadata: { plinth_user: aliceId, plinth_price: monthly } };
+      const withPrice = (priceId: string) => ({ ...base, items: { object: 'list', data: [{ ...base.items.data[0], price: { id: priceId } }] } });
+      await stripe.deliver(stripe.event('customer.subscription.created', withPrice('price_inline_monthly'), t));
+      const get = async () => ((await alice.collection('subscriptions').getFullList({ filter: 'externalId = "sub_plan_switch"' })) as Obj[])[0]!;
+      assert.equal((await get()).price, monthly);
+      await stripe.deliver(stripe.event('customer.subscription.updated', withPrice('price_linked_yearly'), t + 1));
+      let r = await get();
+      assert.equal(r.providerPriceId, 'price_linked_yearly');
+      assert.equal(r.price, yearly, 'the record names the plan the customer now pays for');
+      await stripe.deliver(stripe.event('customer.subscription.updated', withPrice('price_not_in_plinth'), t + 2));
+      r = await get();
+      assert.equal(r.providerPriceId, 'price_not_in_plinth');
+      assert.equal(r.price, '', 'a Stripe price no record is linked to: no price rather than the old one');
+    });
+
     it('cancel at period end and resume (owner); someone else gets 404', async () => {
       assert.equal((await post(bob, `/api/payments/subscriptions/${subRecord}/cancel`, {})).status, 404);
       const n = subEvents.length;
