@@ -616,16 +616,28 @@ export class PaymentService {
     const provider = this.provider(false);
     const event = provider.verifyWebhook(headers, rawBody);
     if (event.kind !== 'ignored') await this.ensureCollections();
-    const fresh = await this.deps.db.transaction(async (tx) => {
-      const res = await tx.run(
-        sql`INSERT INTO "_paymentEvents" (provider, id, type, created, received) VALUES (${provider.name}, ${event.id}, ${event.type}, ${event.created}, ${Date.now()}) ON CONFLICT DO NOTHING`,
-      );
-      if (res.changes !== 1) return false;
-      if (event.kind === 'order') await this.applyOrderEvent(tx, event);
-      else if (event.kind === 'subscription') await this.applySubscription(tx, event, false);
-      else if (event.kind === 'invoice') await this.applyInvoice(tx, event);
-      return true;
-    });
+    const apply = () =>
+      this.deps.db.transaction(async (tx) => {
+        const res = await tx.run(
+          sql`INSERT INTO "_paymentEvents" (provider, id, type, created, received) VALUES (${provider.name}, ${event.id}, ${event.type}, ${event.created}, ${Date.now()}) ON CONFLICT DO NOTHING`,
+        );
+        if (res.changes !== 1) return false;
+        if (event.kind === 'order') await this.applyOrderEvent(tx, event);
+        else if (event.kind === 'subscription') await this.applySubscription(tx, event, false);
+        else if (event.kind === 'invoice') await this.applyInvoice(tx, event);
+        return true;
+      });
+    // Two events about one new subscription or renewal, delivered at once (PostgreSQL): both see no record and the
+    // second create hits the unique index. Run again, it then finds the record and updates it.
+    let fresh: boolean;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fresh = await apply();
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !isUniqueViolation(err)) throw err;
+      }
+    }
     return { received: true, duplicate: !fresh, type: event.type };
   }
 
@@ -1038,6 +1050,14 @@ function refundPatch(o: RecordData, reported: number): Record<string, unknown> {
   const total = Number(o.amountTotal);
   if (o.status === 'disputed') return { refundedAmount };
   return { refundedAmount, status: refundedAmount >= total ? 'refunded' : refundedAmount > 0 ? 'partially_refunded' : o.status };
+}
+
+/** A record create refused by a unique index (`validation_not_unique` on the field). */
+function isUniqueViolation(err: unknown): boolean {
+  return (
+    err instanceof AppError &&
+    Object.values(err.data).some((e) => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'validation_not_unique')
+  );
 }
 
 function unixDate(seconds: number | null | undefined): string {

@@ -588,6 +588,45 @@ describe('payments through Stripe', () => {
       assert.equal(r.price, '', 'a Stripe price no record is linked to: no price rather than the old one');
     });
 
+    it('the first two events of a new subscription, and a renewal invoice failed and paid, delivered at once: all 200, one record each', async () => {
+      const t = Math.floor(Date.now() / 1000);
+      const base: Obj = { ...structuredClone(sub), id: 'sub_concurrent', metadata: { plinth_user: aliceId, plinth_price: monthly } };
+      const answers = await Promise.all([
+        stripe.deliver(stripe.event('customer.subscription.created', { ...base, status: 'incomplete' }, t)),
+        stripe.deliver(stripe.event('customer.subscription.updated', { ...base, status: 'active' }, t + 1)),
+      ]);
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [200, 200],
+        JSON.stringify(answers.map((a) => a.body)),
+      );
+      const subs = (await alice.collection('subscriptions').getFullList({ filter: 'externalId = "sub_concurrent"' })) as Obj[];
+      assert.equal(subs.length, 1);
+      assert.equal(subs[0]!.status, 'active');
+      const invoice = (paid: boolean) => ({
+        id: 'in_concurrent',
+        object: 'invoice',
+        billing_reason: 'subscription_cycle',
+        customer: sub.customer,
+        currency: 'usd',
+        amount_due: 900,
+        amount_paid: paid ? 900 : 0,
+        parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_concurrent' } },
+      });
+      const invoices = await Promise.all([
+        stripe.deliver(stripe.event('invoice.payment_failed', invoice(false), t)),
+        stripe.deliver(stripe.event('invoice.paid', invoice(true), t + 1)),
+      ]);
+      assert.deepEqual(
+        invoices.map((a) => a.status),
+        [200, 200],
+        JSON.stringify(invoices.map((a) => a.body)),
+      );
+      const renewals = (await alice.collection('orders').getFullList({ filter: 'invoiceId = "in_concurrent"' })) as Obj[];
+      assert.equal(renewals.length, 1);
+      assert.equal(renewals[0]!.status, 'paid');
+    });
+
     it('cancel at period end and resume (owner); someone else gets 404', async () => {
       assert.equal((await post(bob, `/api/payments/subscriptions/${subRecord}/cancel`, {})).status, 404);
       const n = subEvents.length;
