@@ -665,6 +665,18 @@ export class PaymentService {
       return;
     }
     const providerEvent = { id: event.id, type: event.type };
+    if (event.transition === 'refunded' || event.transition === 'disputed') {
+      // A refund or a dispute means the payment went through. Arriving before the payment event (which a hook
+      // may have failed, to be retried later), it makes the order paid first: onPaymentSucceeded fires once for
+      // every paid order, and the late payment event then finds nothing to do.
+      await this.mutateOrder(
+        orderId,
+        tx,
+        (o) => (RANK[o.status as OrderStatus] < RANK.paid ? (orderTransition(o, 'paid', event)?.patch ?? null) : null),
+        'onPaymentSucceeded',
+        providerEvent,
+      );
+    }
     await this.mutateOrder(
       orderId,
       tx,

@@ -475,6 +475,38 @@ describe('payments through Stripe', () => {
       assert.equal((await order(c.orderId)).refundedAmount, 100);
     });
 
+    it('a refund or a dispute that arrives before the payment event: the order is paid first, onPaymentSucceeded fires once', async () => {
+      // E.g. checkout.session.completed failed (a hook threw) and Stripe retries it an hour later; meanwhile a
+      // partial refund was made. The buyer paid and keeps part of the money: the purchase must still be granted.
+      const c = await paidSession(bob, [{ price: usd2, quantity: 6 }]); // 1500
+      const paid = stripe.pay(c.sessionId);
+      const succeeded = fired.succeeded!.filter((e) => e.order.id === c.orderId);
+      const refundedBefore = fired.refunded!.length;
+      await stripe.deliver(stripe.event('charge.refunded', { ...paid.charge, amount_refunded: 500 }));
+      let o = await order(c.orderId);
+      assert.equal(o.status, 'partially_refunded');
+      assert.equal(o.refundedAmount, 500);
+      assert.ok(o.paidAt);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      o = await order(c.orderId);
+      assert.equal(o.status, 'partially_refunded');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === c.orderId).length, succeeded.length + 1, 'onPaymentSucceeded once');
+      assert.equal(fired.refunded!.length, refundedBefore + 1);
+
+      // A dispute (it names only the payment: here a Payment Intent order, whose payment id Plinth knows from the start).
+      const d = await post(bob, '/api/payments/intent', { items: [{ price: usd2, quantity: 8 }] });
+      assert.equal(d.status, 200, JSON.stringify(d.body));
+      const pi = stripe.intents.get(d.body.paymentIntentId)!;
+      stripe.succeed(pi);
+      await stripe.deliver(stripe.event('charge.dispute.created', { id: 'dp_early', object: 'dispute', payment_intent: pi.id, status: 'needs_response' }));
+      await stripe.deliver(stripe.event('payment_intent.succeeded', pi));
+      assert.equal((await order(d.body.orderId)).status, 'disputed');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === d.body.orderId).length, 1);
+      await stripe.deliver(stripe.event('charge.dispute.closed', { id: 'dp_early', object: 'dispute', payment_intent: pi.id, status: 'won' }));
+      assert.equal((await order(d.body.orderId)).status, 'paid');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === d.body.orderId).length, 1);
+    });
+
     it('an order that is not paid cannot be refunded', async () => {
       const c = await paidSession(bob, [{ price: usd2, quantity: 7 }]);
       const r = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, {});

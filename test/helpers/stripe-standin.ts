@@ -345,7 +345,7 @@ export class StripeStandin {
     return { session: s, intent, subscription, charge };
   }
 
-  /** A payment intent succeeds: it gets a charge (with no metadata of its own: Plinth finds orders by the intent id). */
+  /** A payment intent succeeds: it gets a charge, with a copy of the intent's metadata (as Stripe copies it on confirmation). */
   succeed(intent: Obj): Obj {
     intent.status = 'succeeded';
     intent.amount_received = intent.amount;
@@ -357,7 +357,7 @@ export class StripeStandin {
       refunded: false,
       currency: intent.currency,
       payment_intent: intent.id,
-      metadata: {},
+      metadata: structuredClone(intent.metadata ?? {}),
     };
     this.charges.set(charge.id, charge);
     intent.latest_charge = charge.id;
