@@ -956,4 +956,26 @@ describe('payments through Stripe', () => {
       assert.ok(Date.now() - started < 15_000);
     });
   });
+
+  describe('going live', () => {
+    it("the guest rate limits docs/payments.md recommends throttle guests' checkouts, never Stripe's webhook deliveries", async () => {
+      // Stripe is a guest too, from a few addresses: a limit on the webhook would delay every fulfilment.
+      const rules = [
+        { label: 'POST /api/payments/checkout', audience: '@guest', duration: 60, maxRequests: 20 },
+        { label: 'POST /api/payments/intent', audience: '@guest', duration: 60, maxRequests: 20 },
+      ];
+      await s.admin.settings.update({ rateLimits: { enabled: true, rules } });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 25; i++) statuses.push((await stripe.deliver(stripe.event('product.updated', { id: `prod_rl${i}`, object: 'product' }))).status);
+        assert.deepEqual([...new Set(statuses)], [200], 'every webhook delivery answered');
+        const guest: number[] = [];
+        for (let i = 0; i < 21; i++) guest.push((await post(null, '/api/payments/checkout', { items: [{ price: guestPrice }] })).status);
+        assert.equal(guest.at(-1), 429);
+        assert.ok(guest.slice(0, 20).every((st) => st === 200));
+      } finally {
+        await s.admin.settings.update({ rateLimits: { enabled: false } });
+      }
+    });
+  });
 });
