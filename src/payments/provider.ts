@@ -178,6 +178,8 @@ export interface PaymentProvider {
   createCustomer(input: { email: string; userId: string; idempotencyKey: string }): Promise<string>;
   createCheckout(input: CheckoutRequest): Promise<CheckoutSession>;
   createIntent(input: IntentRequest): Promise<{ paymentId: string; clientSecret: string }>;
+  /** An intent made earlier (a repeated intent call for the same order). */
+  retrieveIntent(paymentId: string): Promise<{ paymentId: string; clientSecret: string }>;
   portalSession(customerId: string, returnUrl: string): Promise<{ url: string }>;
   refund(input: { paymentId: string; amount: number; orderId: string; idempotencyKey: string }): Promise<RefundResult>;
   setCancelAtPeriodEnd(externalId: string, value: boolean, idempotencyKey: string): Promise<SubscriptionState>;

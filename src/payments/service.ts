@@ -174,6 +174,7 @@ export class PaymentService {
     const order = await this.openOrder(buyer, cart, 'checkout', fingerprint, idempotencyHeader, input.email ?? null);
     if (order.sessionId && order.checkoutUrl) return { url: String(order.checkoutUrl), orderId: String(order.id), sessionId: String(order.sessionId) };
     const orderId = String(order.id);
+    const retry = retryKeySuffix(order);
     const { result: session, customerId } = await this.withCustomer(provider, buyer, (customerId, keySuffix) =>
       this.providerCall(orderId, () =>
         provider.createCheckout({
@@ -186,7 +187,7 @@ export class PaymentService {
           userId: buyer.userId,
           successUrl: successUrl.replaceAll('{ORDER_ID}', orderId),
           cancelUrl: cancelUrl.replaceAll('{ORDER_ID}', orderId),
-          idempotencyKey: `plinth_checkout_${orderId}${keySuffix}`,
+          idempotencyKey: `plinth_checkout_${orderId}${keySuffix}${retry}`,
         }),
       ),
     );
@@ -214,7 +215,12 @@ export class PaymentService {
     const fingerprint = hash(JSON.stringify(['intent', cart.fingerprint, input.email ?? '']));
     const order = await this.openOrder(buyer, cart, 'intent', fingerprint, idempotencyHeader, input.email ?? null);
     const orderId = String(order.id);
-    // Repeating the call (same order) returns the same intent: the provider replays the first answer for the key.
+    // Repeating the call (same order) returns the same intent.
+    if (order.paymentId) {
+      const known = await this.providerCall(orderId, () => provider.retrieveIntent(String(order.paymentId)));
+      return { clientSecret: known.clientSecret, orderId, paymentIntentId: known.paymentId, publishableKey: this.config().publishableKey };
+    }
+    const retry = retryKeySuffix(order);
     const { result: intent, customerId } = await this.withCustomer(provider, buyer, (customerId, keySuffix) =>
       this.providerCall(orderId, () =>
         provider.createIntent({
@@ -227,7 +233,7 @@ export class PaymentService {
             .slice(0, 500),
           customerId,
           userId: buyer.userId,
-          idempotencyKey: `plinth_intent_${orderId}${keySuffix}`,
+          idempotencyKey: `plinth_intent_${orderId}${keySuffix}${retry}`,
         }),
       ),
     );
@@ -1062,6 +1068,15 @@ function refundPatch(o: RecordData, reported: number): Record<string, unknown> {
   const total = Number(o.amountTotal);
   if (o.status === 'disputed') return { refundedAmount };
   return { refundedAmount, status: refundedAmount >= total ? 'refunded' : refundedAmount > 0 ? 'partially_refunded' : o.status };
+}
+
+/**
+ * After a failed attempt (the order's `lastError`), the next provider call for the order gets a key of its own:
+ * Stripe saves a 500 for its key once the endpoint began executing and replays it for 24 hours, so the same key
+ * would fail every retry. Derived from the failure, so concurrent retries of one state still share a key.
+ */
+function retryKeySuffix(order: RecordData): string {
+  return order.lastError ? `_retry_${hash(`${String(order.lastError)}|${String(order.updated)}`).slice(0, 12)}` : '';
 }
 
 /** A record create refused by a unique index (`validation_not_unique` on the field). */

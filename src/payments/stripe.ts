@@ -206,6 +206,11 @@ export class StripeProvider implements PaymentProvider {
     return { paymentId: String(intent.id), clientSecret: String(intent.client_secret ?? '') };
   }
 
+  async retrieveIntent(paymentId: string): Promise<{ paymentId: string; clientSecret: string }> {
+    const intent = await this.call('read the PaymentIntent', (s) => s.paymentIntents.retrieve(paymentId));
+    return { paymentId: String(intent.id), clientSecret: String(intent.client_secret ?? '') };
+  }
+
   async portalSession(customerId: string, returnUrl: string): Promise<{ url: string }> {
     const p = await this.call('create a customer portal session', (s) => s.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl }));
     return { url: String(p.url ?? '') };

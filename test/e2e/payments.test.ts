@@ -947,6 +947,28 @@ describe('payments through Stripe', () => {
       assert.equal((await order(o!.id)).lastError, '');
     });
 
+    it('a 500 Stripe saved for the idempotency key does not poison the order: the next try uses a key of its own', async () => {
+      // Stripe replays a 500 for 24 h once the endpoint began executing; the same key would fail forever.
+      stripe.fail(1, '500-saved');
+      const r = await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 8 }] });
+      assert.equal(r.status, 502, JSON.stringify(r.body));
+      const ok = await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 8 }] });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.equal((await order(ok.body.orderId)).lastError, '');
+      assert.equal((await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 8 }] })).body.sessionId, ok.body.sessionId);
+
+      stripe.fail(1, '500-saved');
+      const i = await post(alice, '/api/payments/intent', { items: [{ price: usd, quantity: 9 }] });
+      assert.equal(i.status, 502, JSON.stringify(i.body));
+      const iok = await post(alice, '/api/payments/intent', { items: [{ price: usd, quantity: 9 }] });
+      assert.equal(iok.status, 200, JSON.stringify(iok.body));
+      const again = await post(alice, '/api/payments/intent', { items: [{ price: usd, quantity: 9 }] });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.orderId, iok.body.orderId);
+      assert.equal(again.body.paymentIntentId, iok.body.paymentIntentId, 'a repeat gives the same intent');
+      assert.equal(again.body.clientSecret, iok.body.clientSecret);
+    });
+
     it('timeouts are retried, then a clear 502', async () => {
       stripe.fail(3, 'timeout');
       const started = Date.now();

@@ -20,7 +20,8 @@ export type Obj = Record<string, any>;
 export const STANDIN_SECRET_KEY = 'sk_test_standin_0123456789abcdef';
 export const STANDIN_WEBHOOK_SECRET = 'whsec_standin_0123456789abcdef';
 
-type Fault = 500 | 429 | 'timeout';
+/** `'500-saved'`: a 500 from an endpoint that began executing, which Stripe saves and replays for the key (24 h). */
+type Fault = 500 | '500-saved' | 429 | 'timeout';
 
 /** `a[b][0][c]=x&a[b][0][d]=y` → `{a: {b: [{c: 'x', d: 'y'}]}}` (Stripe's, and qs's, encoding). */
 export function parseForm(text: string): Obj {
@@ -115,7 +116,12 @@ export class StripeStandin {
       res.on('close', () => this.hanging.delete(res));
       return; // never answers; the client's timeout fires
     }
-    if (fault === 500) return void send(500, { error: { type: 'api_error', message: 'An unknown error occurred (stand-in fault).' } });
+    if (fault === 500 || fault === '500-saved') {
+      const text = send(500, { error: { type: 'api_error', message: 'An unknown error occurred (stand-in fault).' } });
+      if (fault === '500-saved' && key && method === 'POST')
+        this.idempotency.set(key, { fingerprint: `${method} ${url.pathname} ${raw}`, status: 500, body: text });
+      return;
+    }
     if (fault === 429) return void send(429, { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests (stand-in fault).' } });
     const auth = req.headers.authorization ?? '';
     if (auth !== `Bearer ${this.secretKey}`) {
@@ -212,6 +218,11 @@ export class StripeStandin {
       const s = this.sessions.get(m[1] as string);
       if (!s) throw notFound('checkout.session');
       return s;
+    }
+    if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/(\w+)$/))) {
+      const pi = this.intents.get(m[1] as string);
+      if (!pi) throw notFound('payment_intent');
+      return pi;
     }
     if (method === 'POST' && path === '/v1/payment_intents') {
       const pi = this.newIntent(Number(p.amount), String(p.currency), p.metadata ?? {}, p.customer ?? null);
