@@ -178,6 +178,8 @@ export interface PaymentProvider {
   createCustomer(input: { email: string; userId: string; idempotencyKey: string }): Promise<string>;
   createCheckout(input: CheckoutRequest): Promise<CheckoutSession>;
   createIntent(input: IntentRequest): Promise<{ paymentId: string; clientSecret: string }>;
+  /** The Plinth order a payment was made for (its metadata), for an event that names only the payment. */
+  orderOfPayment(paymentId: string): Promise<string | null>;
   /** An intent made earlier (a repeated intent call for the same order). */
   retrieveIntent(paymentId: string): Promise<{ paymentId: string; clientSecret: string }>;
   portalSession(customerId: string, returnUrl: string): Promise<{ url: string }>;

@@ -622,6 +622,14 @@ export class PaymentService {
     const provider = this.provider(false);
     const event = provider.verifyWebhook(headers, rawBody);
     if (event.kind !== 'ignored') await this.ensureCollections();
+    const disputeOnly = event.kind === 'order' && (event.transition === 'disputed' || event.transition === 'dispute_won');
+    if (disputeOnly && !event.ref.orderId && event.ref.paymentId && !(await this.findOrderId(this.deps.db, event.ref))) {
+      // A dispute names only the payment, which Plinth may not have linked to its order yet (the checkout's own
+      // event not applied yet): the payment's metadata names the order. Asked before the transaction, so no write
+      // lock is held over a network call; a provider failure leaves the event unmatched, as before. (Other order
+      // events carry the order id in their own metadata.)
+      event.ref.orderId = await provider.orderOfPayment(event.ref.paymentId).catch(() => null);
+    }
     const apply = () =>
       this.deps.db.transaction(async (tx) => {
         const res = await tx.run(

@@ -206,6 +206,11 @@ export class StripeProvider implements PaymentProvider {
     return { paymentId: String(intent.id), clientSecret: String(intent.client_secret ?? '') };
   }
 
+  async orderOfPayment(paymentId: string): Promise<string | null> {
+    const intent = await this.call('read the PaymentIntent', (s) => s.paymentIntents.retrieve(paymentId));
+    return str(intent.metadata?.plinth_order);
+  }
+
   async retrieveIntent(paymentId: string): Promise<{ paymentId: string; clientSecret: string }> {
     const intent = await this.call('read the PaymentIntent', (s) => s.paymentIntents.retrieve(paymentId));
     return { paymentId: String(intent.id), clientSecret: String(intent.client_secret ?? '') };

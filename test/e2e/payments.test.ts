@@ -493,7 +493,19 @@ describe('payments through Stripe', () => {
       assert.equal(fired.succeeded!.filter((e) => e.order.id === c.orderId).length, succeeded.length + 1, 'onPaymentSucceeded once');
       assert.equal(fired.refunded!.length, refundedBefore + 1);
 
-      // A dispute (it names only the payment: here a Payment Intent order, whose payment id Plinth knows from the start).
+      // A dispute names only the payment, which Plinth has not linked to this checkout's order yet: its metadata does.
+      const early = await paidSession(bob, [{ price: usd2, quantity: 10 }]);
+      const paidEarly = stripe.pay(early.sessionId);
+      const r = await stripe.deliver(
+        stripe.event('charge.dispute.created', { id: 'dp_first', object: 'dispute', payment_intent: paidEarly.intent!.id, status: 'needs_response' }),
+      );
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal((await order(early.orderId)).status, 'disputed');
+      await stripe.deliver(stripe.event('checkout.session.completed', paidEarly.session));
+      assert.equal((await order(early.orderId)).status, 'disputed');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === early.orderId).length, 1);
+
+      // A dispute on a Payment Intent order, whose payment id Plinth knows from the start.
       const d = await post(bob, '/api/payments/intent', { items: [{ price: usd2, quantity: 8 }] });
       assert.equal(d.status, 200, JSON.stringify(d.body));
       const pi = stripe.intents.get(d.body.paymentIntentId)!;
