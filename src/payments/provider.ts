@@ -63,6 +63,8 @@ export interface RefundResult {
   refundId: string;
   amount: number;
   status: string;
+  /** What the payment has had refunded in all after this refund (refunds made elsewhere included), when known. */
+  chargeRefunded: number | null;
 }
 
 export interface SubscriptionState {
@@ -136,6 +138,17 @@ export type ProviderEvent =
     })
   | (EventBase & { kind: 'ignored' });
 
+/**
+ * Marks a provider error saying the customer it was given does not exist there (deleted in the provider's
+ * dashboard, or made with other keys: test mode before going live, another account). The service then
+ * forgets that customer and makes a new one.
+ */
+export const MISSING_CUSTOMER = Symbol('plinth.payments.missingCustomer');
+
+export function isMissingCustomer(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { [MISSING_CUSTOMER]?: boolean })[MISSING_CUSTOMER] === true;
+}
+
 /** A product of the provider's catalog (`sync`). */
 export interface CatalogProduct {
   id: string;
@@ -165,6 +178,10 @@ export interface PaymentProvider {
   createCustomer(input: { email: string; userId: string; idempotencyKey: string }): Promise<string>;
   createCheckout(input: CheckoutRequest): Promise<CheckoutSession>;
   createIntent(input: IntentRequest): Promise<{ paymentId: string; clientSecret: string }>;
+  /** The Plinth order a payment was made for (its metadata), for an event that names only the payment. */
+  orderOfPayment(paymentId: string): Promise<string | null>;
+  /** An intent made earlier (a repeated intent call for the same order). */
+  retrieveIntent(paymentId: string): Promise<{ paymentId: string; clientSecret: string }>;
   portalSession(customerId: string, returnUrl: string): Promise<{ url: string }>;
   refund(input: { paymentId: string; amount: number; orderId: string; idempotencyKey: string }): Promise<RefundResult>;
   setCancelAtPeriodEnd(externalId: string, value: boolean, idempotencyKey: string): Promise<SubscriptionState>;

@@ -31,7 +31,7 @@ import { isSuperuser, type AuthState, type RequestInfo } from '../rules/request-
 import type { Settings, SettingsStore } from '../settings/index.js';
 import { formatDateTime } from '../util/datetime.js';
 import type { Logger } from '../util/logger.js';
-import type { LineItem, OrderTransition, PaymentProvider, ProviderEvent, SubscriptionState } from './provider.js';
+import { isMissingCustomer, type LineItem, type OrderTransition, type PaymentProvider, type ProviderEvent, type SubscriptionState } from './provider.js';
 import { createPaymentTables, ensurePaymentCollections, lockRow, ORDERS, PRICES, PRODUCTS, SUBSCRIPTIONS, type OrderStatus } from './schema.js';
 import { StripeProvider, type StripeOptions } from './stripe.js';
 
@@ -173,21 +173,23 @@ export class PaymentService {
     const fingerprint = hash(JSON.stringify(['checkout', cart.fingerprint, successUrl, cancelUrl, input.email ?? '']));
     const order = await this.openOrder(buyer, cart, 'checkout', fingerprint, idempotencyHeader, input.email ?? null);
     if (order.sessionId && order.checkoutUrl) return { url: String(order.checkoutUrl), orderId: String(order.id), sessionId: String(order.sessionId) };
-    const customerId = buyer.userId ? await this.customerFor(provider, buyer) : null;
     const orderId = String(order.id);
-    const session = await this.providerCall(orderId, () =>
-      provider.createCheckout({
-        orderId,
-        mode: cart.mode,
-        items: cart.items,
-        currency: cart.currency,
-        customerId,
-        customerEmail: customerId ? null : (input.email ?? null),
-        userId: buyer.userId,
-        successUrl: successUrl.replaceAll('{ORDER_ID}', orderId),
-        cancelUrl: cancelUrl.replaceAll('{ORDER_ID}', orderId),
-        idempotencyKey: `plinth_checkout_${orderId}`,
-      }),
+    const retry = retryKeySuffix(order);
+    const { result: session, customerId } = await this.withCustomer(provider, buyer, (customerId, keySuffix) =>
+      this.providerCall(orderId, () =>
+        provider.createCheckout({
+          orderId,
+          mode: cart.mode,
+          items: cart.items,
+          currency: cart.currency,
+          customerId,
+          customerEmail: customerId ? null : (input.email ?? null),
+          userId: buyer.userId,
+          successUrl: successUrl.replaceAll('{ORDER_ID}', orderId),
+          cancelUrl: cancelUrl.replaceAll('{ORDER_ID}', orderId),
+          idempotencyKey: `plinth_checkout_${orderId}${keySuffix}${retry}`,
+        }),
+      ),
     );
     await this.mutateOrder(orderId, null, (o) => ({
       sessionId: session.sessionId,
@@ -213,21 +215,27 @@ export class PaymentService {
     const fingerprint = hash(JSON.stringify(['intent', cart.fingerprint, input.email ?? '']));
     const order = await this.openOrder(buyer, cart, 'intent', fingerprint, idempotencyHeader, input.email ?? null);
     const orderId = String(order.id);
-    const customerId = buyer.userId ? await this.customerFor(provider, buyer) : null;
-    // Repeating the call (same order) returns the same intent: the provider replays the first answer for the key.
-    const intent = await this.providerCall(orderId, () =>
-      provider.createIntent({
-        orderId,
-        amount: cart.total,
-        currency: cart.currency,
-        description: cart.items
-          .map((i) => `${i.quantity} × ${i.name}`)
-          .join(', ')
-          .slice(0, 500),
-        customerId,
-        userId: buyer.userId,
-        idempotencyKey: `plinth_intent_${orderId}`,
-      }),
+    // Repeating the call (same order) returns the same intent.
+    if (order.paymentId) {
+      const known = await this.providerCall(orderId, () => provider.retrieveIntent(String(order.paymentId)));
+      return { clientSecret: known.clientSecret, orderId, paymentIntentId: known.paymentId, publishableKey: this.config().publishableKey };
+    }
+    const retry = retryKeySuffix(order);
+    const { result: intent, customerId } = await this.withCustomer(provider, buyer, (customerId, keySuffix) =>
+      this.providerCall(orderId, () =>
+        provider.createIntent({
+          orderId,
+          amount: cart.total,
+          currency: cart.currency,
+          description: cart.items
+            .map((i) => `${i.quantity} × ${i.name}`)
+            .join(', ')
+            .slice(0, 500),
+          customerId,
+          userId: buyer.userId,
+          idempotencyKey: `plinth_intent_${orderId}${keySuffix}${retry}`,
+        }),
+      ),
     );
     await this.mutateOrder(orderId, null, (o) => ({
       lastError: '',
@@ -246,8 +254,16 @@ export class PaymentService {
     const row = await this.deps.db.get<{ customer: string }>(
       sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${buyer.userId}`,
     );
-    if (!row) throw AppError.notFound('This user has no billing account yet (it is created with the first checkout).');
-    return this.providerCall(null, () => provider.portalSession(row.customer, returnUrl));
+    const none = () => AppError.notFound('This user has no billing account yet (it is created with the first checkout).');
+    if (!row || row.customer.startsWith('!')) throw none();
+    try {
+      return await this.providerCall(null, () => provider.portalSession(row.customer, returnUrl));
+    } catch (err) {
+      if (!isMissingCustomer(err)) throw err;
+      // Made with other keys (test mode before going live) or deleted in Stripe: none with these keys.
+      await this.forgetCustomer(provider, buyer.userId, row.customer);
+      throw none();
+    }
   }
 
   private buyer(auth: AuthState | null): { userId: string | null; email: string | null } {
@@ -405,20 +421,62 @@ export class PaymentService {
   /** The provider customer of a signed-in user: created once (idempotent on the user id), remembered. */
   private async customerFor(provider: PaymentProvider, buyer: { userId: string | null; email: string | null }): Promise<string> {
     const userId = buyer.userId as string;
-    const found = await this.deps.db.get<{ customer: string }>(
-      sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${userId}`,
-    );
-    if (found) return found.customer;
+    const read = async () =>
+      (await this.deps.db.get<{ customer: string }>(sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${userId}`))
+        ?.customer;
+    const found = await read();
+    if (found && !found.startsWith('!')) return found;
+    // A forgotten customer (a tombstone) gives the key of the next one.
+    const keySuffix = found ? `_${hash(found).slice(0, 12)}` : '';
     const customer = await this.providerCall(null, () =>
-      provider.createCustomer({ email: buyer.email ?? '', userId, idempotencyKey: `plinth_customer_${userId}` }),
+      provider.createCustomer({ email: buyer.email ?? '', userId, idempotencyKey: `plinth_customer_${userId}${keySuffix}` }),
     );
+    if (found) {
+      await this.deps.db.run(
+        sql`UPDATE "_paymentCustomers" SET customer = ${customer}, created = ${Date.now()} WHERE provider = ${provider.name} AND "user" = ${userId} AND customer = ${found}`,
+      );
+    } else {
+      await this.deps.db.run(
+        sql`INSERT INTO "_paymentCustomers" (provider, "user", customer, created) VALUES (${provider.name}, ${userId}, ${customer}, ${Date.now()}) ON CONFLICT DO NOTHING`,
+      );
+    }
+    const now = await read();
+    return now && !now.startsWith('!') ? now : customer;
+  }
+
+  /**
+   * A provider call on behalf of the buyer's customer (none for a guest). When the provider no longer knows the
+   * stored customer (deleted in its dashboard, or made with other keys: test mode before going live, another
+   * account), the mapping is replaced by a new customer and the call made once more, under an idempotency key
+   * of its own (`keySuffix`) since its parameters differ.
+   */
+  private async withCustomer<T>(
+    provider: PaymentProvider,
+    buyer: { userId: string | null; email: string | null },
+    call: (customerId: string | null, keySuffix: string) => Promise<T>,
+  ): Promise<{ result: T; customerId: string | null }> {
+    if (!buyer.userId) return { result: await call(null, ''), customerId: null };
+    const stored = await this.customerFor(provider, buyer);
+    try {
+      return { result: await call(stored, ''), customerId: stored };
+    } catch (err) {
+      if (!isMissingCustomer(err)) throw err;
+      this.deps.logger.warn({ user: buyer.userId, customer: stored }, 'payments: the provider does not know the stored customer; making a new one');
+      await this.forgetCustomer(provider, buyer.userId, stored);
+      const fresh = await this.customerFor(provider, buyer);
+      return { result: await call(fresh, `_${hash(fresh).slice(0, 12)}`), customerId: fresh };
+    }
+  }
+
+  /**
+   * Leaves a tombstone (`!<old id>`) rather than deleting the row: the next customer is made under an idempotency
+   * key derived from it, so neither the provider's replay of an earlier key nor two concurrent replacements can
+   * bring back a forgotten customer or make two.
+   */
+  private async forgetCustomer(provider: PaymentProvider, userId: string, customer: string): Promise<void> {
     await this.deps.db.run(
-      sql`INSERT INTO "_paymentCustomers" (provider, "user", customer, created) VALUES (${provider.name}, ${userId}, ${customer}, ${Date.now()}) ON CONFLICT DO NOTHING`,
+      sql`UPDATE "_paymentCustomers" SET customer = ${`!${customer}`} WHERE provider = ${provider.name} AND "user" = ${userId} AND customer = ${customer}`,
     );
-    const row = await this.deps.db.get<{ customer: string }>(
-      sql`SELECT customer FROM "_paymentCustomers" WHERE provider = ${provider.name} AND "user" = ${userId}`,
-    );
-    return row?.customer ?? customer;
   }
 
   /** A provider call; on failure the order (when there is one) keeps its state and records the error. */
@@ -471,7 +529,17 @@ export class PaymentService {
     if (header !== undefined && (header === '' || header.length > 255)) throw AppError.badRequest('The Idempotency-Key header must be 1-255 characters.');
     const refunds = Array.isArray(order.refunds) ? (order.refunds as Array<Record<string, unknown>>) : [];
     const headerKey = header !== undefined ? `plinth_refund_${orderId}_${hash(header).slice(0, 32)}` : null;
-    if (headerKey && refunds.some((r) => r.key === headerKey)) return order; // this request already refunded
+    const prior = headerKey ? refunds.find((r) => r.key === headerKey) : undefined;
+    if (prior) {
+      // This request already refunded; the same key for another amount is a mistake to report, not to replay.
+      if (body.amount !== undefined && body.amount !== Number(prior.amount)) {
+        throw new AppError(
+          'idempotency_key_reused',
+          `This Idempotency-Key already refunded ${Number(prior.amount)} of this order; use a new key for another refund.`,
+        );
+      }
+      return order;
+    }
     const total = Number(order.amountTotal);
     const refunded = Number(order.refundedAmount) || 0;
     const remaining = total - refunded;
@@ -495,9 +563,13 @@ export class PaymentService {
           list.push({ id: result.refundId, amount: result.amount, status: result.status, key, created: formatDateTime(new Date()) });
         return {
           refunds: list,
+          // Refunds made in Stripe's dashboard are not in the list: the charge's own total counts them.
           ...refundPatch(
             o,
-            list.reduce((s, r) => s + (Number(r.amount) || 0), 0),
+            Math.max(
+              list.reduce((s, r) => s + (Number(r.amount) || 0), 0),
+              result.chargeRefunded ?? 0,
+            ),
           ),
         };
       },
@@ -550,16 +622,36 @@ export class PaymentService {
     const provider = this.provider(false);
     const event = provider.verifyWebhook(headers, rawBody);
     if (event.kind !== 'ignored') await this.ensureCollections();
-    const fresh = await this.deps.db.transaction(async (tx) => {
-      const res = await tx.run(
-        sql`INSERT INTO "_paymentEvents" (provider, id, type, created, received) VALUES (${provider.name}, ${event.id}, ${event.type}, ${event.created}, ${Date.now()}) ON CONFLICT DO NOTHING`,
-      );
-      if (res.changes !== 1) return false;
-      if (event.kind === 'order') await this.applyOrderEvent(tx, event);
-      else if (event.kind === 'subscription') await this.applySubscription(tx, event, false);
-      else if (event.kind === 'invoice') await this.applyInvoice(tx, event);
-      return true;
-    });
+    const disputeOnly = event.kind === 'order' && (event.transition === 'disputed' || event.transition === 'dispute_won');
+    if (disputeOnly && !event.ref.orderId && event.ref.paymentId && !(await this.findOrderId(this.deps.db, event.ref))) {
+      // A dispute names only the payment, which Plinth may not have linked to its order yet (the checkout's own
+      // event not applied yet): the payment's metadata names the order. Asked before the transaction, so no write
+      // lock is held over a network call; a provider failure leaves the event unmatched, as before. (Other order
+      // events carry the order id in their own metadata.)
+      event.ref.orderId = await provider.orderOfPayment(event.ref.paymentId).catch(() => null);
+    }
+    const apply = () =>
+      this.deps.db.transaction(async (tx) => {
+        const res = await tx.run(
+          sql`INSERT INTO "_paymentEvents" (provider, id, type, created, received) VALUES (${provider.name}, ${event.id}, ${event.type}, ${event.created}, ${Date.now()}) ON CONFLICT DO NOTHING`,
+        );
+        if (res.changes !== 1) return false;
+        if (event.kind === 'order') await this.applyOrderEvent(tx, event);
+        else if (event.kind === 'subscription') await this.applySubscription(tx, event, false);
+        else if (event.kind === 'invoice') await this.applyInvoice(tx, event);
+        return true;
+      });
+    // Two events about one new subscription or renewal, delivered at once (PostgreSQL): both see no record and the
+    // second create hits the unique index. Run again, it then finds the record and updates it.
+    let fresh: boolean;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fresh = await apply();
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !isUniqueViolation(err)) throw err;
+      }
+    }
     return { received: true, duplicate: !fresh, type: event.type };
   }
 
@@ -587,6 +679,18 @@ export class PaymentService {
       return;
     }
     const providerEvent = { id: event.id, type: event.type };
+    if (event.transition === 'refunded' || event.transition === 'disputed') {
+      // A refund or a dispute means the payment went through. Arriving before the payment event (which a hook
+      // may have failed, to be retried later), it makes the order paid first: onPaymentSucceeded fires once for
+      // every paid order, and the late payment event then finds nothing to do.
+      await this.mutateOrder(
+        orderId,
+        tx,
+        (o) => (RANK[o.status as OrderStatus] < RANK.paid ? (orderTransition(o, 'paid', event)?.patch ?? null) : null),
+        'onPaymentSucceeded',
+        providerEvent,
+      );
+    }
     await this.mutateOrder(
       orderId,
       tx,
@@ -645,7 +749,7 @@ export class PaymentService {
     const s = event.subscription;
     const providerEvent = fromApi ? null : { id: event.id, type: event.type };
     const row = await tx.get<{ id: string }>(sql`SELECT id FROM ${ident(SUBSCRIPTIONS)} WHERE ${ident('externalId')} = ${s.externalId}`);
-    const state = {
+    const provided = {
       status: event.deleted ? 'canceled' : s.status,
       customerId: s.customerId,
       cancelAtPeriodEnd: s.cancelAtPeriodEnd,
@@ -656,10 +760,16 @@ export class PaymentService {
       quantity: s.quantity,
     };
     if (!row) {
+      // A subscription Plinth did not start (another integration on the account) is not mirrored: Plinth's carry its
+      // metadata, and one started elsewhere (Stripe's dashboard) for a Plinth customer is theirs too.
+      if (!s.metadata.plinth_order && !s.metadata.plinth_user && !(await this.customerUser(tx, s.customerId))) {
+        this.deps.logger.warn({ event: event.id, type: event.type }, 'payments: a subscription event names no Plinth subscription or customer; ignored');
+        return null;
+      }
       const owner = await this.subscriptionOwner(tx, s);
       const created = await this.deps.writer.create(
         subs,
-        { data: { ...state, ...owner, provider: 'stripe', externalId: s.externalId, lastEventAt: event.created } },
+        { data: { ...provided, ...owner, provider: 'stripe', externalId: s.externalId, lastEventAt: event.created } },
         this.sys(),
         tx,
       );
@@ -671,8 +781,16 @@ export class PaymentService {
     const last = Number(current.lastEventAt) || 0;
     if (event.created < last) return null; // an older event than the state we have
     if (event.created === last && event.type === 'customer.subscription.created') return null; // a late "created" never undoes an update
-    if (current.status === 'canceled' && state.status !== 'canceled') return null; // canceled is final
-    const changed = (Object.keys(state) as Array<keyof typeof state>).filter((k) => JSON.stringify(state[k] ?? '') !== JSON.stringify(current[k] ?? ''));
+    if (current.status === 'canceled' && provided.status !== 'canceled') return null; // canceled is final
+    // Another provider price (a plan switched in the customer portal): the record follows it to the price linked
+    // to it, or to none; keeping the old one would grant the old plan.
+    const priceMoved = s.providerPriceId !== '' && current.providerPriceId !== '' && s.providerPriceId !== current.providerPriceId;
+    const state: Record<string, unknown> = { ...provided };
+    if (priceMoved) {
+      const linked = await tx.get<{ id: string }>(sql`SELECT id FROM ${ident(PRICES)} WHERE ${ident('providerPriceId')} = ${s.providerPriceId}`);
+      state.price = linked?.id ?? '';
+    }
+    const changed = Object.keys(state).filter((k) => JSON.stringify(state[k] ?? '') !== JSON.stringify(current[k] ?? ''));
     if (changed.length === 0) {
       if (event.created > last) await this.deps.writer.update(subs, row.id, { data: { lastEventAt: event.created } }, this.sys(), tx);
       return null;
@@ -696,12 +814,13 @@ export class PaymentService {
       const sub = await tx.get<{ user: string; price: string }>(
         sql`SELECT ${ident('user')} AS "user", ${ident('price')} AS price FROM ${ident(SUBSCRIPTIONS)} WHERE ${ident('externalId')} = ${event.subscriptionId}`,
       );
-      let user = sub?.user ?? '';
-      if (!user && event.customerId) {
-        user =
-          (await tx.get<{ user: string }>(sql`SELECT "user" FROM "_paymentCustomers" WHERE provider = 'stripe' AND customer = ${event.customerId}`))?.user ??
-          '';
+      const customerUser = await this.customerUser(tx, event.customerId);
+      if (!sub && !customerUser) {
+        // Not a subscription Plinth mirrors (another integration on the account): no order, no hook.
+        this.deps.logger.warn({ event: event.id, type: event.type }, 'payments: an invoice names no Plinth subscription or customer; ignored');
+        return;
       }
+      const user = sub?.user || customerUser || '';
       const created = await this.deps.writer.create(
         orders,
         {
@@ -739,6 +858,13 @@ export class PaymentService {
       transition === 'paid' ? 'onPaymentSucceeded' : 'onPaymentFailed',
       { id: event.id, type: event.type },
     );
+  }
+
+  /** The user a provider customer was created for ('' when the customer is not one of Plinth's). */
+  private async customerUser(tx: Executor, customerId: string): Promise<string> {
+    if (!customerId) return '';
+    const row = await tx.get<{ user: string }>(sql`SELECT "user" FROM "_paymentCustomers" WHERE provider = 'stripe' AND customer = ${customerId}`);
+    return row?.user ?? '';
   }
 
   /** Who a new subscription belongs to: the metadata Plinth set at checkout, else the customer's user. */
@@ -950,6 +1076,23 @@ function refundPatch(o: RecordData, reported: number): Record<string, unknown> {
   const total = Number(o.amountTotal);
   if (o.status === 'disputed') return { refundedAmount };
   return { refundedAmount, status: refundedAmount >= total ? 'refunded' : refundedAmount > 0 ? 'partially_refunded' : o.status };
+}
+
+/**
+ * After a failed attempt (the order's `lastError`), the next provider call for the order gets a key of its own:
+ * Stripe saves a 500 for its key once the endpoint began executing and replays it for 24 hours, so the same key
+ * would fail every retry. Derived from the failure, so concurrent retries of one state still share a key.
+ */
+function retryKeySuffix(order: RecordData): string {
+  return order.lastError ? `_retry_${hash(`${String(order.lastError)}|${String(order.updated)}`).slice(0, 12)}` : '';
+}
+
+/** A record create refused by a unique index (`validation_not_unique` on the field). */
+function isUniqueViolation(err: unknown): boolean {
+  return (
+    err instanceof AppError &&
+    Object.values(err.data).some((e) => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'validation_not_unique')
+  );
 }
 
 function unixDate(seconds: number | null | undefined): string {

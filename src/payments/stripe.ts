@@ -12,17 +12,18 @@
  */
 import { AppError } from '../errors/index.js';
 import { verifyStripe } from '../webhooks/signing.js';
-import type {
-  CatalogPrice,
-  CatalogProduct,
-  CheckoutRequest,
-  CheckoutSession,
-  IntentRequest,
-  OrderTransition,
-  PaymentProvider,
-  ProviderEvent,
-  RefundResult,
-  SubscriptionState,
+import {
+  type CatalogPrice,
+  type CatalogProduct,
+  type CheckoutRequest,
+  type CheckoutSession,
+  type IntentRequest,
+  MISSING_CUSTOMER,
+  type OrderTransition,
+  type PaymentProvider,
+  type ProviderEvent,
+  type RefundResult,
+  type SubscriptionState,
 } from './provider.js';
 
 /** How Plinth reaches Stripe. `apiBase` points the SDK elsewhere: stripe-mock, a local stand-in (tests). */
@@ -52,6 +53,7 @@ interface StripeClient {
   checkout: { sessions: StripeResource };
   paymentIntents: StripeResource;
   refunds: StripeResource;
+  charges: StripeResource;
   subscriptions: StripeResource;
   billingPortal: { sessions: StripeResource };
   accounts: StripeResource;
@@ -204,6 +206,16 @@ export class StripeProvider implements PaymentProvider {
     return { paymentId: String(intent.id), clientSecret: String(intent.client_secret ?? '') };
   }
 
+  async orderOfPayment(paymentId: string): Promise<string | null> {
+    const intent = await this.call('read the PaymentIntent', (s) => s.paymentIntents.retrieve(paymentId));
+    return str(intent.metadata?.plinth_order);
+  }
+
+  async retrieveIntent(paymentId: string): Promise<{ paymentId: string; clientSecret: string }> {
+    const intent = await this.call('read the PaymentIntent', (s) => s.paymentIntents.retrieve(paymentId));
+    return { paymentId: String(intent.id), clientSecret: String(intent.client_secret ?? '') };
+  }
+
   async portalSession(customerId: string, returnUrl: string): Promise<{ url: string }> {
     const p = await this.call('create a customer portal session', (s) => s.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl }));
     return { url: String(p.url ?? '') };
@@ -216,7 +228,16 @@ export class StripeProvider implements PaymentProvider {
         { idempotencyKey: input.idempotencyKey },
       ),
     );
-    return { refundId: String(r.id), amount: Number(r.amount ?? input.amount), status: String(r.status ?? '') };
+    // The charge's cumulative refunded amount: it also counts refunds made elsewhere (Stripe's dashboard) whose
+    // webhook may not have arrived yet. Best effort: without it the order's own bookkeeping still holds.
+    const chargeId = idOf(r.charge);
+    const charge = chargeId ? await this.call('read the charge', (s) => s.charges.retrieve(chargeId)).catch(() => null) : null;
+    return {
+      refundId: String(r.id),
+      amount: Number(r.amount ?? input.amount),
+      status: String(r.status ?? ''),
+      chargeRefunded: typeof charge?.amount_refunded === 'number' ? charge.amount_refunded : null,
+    };
   }
 
   async setCancelAtPeriodEnd(externalId: string, value: boolean, idempotencyKey: string): Promise<SubscriptionState> {
@@ -319,7 +340,9 @@ function stripeError(what: string, err: unknown): AppError {
     default:
       message = `Stripe could not ${what}: ${redactKey(e.message ?? String(err))}`;
   }
-  return new AppError('payment_provider_error', message + rid, {}, { cause: err });
+  const out = new AppError('payment_provider_error', message + rid, {}, { cause: err });
+  if (e.code === 'resource_missing' && (e as { param?: string }).param === 'customer') Object.assign(out, { [MISSING_CUSTOMER]: true });
+  return out;
 }
 
 /** Stripe's messages quote the key they got ("Invalid API Key provided: sk_test_****abcd"); keep only the mask. */

@@ -342,6 +342,32 @@ describe('payments through Stripe', () => {
       assert.match(r.body.url, /\/portal\/cus_/);
       assert.equal((await post(null, '/api/payments/portal', {})).status, 401);
     });
+
+    it('a stored customer Stripe no longer knows (deleted, or made in test mode before going live): a new one, no 502', async () => {
+      await s.admin.collection('users').create({ email: 'carol@example.com', password: 'a-long-password', passwordConfirm: 'a-long-password' });
+      const carol = s.client();
+      await carol.collection('users').authWithPassword('carol@example.com', 'a-long-password');
+      const first = await paidSession(carol, [{ price: usd }]);
+      const oldCustomer = stripe.sessions.get(first.sessionId)!.customer as string;
+      assert.match(oldCustomer, /^cus_/);
+      stripe.customers.delete(oldCustomer); // the live-mode account has never seen it
+      const again = await post(carol, '/api/payments/checkout', { items: [{ price: usd2 }] });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      const newCustomer = stripe.sessions.get(again.body.sessionId)!.customer as string;
+      assert.ok(stripe.customers.has(newCustomer) && newCustomer !== oldCustomer);
+      assert.equal((await order(again.body.orderId)).customerId, newCustomer);
+      assert.equal((await order(again.body.orderId)).lastError, '');
+      const intent = await post(carol, '/api/payments/intent', { items: [{ price: usd2, quantity: 2 }] });
+      assert.equal(intent.status, 200, JSON.stringify(intent.body));
+      assert.equal(stripe.intents.get(intent.body.paymentIntentId)!.customer, newCustomer, 'the new customer is remembered');
+      assert.equal((await post(carol, '/api/payments/portal', {})).status, 200);
+      stripe.customers.delete(newCustomer);
+      const portal = await post(carol, '/api/payments/portal', {});
+      assert.equal(portal.status, 404, JSON.stringify(portal.body));
+      const intent2 = await post(carol, '/api/payments/intent', { items: [{ price: usd2, quantity: 3 }] });
+      assert.equal(intent2.status, 200, JSON.stringify(intent2.body));
+      assert.ok(stripe.customers.has(stripe.intents.get(intent2.body.paymentIntentId)!.customer));
+    });
   });
 
   describe('refunds', () => {
@@ -409,6 +435,88 @@ describe('payments through Stripe', () => {
       assert.equal(fired.disputed!.at(-1)!.order.id, c.orderId);
       await stripe.deliver(stripe.event('charge.dispute.closed', { id: 'dp_1', object: 'dispute', payment_intent: paid.intent!.id, status: 'won' }));
       assert.equal((await order(c.orderId)).status, 'partially_refunded');
+    });
+
+    it("a refund here after a refund in the Stripe dashboard: the order records the charge's whole refunded amount", async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 3 }]); // 750
+      const paid = stripe.pay(c.sessionId);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      // 200 refunded in Stripe's dashboard: Stripe's charge changes, then its webhook arrives.
+      const charge = stripe.charges.get(paid.intent!.latest_charge)!;
+      charge.amount_refunded = 200;
+      await stripe.deliver(stripe.event('charge.refunded', charge));
+      assert.equal((await order(c.orderId)).refundedAmount, 200);
+      const before = fired.refunded!.length;
+      const rest = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, {});
+      assert.equal(rest.status, 200, JSON.stringify(rest.body));
+      assert.equal(charge.amount_refunded, 750, 'Stripe refunded what was left');
+      assert.equal(rest.body.refundedAmount, 750);
+      assert.equal(rest.body.status, 'refunded');
+      assert.equal(fired.refunded!.length, before + 1);
+      await stripe.deliver(stripe.event('charge.refunded', charge));
+      assert.equal(fired.refunded!.length, before + 1, 'the webhook of the same refund fires nothing');
+      assert.equal((await order(c.orderId)).status, 'refunded');
+    });
+
+    it('an Idempotency-Key reused for a refund of another amount is 422 idempotency_key_reused, not a silent replay', async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 4 }]); // 1000
+      const paid = stripe.pay(c.sessionId);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      const first = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 100 }, { 'idempotency-key': 'refund-reuse' });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const refunds = stripe.refunds.size;
+      const replay = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 100 }, { 'idempotency-key': 'refund-reuse' });
+      assert.equal(replay.status, 200, 'the same request replays');
+      assert.equal(replay.body.refundedAmount, 100);
+      const other = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 300 }, { 'idempotency-key': 'refund-reuse' });
+      assert.equal(other.status, 422, JSON.stringify(other.body));
+      assert.match(other.body.message, /Idempotency-Key/);
+      assert.equal(stripe.refunds.size, refunds);
+      assert.equal((await order(c.orderId)).refundedAmount, 100);
+    });
+
+    it('a refund or a dispute that arrives before the payment event: the order is paid first, onPaymentSucceeded fires once', async () => {
+      // E.g. checkout.session.completed failed (a hook threw) and Stripe retries it an hour later; meanwhile a
+      // partial refund was made. The buyer paid and keeps part of the money: the purchase must still be granted.
+      const c = await paidSession(bob, [{ price: usd2, quantity: 6 }]); // 1500
+      const paid = stripe.pay(c.sessionId);
+      const succeeded = fired.succeeded!.filter((e) => e.order.id === c.orderId);
+      const refundedBefore = fired.refunded!.length;
+      await stripe.deliver(stripe.event('charge.refunded', { ...paid.charge, amount_refunded: 500 }));
+      let o = await order(c.orderId);
+      assert.equal(o.status, 'partially_refunded');
+      assert.equal(o.refundedAmount, 500);
+      assert.ok(o.paidAt);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      o = await order(c.orderId);
+      assert.equal(o.status, 'partially_refunded');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === c.orderId).length, succeeded.length + 1, 'onPaymentSucceeded once');
+      assert.equal(fired.refunded!.length, refundedBefore + 1);
+
+      // A dispute names only the payment, which Plinth has not linked to this checkout's order yet: its metadata does.
+      const early = await paidSession(bob, [{ price: usd2, quantity: 10 }]);
+      const paidEarly = stripe.pay(early.sessionId);
+      const r = await stripe.deliver(
+        stripe.event('charge.dispute.created', { id: 'dp_first', object: 'dispute', payment_intent: paidEarly.intent!.id, status: 'needs_response' }),
+      );
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal((await order(early.orderId)).status, 'disputed');
+      await stripe.deliver(stripe.event('checkout.session.completed', paidEarly.session));
+      assert.equal((await order(early.orderId)).status, 'disputed');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === early.orderId).length, 1);
+
+      // A dispute on a Payment Intent order, whose payment id Plinth knows from the start.
+      const d = await post(bob, '/api/payments/intent', { items: [{ price: usd2, quantity: 8 }] });
+      assert.equal(d.status, 200, JSON.stringify(d.body));
+      const pi = stripe.intents.get(d.body.paymentIntentId)!;
+      stripe.succeed(pi);
+      await stripe.deliver(stripe.event('charge.dispute.created', { id: 'dp_early', object: 'dispute', payment_intent: pi.id, status: 'needs_response' }));
+      await stripe.deliver(stripe.event('payment_intent.succeeded', pi));
+      assert.equal((await order(d.body.orderId)).status, 'disputed');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === d.body.orderId).length, 1);
+      await stripe.deliver(stripe.event('charge.dispute.closed', { id: 'dp_early', object: 'dispute', payment_intent: pi.id, status: 'won' }));
+      assert.equal((await order(d.body.orderId)).status, 'paid');
+      assert.equal(fired.succeeded!.filter((e) => e.order.id === d.body.orderId).length, 1);
     });
 
     it('an order that is not paid cannot be refunded', async () => {
@@ -496,6 +604,73 @@ describe('payments through Stripe', () => {
       assert.equal(subEvents.length, n + 1);
     });
 
+    it('a plan switched in the customer portal moves the subscription to the price linked to the new Stripe price', async () => {
+      const yearly = (
+        await s.admin.collection('prices').create({
+          product,
+          active: true,
+          amount: 9000,
+          currency: 'usd',
+          interval: 'year',
+          intervalCount: 1,
+          providerPriceId: 'price_linked_yearly',
+        })
+      ).id;
+      const t = Math.floor(Date.now() / 1000);
+      const base: Obj = { ...structuredClone(sub), id: 'sub_plan_switch', metadata: { plinth_user: aliceId, plinth_price: monthly } };
+      const withPrice = (priceId: string) => ({ ...base, items: { object: 'list', data: [{ ...base.items.data[0], price: { id: priceId } }] } });
+      await stripe.deliver(stripe.event('customer.subscription.created', withPrice('price_inline_monthly'), t));
+      const get = async () => ((await alice.collection('subscriptions').getFullList({ filter: 'externalId = "sub_plan_switch"' })) as Obj[])[0]!;
+      assert.equal((await get()).price, monthly);
+      await stripe.deliver(stripe.event('customer.subscription.updated', withPrice('price_linked_yearly'), t + 1));
+      let r = await get();
+      assert.equal(r.providerPriceId, 'price_linked_yearly');
+      assert.equal(r.price, yearly, 'the record names the plan the customer now pays for');
+      await stripe.deliver(stripe.event('customer.subscription.updated', withPrice('price_not_in_plinth'), t + 2));
+      r = await get();
+      assert.equal(r.providerPriceId, 'price_not_in_plinth');
+      assert.equal(r.price, '', 'a Stripe price no record is linked to: no price rather than the old one');
+    });
+
+    it('the first two events of a new subscription, and a renewal invoice failed and paid, delivered at once: all 200, one record each', async () => {
+      const t = Math.floor(Date.now() / 1000);
+      const base: Obj = { ...structuredClone(sub), id: 'sub_concurrent', metadata: { plinth_user: aliceId, plinth_price: monthly } };
+      const answers = await Promise.all([
+        stripe.deliver(stripe.event('customer.subscription.created', { ...base, status: 'incomplete' }, t)),
+        stripe.deliver(stripe.event('customer.subscription.updated', { ...base, status: 'active' }, t + 1)),
+      ]);
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [200, 200],
+        JSON.stringify(answers.map((a) => a.body)),
+      );
+      const subs = (await alice.collection('subscriptions').getFullList({ filter: 'externalId = "sub_concurrent"' })) as Obj[];
+      assert.equal(subs.length, 1);
+      assert.equal(subs[0]!.status, 'active');
+      const invoice = (paid: boolean) => ({
+        id: 'in_concurrent',
+        object: 'invoice',
+        billing_reason: 'subscription_cycle',
+        customer: sub.customer,
+        currency: 'usd',
+        amount_due: 900,
+        amount_paid: paid ? 900 : 0,
+        parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_concurrent' } },
+      });
+      const invoices = await Promise.all([
+        stripe.deliver(stripe.event('invoice.payment_failed', invoice(false), t)),
+        stripe.deliver(stripe.event('invoice.paid', invoice(true), t + 1)),
+      ]);
+      assert.deepEqual(
+        invoices.map((a) => a.status),
+        [200, 200],
+        JSON.stringify(invoices.map((a) => a.body)),
+      );
+      const renewals = (await alice.collection('orders').getFullList({ filter: 'invoiceId = "in_concurrent"' })) as Obj[];
+      assert.equal(renewals.length, 1);
+      assert.equal(renewals[0]!.status, 'paid');
+    });
+
     it('cancel at period end and resume (owner); someone else gets 404', async () => {
       assert.equal((await post(bob, `/api/payments/subscriptions/${subRecord}/cancel`, {})).status, 404);
       const n = subEvents.length;
@@ -529,6 +704,46 @@ describe('payments through Stripe', () => {
       await stripe.deliver(stripe.event('customer.subscription.updated', { ...sub, status: 'active' }, Math.floor(Date.now() / 1000) + 3));
       assert.equal(((await alice.collection('subscriptions').getOne(subRecord)) as Obj).status, 'canceled');
       assert.equal((await post(alice, `/api/payments/subscriptions/${subRecord}/resume`, {})).status, 400);
+    });
+  });
+
+  describe('events about objects Plinth did not make', () => {
+    it('a subscription and its renewal invoices from another integration on the account: acknowledged, no records, no hooks', async () => {
+      const t = Math.floor(Date.now() / 1000);
+      const foreign = {
+        id: 'sub_foreign_1',
+        object: 'subscription',
+        status: 'active',
+        customer: 'cus_foreign_1',
+        cancel_at_period_end: false,
+        canceled_at: null,
+        metadata: {},
+        items: { object: 'list', data: [{ id: 'si_f', price: { id: 'price_f' }, quantity: 1, current_period_start: t, current_period_end: t + 86400 }] },
+      };
+      const subs = subEvents.length;
+      const succeeded = fired.succeeded!.length;
+      const failed = fired.failed!.length;
+      for (const type of ['customer.subscription.created', 'customer.subscription.updated']) {
+        const r = await stripe.deliver(stripe.event(type, foreign));
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+      const invoice = (id: string) => ({
+        id,
+        object: 'invoice',
+        billing_reason: 'subscription_cycle',
+        customer: 'cus_foreign_1',
+        currency: 'usd',
+        amount_due: 4200,
+        amount_paid: 4200,
+        parent: { type: 'subscription_details', subscription_details: { subscription: 'sub_foreign_1' } },
+      });
+      assert.equal((await stripe.deliver(stripe.event('invoice.payment_failed', invoice('in_foreign_1')))).status, 200);
+      assert.equal((await stripe.deliver(stripe.event('invoice.paid', invoice('in_foreign_2')))).status, 200);
+      assert.equal((await s.admin.collection('subscriptions').getFullList({ filter: 'externalId = "sub_foreign_1"' })).length, 0);
+      assert.equal((await s.admin.collection('orders').getFullList({ filter: 'subscriptionId = "sub_foreign_1"' })).length, 0);
+      assert.equal(subEvents.length, subs);
+      assert.equal(fired.succeeded!.length, succeeded);
+      assert.equal(fired.failed!.length, failed);
     });
   });
 
@@ -605,16 +820,18 @@ describe('payments through Stripe', () => {
       const { session } = stripe.pay(c.sessionId);
       const event = stripe.event('checkout.session.completed', session);
       const payload = JSON.stringify(event);
-      const t = Math.floor(Date.now() / 1000);
+      // Each timestamp taken just before its delivery: one taken earlier drifts into the window as the test runs.
+      const t = () => Math.floor(Date.now() / 1000);
       const attempts = [
-        { signature: stripe.sign(payload, { secret: 'whsec_forged' }) },
-        { signature: stripe.sign(payload, { timestamp: t - 301 }) },
-        { signature: stripe.sign(payload, { timestamp: t + 301 }) },
-        { signature: null },
-        { signature: 't=abc,v1=00' },
-        { signature: stripe.sign(payload), payload: payload.replace('"paid"', '"unpaid"') },
+        () => ({ signature: stripe.sign(payload, { secret: 'whsec_forged' }) }),
+        () => ({ signature: stripe.sign(payload, { timestamp: t() - 301 }) }),
+        () => ({ signature: stripe.sign(payload, { timestamp: t() + 301 }) }),
+        () => ({ signature: null }),
+        () => ({ signature: 't=abc,v1=00' }),
+        () => ({ signature: stripe.sign(payload), payload: payload.replace('"paid"', '"unpaid"') }),
       ];
-      for (const a of attempts) {
+      for (const attempt of attempts) {
+        const a = attempt();
         const r = await stripe.deliver(event, a);
         assert.equal(r.status, 400, JSON.stringify(a));
       }
@@ -623,6 +840,20 @@ describe('payments through Stripe', () => {
       assert.equal(stored, undefined);
       // The genuine delivery still works afterwards.
       assert.equal((await stripe.deliver(event)).status, 200);
+      assert.equal((await order(c.orderId)).status, 'paid');
+    });
+  });
+
+  describe('webhook raw body', () => {
+    it('the signature is checked over the bytes as sent: pretty-printed JSON with escapes verifies (no re-serialisation)', async () => {
+      const c = await paidSession(bob, [{ price: usd2, quantity: 13 }]);
+      const { session } = stripe.pay(c.sessionId);
+      const event = stripe.event('checkout.session.completed', { ...session, metadata: { ...session.metadata, note: 'caf\u00e9 \u2603' } });
+      // Stripe's own bodies are pretty-printed; JSON.stringify of the parsed body would give other bytes.
+      const payload = `${JSON.stringify(event, null, 2).replace('"note": "caf\u00e9', '"note": "caf\\u00e9')}\n`;
+      assert.notEqual(JSON.stringify(JSON.parse(payload)), payload);
+      const r = await stripe.deliver(event, { payload });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal((await order(c.orderId)).status, 'paid');
     });
   });
@@ -728,6 +959,28 @@ describe('payments through Stripe', () => {
       assert.equal((await order(o!.id)).lastError, '');
     });
 
+    it('a 500 Stripe saved for the idempotency key does not poison the order: the next try uses a key of its own', async () => {
+      // Stripe replays a 500 for 24 h once the endpoint began executing; the same key would fail forever.
+      stripe.fail(1, '500-saved');
+      const r = await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 8 }] });
+      assert.equal(r.status, 502, JSON.stringify(r.body));
+      const ok = await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 8 }] });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.equal((await order(ok.body.orderId)).lastError, '');
+      assert.equal((await post(alice, '/api/payments/checkout', { items: [{ price: usd, quantity: 8 }] })).body.sessionId, ok.body.sessionId);
+
+      stripe.fail(1, '500-saved');
+      const i = await post(alice, '/api/payments/intent', { items: [{ price: usd, quantity: 9 }] });
+      assert.equal(i.status, 502, JSON.stringify(i.body));
+      const iok = await post(alice, '/api/payments/intent', { items: [{ price: usd, quantity: 9 }] });
+      assert.equal(iok.status, 200, JSON.stringify(iok.body));
+      const again = await post(alice, '/api/payments/intent', { items: [{ price: usd, quantity: 9 }] });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.orderId, iok.body.orderId);
+      assert.equal(again.body.paymentIntentId, iok.body.paymentIntentId, 'a repeat gives the same intent');
+      assert.equal(again.body.clientSecret, iok.body.clientSecret);
+    });
+
     it('timeouts are retried, then a clear 502', async () => {
       stripe.fail(3, 'timeout');
       const started = Date.now();
@@ -735,6 +988,28 @@ describe('payments through Stripe', () => {
       assert.equal(r.status, 502);
       assert.match(r.body.message, /Could not reach Stripe/);
       assert.ok(Date.now() - started < 15_000);
+    });
+  });
+
+  describe('going live', () => {
+    it("the guest rate limits docs/payments.md recommends throttle guests' checkouts, never Stripe's webhook deliveries", async () => {
+      // Stripe is a guest too, from a few addresses: a limit on the webhook would delay every fulfilment.
+      const rules = [
+        { label: 'POST /api/payments/checkout', audience: '@guest', duration: 60, maxRequests: 20 },
+        { label: 'POST /api/payments/intent', audience: '@guest', duration: 60, maxRequests: 20 },
+      ];
+      await s.admin.settings.update({ rateLimits: { enabled: true, rules } });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 25; i++) statuses.push((await stripe.deliver(stripe.event('product.updated', { id: `prod_rl${i}`, object: 'product' }))).status);
+        assert.deepEqual([...new Set(statuses)], [200], 'every webhook delivery answered');
+        const guest: number[] = [];
+        for (let i = 0; i < 21; i++) guest.push((await post(null, '/api/payments/checkout', { items: [{ price: guestPrice }] })).status);
+        assert.equal(guest.at(-1), 429);
+        assert.ok(guest.slice(0, 20).every((st) => st === 200));
+      } finally {
+        await s.admin.settings.update({ rateLimits: { enabled: false } });
+      }
     });
   });
 });

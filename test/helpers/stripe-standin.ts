@@ -20,7 +20,8 @@ export type Obj = Record<string, any>;
 export const STANDIN_SECRET_KEY = 'sk_test_standin_0123456789abcdef';
 export const STANDIN_WEBHOOK_SECRET = 'whsec_standin_0123456789abcdef';
 
-type Fault = 500 | 429 | 'timeout';
+/** `'500-saved'`: a 500 from an endpoint that began executing, which Stripe saves and replays for the key (24 h). */
+type Fault = 500 | '500-saved' | 429 | 'timeout';
 
 /** `a[b][0][c]=x&a[b][0][d]=y` → `{a: {b: [{c: 'x', d: 'y'}]}}` (Stripe's, and qs's, encoding). */
 export function parseForm(text: string): Obj {
@@ -115,7 +116,12 @@ export class StripeStandin {
       res.on('close', () => this.hanging.delete(res));
       return; // never answers; the client's timeout fires
     }
-    if (fault === 500) return void send(500, { error: { type: 'api_error', message: 'An unknown error occurred (stand-in fault).' } });
+    if (fault === 500 || fault === '500-saved') {
+      const text = send(500, { error: { type: 'api_error', message: 'An unknown error occurred (stand-in fault).' } });
+      if (fault === '500-saved' && key && method === 'POST')
+        this.idempotency.set(key, { fingerprint: `${method} ${url.pathname} ${raw}`, status: 500, body: text });
+      return;
+    }
     if (fault === 429) return void send(429, { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests (stand-in fault).' } });
     const auth = req.headers.authorization ?? '';
     if (auth !== `Bearer ${this.secretKey}`) {
@@ -148,6 +154,7 @@ export class StripeStandin {
         error: {
           type: 'invalid_request_error',
           message: (err as Error).message,
+          ...((err as { code?: string }).code ? { code: (err as { code?: string }).code } : {}),
           ...((err as { param?: string }).param ? { param: (err as { param?: string }).param } : {}),
         },
       };
@@ -160,6 +167,15 @@ export class StripeStandin {
   private route(method: string, path: string, p: Obj): Obj {
     const notFound = (what: string) => Object.assign(new Error(`No such ${what}`), { status: 404 });
     let m: RegExpMatchArray | null;
+    // A customer deleted in the dashboard, or one of other keys (test mode, another account), is not found.
+    if (
+      method === 'POST' &&
+      p.customer !== undefined &&
+      (path === '/v1/checkout/sessions' || path === '/v1/payment_intents' || path === '/v1/billing_portal/sessions')
+    ) {
+      if (!this.customers.has(String(p.customer)))
+        throw Object.assign(new Error(`No such customer: '${p.customer}'`), { status: 400, code: 'resource_missing', param: 'customer' });
+    }
     if (method === 'GET' && path === '/v1/account')
       return { id: 'acct_standin', object: 'account', email: 'owner@example.com', settings: { dashboard: { display_name: 'Stand-in Shop' } } };
     if (method === 'POST' && path === '/v1/customers') {
@@ -203,9 +219,19 @@ export class StripeStandin {
       if (!s) throw notFound('checkout.session');
       return s;
     }
+    if (method === 'GET' && (m = path.match(/^\/v1\/payment_intents\/(\w+)$/))) {
+      const pi = this.intents.get(m[1] as string);
+      if (!pi) throw notFound('payment_intent');
+      return pi;
+    }
     if (method === 'POST' && path === '/v1/payment_intents') {
       const pi = this.newIntent(Number(p.amount), String(p.currency), p.metadata ?? {}, p.customer ?? null);
       return pi;
+    }
+    if (method === 'GET' && (m = path.match(/^\/v1\/charges\/(\w+)$/))) {
+      const charge = this.charges.get(m[1] as string);
+      if (!charge) throw notFound('charge');
+      return charge;
     }
     if (method === 'POST' && path === '/v1/refunds') {
       const pi = this.intents.get(String(p.payment_intent));
@@ -330,7 +356,7 @@ export class StripeStandin {
     return { session: s, intent, subscription, charge };
   }
 
-  /** A payment intent succeeds: it gets a charge (with no metadata of its own: Plinth finds orders by the intent id). */
+  /** A payment intent succeeds: it gets a charge, with a copy of the intent's metadata (as Stripe copies it on confirmation). */
   succeed(intent: Obj): Obj {
     intent.status = 'succeeded';
     intent.amount_received = intent.amount;
@@ -342,7 +368,7 @@ export class StripeStandin {
       refunded: false,
       currency: intent.currency,
       payment_intent: intent.id,
-      metadata: {},
+      metadata: structuredClone(intent.metadata ?? {}),
     };
     this.charges.set(charge.id, charge);
     intent.latest_charge = charge.id;
