@@ -52,6 +52,8 @@ export interface PaymentDeps {
 
 const MAX_ITEMS = 100;
 const MAX_QUANTITY = 10_000;
+/** Stripe's largest amount (eight digits of minor units; https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts). */
+const MAX_TOTAL = 99_999_999;
 /** Same signed-in user, same cart, within this window (and the one before): the same checkout. */
 const DEDUP_WINDOW_MS = 10 * 60_000;
 
@@ -332,6 +334,11 @@ export class PaymentService {
     const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
     if (!Number.isSafeInteger(total) || total < 1)
       throw fieldsError({ items: fieldError('validation_invalid_value', 'The total must be at least 1 (minor unit)') });
+    // Checked here, before an order or a provider call exists: Stripe refuses more (amount_too_large).
+    if (total > MAX_TOTAL)
+      throw fieldsError({
+        items: fieldError('validation_invalid_value', `The total must be at most ${MAX_TOTAL} minor units (Stripe's limit); split the order`),
+      });
     // What was priced, not only what was asked for: a price edited between two tries makes a different order
     // (the order's amount and the provider's session must agree, and the provider call keyed by the order
     // must carry the same parameters every time).
@@ -484,7 +491,7 @@ export class PaymentService {
     try {
       return await fn();
     } catch (err) {
-      if (orderId && err instanceof AppError && err.code === 'payment_provider_error') {
+      if (orderId && err instanceof AppError && (err.code === 'payment_provider_error' || err.code === 'payment_request_invalid')) {
         await this.mutateOrder(orderId, null, () => ({ lastError: err.message.slice(0, 1000) })).catch(() => undefined);
       }
       throw err;

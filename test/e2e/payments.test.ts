@@ -981,6 +981,33 @@ describe('payments through Stripe', () => {
       assert.equal(again.body.clientSecret, iok.body.clientSecret);
     });
 
+    it("a cart over Stripe's amount limit is a 400 before Stripe is called; Stripe refusing an amount is a 400, not a 502", async () => {
+      const prod = await s.admin.collection('products').create({ name: 'Yacht', active: true });
+      const yacht = (await s.admin.collection('prices').create({ product: prod.id, amount: 99_999_999, currency: 'usd', active: true })).id;
+      const sessions = stripe.calls('POST', '/v1/checkout/sessions');
+      const intents = stripe.calls('POST', '/v1/payment_intents');
+      for (const path of ['/api/payments/checkout', '/api/payments/intent']) {
+        const r = await post(bob, path, { items: [{ price: yacht, quantity: 2 }] });
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.match(r.body.data.items.message, /at most 99999999/);
+      }
+      assert.equal(stripe.calls('POST', '/v1/checkout/sessions'), sessions, 'Stripe not called');
+      assert.equal(stripe.calls('POST', '/v1/payment_intents'), intents);
+      assert.equal((await post(bob, '/api/payments/checkout', { items: [{ price: yacht }] })).status, 200, 'the limit itself is fine');
+
+      // A lower limit at Stripe (another currency, the account's own): Stripe's amount_too_large is the caller's 400.
+      stripe.maxAmount = 5000;
+      try {
+        const r = await post(bob, '/api/payments/checkout', { items: [{ price: usd, quantity: 4 }] }); // 6000
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.equal(r.body.message.includes('Amount must be no more than 5000'), true, r.body.message);
+        const i = await post(bob, '/api/payments/intent', { items: [{ price: usd, quantity: 4 }] });
+        assert.equal(i.status, 400, JSON.stringify(i.body));
+      } finally {
+        stripe.maxAmount = 99_999_999;
+      }
+    });
+
     it('timeouts are retried, then a clear 502', async () => {
       stripe.fail(3, 'timeout');
       const started = Date.now();
