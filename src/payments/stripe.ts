@@ -439,6 +439,18 @@ export function decodeEvent(event: Json): ProviderEvent {
         ref: { orderId: str(o.metadata?.plinth_order), sessionId: null, paymentId: idOf(o.payment_intent) },
         amountRefunded: typeof o.amount_refunded === 'number' ? o.amount_refunded : 0,
       });
+    case 'refund.failed':
+    case 'refund.updated':
+    case 'charge.refund.updated': {
+      // A refund that failed at the bank (a closed card account) or was canceled: Stripe gives the money back to
+      // the charge. Other updates (pending → succeeded, a reason or metadata edited) change nothing here.
+      const status = o.status === 'canceled' ? 'canceled' : base.type === 'refund.failed' || o.status === 'failed' ? 'failed' : '';
+      if (!status || !str(o.id)) return { ...base, kind: 'ignored' };
+      return order('refund_failed', {
+        ref: { orderId: str(o.metadata?.plinth_order), sessionId: null, paymentId: idOf(o.payment_intent) },
+        refund: { id: String(o.id), amount: typeof o.amount === 'number' ? o.amount : 0, status },
+      });
+    }
     case 'charge.dispute.created':
     case 'charge.dispute.closed':
       if (base.type === 'charge.dispute.closed' && o.status !== 'won') return { ...base, kind: 'ignored' };

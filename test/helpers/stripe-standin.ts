@@ -8,6 +8,7 @@
  *   parameters is a 400 `idempotency_error` (as Stripe);
  * - faults on demand (`fail(n, 500 | 429 | 'timeout')`) for the next n requests;
  * - Stripe's amount limit (`maxAmount`, 99999999 minor units as for most currencies: 400 `amount_too_large`);
+ * - refunds that fail later (`failRefund`: the amount goes back to the charge, as at Stripe);
  * - signed webhook events back to Plinth (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`);
  * - a hosted "checkout page" (`GET /checkout/<session>`) whose Pay button completes the session, sends the
  *   webhooks and redirects to the success URL, for the browser test.
@@ -251,7 +252,17 @@ export class StripeStandin {
         throw Object.assign(new Error(`Refund amount (${amount}) is greater than unrefunded amount`), { param: 'amount' });
       charge.amount_refunded += amount;
       charge.refunded = charge.amount_refunded >= charge.amount;
-      const r = { id: id('re'), object: 'refund', amount, charge: charge.id, payment_intent: pi.id, status: 'succeeded', metadata: p.metadata ?? {} };
+      const r = {
+        id: id('re'),
+        object: 'refund',
+        amount,
+        charge: charge.id,
+        payment_intent: pi.id,
+        status: 'succeeded',
+        failure_reason: null as string | null,
+        created: now(),
+        metadata: p.metadata ?? {},
+      };
       this.refunds.set(r.id, r);
       return r;
     }
@@ -310,6 +321,23 @@ export class StripeStandin {
   private checkAmount(amount: number, param: string): void {
     if (amount > this.maxAmount)
       throw Object.assign(new Error(`Amount must be no more than ${this.maxAmount} (stand-in).`), { status: 400, code: 'amount_too_large', param });
+  }
+
+  /**
+   * A refund fails after it was made (the card account closed) or is canceled: Stripe gives its amount back to
+   * the charge. Returns the refund; the test delivers `refund.failed` / `refund.updated` / `charge.refund.updated`.
+   */
+  failRefund(refundId: string, status: 'failed' | 'canceled' = 'failed'): Obj {
+    const r = this.refunds.get(refundId);
+    if (!r) throw new Error(`stand-in: no refund ${refundId}`);
+    r.status = status;
+    if (status === 'failed') r.failure_reason = 'expired_or_canceled_card';
+    const charge = this.charges.get(r.charge);
+    if (charge) {
+      charge.amount_refunded -= r.amount;
+      charge.refunded = charge.amount_refunded >= charge.amount;
+    }
+    return r;
   }
 
   private newIntent(amount: number, currency: string, metadata: Obj, customer: string | null): Obj {
