@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   outbound_response_too_large: { status: 502, message: 'The outbound response was too large.' },
   payments_not_configured: { status: 400, message: 'Payments are not set up.' },
   payment_provider_error: { status: 502, message: 'The payment provider refused or failed the request.' },
+  payment_request_invalid: { status: 400, message: 'The payment provider refused the request as invalid.' },
   webhook_signature_invalid: { status: 400, message: 'Invalid webhook signature.' },
   idempotency_key_reused: { status: 422, message: 'This Idempotency-Key was used for a different request.' },
   api_error: { status: 400, message: 'Something went wrong while processing your request.' },

@@ -13,7 +13,7 @@
  *   is done per record while no handler is bound.
  * - `onMailerSend` runs around every outgoing mail: a handler may change `event.message`, or cancel the
  *   mail by returning without calling `next()`.
- * - `onPaymentSucceeded|Failed|Refunded|Disputed` and `onSubscriptionChanged` fire once per payment transition,
+ * - `onPaymentSucceeded|Failed|Refunded|RefundFailed|Disputed` and `onSubscriptionChanged` fire once per payment transition,
  *   inside the transaction that records it (src/payments/).
  * - `onServe` fires once the HTTP server listens; `onTerminate` when it is shutting down (before the
  *   server and the app close).
@@ -144,6 +144,7 @@ export class HookBus {
   readonly onPaymentSucceeded = new Hook<PaymentEvent>();
   readonly onPaymentFailed = new Hook<PaymentEvent>();
   readonly onPaymentRefunded = new Hook<PaymentEvent>();
+  readonly onPaymentRefundFailed = new Hook<PaymentEvent>();
   readonly onPaymentDisputed = new Hook<PaymentEvent>();
   readonly onSubscriptionChanged = new Hook<SubscriptionChangeEvent>();
 

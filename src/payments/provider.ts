@@ -99,7 +99,9 @@ export type OrderTransition =
   /** A refund happened; `amountRefunded` is the cumulative total. */
   | 'refunded'
   | 'disputed'
-  | 'dispute_won';
+  | 'dispute_won'
+  /** A refund failed or was canceled after it was made: its amount is the buyer's to keep paying for (`refund`). */
+  | 'refund_failed';
 
 interface EventBase {
   /** The provider's event id: stored once, so a re-delivery changes nothing. */
@@ -120,6 +122,8 @@ export type ProviderEvent =
       customerId?: string | null;
       email?: string | null;
       amountRefunded?: number;
+      /** The refund a `refund_failed` event is about (status: the provider's, e.g. failed or canceled). */
+      refund?: { id: string; amount: number; status: string };
       subscriptionId?: string | null;
     })
   | (EventBase & { kind: 'subscription'; subscription: SubscriptionState; deleted: boolean })

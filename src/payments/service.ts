@@ -11,7 +11,8 @@
  * - A webhook's event id is inserted into `_paymentEvents` in the SAME transaction as the order/subscription
  *   change and the hooks it fires: a crash before commit leaves nothing (the provider retries and it runs
  *   once); a re-delivery finds the id and changes nothing.
- * - Status only moves forward (pending → paid → partially_refunded → refunded; disputes aside), so events
+ * - Status only moves forward (pending → paid → partially_refunded → refunded; disputes and refunds that fail
+ *   later at the provider aside, the latter once per refund), so events
  *   out of order cannot move a paid order back to pending; subscriptions apply an event only if it is not
  *   older than the last one applied, and `canceled` is final.
  * - Order and subscription rows are updated under a row lock (PostgreSQL FOR UPDATE; SQLite has one writer).
@@ -52,6 +53,8 @@ export interface PaymentDeps {
 
 const MAX_ITEMS = 100;
 const MAX_QUANTITY = 10_000;
+/** Stripe's largest amount (eight digits of minor units; https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts). */
+const MAX_TOTAL = 99_999_999;
 /** Same signed-in user, same cart, within this window (and the one before): the same checkout. */
 const DEDUP_WINDOW_MS = 10 * 60_000;
 
@@ -332,6 +335,11 @@ export class PaymentService {
     const total = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
     if (!Number.isSafeInteger(total) || total < 1)
       throw fieldsError({ items: fieldError('validation_invalid_value', 'The total must be at least 1 (minor unit)') });
+    // Checked here, before an order or a provider call exists: Stripe refuses more (amount_too_large).
+    if (total > MAX_TOTAL)
+      throw fieldsError({
+        items: fieldError('validation_invalid_value', `The total must be at most ${MAX_TOTAL} minor units (Stripe's limit); split the order`),
+      });
     // What was priced, not only what was asked for: a price edited between two tries makes a different order
     // (the order's amount and the provider's session must agree, and the provider call keyed by the order
     // must carry the same parameters every time).
@@ -484,7 +492,7 @@ export class PaymentService {
     try {
       return await fn();
     } catch (err) {
-      if (orderId && err instanceof AppError && err.code === 'payment_provider_error') {
+      if (orderId && err instanceof AppError && (err.code === 'payment_provider_error' || err.code === 'payment_request_invalid')) {
         await this.mutateOrder(orderId, null, () => ({ lastError: err.message.slice(0, 1000) })).catch(() => undefined);
       }
       throw err;
@@ -551,8 +559,11 @@ export class PaymentService {
     if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1 || amount > remaining) {
       throw fieldsError({ amount: fieldError('validation_invalid_value', `Must be a whole number of minor units from 1 to ${remaining}`) });
     }
-    // Without a header, the same refund asked twice against the same state (a double click) is one refund.
-    const key = headerKey ?? `plinth_refund_${orderId}_${refunded}_${amount}`;
+    // Without a header, the same refund asked twice against the same state (a double click) is one refund. After a
+    // refund failed, the state may be the same as before it: the count of failed refunds tells them apart (the
+    // old key would replay the failed refund).
+    const failed = refunds.filter(isFailedRefund).length;
+    const key = headerKey ?? `plinth_refund_${orderId}_${refunded}_${amount}${failed ? `_f${failed}` : ''}`;
     const result = await this.providerCall(null, () => provider.refund({ paymentId: String(order.paymentId), amount, orderId, idempotencyKey: key }));
     const updated = await this.mutateOrder(
       orderId,
@@ -567,7 +578,7 @@ export class PaymentService {
           ...refundPatch(
             o,
             Math.max(
-              list.reduce((s, r) => s + (Number(r.amount) || 0), 0),
+              list.reduce((s, r) => s + (isFailedRefund(r) ? 0 : Number(r.amount) || 0), 0),
               result.chargeRefunded ?? 0,
             ),
           ),
@@ -622,8 +633,9 @@ export class PaymentService {
     const provider = this.provider(false);
     const event = provider.verifyWebhook(headers, rawBody);
     if (event.kind !== 'ignored') await this.ensureCollections();
-    const disputeOnly = event.kind === 'order' && (event.transition === 'disputed' || event.transition === 'dispute_won');
-    if (disputeOnly && !event.ref.orderId && event.ref.paymentId && !(await this.findOrderId(this.deps.db, event.ref))) {
+    // Disputes, and refunds made in Stripe's dashboard, name only the payment.
+    const paymentOnly = event.kind === 'order' && ['disputed', 'dispute_won', 'refund_failed'].includes(event.transition);
+    if (paymentOnly && !event.ref.orderId && event.ref.paymentId && !(await this.findOrderId(this.deps.db, event.ref))) {
       // A dispute names only the payment, which Plinth may not have linked to its order yet (the checkout's own
       // event not applied yet): the payment's metadata names the order. Asked before the transaction, so no write
       // lock is held over a network call; a provider failure leaves the event unmatched, as before. (Other order
@@ -729,7 +741,7 @@ export class PaymentService {
       if (!patch || Object.keys(patch).every((k) => JSON.stringify(patch[k]) === JSON.stringify(current[k]))) return current;
       const hookName = typeof hook === 'function' ? hook(current) : (hook ?? null);
       const updated = await this.deps.writer.update(orders, orderId, { data: patch }, this.sys(), tx);
-      const moved = updated.status !== current.status || Number(updated.refundedAmount) > Number(current.refundedAmount);
+      const moved = updated.status !== current.status || Number(updated.refundedAmount) !== Number(current.refundedAmount);
       if (hookName && moved) {
         const e: PaymentEvent = { tags: [orders.id, orders.name], order: updated, previousStatus: String(current.status), providerEvent, tx };
         await this.deps.hooks[hookName].trigger(e);
@@ -1023,7 +1035,7 @@ export class PaymentService {
   }
 }
 
-type HookName = 'onPaymentSucceeded' | 'onPaymentFailed' | 'onPaymentRefunded' | 'onPaymentDisputed';
+type HookName = 'onPaymentSucceeded' | 'onPaymentFailed' | 'onPaymentRefunded' | 'onPaymentRefundFailed' | 'onPaymentDisputed';
 
 export const PAYMENT_COLLECTIONS = [PRODUCTS, PRICES, ORDERS, SUBSCRIPTIONS];
 
@@ -1031,7 +1043,7 @@ export const PAYMENT_COLLECTIONS = [PRODUCTS, PRICES, ORDERS, SUBSCRIPTIONS];
 function orderTransition(
   o: RecordData,
   t: OrderTransition,
-  event: { amountRefunded?: number; type: string; created: number },
+  event: { amountRefunded?: number; refund?: { id: string; amount: number; status: string }; type: string; created: number },
 ): { patch: Record<string, unknown> } | null {
   const status = o.status as OrderStatus;
   const paidAt = { paidAt: o.paidAt || unixDate(event.created) || formatDateTime(new Date()) };
@@ -1045,7 +1057,11 @@ function orderTransition(
     case 'expired':
       return status === 'pending' ? { patch: { status: 'expired' } } : null;
     case 'refunded': {
-      const patch = refundPatch(o, event.amountRefunded ?? 0);
+      // A cumulative total from before a refund failed still counts the failed one (an event delivered late).
+      const failedSince = refundList(o)
+        .filter((r) => isFailedRefund(r) && Number(r.failedAt) >= event.created)
+        .reduce((s, r) => s + (Number(r.amount) || 0), 0);
+      const patch = refundPatch(o, (event.amountRefunded ?? 0) - failedSince);
       if (RANK[status] < RANK.paid) Object.assign(patch, paidAt);
       return { patch };
     }
@@ -1056,9 +1072,40 @@ function orderTransition(
       const refunded = Number(o.refundedAmount) || 0;
       return { patch: { status: refunded >= Number(o.amountTotal) ? 'refunded' : refunded > 0 ? 'partially_refunded' : 'paid' } };
     }
+    case 'refund_failed': {
+      const r = event.refund;
+      if (!r) return null;
+      const list = refundList(o);
+      const i = list.findIndex((x) => x.id === r.id);
+      const known = i >= 0 ? list[i] : undefined;
+      if (known && isFailedRefund(known)) return null; // already taken back (another event about the same failure)
+      // A refund Plinth made is in the list and in the refunded amount. One made in Stripe's dashboard is counted
+      // only through charge.refunded: at most what the refunded amount holds beyond the listed refunds.
+      const total = Number(o.amountTotal);
+      const current = Number(o.refundedAmount) || 0;
+      const listed = list.reduce((s, x) => s + (isFailedRefund(x) ? 0 : Number(x.amount) || 0), 0);
+      const back = known ? Number(known.amount) || 0 : Math.min(r.amount, Math.max(0, current - listed));
+      const entry = { ...(known ?? { id: r.id, amount: r.amount, created: unixDate(event.created) }), status: r.status, failedAt: event.created };
+      if (known) list[i] = entry;
+      else list.push(entry);
+      const refundedAmount = Math.max(0, current - back);
+      const patch: Record<string, unknown> = { refunds: list, refundedAmount };
+      if (['paid', 'partially_refunded', 'refunded'].includes(status))
+        patch.status = refundedAmount >= total ? 'refunded' : refundedAmount > 0 ? 'partially_refunded' : 'paid';
+      return { patch };
+    }
     default:
       return null;
   }
+}
+
+function refundList(o: RecordData): Array<Record<string, unknown>> {
+  return Array.isArray(o.refunds) ? [...(o.refunds as Array<Record<string, unknown>>)] : [];
+}
+
+/** A refund that failed or was canceled after it was made: its amount went back to the payment. */
+function isFailedRefund(r: Record<string, unknown>): boolean {
+  return r.status === 'failed' || r.status === 'canceled';
 }
 
 /** Which hook a transition fires (a won dispute only restores the status: no hook). */
@@ -1066,6 +1113,7 @@ function orderTransitionHook(t: OrderTransition): HookName | null {
   if (t === 'paid') return 'onPaymentSucceeded';
   if (t === 'failed' || t === 'expired') return 'onPaymentFailed';
   if (t === 'refunded') return 'onPaymentRefunded';
+  if (t === 'refund_failed') return 'onPaymentRefundFailed';
   if (t === 'disputed') return 'onPaymentDisputed';
   return null;
 }

@@ -74,4 +74,20 @@ describe('decodeEvent', () => {
     assert.equal(won.kind === 'order' && won.transition, 'dispute_won');
     assert.equal(decodeEvent(event('customer.created', { id: 'cus_1' })).kind, 'ignored');
   });
+  it('refund failures: refund.failed, or refund.updated / charge.refund.updated with status failed or canceled; other refund updates ignored', () => {
+    const refund = { id: 're_1', object: 'refund', amount: 300, payment_intent: 'pi_1', metadata: { plinth_order: 'o1' } };
+    for (const [type, status, want] of [
+      ['refund.failed', 'failed', 'failed'],
+      ['refund.updated', 'canceled', 'canceled'],
+      ['charge.refund.updated', 'failed', 'failed'],
+    ] as const) {
+      const e = decodeEvent(event(type, { ...refund, status }));
+      assert.ok(e.kind === 'order', type);
+      assert.deepEqual(
+        [e.transition, e.ref, e.refund],
+        ['refund_failed', { orderId: 'o1', sessionId: null, paymentId: 'pi_1' }, { id: 're_1', amount: 300, status: want }],
+      );
+    }
+    for (const status of ['succeeded', 'pending', 'requires_action']) assert.equal(decodeEvent(event('refund.updated', { ...refund, status })).kind, 'ignored');
+  });
 });

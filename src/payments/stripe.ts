@@ -6,7 +6,8 @@
  *   object, however often the call is retried or repeated).
  * - Network errors, timeouts and 5xx are retried by the SDK (`maxNetworkRetries`, same key); 429 is retried
  *   here with backoff, also with the same key. What still fails becomes a 502 `payment_provider_error`
- *   naming Stripe's message and request id.
+ *   naming Stripe's message and request id; a refusal of what was asked (amount_too_large…) a 400
+ *   `payment_request_invalid`.
  * - Webhooks are verified with src/webhooks' Stripe verifier (HMAC-SHA256 of `t.body`, 300 s tolerance,
  *   several `v1` during secret rotation) before anything is decoded.
  */
@@ -317,6 +318,20 @@ export class StripeProvider implements PaymentProvider {
   }
 }
 
+/**
+ * Stripe's `invalid_request_error` codes that name a problem with the amounts or quantities asked for
+ * (https://docs.stripe.com/error-codes), not with Plinth's request or the account.
+ */
+const CALLER_ERROR_CODES = new Set([
+  'amount_too_large',
+  'amount_too_small',
+  'invalid_charge_amount',
+  'charge_exceeds_source_limit',
+  'charge_exceeds_transaction_limit',
+  'parameter_invalid_integer',
+  'charge_already_refunded',
+]);
+
 /** A Stripe failure as the caller sees it: 502 with Stripe's message (never the key), the request id for support. */
 function stripeError(what: string, err: unknown): AppError {
   const e = err as { type?: string; message?: string; statusCode?: number; requestId?: string; code?: string };
@@ -340,7 +355,10 @@ function stripeError(what: string, err: unknown): AppError {
     default:
       message = `Stripe could not ${what}: ${redactKey(e.message ?? String(err))}`;
   }
-  const out = new AppError('payment_provider_error', message + rid, {}, { cause: err });
+  // Refused for what was asked (an amount over Stripe's limit, a quantity out of range…): the caller's 400, as
+  // trying again cannot help. Outages, 5xx, timeouts and Plinth's own mistakes stay 502.
+  const invalid = e.type === 'StripeInvalidRequestError' && e.statusCode === 400 && CALLER_ERROR_CODES.has(e.code ?? '');
+  const out = new AppError(invalid ? 'payment_request_invalid' : 'payment_provider_error', message + rid, {}, { cause: err });
   if (e.code === 'resource_missing' && (e as { param?: string }).param === 'customer') Object.assign(out, { [MISSING_CUSTOMER]: true });
   return out;
 }
@@ -421,6 +439,18 @@ export function decodeEvent(event: Json): ProviderEvent {
         ref: { orderId: str(o.metadata?.plinth_order), sessionId: null, paymentId: idOf(o.payment_intent) },
         amountRefunded: typeof o.amount_refunded === 'number' ? o.amount_refunded : 0,
       });
+    case 'refund.failed':
+    case 'refund.updated':
+    case 'charge.refund.updated': {
+      // A refund that failed at the bank (a closed card account) or was canceled: Stripe gives the money back to
+      // the charge. Other updates (pending → succeeded, a reason or metadata edited) change nothing here.
+      const status = o.status === 'canceled' ? 'canceled' : base.type === 'refund.failed' || o.status === 'failed' ? 'failed' : '';
+      if (!status || !str(o.id)) return { ...base, kind: 'ignored' };
+      return order('refund_failed', {
+        ref: { orderId: str(o.metadata?.plinth_order), sessionId: null, paymentId: idOf(o.payment_intent) },
+        refund: { id: String(o.id), amount: typeof o.amount === 'number' ? o.amount : 0, status },
+      });
+    }
     case 'charge.dispute.created':
     case 'charge.dispute.closed':
       if (base.type === 'charge.dispute.closed' && o.status !== 'won') return { ...base, kind: 'ignored' };

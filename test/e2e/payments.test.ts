@@ -24,7 +24,7 @@ describe('payments through Stripe', () => {
   let alice: PocketBase;
   let bob: PocketBase;
   let aliceId = '';
-  const fired: Record<string, PaymentEvent[]> = { succeeded: [], failed: [], refunded: [], disputed: [] };
+  const fired: Record<string, PaymentEvent[]> = { succeeded: [], failed: [], refunded: [], refundFailed: [], disputed: [] };
   const subEvents: SubscriptionChangeEvent[] = [];
   let product = '';
   let guestProduct = '';
@@ -58,6 +58,7 @@ describe('payments through Stripe', () => {
     s.app.hooks.onPaymentFailed.bind((e, next) => (fired.failed!.push(e), next()));
     s.app.hooks.onPaymentRefunded.bind((e, next) => (fired.refunded!.push(e), next()));
     s.app.hooks.onPaymentDisputed.bind((e, next) => (fired.disputed!.push(e), next()));
+    s.app.hooks.onPaymentRefundFailed.bind((e, next) => (fired.refundFailed!.push(e), next()));
     s.app.hooks.onSubscriptionChanged.bind((e, next) => (subEvents.push(e), next()));
     await s.admin.settings.update({
       payments: {
@@ -517,6 +518,92 @@ describe('payments through Stripe', () => {
       await stripe.deliver(stripe.event('charge.dispute.closed', { id: 'dp_early', object: 'dispute', payment_intent: pi.id, status: 'won' }));
       assert.equal((await order(d.body.orderId)).status, 'paid');
       assert.equal(fired.succeeded!.filter((e) => e.order.id === d.body.orderId).length, 1);
+    });
+
+    it('a refund that fails later at Stripe takes its amount back out, once; canceled too; the order can be refunded again', async () => {
+      const c = await paidSession(alice, [{ price: usd2, quantity: 12 }]); // 3000
+      const paid = stripe.pay(c.sessionId);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      const charge = stripe.charges.get(paid.intent!.latest_charge)!;
+      assert.equal((await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 1000 }, { 'idempotency-key': 'rf-1' })).status, 200);
+      const second = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, { amount: 500 }, { 'idempotency-key': 'rf-2' });
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+      assert.equal(second.body.refundedAmount, 1500);
+      const staleCharge = stripe.event('charge.refunded', charge, Math.floor(Date.now() / 1000) - 60); // 1500 refunded, sent before the failure
+      const [r1, r2] = (second.body.refunds as Obj[]).map((r) => r.id as string);
+      const mine = () => fired.refundFailed!.filter((e) => e.order.id === c.orderId);
+
+      // The first refund fails at the bank: Stripe gives the 1000 back to the charge and says so.
+      const failed = stripe.event('refund.failed', stripe.failRefund(r1!));
+      const res = await stripe.deliver(failed);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      let o = await order(c.orderId);
+      assert.equal(o.refundedAmount, 500);
+      assert.equal(o.status, 'partially_refunded');
+      assert.equal((o.refunds as Obj[]).find((r) => r.id === r1)!.status, 'failed');
+      assert.equal(mine().length, 1, 'onPaymentRefundFailed once');
+      assert.equal(mine()[0]!.previousStatus, 'partially_refunded');
+      assert.equal(mine()[0]!.order.refundedAmount, 500);
+
+      // The same event again, another event about the same failure, a late charge.refunded from before it: nothing.
+      assert.equal((await stripe.deliver(failed)).body.duplicate, true);
+      await stripe.deliver(stripe.event('charge.refund.updated', stripe.refunds.get(r1!)!));
+      await stripe.deliver(stripe.event('refund.updated', stripe.refunds.get(r1!)!));
+      await stripe.deliver(staleCharge);
+      await stripe.deliver(stripe.event('refund.updated', { ...stripe.refunds.get(r2!)!, description: 'edited' })); // succeeded: not a failure
+      o = await order(c.orderId);
+      assert.equal(o.refundedAmount, 500);
+      assert.equal(o.status, 'partially_refunded');
+      assert.equal(mine().length, 1);
+
+      // The other refund is canceled (refund.updated): nothing is refunded any more, the order is paid.
+      await stripe.deliver(stripe.event('refund.updated', stripe.failRefund(r2!, 'canceled')));
+      o = await order(c.orderId);
+      assert.equal(o.refundedAmount, 0);
+      assert.equal(o.status, 'paid');
+      assert.equal(mine().length, 2);
+      assert.equal(charge.amount_refunded, 0);
+
+      // A full refund asked again (no header) is a new refund at Stripe, not a replay of the failed one.
+      const refunds = stripe.refunds.size;
+      const again = await post(s.admin, `/api/payments/orders/${c.orderId}/refund`, {});
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(stripe.refunds.size, refunds + 1);
+      assert.equal(again.body.refundedAmount, 3000);
+      assert.equal(again.body.status, 'refunded');
+      // …and when that one fails too, the refunded order is paid again.
+      await stripe.deliver(stripe.event('refund.failed', stripe.failRefund((again.body.refunds as Obj[]).at(-1)!.id)));
+      o = await order(c.orderId);
+      assert.equal(o.status, 'paid');
+      assert.equal(o.refundedAmount, 0);
+      assert.equal(mine().length, 3);
+      assert.equal(mine()[2]!.previousStatus, 'refunded');
+    });
+
+    it("a refund made in Stripe's dashboard that fails: found by its payment, the order is paid again", async () => {
+      const c = await paidSession(alice, [{ price: usd2, quantity: 13 }]); // 3250
+      const paid = stripe.pay(c.sessionId);
+      await stripe.deliver(stripe.event('checkout.session.completed', paid.session));
+      const charge = stripe.charges.get(paid.intent!.latest_charge)!;
+      const dash = {
+        id: 're_dashboard1',
+        object: 'refund',
+        amount: 3250,
+        charge: charge.id,
+        payment_intent: paid.intent!.id,
+        status: 'succeeded',
+        metadata: {},
+      };
+      stripe.refunds.set(dash.id, dash);
+      charge.amount_refunded = 3250;
+      charge.refunded = true;
+      await stripe.deliver(stripe.event('charge.refunded', charge));
+      assert.equal((await order(c.orderId)).status, 'refunded');
+      await stripe.deliver(stripe.event('refund.failed', stripe.failRefund(dash.id)));
+      const o = await order(c.orderId);
+      assert.equal(o.status, 'paid');
+      assert.equal(o.refundedAmount, 0);
+      assert.equal(fired.refundFailed!.filter((e) => e.order.id === c.orderId).length, 1);
     });
 
     it('an order that is not paid cannot be refunded', async () => {
@@ -979,6 +1066,33 @@ describe('payments through Stripe', () => {
       assert.equal(again.body.orderId, iok.body.orderId);
       assert.equal(again.body.paymentIntentId, iok.body.paymentIntentId, 'a repeat gives the same intent');
       assert.equal(again.body.clientSecret, iok.body.clientSecret);
+    });
+
+    it("a cart over Stripe's amount limit is a 400 before Stripe is called; Stripe refusing an amount is a 400, not a 502", async () => {
+      const prod = await s.admin.collection('products').create({ name: 'Yacht', active: true });
+      const yacht = (await s.admin.collection('prices').create({ product: prod.id, amount: 99_999_999, currency: 'usd', active: true })).id;
+      const sessions = stripe.calls('POST', '/v1/checkout/sessions');
+      const intents = stripe.calls('POST', '/v1/payment_intents');
+      for (const path of ['/api/payments/checkout', '/api/payments/intent']) {
+        const r = await post(bob, path, { items: [{ price: yacht, quantity: 2 }] });
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.match(r.body.data.items.message, /at most 99999999/);
+      }
+      assert.equal(stripe.calls('POST', '/v1/checkout/sessions'), sessions, 'Stripe not called');
+      assert.equal(stripe.calls('POST', '/v1/payment_intents'), intents);
+      assert.equal((await post(bob, '/api/payments/checkout', { items: [{ price: yacht }] })).status, 200, 'the limit itself is fine');
+
+      // A lower limit at Stripe (another currency, the account's own): Stripe's amount_too_large is the caller's 400.
+      stripe.maxAmount = 5000;
+      try {
+        const r = await post(bob, '/api/payments/checkout', { items: [{ price: usd, quantity: 4 }] }); // 6000
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.equal(r.body.message.includes('Amount must be no more than 5000'), true, r.body.message);
+        const i = await post(bob, '/api/payments/intent', { items: [{ price: usd, quantity: 4 }] });
+        assert.equal(i.status, 400, JSON.stringify(i.body));
+      } finally {
+        stripe.maxAmount = 99_999_999;
+      }
     });
 
     it('timeouts are retried, then a clear 502', async () => {

@@ -7,6 +7,8 @@
  * - `Idempotency-Key`: the first answer for a key is replayed for the same request; the same key with other
  *   parameters is a 400 `idempotency_error` (as Stripe);
  * - faults on demand (`fail(n, 500 | 429 | 'timeout')`) for the next n requests;
+ * - Stripe's amount limit (`maxAmount`, 99999999 minor units as for most currencies: 400 `amount_too_large`);
+ * - refunds that fail later (`failRefund`: the amount goes back to the charge, as at Stripe);
  * - signed webhook events back to Plinth (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`);
  * - a hosted "checkout page" (`GET /checkout/<session>`) whose Pay button completes the session, sends the
  *   webhooks and redirects to the success URL, for the browser test.
@@ -66,6 +68,8 @@ export class StripeStandin {
   private faults: Fault[] = [];
   /** The hosted page's Pay: wait this long after redirecting the buyer before sending the webhooks (a realtime test). */
   pageWebhookDelayMs = 0;
+  /** Stripe's largest amount in minor units (a test may lower it, as a currency or an account with a lower limit). */
+  maxAmount = 99_999_999;
   /** Runs after a request is executed and before it is answered (e.g. deliver a webhook first). */
   beforeAnswer: ((path: string, body: Obj) => Promise<void>) | null = null;
   private server: Server | null = null;
@@ -187,7 +191,11 @@ export class StripeStandin {
       for (const [i, li] of (p.line_items ?? []).entries()) {
         if (!li.price && !li.price_data) throw Object.assign(new Error('Each line item needs a price or price_data'), { param: `line_items[${i}]` });
       }
-      const amount = (p.line_items ?? []).reduce((s: number, li: Obj) => s + Number(li.price_data?.unit_amount ?? 1000) * Number(li.quantity ?? 1), 0);
+      const amount = (p.line_items ?? []).reduce(
+        (s: number, li: Obj) => s + Number(li.price_data?.unit_amount ?? this.prices.get(li.price)?.unit_amount ?? 1000) * Number(li.quantity ?? 1),
+        0,
+      );
+      this.checkAmount(amount, 'amount_total');
       const s: Obj = {
         id: id('cs_test'),
         object: 'checkout.session',
@@ -225,6 +233,7 @@ export class StripeStandin {
       return pi;
     }
     if (method === 'POST' && path === '/v1/payment_intents') {
+      this.checkAmount(Number(p.amount), 'amount');
       const pi = this.newIntent(Number(p.amount), String(p.currency), p.metadata ?? {}, p.customer ?? null);
       return pi;
     }
@@ -243,7 +252,17 @@ export class StripeStandin {
         throw Object.assign(new Error(`Refund amount (${amount}) is greater than unrefunded amount`), { param: 'amount' });
       charge.amount_refunded += amount;
       charge.refunded = charge.amount_refunded >= charge.amount;
-      const r = { id: id('re'), object: 'refund', amount, charge: charge.id, payment_intent: pi.id, status: 'succeeded', metadata: p.metadata ?? {} };
+      const r = {
+        id: id('re'),
+        object: 'refund',
+        amount,
+        charge: charge.id,
+        payment_intent: pi.id,
+        status: 'succeeded',
+        failure_reason: null as string | null,
+        created: now(),
+        metadata: p.metadata ?? {},
+      };
       this.refunds.set(r.id, r);
       return r;
     }
@@ -296,6 +315,29 @@ export class StripeStandin {
       return { id: id('bps'), object: 'billing_portal.session', customer: p.customer, return_url: p.return_url, url: `${this.url}/portal/${p.customer}` };
     }
     throw Object.assign(new Error(`Unrecognized request URL (${method}: ${path}).`), { status: 404 });
+  }
+
+  /** Stripe's answer to an amount over its limit (a 400 `invalid_request_error`, code `amount_too_large`). */
+  private checkAmount(amount: number, param: string): void {
+    if (amount > this.maxAmount)
+      throw Object.assign(new Error(`Amount must be no more than ${this.maxAmount} (stand-in).`), { status: 400, code: 'amount_too_large', param });
+  }
+
+  /**
+   * A refund fails after it was made (the card account closed) or is canceled: Stripe gives its amount back to
+   * the charge. Returns the refund; the test delivers `refund.failed` / `refund.updated` / `charge.refund.updated`.
+   */
+  failRefund(refundId: string, status: 'failed' | 'canceled' = 'failed'): Obj {
+    const r = this.refunds.get(refundId);
+    if (!r) throw new Error(`stand-in: no refund ${refundId}`);
+    r.status = status;
+    if (status === 'failed') r.failure_reason = 'expired_or_canceled_card';
+    const charge = this.charges.get(r.charge);
+    if (charge) {
+      charge.amount_refunded -= r.amount;
+      charge.refunded = charge.amount_refunded >= charge.amount;
+    }
+    return r;
   }
 
   private newIntent(amount: number, currency: string, metadata: Obj, customer: string | null): Obj {
