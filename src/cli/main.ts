@@ -51,7 +51,7 @@ const SERVE_HELP = `Start the web server.
 Usage:
   plinth serve [--http=127.0.0.1:8090] [--dir=./plinth_data] [--db=URL] [--migrationsDir=DIR] [--hooksDir=DIR] [--automigrate=false] [--dev]
                [--publicDir=DIR] [--indexFallback=false] [--sqlWrite] [--sqlTimeout=SECONDS] [--encryptionEnv=VAR] [--metrics=false]
-               [--slowQueryMs=MS]
+               [--slowQueryMs=MS] [--slowQueryRequestIds]
 
 Flags:
   --http           TCP address to listen on (host:port)          default 127.0.0.1:8090
@@ -71,6 +71,7 @@ Flags:
                    default PLINTH_ENCRYPTION_KEY; see docs/security.md
   --metrics        Prometheus metrics at /api/metrics (true or false)  default true
   --slowQueryMs    Log statements taking at least this many ms (0: all; off: none)  default 500
+  --slowQueryRequestIds  Name the request id on slow-query lines (costs every request ~10% CPU: for debugging)
   -h, --help       Show this help
 
 Environment:
@@ -111,6 +112,7 @@ export const COMMANDS = {
       encryptionEnv: 'string',
       metrics: 'string',
       slowQueryMs: 'string',
+      slowQueryRequestIds: 'boolean',
     },
   },
   superuser: { name: 'superuser', flags: { dir: 'string', db: 'string', migrationsDir: 'string', encryptionEnv: 'string' }, maxPositionals: 3 },
@@ -172,6 +174,7 @@ function shutdownTimeoutMs(): number {
 function metricsOptions(flags: Flags): MetricsOptions {
   if (flags.metrics !== undefined && !['true', 'false'].includes(String(flags.metrics))) throw new UsageError('--metrics takes true or false.');
   const out: MetricsOptions = { enabled: flags.metrics !== 'false' };
+  if (flags.slowQueryRequestIds === true) out.slowQueryRequestIds = true;
   const slow = flags.slowQueryMs;
   if (typeof slow === 'string') {
     if (slow === 'off') out.slowQueryMs = -1;

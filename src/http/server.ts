@@ -202,7 +202,7 @@ export async function buildServer(app: App, options: ServerOptions = {}): Promis
   // Tracing (off by default): its hooks exist only when it is on, and come first so auth's SQL is a child.
   if (tracer) traceRequests(server);
   const requestMetrics = app.metrics.http; // null with metrics off
-  const markForSlowQueries = app.metrics.slowQueries !== null;
+  const markForSlowQueries = app.metrics.slowQueries?.tracksRequests ?? false; // opt-in: AsyncLocalStorage
   server.addHook('onRequest', (req, reply, done) => {
     req.startedAt = performance.now();
     reply.headers(DEFAULT_HEADERS);

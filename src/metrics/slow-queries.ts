@@ -22,25 +22,32 @@ export interface SlowQueryEntry {
 export class SlowQueryLog {
   /** Statements logged so far (a metric). */
   count = 0;
-  private readonly context: AsyncLocalStorage<string>;
+  /** Null unless request ids were asked for (`slowQueryRequestIds`): an AsyncLocalStorage costs every request. */
+  private readonly context: AsyncLocalStorage<string> | null;
 
   constructor(
     /** Statements taking at least this long (ms) are logged; 0 logs every statement. */
     public thresholdMs: number,
     private readonly logger: Logger,
     private readonly sink: (entry: SlowQueryEntry) => void,
+    trackRequests = false,
   ) {
-    this.context = new AsyncLocalStorage<string>();
+    this.context = trackRequests ? new AsyncLocalStorage<string>() : null;
+  }
+
+  /** Whether slow-query lines name their request (server.ts then calls `enter` per request). */
+  get tracksRequests(): boolean {
+    return this.context !== null;
   }
 
   /** Marks the running request (and everything it starts) with its id. */
   enter(requestId: string): void {
-    this.context.enterWith(requestId);
+    this.context?.enterWith(requestId);
   }
 
-  /** The id of the request whose work is running now, or ''. */
+  /** The id of the request whose work is running now, or '' (always '' without `slowQueryRequestIds`). */
   currentRequestId(): string {
-    return this.context.getStore() ?? '';
+    return this.context?.getStore() ?? '';
   }
 
   /** Called for every statement (db/dialect.ts `StatementObserver`). */

@@ -39,7 +39,7 @@ describe('slow-query log', () => {
   let noteId = '';
 
   before(async () => {
-    s = await startServer({ logger, routes });
+    s = await startServer({ logger, routes, metrics: { slowQueryRequestIds: true } });
     await s.admin.collections.create({ name: 'notes', type: 'base', fields: [{ name: 't', type: 'text' }], viewRule: '', createRule: '' });
     noteId = (await s.client().collection('notes').create({ t: 'secret value 42' })).id;
   });

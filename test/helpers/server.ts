@@ -12,6 +12,7 @@ import { App, type AppConfig } from '../../src/app.js';
 import type { QueueTuning } from '../../src/jobs/index.js';
 import type { WebhookOptions } from '../../src/webhooks/index.js';
 import type { PaymentsOptions } from '../../src/payments/index.js';
+import type { MetricsOptions } from '../../src/metrics/index.js';
 import { buildServer, type ServerOptions } from '../../src/http/server.js';
 import { SUPERUSERS_COLLECTION_ID } from '../../src/collections/model.js';
 import { systemRequest } from '../../src/records/system-request.js';
@@ -111,6 +112,8 @@ export async function startServer(
     webhooks?: WebhookOptions;
     /** Payments tuning (where the Stripe SDK connects: a stand-in, test/helpers/stripe-standin.ts). */
     payments?: PaymentsOptions;
+    /** Metrics and slow-query log options (e.g. `slowQueryRequestIds`). */
+    metrics?: MetricsOptions;
     /** Other server options (public dir, SQL console, …). */
     server?: Omit<ServerOptions, 'bodyLimit'>;
   } = {},
@@ -124,6 +127,7 @@ export async function startServer(
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     ...(opts.payments ? { payments: opts.payments } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.
