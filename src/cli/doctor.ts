@@ -18,6 +18,7 @@ import { sql, type Sql } from '../db/sql.js';
 import { sqliteDialect } from '../db/dialects/sqlite/sqlite-dialect.js';
 import { defaultSettings, type S3Settings, type Settings } from '../settings/settings.js';
 import { listMigrationFiles } from '../migrations/migrations.js';
+import { smtpConnection } from '../mail/index.js';
 import { maskUrlCredentials } from '../util/mask-url.js';
 import { DEFAULT_KEY_ENV, parseKeyring, SecretBox } from '../util/secret-box.js';
 import { parseCommand, type CommandSpec } from './args.js';
@@ -549,14 +550,8 @@ async function checkSmtp(settings: Settings, results: CheckResult[], timeoutMs: 
   }
   const where = `${smtp.host}:${smtp.port}`;
   const { createTransport } = await import('nodemailer');
-  const method = smtp.authMethod.trim().toUpperCase();
   const transport = createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.tls,
-    ...(smtp.username ? { auth: { user: smtp.username, pass: smtp.password } } : {}),
-    ...(smtp.username && (method === 'PLAIN' || method === 'LOGIN') ? { authMethod: method } : {}),
-    ...(smtp.localName ? { name: smtp.localName } : {}),
+    ...smtpConnection(smtp),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs * 2,

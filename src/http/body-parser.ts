@@ -346,8 +346,8 @@ function pump(stream: Readable, limit: number, sink: Sink, overLimit: () => AppE
   return detach;
 }
 
-/** Buffers a whole body of at most `limit` bytes. */
-function readAll(stream: Readable, limit: number, overLimit: () => AppError): Promise<Buffer> {
+/** Buffers a whole body of at most `limit` bytes (also for raw-body parsers: signed webhooks). */
+export function readAll(stream: Readable, limit: number, overLimit: () => AppError): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     pump(stream, limit, { data: (c) => chunks.push(c), end: () => resolve(Buffer.concat(chunks)), fail: reject }, overLimit);

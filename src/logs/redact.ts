@@ -4,6 +4,8 @@
  * Headers and bodies are never logged at all.
  */
 
+import { redactQuery } from '../util/mask-url.js';
+
 const SECRET_KEY_RE = /token|pass|secret|key|code|otp|auth|signature|sig$|credential|session/i;
 const MAX_URL_LENGTH = 2000;
 
@@ -15,20 +17,5 @@ export function isSecretQueryKey(key: string): boolean {
 export function redactUrl(rawUrl: string): string {
   const q = rawUrl.indexOf('?');
   if (q < 0) return rawUrl.slice(0, MAX_URL_LENGTH);
-  const path = rawUrl.slice(0, q);
-  const parts = rawUrl
-    .slice(q + 1)
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const rawKey = eq < 0 ? pair : pair.slice(0, eq);
-      let key = rawKey;
-      try {
-        key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
-      } catch {
-        // keep the raw key
-      }
-      return eq >= 0 && isSecretQueryKey(key) ? `${rawKey}=***` : pair;
-    });
-  return `${path}?${parts.join('&')}`.slice(0, MAX_URL_LENGTH);
+  return `${rawUrl.slice(0, q)}?${redactQuery(rawUrl.slice(q + 1), isSecretQueryKey)}`.slice(0, MAX_URL_LENGTH);
 }

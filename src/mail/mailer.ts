@@ -42,6 +42,27 @@ function loadNodemailer() {
 }
 
 /** The SMTP client of the app. */
+/** nodemailer's connection options for `settings.smtp` (the mailer's pool and `plinth doctor`'s check share them). */
+export function smtpConnection(smtp: Settings['smtp']): {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth?: { user: string; pass: string };
+  authMethod?: string;
+  name?: string;
+} {
+  const method = smtp.authMethod.trim().toUpperCase();
+  return {
+    host: smtp.host,
+    port: smtp.port,
+    // `tls` is implicit TLS (usually port 465); otherwise STARTTLS is used whenever the server offers it.
+    secure: smtp.tls,
+    ...(smtp.username ? { auth: { user: smtp.username, pass: smtp.password } } : {}),
+    ...(smtp.username && (method === 'PLAIN' || method === 'LOGIN') ? { authMethod: method } : {}),
+    ...(smtp.localName ? { name: smtp.localName } : {}),
+  };
+}
+
 export class Mailer {
   private transport: { key: string; transport: Transport } | null = null;
   private inFlight = 0;
@@ -102,15 +123,8 @@ export class Mailer {
     if (this.transport?.key === key) return this.transport.transport;
     this.close();
     const { createTransport } = await loadNodemailer();
-    const method = smtp.authMethod.trim().toUpperCase();
     const transport = createTransport({
-      host: smtp.host,
-      port: smtp.port,
-      // `tls` is implicit TLS (usually port 465); otherwise STARTTLS is used whenever the server offers it.
-      secure: smtp.tls,
-      ...(smtp.username ? { auth: { user: smtp.username, pass: smtp.password } } : {}),
-      ...(smtp.username && (method === 'PLAIN' || method === 'LOGIN') ? { authMethod: method } : {}),
-      ...(smtp.localName ? { name: smtp.localName } : {}),
+      ...smtpConnection(smtp),
       pool: true,
       maxConnections: 3,
       connectionTimeout: TIMEOUT_MS,

@@ -17,23 +17,24 @@ export function maskUrlCredentials(url: string): string {
   const beforeQuery = q < 0 ? url : url.slice(0, q);
   const at = beforeQuery.lastIndexOf('@');
   let out = at >= start && scheme ? `${url.slice(0, start)}***${beforeQuery.slice(at)}` : beforeQuery;
-  if (q >= 0) {
-    const query = url
-      .slice(q + 1)
-      .split('&')
-      .map((pair) => {
-        const eq = pair.indexOf('=');
-        const rawKey = eq < 0 ? pair : pair.slice(0, eq);
-        let key = rawKey;
-        try {
-          key = decodeURIComponent(rawKey);
-        } catch {
-          // keep the raw key
-        }
-        return eq >= 0 && SECRET_QUERY_KEY.test(key) ? `${rawKey}=***` : pair;
-      })
-      .join('&');
-    out += `?${query}`;
-  }
+  if (q >= 0) out += `?${redactQuery(url.slice(q + 1), (key) => SECRET_QUERY_KEY.test(key))}`;
   return out;
+}
+
+/** `a=1&token=abc` → `a=1&token=***`: values of the keys `isSecret` names (decoded, `+` as space) are masked. */
+export function redactQuery(query: string, isSecret: (key: string) => boolean): string {
+  return query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+      let key = rawKey;
+      try {
+        key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
+      } catch {
+        // keep the raw key
+      }
+      return eq >= 0 && isSecret(key) ? `${rawKey}=***` : pair;
+    })
+    .join('&');
 }

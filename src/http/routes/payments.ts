@@ -15,6 +15,7 @@
  *
  * Checkout, intent, refund and subscription changes honour an `Idempotency-Key` request header.
  */
+import { readAll } from '../body-parser.js';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
@@ -81,29 +82,10 @@ export function registerPaymentRoutes(server: FastifyInstance, app: App): void {
         payload.resume();
         return done(new AppError('payload_too_large', `The webhook body is larger than ${WEBHOOK_LIMIT} bytes.`));
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let finished = false;
-      payload.on('data', (c: Buffer) => {
-        if (finished) return;
-        size += c.length;
-        if (size > WEBHOOK_LIMIT) {
-          finished = true;
-          payload.resume();
-          return done(new AppError('payload_too_large', `The webhook body is larger than ${WEBHOOK_LIMIT} bytes.`));
-        }
-        chunks.push(c);
-      });
-      payload.on('end', () => {
-        if (finished) return;
-        finished = true;
-        done(null, Buffer.concat(chunks));
-      });
-      payload.on('error', (err) => {
-        if (finished) return;
-        finished = true;
-        done(err);
-      });
+      readAll(payload, WEBHOOK_LIMIT, () => new AppError('payload_too_large', `The webhook body is larger than ${WEBHOOK_LIMIT} bytes.`)).then(
+        (body) => done(null, body),
+        (err: Error) => done(err),
+      );
     });
     child.post('/api/payments/stripe/webhook', { bodyLimit: 2 * WEBHOOK_LIMIT }, async (req) => {
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

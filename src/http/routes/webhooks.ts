@@ -15,6 +15,7 @@
  *   POST   /api/webhooks/:id/replay-failed                 {since?} → {replayed}
  *   POST   /api/webhooks/inbound/:name                     verified inbound webhook (app.webhooks.inbound)
  */
+import { readAll } from '../body-parser.js';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
@@ -97,29 +98,10 @@ export function registerWebhookRoutes(server: FastifyInstance, app: App): void {
         payload.resume();
         return done(tooLarge());
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let finished = false;
-      payload.on('data', (c: Buffer) => {
-        if (finished) return;
-        size += c.length;
-        if (size > limit) {
-          finished = true;
-          payload.resume();
-          return done(tooLarge());
-        }
-        chunks.push(c);
-      });
-      payload.on('end', () => {
-        if (finished) return;
-        finished = true;
-        done(null, Buffer.concat(chunks));
-      });
-      payload.on('error', (err) => {
-        if (finished) return;
-        finished = true;
-        done(err);
-      });
+      readAll(payload, limit, tooLarge).then(
+        (body) => done(null, body),
+        (err: Error) => done(err),
+      );
     });
     child.post('/api/webhooks/inbound/:name', { bodyLimit: 32 * 1024 * 1024 }, async (req) => {
       const name = param(req, 'name');
