@@ -631,9 +631,9 @@ async function main() {
   const ids = generateIds(config.rows);
   const servers = [];
   if (comparing) {
-    log(`--compare=metrics: "baseline" is Plinth with ${config.compareFlags.join(' ')}, "plinth" is Plinth as it ships`);
+    log(`--compare=metrics: "baseline" is Plinth with ${config.compareFlags.join(' ')}, "plinth" is Plinth with --metrics=true`);
     servers.push(await setupPlinth('baseline', config.compareFlags));
-    servers.push(await setupPlinth('plinth'));
+    servers.push(await setupPlinth('plinth', ['--metrics=true'])); // metrics are off by default: this side has them on
   } else {
     if (useBaseline) servers.push(await setupBaseline());
     if (usePlinth) servers.push(await setupPlinth());

@@ -69,7 +69,7 @@ Flags:
   --sqlTimeout     The SQL console's time limit in seconds             default 10
   --encryptionEnv  The environment variable holding the keys that encrypt stored secrets (PocketBase's flag)
                    default PLINTH_ENCRYPTION_KEY; see docs/security.md
-  --metrics        Prometheus metrics at /api/metrics (true or false)  default true
+  --metrics        Prometheus metrics at /api/metrics (true or false)  default false
   --slowQueryMs    Log statements taking at least this many ms (0: all; off: none)  default 500
   --slowQueryRequestIds  Name the request id on slow-query lines (costs every request ~10% CPU: for debugging)
   -h, --help       Show this help
@@ -173,7 +173,7 @@ function shutdownTimeoutMs(): number {
 /** `--metrics=true|false` and `--slowQueryMs=N|off` (docs/operations.md). */
 function metricsOptions(flags: Flags): MetricsOptions {
   if (flags.metrics !== undefined && !['true', 'false'].includes(String(flags.metrics))) throw new UsageError('--metrics takes true or false.');
-  const out: MetricsOptions = { enabled: flags.metrics !== 'false' };
+  const out: MetricsOptions = { enabled: flags.metrics === 'true' };
   if (flags.slowQueryRequestIds === true) out.slowQueryRequestIds = true;
   const slow = flags.slowQueryMs;
   if (typeof slow === 'string') {

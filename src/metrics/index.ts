@@ -29,7 +29,7 @@ const DB_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 export const DEFAULT_SLOW_QUERY_MS = 500;
 
 export interface MetricsOptions {
-  /** Collect metrics and serve `/api/metrics` (default true). */
+  /** Collect metrics and serve `/api/metrics` (default false: counting costs every request, docs/operations.md). */
   enabled?: boolean;
   /** Log statements taking at least this many ms (default 500; 0 logs every statement; negative turns the log off). */
   slowQueryMs?: number;
@@ -104,7 +104,7 @@ export class Metrics {
     private readonly sources: MetricsSources,
     options: MetricsOptions = {},
   ) {
-    this.enabled = options.enabled ?? true;
+    this.enabled = options.enabled ?? false;
     this.http = this.enabled ? new RequestMetrics() : null;
     const threshold = options.slowQueryMs ?? DEFAULT_SLOW_QUERY_MS;
     this.slowQueries = threshold >= 0 ? new SlowQueryLog(threshold, sources.logger, sources.slowQuerySink, options.slowQueryRequestIds ?? false) : null;

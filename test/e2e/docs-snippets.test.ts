@@ -108,11 +108,15 @@ export async function runSnippets(snippets: readonly Snippet[]): Promise<void> {
     if (server) return;
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(ROOT, 'bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'plinth_data')}`], {
-      cwd: dir,
-      env,
-      stdio: 'ignore',
-    });
+    server = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/plinth.js'), 'serve', `--http=127.0.0.1:${port}`, `--dir=${join(dir, 'plinth_data')}`, '--metrics=true'],
+      {
+        cwd: dir,
+        env,
+        stdio: 'ignore',
+      },
+    );
     for (let i = 0; ; i++) {
       assert.ok(i < 200 && server.exitCode === null, `plinth serve did not start for ${what}`);
       const up = await fetch(`${url}/api/health`).then(

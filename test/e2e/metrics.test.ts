@@ -270,6 +270,22 @@ describe('metrics turned off (--metrics=false)', () => {
   });
 });
 
+describe('metrics by default (no option, as plinth serve without --metrics=true)', () => {
+  it('are off: /api/metrics answers 404 and no request is counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-test-'));
+    const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
+    const served = await serveApp(app);
+    try {
+      assert.equal(app.metrics.enabled, false);
+      assert.equal(app.metrics.http, null);
+      assert.equal((await fetch(`${served.url}/api/metrics`)).status, 404);
+    } finally {
+      await served.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('metrics: webhook deliveries', () => {
   it('counts delivery attempts by outcome: a 2xx is delivered, a 500 failed', async () => {
     const receiver = await startReceiver((req, res) => {

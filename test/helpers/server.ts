@@ -127,7 +127,8 @@ export async function startServer(
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     ...(opts.payments ? { payments: opts.payments } : {}),
-    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    // Metrics on in the tests (off by default in production) so every HTTP test also exercises the counting.
+    metrics: { enabled: true, ...opts.metrics },
   });
   await addSuperuser(app);
   // Tests log in many times in a few seconds; rate limiting has its own tests.

@@ -51,28 +51,48 @@ class Connection {
   }
   allSync<T>(query: Sql): T[] {
     const { stmt, params, text } = this.prepare(query);
-    if (this.owner.observer === null && !tracer) return stmt.all(...params) as T[];
-    return this.observed(text, () => stmt.all(...params) as T[]);
+    if (tracer) return this.traced(text, () => stmt.all(...params) as T[]);
+    const observer = this.owner.observer;
+    if (observer === null) return stmt.all(...params) as T[];
+    const started = performance.now(); // the slow-query log and/or metrics: timed without a closure
+    try {
+      return stmt.all(...params) as T[];
+    } finally {
+      observer(text, performance.now() - started);
+    }
   }
   getSync<T>(query: Sql): T | undefined {
     const { stmt, params, text } = this.prepare(query);
-    if (this.owner.observer === null && !tracer) return stmt.get(...params) as T | undefined;
-    return this.observed(text, () => stmt.get(...params) as T | undefined);
+    if (tracer) return this.traced(text, () => stmt.get(...params) as T | undefined);
+    const observer = this.owner.observer;
+    if (observer === null) return stmt.get(...params) as T | undefined;
+    const started = performance.now();
+    try {
+      return stmt.get(...params) as T | undefined;
+    } finally {
+      observer(text, performance.now() - started);
+    }
   }
   runSync(query: Sql): RunResult {
     const { stmt, params, text } = this.prepare(query);
-    if (this.owner.observer === null && !tracer) return this.exec(stmt, params);
-    return this.observed(text, () => this.exec(stmt, params));
-  }
-  /** Runs `fn` timed for the metrics observer and/or inside a SQL span (only called when one of them is on). */
-  private observed<R>(text: string, fn: () => R): R {
+    if (tracer) return this.traced(text, () => this.exec(stmt, params));
     const observer = this.owner.observer;
-    const t = tracer;
-    const run = t ? () => t.sql('sqlite', text, fn) : fn;
-    if (observer === null) return run();
+    if (observer === null) return this.exec(stmt, params);
     const started = performance.now();
     try {
-      return run();
+      return this.exec(stmt, params);
+    } finally {
+      observer(text, performance.now() - started);
+    }
+  }
+  /** Tracing on: `fn` inside a SQL span, timed for the observer too when one is set. */
+  private traced<R>(text: string, fn: () => R): R {
+    const t = tracer as NonNullable<typeof tracer>;
+    const observer = this.owner.observer;
+    if (observer === null) return t.sql('sqlite', text, fn);
+    const started = performance.now();
+    try {
+      return t.sql('sqlite', text, fn);
     } finally {
       observer(text, performance.now() - started);
     }
