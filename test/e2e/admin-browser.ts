@@ -51,7 +51,8 @@ export interface BareServer {
 /** A server on a loopback port with an empty database: no superuser, rate limits off. */
 export async function startBareServer(): Promise<BareServer> {
   const dir = mkdtempSync(join(tmpdir(), 'plinth-admin-'));
-  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations') });
+  // Metrics on, as in startServer (off by default in production), so the Settings → Metrics page can be checked end to end.
+  const app = await openTestApp({ dataDir: join(dir, 'data'), migrationsDir: join(dir, 'migrations'), metrics: { enabled: true } });
   await app.settings.update({ rateLimits: { enabled: false } });
   const served = await serveApp(app);
   return {
