@@ -53,7 +53,8 @@ const RECEIVER = `http://127.0.0.1:${receiver.address().port}/`;
 async function waitDelivered(app) {
   for (;;) {
     const left = await app.db.get(sql`SELECT COUNT(*) AS n FROM "_webhookMessages" WHERE status = 'pending'`);
-    if (Number(left?.n) === 0) return;
+    const captured = await app.db.get(sql`SELECT COUNT(*) AS n FROM "_webhookOutbox"`);
+    if (Number(left?.n) + Number(captured?.n) === 0) return;
     await sleep(10);
   }
 }

@@ -1,6 +1,12 @@
 /**
  * Webhook delivery straight from the `_webhookMessages` table: no job row per message or per attempt.
  *
+ * A write captures its messages into `_webhookOutbox` (service.ts), a table with no index but its sequence, so
+ * the capture costs the write one appended row. The deliverer moves them into `_webhookMessages` in batches
+ * (one statement or transaction per batch: nothing lost, nothing moved twice; PostgreSQL nodes take disjoint
+ * batches with `SKIP LOCKED`) right before it claims, and the service moves them before any read that lists
+ * messages, so the outbox is never visible as a difference.
+ *
  * A pending message is due when `nextAttempt <= now` and nobody holds it (`lockedUntil` unset or past). A node
  * claims as many due messages as it has free slots in one statement (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so
  * nodes never wait on each other and never take the same row; SQLite: the single writer makes the
@@ -10,8 +16,12 @@
  * start). The attempt number is `attempts + 1` and `attempts` only moves when an outcome is recorded, so an
  * attempt cut off by a crash is made again, with the same `webhook-id`: at-least-once.
  *
- * Outcomes are recorded in batches, one write per event-loop turn for all the attempts that finished in it
- * (PostgreSQL: one statement over a JSON array of outcomes; SQLite: one writer transaction). Each is
+ * Writes are coalesced: a commit wakes the deliverer `lingerMs` later (default 5 ms), so every message
+ * committed meanwhile makes one claim, and outcomes are recorded in batches, one write for all the attempts
+ * that finished within `lingerMs` (or at once when half the slots wait to be recorded) (PostgreSQL: one
+ * statement over a JSON array of outcomes; SQLite: one writer transaction that also claims the next ones).
+ * Each write costs the database a commit whatever it holds, so under load a message costs a share of two
+ * commits instead of two commits of its own; when idle a message waits at most `lingerMs` more. Each is
  * conditional on the message still being pending in the same round with fewer recorded attempts, so a replay,
  * a deleted endpoint or another node's outcome for the same attempt is never overwritten. A failed attempt's
  * retry is the same row with a later `nextAttempt`: no new row, and the claim query finds it when due.
@@ -61,6 +71,8 @@ export interface DeliveryOptions {
   schedule: readonly number[];
   concurrency: number;
   pollMs: number;
+  /** How long a wake-up or an outcome waits for others to share its write (ms; 0: the next turn). */
+  lingerMs: number;
   leaseMs: number;
   shutdownGraceMs: number;
   /** Makes attempt `n` of `msg`; throws only when `signal` aborted it (shutdown): the claim is then released. */
@@ -82,6 +94,9 @@ interface Recorded {
 }
 
 const CHUNK = 200;
+/** Outbox rows moved per statement/transaction. */
+const MOVE_BATCH = 1000;
+const MESSAGE_COLUMNS = sql`id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated, traceparent`;
 /** PostgreSQL: a claim commits without waiting for the WAL flush (lost on a server crash = claimed again). */
 const ASYNC_COMMIT = sql`ac AS (SELECT set_config('synchronous_commit', 'off', true) AS v)`;
 
@@ -98,6 +113,8 @@ export class MessageDelivery {
   private pumping = false;
   private again = false;
   private woken = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushNow: (() => void) | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
@@ -136,14 +153,16 @@ export class MessageDelivery {
     else this.wakeAt(Date.now() + delay);
   }
 
-  /** Claims on the next turn of the event loop: everything committed in one turn makes one claim. */
+  /** Claims `lingerMs` from now: everything committed meanwhile makes one claim. */
   private wake(): void {
     if (!this.started || this.stopping || this.paused || this.woken) return;
     this.woken = true;
-    setImmediate(() => {
+    const go = () => {
       this.woken = false;
       void this.pump();
-    });
+    };
+    if (this.o.lingerMs > 0) setTimeout(go, this.o.lingerMs).unref();
+    else setImmediate(go);
   }
 
   private wakeAt(at: number): void {
@@ -184,23 +203,57 @@ export class MessageDelivery {
     }
   }
 
+  /**
+   * Moves every captured message from the outbox into `_webhookMessages` (batches of MOVE_BATCH), so that a
+   * read sees it; the deliverer moves one batch before each claim.
+   */
+  async moveOutbox(): Promise<void> {
+    const { db } = this.o;
+    if (db.dialect.name === 'postgres') {
+      while ((await this.movePg()) === MOVE_BATCH);
+      return;
+    }
+    while (await db.get(sql`SELECT 1 AS x FROM "_webhookOutbox" LIMIT 1`)) await db.transaction((tx) => this.moveSqlite(tx));
+  }
+
+  /** PostgreSQL: one batch in one statement; concurrent movers (other nodes) skip the rows another one holds. */
+  private async movePg(): Promise<number> {
+    const res = await this.o.db.run(
+      sql`WITH moved AS (DELETE FROM "_webhookOutbox" WHERE seq IN (SELECT seq FROM "_webhookOutbox" ORDER BY seq LIMIT ${MOVE_BATCH} FOR UPDATE SKIP LOCKED) RETURNING id, endpoint, type, payload, "nextAttempt", created, traceparent, seq) INSERT INTO "_webhookMessages" (${MESSAGE_COLUMNS}) SELECT id, endpoint, type, payload, 'pending', 0, 0, "nextAttempt", created, created, traceparent FROM moved ORDER BY seq ON CONFLICT (id) DO NOTHING`,
+    );
+    return res.changes;
+  }
+
+  /** SQLite: one batch inside the writer transaction `tx` (resolves to how many rows it moved). */
+  private async moveSqlite(tx: Executor): Promise<number> {
+    const last = await tx.get<{ seq: number | null }>(sql`SELECT MAX(seq) AS seq FROM (SELECT seq FROM "_webhookOutbox" ORDER BY seq LIMIT ${MOVE_BATCH})`);
+    if (last?.seq === null || last?.seq === undefined) return 0;
+    await tx.run(
+      sql`INSERT INTO "_webhookMessages" (${MESSAGE_COLUMNS}) SELECT id, endpoint, type, payload, 'pending', 0, 0, "nextAttempt", created, created, traceparent FROM "_webhookOutbox" WHERE seq <= ${last.seq} ORDER BY seq ON CONFLICT (id) DO NOTHING`,
+    );
+    return (await tx.run(sql`DELETE FROM "_webhookOutbox" WHERE seq <= ${last.seq}`)).changes;
+  }
+
   private async claim(limit: number): Promise<MessageRow[]> {
     const { db, nodeId } = this.o;
     const now = Date.now();
     const until = now + this.o.leaseMs;
     const due = sql`status = 'pending' AND "nextAttempt" <= ${now} AND ("lockedUntil" IS NULL OR "lockedUntil" < ${now})`;
     if (db.dialect.name === 'postgres') {
+      await this.movePg();
       return db.all<MessageRow>(
         sql`WITH ${ASYNC_COMMIT}, c AS (SELECT id FROM "_webhookMessages" WHERE ${due} ORDER BY "nextAttempt" LIMIT ${limit} FOR UPDATE SKIP LOCKED) UPDATE "_webhookMessages" AS m SET "lockedBy" = ${nodeId}, "lockedUntil" = ${until} FROM c, ac WHERE m.id = c.id RETURNING m.id, m.endpoint, m.type, m.payload, m.status, m.attempts, m.round, m."nextAttempt", m.created, m.updated, m.traceparent`,
       );
     }
-    // A read on the reader connection first: an idle poll never queues behind the writes.
-    if (!(await db.get(sql`SELECT 1 AS x FROM "_webhookMessages" WHERE ${due} LIMIT 1`))) return [];
+    // Reads on the reader connection first: an idle poll never queues behind the writes.
+    const captured = await db.get(sql`SELECT 1 AS x FROM "_webhookOutbox" LIMIT 1`);
+    if (!captured && !(await db.get(sql`SELECT 1 AS x FROM "_webhookMessages" WHERE ${due} LIMIT 1`))) return [];
     return db.transaction((tx) => this.claimSqlite(tx, limit));
   }
 
-  /** SQLite: the claim in a writer transaction (the single writer makes select-and-update one step). */
-  private claimSqlite(tx: Executor, limit: number): Promise<MessageRow[]> {
+  /** SQLite: a batch moved from the outbox, then the claim, in a writer transaction (the single writer makes select-and-update one step). */
+  private async claimSqlite(tx: Executor, limit: number): Promise<MessageRow[]> {
+    await this.moveSqlite(tx);
     const now = Date.now();
     const due = sql`status = 'pending' AND "nextAttempt" <= ${now} AND ("lockedUntil" IS NULL OR "lockedUntil" < ${now})`;
     return tx.all<MessageRow>(
@@ -251,15 +304,29 @@ export class MessageDelivery {
       });
   }
 
-  /** Records the batch once this turn is over (one write for every attempt that finished in it). */
+  /**
+   * Records the batch `lingerMs` from its first outcome (one write for every attempt that finished meanwhile),
+   * or at once when half the slots wait to be recorded (a backlog: the slots are the throughput) or on shutdown.
+   */
   private flushSoon(): Promise<void> {
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    this.flushing ??= new Promise<void>((resolve) => {
+      const go = () => {
+        if (this.flushTimer) clearTimeout(this.flushTimer);
+        this.flushTimer = null;
+        this.flushNow = null;
+        resolve();
+      };
+      this.flushNow = go;
+      if (this.o.lingerMs > 0 && !this.stopping) this.flushTimer = setTimeout(go, this.o.lingerMs);
+      else setImmediate(go);
+    }).then(async () => {
       try {
         while (this.batch.length) await this.flush(this.batch.splice(0, CHUNK));
       } finally {
         this.flushing = null;
       }
     });
+    if (this.flushNow && (this.stopping || this.batch.length * 2 >= this.o.concurrency)) this.flushNow();
     return this.flushing;
   }
 
@@ -352,6 +419,7 @@ export class MessageDelivery {
       ]);
       clearTimeout(grace);
     }
+    this.flushNow?.();
     while (this.flushing) await this.flushing.catch(() => undefined);
     const left = [...this.inFlight.keys()];
     for (const p of this.inFlight.values()) p.controller.abort(new Error('Plinth is shutting down.'));

@@ -58,6 +58,8 @@ export interface WebhookOptions {
   versionCheckMs?: number;
   /** How often a node looks for due messages it was not woken for (ms; App passes its job queue's `pollMs`, default 1000). */
   pollMs?: number;
+  /** How long a commit's wake-up or an attempt's outcome waits to share its database write with others (ms, default 5). */
+  lingerMs?: number;
   /** A claimed message's lease (ms, renewed while its attempt runs; App passes the job queue's `leaseMs`, default 30,000). */
   leaseMs?: number;
   /** On close, how long attempts in flight may finish before their claims are released (ms; default 5000). */
@@ -218,6 +220,7 @@ export class WebhookService {
       schedule: this.schedule,
       concurrency: options.concurrency ?? 32,
       pollMs: options.pollMs ?? 1000,
+      lingerMs: options.lingerMs ?? 5,
       leaseMs: options.leaseMs ?? 30_000,
       shutdownGraceMs: options.shutdownGraceMs ?? 5000,
       attempt: (msg, n, signal) => this.attempt(msg, n, signal),
@@ -284,6 +287,18 @@ export class WebhookService {
         error TEXT NOT NULL
       )`);
       await tx.run(sql`CREATE INDEX IF NOT EXISTS "_webhookAttempts_message" ON "_webhookAttempts" (message, time)`);
+      // The capture's table (delivery.ts moveOutbox): one B-tree, appended to, so a write pays one page for it.
+      const seq = db.dialect.name === 'postgres' ? sql`seq BIGSERIAL PRIMARY KEY` : sql`seq INTEGER PRIMARY KEY`;
+      await tx.run(sql`CREATE TABLE IF NOT EXISTS "_webhookOutbox" (
+        ${seq},
+        id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        "nextAttempt" BIGINT NOT NULL,
+        created BIGINT NOT NULL,
+        traceparent TEXT
+      )`);
       await tx.run(sql`CREATE TABLE IF NOT EXISTS "_webhookInbound" (
         name TEXT NOT NULL,
         id TEXT NOT NULL,
@@ -477,20 +492,19 @@ export class WebhookService {
     await this.insertMessages(tx, chosen, type, data);
   }
 
-  /** The messages for `targets`, in one statement written at `tx`'s commit; this node's deliverer is woken after it. */
+  /**
+   * The messages for `targets`, in one statement written at `tx`'s commit into the outbox (moved to
+   * `_webhookMessages` by the deliverer, delivery.ts); this node's deliverer is woken after it.
+   */
   private async insertMessages(tx: Executor, targets: readonly Endpoint[], type: string, data: unknown): Promise<string[]> {
     const now = Date.now();
     const body = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data });
     const delay = this.schedule[0] ?? 0;
-    const ids = targets.map(() => `msg_${randomString(24, ALPHANUMERIC_ALPHABET)}`);
+    const ids = targets.map(() => messageId(now));
     const traceparent = tracer ? tracer.traceparent() : null; // the capturing span, continued by the deliveries
-    const values = targets.map(
-      (t, i) => sql`(${ids[i] as string}, ${t.id}, ${type}, ${body}, 'pending', 0, 0, ${now + delay}, ${now}, ${now}, ${traceparent})`,
-    );
+    const values = targets.map((t, i) => sql`(${ids[i] as string}, ${t.id}, ${type}, ${body}, ${now + delay}, ${now}, ${traceparent})`);
     // At the commit: on PostgreSQL it then travels with the COMMIT, so capturing costs the write no round trip.
-    await tx.runAtCommit(
-      sql`INSERT INTO "_webhookMessages" (id, endpoint, type, payload, status, attempts, round, "nextAttempt", created, updated, traceparent) VALUES ${join(values)}`,
-    );
+    await tx.runAtCommit(sql`INSERT INTO "_webhookOutbox" (id, endpoint, type, payload, "nextAttempt", created, traceparent) VALUES ${join(values)}`);
     tx.afterCommit(() => this.delivery.due(delay));
     return ids;
   }
@@ -843,6 +857,7 @@ export class WebhookService {
     await this.deps.db.transaction(async (tx) => {
       await tx.run(sql`DELETE FROM "_webhookAttempts" WHERE endpoint = ${id}`);
       await tx.run(sql`DELETE FROM "_webhookMessages" WHERE endpoint = ${id}`);
+      await tx.run(sql`DELETE FROM "_webhookOutbox" WHERE endpoint = ${id}`);
       await tx.run(sql`DELETE FROM "_webhooks" WHERE id = ${id}`);
     });
     await this.changed();
@@ -887,6 +902,7 @@ export class WebhookService {
     if (q.type) where.push(sql`type = ${q.type.slice(0, 800)}`);
     if (q.since) where.push(sql`created >= ${timeParam(q.since, 'since')}`);
     const cond = join(where, sql` AND `);
+    await this.delivery.moveOutbox(); // what was captured and not moved yet is listed too
     const rows = await this.deps.db.all<MessageRow>(
       sql`SELECT * FROM "_webhookMessages" WHERE ${cond} ORDER BY created DESC, id DESC LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`,
     );
@@ -896,7 +912,12 @@ export class WebhookService {
   }
 
   private async message(endpoint: string, msgId: string): Promise<MessageRow> {
-    const row = await this.deps.db.get<MessageRow>(sql`SELECT * FROM "_webhookMessages" WHERE id = ${msgId} AND endpoint = ${endpoint}`);
+    const find = () => this.deps.db.get<MessageRow>(sql`SELECT * FROM "_webhookMessages" WHERE id = ${msgId} AND endpoint = ${endpoint}`);
+    let row = await find();
+    if (!row) {
+      await this.delivery.moveOutbox(); // captured a moment ago, still in the outbox
+      row = await find();
+    }
     if (!row) throw AppError.notFound('Missing or invalid webhook message.');
     return row;
   }
@@ -971,6 +992,7 @@ export class WebhookService {
   }
 
   async stats(): Promise<Array<{ endpoint: string; url: string; pending: number; delivered: number; failed: number }>> {
+    await this.delivery.moveOutbox(); // captured messages not moved yet are pending too
     const rows = await this.deps.db.all<{ endpoint: string; status: string; n: number }>(
       sql`SELECT endpoint, status, COUNT(*) AS n FROM "_webhookMessages" GROUP BY endpoint, status`,
     );
@@ -982,6 +1004,23 @@ export class WebhookService {
     }
     return [...out.values()];
   }
+}
+
+/** Base62 digits in ASCII order, so that fixed-width numbers written with them sort as text. */
+const SORTABLE_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A message id (the `webhook-id`): `msg_`, the capture time in 8 sortable base62 digits, 16 random alphanumerics
+ * (95 bits). Time first so that ids inserted together land side by side in the id index (one page, not one each).
+ */
+export function messageId(now: number): string {
+  let time = '';
+  let n = Math.max(0, Math.floor(now));
+  for (let i = 0; i < 8; i++) {
+    time = (SORTABLE_DIGITS[n % 62] as string) + time;
+    n = Math.floor(n / 62);
+  }
+  return `msg_${time}${randomString(16, ALPHANUMERIC_ALPHABET)}`;
 }
 
 /** The record as a superuser sees it, minus hidden fields (passwords and token keys are never printed). */

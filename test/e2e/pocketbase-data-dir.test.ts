@@ -38,6 +38,7 @@ export const PLINTH_TABLES = [
   '_webhookAttempts',
   '_webhookInbound',
   '_webhookMessages',
+  '_webhookOutbox',
   '_webhooks',
 ];
 

@@ -93,6 +93,8 @@ describe('webhooks on three nodes sharing one PostgreSQL database', () => {
     );
     const left = await a.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_webhookMessages" WHERE status <> 'delivered'`);
     assert.equal(Number(left?.n), 0);
+    const captured = await a.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_webhookOutbox"`);
+    assert.equal(Number(captured?.n), 0, 'every captured message was moved out of the outbox');
     console.log(`# ${COUNT} events delivered once each; POSTs per node: ${perNode.join(', ')}`);
 
     // Disabled on node b: every node stops capturing.

@@ -70,6 +70,7 @@ async function torture(base: string[], receiver: Receiver, count: (sql: string) 
   assert.deepEqual(phantom, [], 'nothing delivered for a write that did not commit');
   const stuck = await count(`SELECT id, status FROM "_webhookMessages" WHERE status <> 'delivered'`);
   assert.deepEqual(stuck, []);
+  assert.deepEqual(await count('SELECT id FROM "_webhookOutbox"'), [], 'nothing left in the outbox');
   const msgs = await count('SELECT COUNT(*) AS n FROM "_webhookMessages"');
   assert.equal(Number(msgs[0]?.n), ROUNDS * EVENTS, 'one message per record');
   const ids = new Set(receiver.hits.map((h) => String(h.headers['webhook-id'])));

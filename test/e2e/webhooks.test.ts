@@ -410,6 +410,37 @@ describe('outbound webhooks', () => {
     await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
   });
 
+  it('a message captured and not yet moved out of the outbox is listed, counted and found as pending', async () => {
+    const r = await receiver();
+    const ep = await createEndpoint(s, { url: r.url, events: ['notes.create'] });
+    s.app.webhooks.pauseDelivery(); // this node stops claiming (and so moving): the message stays in the outbox
+    try {
+      await s.admin.collection('notes').create({ text: 'held in the outbox' });
+      const inOutbox = await s.app.db.all<{ id: string }>(sql`SELECT id FROM "_webhookOutbox" WHERE endpoint = ${ep.id}`);
+      assert.equal(inOutbox.length, 1, 'captured into the outbox');
+      const msgId = inOutbox[0]?.id as string;
+      const attempts = await api(s, 'GET', `/api/webhooks/${ep.id}/messages/${msgId}/attempts`); // found by id: moved on the miss
+      assert.equal(attempts.status, 200);
+      assert.deepEqual(attempts.json, []);
+      await s.admin.collection('notes').create({ text: 'also held' });
+      const list = await api(s, 'GET', `/api/webhooks/${ep.id}/messages`);
+      assert.equal(list.status, 200);
+      assert.equal(list.json.totalItems, 2);
+      assert.deepEqual(
+        list.json.items.map((m: { status: string }) => m.status),
+        ['pending', 'pending'],
+      );
+      assert.ok(list.json.items.some((m: { id: string }) => m.id === msgId));
+      const stats = await api(s, 'GET', '/api/webhooks/stats');
+      assert.equal(stats.json.find((x: { endpoint: string }) => x.endpoint === ep.id).pending, 2);
+      assert.equal(r.hits.length, 0, 'nothing sent while paused');
+    } finally {
+      s.app.webhooks.resumeDelivery();
+    }
+    await eventually(() => r.hits.length === 2);
+    await eventually(async () => (await api(s, 'GET', `/api/webhooks/${ep.id}/messages?status=delivered`)).json.totalItems === 2);
+    await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
+  });
   it('the SDK-style signature from standardwebhooks matches ours byte for byte', () => {
     const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
     const wh = new Webhook(secret);

@@ -67,7 +67,8 @@ for (let i = from; i < from + count; i += 10) {
 if (values.drain) {
   for (;;) {
     const left = await app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_webhookMessages" WHERE status = 'pending'`);
-    if (Number(left?.n) === 0) break;
+    const captured = await app.db.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM "_webhookOutbox"`);
+    if (Number(left?.n) + Number(captured?.n) === 0) break;
     await sleep(50);
   }
   await app.close();
