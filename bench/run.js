@@ -95,6 +95,7 @@ const config = {
   plinthBin: resolve(ROOT, argv['plinth-bin'] ?? process.env.PLINTH_BIN ?? join('bin', 'plinth.js')),
   compare: argv.compare ?? null,
   compareFlags: (argv['compare-flags'] ?? '--metrics=false').split(' ').filter(Boolean),
+  fresh: argv.fresh === 'true',
 };
 if (config.compare !== null && config.compare !== 'metrics') throw new Error(`--compare takes metrics, got ${config.compare}`);
 const comparing = config.compare === 'metrics';
@@ -106,6 +107,7 @@ if (!['sqlite', 'postgres'].includes(config.db)) throw new Error(`--db must be s
 if (config.db === 'postgres' && !(Number.isInteger(config.poolSize) && config.poolSize >= 1)) throw new Error('--pool-size must be a whole number ≥ 1');
 if (!['both', 'baseline', 'plinth'].includes(config.only)) throw new Error(`--only must be baseline or plinth, got ${config.only}`);
 for (const op of config.ops) if (!(op in TARGETS)) throw new Error(`unknown op ${op} (view, list, create, route)`);
+if (config.fresh && !comparing) throw new Error('--fresh restarts the two Plinths of --compare=metrics; it needs --compare');
 if (comparing && config.ops.includes('route')) throw new Error('--compare=metrics measures view, list and create');
 const withRoute = config.ops.includes('route');
 if (config.rows < 1) throw new Error('--rows must be ≥ 1');
@@ -396,7 +398,7 @@ async function setupPlinth(name = 'plinth', extraFlags = []) {
     child = startChild(name, serveArgs, { logFile, env });
     await waitReady(child, port);
     log(`${name}: listening on ${HOST}:${port} (pid ${child.proc.pid}, PostgreSQL, pool ${config.poolSize})`);
-    return { name, port, child, dir: tmp };
+    return { name, port, child, dir: tmp, restartArgs: { serveArgs, logFile, env } };
   }
   const dbFile = findPlinthDb(dir);
   const db = new Database(dbFile, { fileMustExist: true });
@@ -410,7 +412,15 @@ async function setupPlinth(name = 'plinth', extraFlags = []) {
   child = startChild(name, serveArgs, { logFile, env });
   await waitReady(child, port);
   log(`${name}: listening on ${HOST}:${port} (pid ${child.proc.pid})`);
-  return { name, port, child, dir: tmp };
+  return { name, port, child, dir: tmp, restartArgs: { serveArgs, logFile, env } };
+}
+
+/** --fresh: stops a Plinth started by setupPlinth and starts it again on the same data, port and flags. */
+async function restartPlinth(server) {
+  const { serveArgs, logFile, env } = server.restartArgs;
+  await stopChild(server.child);
+  server.child = startChild(server.name, serveArgs, { logFile, env });
+  await waitReady(server.child, server.port);
 }
 
 // --- equivalence checks --------------------------------------------------------------------
@@ -537,7 +547,7 @@ async function settle(server) {
 }
 
 async function measure(server, op, ids, round) {
-  if (round === 0 && config.warmup > 0) {
+  if ((round === 0 || config.fresh) && config.warmup > 0) {
     await cannon(server, op, ids, config.warmup);
     await settle(server);
   }
@@ -662,6 +672,9 @@ async function main() {
           runs[side].push(await measure({ ...byName.plinth, name: `plinth ${sub}` }, sub, ids, round));
         continue;
       }
+      // --fresh: new server processes every round (after the first), so one process's luck (JIT, heap layout)
+      // does not decide the ratio; started in the order they will run.
+      if (config.fresh && round > 0) for (const s of servers) await restartPlinth(s);
       // alternate who goes first, so drift (thermal, page cache, JIT of the load generator) cancels out
       const order = round % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) runs[s.name].push(await measure(s, op, ids, round));
