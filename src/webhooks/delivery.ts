@@ -32,7 +32,7 @@
 import type { Database, Executor } from '../db/dialect.js';
 import { join, sql } from '../db/sql.js';
 import type { Logger } from '../util/logger.js';
-import { LOWER_ALPHANUMERIC_ALPHABET, randomString } from '../util/random.js';
+import { attemptId } from './ids.js';
 
 export interface MessageRow {
   id: string;
@@ -343,7 +343,7 @@ export class MessageDelivery {
         n,
         status: o.ok ? 'delivered' : last ? 'failed' : 'pending',
         next: last ? null : now + (schedule[n] ?? 0),
-        aid: `atm_${randomString(20, LOWER_ALPHANUMERIC_ALPHABET)}`,
+        aid: attemptId(now),
         statusCode: o.statusCode,
         latency: o.latency,
         // PostgreSQL text cannot hold NUL; the log keeps the readable part of the answer.

@@ -435,3 +435,83 @@ describe('HttpClient with its own resolver', () => {
     }
   });
 });
+
+describe("HttpClient.sendOnce (the webhook deliveries' single attempt)", () => {
+  it('goes through the same guard and pinning, answers redirects instead of following them, and caps the body', async () => {
+    const rx = await receiver((req, res) => {
+      if (req.url === '/redirect') {
+        res.statusCode = 307;
+        res.setHeader('location', 'http://169.254.169.254/');
+        return res.end();
+      }
+      if (req.url === '/big') return res.end('x'.repeat(5000));
+      res.setHeader('X-Echo', String(req.headers['x-custom'] ?? ''));
+      res.end(`${req.method} ${req.headers['content-type']} ${req.headers['content-length']} ${req.headers.host}`);
+    });
+    try {
+      let allowedHosts: string[] = [];
+      const answers: Record<string, string[]> = { 'hooks.example.test': ['127.0.0.1'] };
+      const refused: string[] = [];
+      const client = new HttpClient({
+        settings: () => ({ allowedHosts }),
+        resolver: async (name) => (answers[name] ?? []).map((address) => ({ address, family: 4 as const })),
+        onRefused: (m) => refused.push(m),
+      });
+      const post = (path: string, maxResponseBytes = 1024 * 1024) =>
+        client.sendOnce(`http://hooks.example.test:${rx.port}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Custom': 'yes', host: 'evil.test', 'content-length': '1' },
+          body: '{"a":1}',
+          timeout: 2000,
+          maxResponseBytes,
+          keepAlive: true,
+        });
+      await assert.rejects(post('/'), code('outbound_refused', /hooks\.example\.test resolves to 127\.0\.0\.1/));
+      assert.equal(refused.length, 1, 'the refusal is reported like fetch reports it');
+      assert.equal(rx.hits.length, 0);
+      allowedHosts = ['127.0.0.1'];
+      const ok = await post('/');
+      assert.equal(ok.status, 200);
+      // framing headers are the client's own: the caller's Host and Content-Length are dropped
+      assert.equal(ok.body.toString(), `POST application/json 7 hooks.example.test:${rx.port}`);
+      assert.deepEqual(
+        ok.headers.find(([k]) => k === 'x-echo'),
+        ['x-echo', 'yes'],
+        'mixed-case header names are sent (lower-cased) and answer headers come back lower-cased',
+      );
+      const redirected = await post('/redirect');
+      assert.equal(redirected.status, 307, 'a redirect is answered, not followed');
+      assert.equal(rx.hits.filter((h) => h.url === '/redirect').length, 1);
+      await assert.rejects(post('/big', 100), code('outbound_response_too_large'));
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('times out with outbound_timeout and fails a refused connection with outbound_failed, without retrying', async () => {
+    const silent = await receiver(() => {
+      /* never responds */
+    });
+    const closedPort = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    try {
+      const client = new HttpClient({ settings: () => ({ allowedHosts: ['127.0.0.1'] }) });
+      const req = { method: 'POST', headers: {}, body: 'x', timeout: 200, maxResponseBytes: 1000 };
+      const started = Date.now();
+      await assert.rejects(client.sendOnce(silent.url, req), code('outbound_timeout', /timed out after 200 ms/));
+      assert.ok(Date.now() - started < 2000);
+      assert.equal(silent.hits.length, 1, 'one attempt only');
+      await assert.rejects(client.sendOnce(`http://127.0.0.1:${closedPort}/`, req), code('outbound_failed', /ECONNREFUSED/));
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error('shutting down')), 50);
+      await assert.rejects(client.sendOnce(silent.url, { ...req, timeout: 5000, signal: ac.signal }), /shutting down/);
+    } finally {
+      await silent.close();
+    }
+  });
+});

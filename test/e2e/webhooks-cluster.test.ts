@@ -40,12 +40,12 @@ describe('webhooks on three nodes sharing one PostgreSQL database', () => {
         jobs: { pollMs: 100 },
         webhooks: { scheduleMs: [0, 100, 100], versionCheckMs: 500 },
       });
-      // Count the POSTs each node makes (the delivery path goes through app.http).
-      const original = app.http.fetch.bind(app.http);
+      // Count the POSTs each node makes (the delivery path goes through app.http.sendOnce).
+      const original = app.http.sendOnce.bind(app.http);
       sent.set(app, 0);
-      app.http.fetch = (url, init) => {
+      app.http.sendOnce = (url, req) => {
         sent.set(app, (sent.get(app) ?? 0) + 1);
-        return original(url, init);
+        return original(url, req);
       };
       nodes.push(app);
     }
