@@ -88,7 +88,7 @@ interface RawResponse {
 /** One request of `HttpClient.sendOnce`: headers as a plain object, the body already text or bytes. */
 export interface RawRequest {
   method: string;
-  /** Lower-case names; `host`, `content-length` and the other framing headers are set by the client. */
+  /** Names in any case (sent lower-cased); `host`, `content-length` and the other framing headers are the client's own. */
   headers: Record<string, string>;
   body: string | Buffer | null;
   /** Milliseconds for the attempt (connect, headers and body). */
