@@ -51,8 +51,11 @@ export interface Executor {
    * dialect may send it together with the COMMIT (PostgreSQL: one round trip for both). If it fails, nothing
    * commits and the transaction (and the write that opened it) fails with its error; dropped if the savepoint
    * that registered it rolls back. Statements run in the order they were registered, after every other
-   * statement of the transaction, so nothing in the transaction can read what they write. On the database
-   * itself (no transaction) it runs at once. Webhook capture uses it (its message rows are only read later).
+   * statement of the transaction, so nothing in the transaction can read what they write. They must be
+   * independent INSERT/UPDATE/DELETE statements: PostgreSQL sends several as ONE statement (data-modifying WITH
+   * clauses, one snapshot) with the COMMIT. On the database itself (no transaction) it runs at once. Webhook
+   * capture uses it (its outbox rows are only read later), and so does a create whose only record hooks need
+   * nothing before the commit (records/write.ts: its INSERT travels with the capture's).
    */
   runAtCommit(query: Sql): Promise<void>;
   /** Result columns of a query without running it: name, and the source table/column when the driver knows. */

@@ -5,12 +5,18 @@
  */
 export type HookHandler<E> = (event: E, next: () => Promise<void>) => Promise<void> | void;
 
-export interface HookOptions {
+export interface HookOptions<E = never> {
   id?: string;
   /** Lower runs first. Default 0; equal priorities keep bind order. */
   priority?: number;
   /** Only fire for events whose `tag` (the collection name or id) is in this list. */
   tags?: string[];
+  /**
+   * Plinth-internal: true when, for this event, the handler needs nothing from the operation before its commit
+   * (it only queues statements for the commit), so the write itself may be sent with the COMMIT. A chain is
+   * `deferrable` only if every handler in it says so; user hooks never do.
+   */
+  deferWrite?: (event: E) => boolean;
 }
 
 interface Bound<E> {
@@ -19,6 +25,7 @@ interface Bound<E> {
   seq: number;
   tags: Set<string> | null;
   handler: HookHandler<E>;
+  deferWrite: ((event: E) => boolean) | null;
 }
 
 let seqCounter = 0;
@@ -27,7 +34,7 @@ export class Hook<E extends { tags?: readonly string[] }> {
   private handlers: Bound<E>[] = [];
 
   /** Adds (or replaces, by id) a handler; returns its id. */
-  bind(handler: HookHandler<E>, options: HookOptions = {}): string {
+  bind(handler: HookHandler<E>, options: HookOptions<E> = {}): string {
     const id = options.id ?? `h${++seqCounter}`;
     this.handlers = this.handlers.filter((h) => h.id !== id);
     this.handlers.push({
@@ -36,6 +43,7 @@ export class Hook<E extends { tags?: readonly string[] }> {
       seq: ++seqCounter,
       tags: options.tags ? new Set(options.tags) : null,
       handler,
+      deferWrite: options.deferWrite ?? null,
     });
     this.handlers.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
     return id;
@@ -47,6 +55,15 @@ export class Hook<E extends { tags?: readonly string[] }> {
 
   get length(): number {
     return this.handlers.length;
+  }
+
+  /** Whether every handler that `event` would run lets its write be sent with the COMMIT (see `deferWrite`). */
+  deferrable(event: E): boolean {
+    for (const h of this.handlers) {
+      if (h.tags && !(event.tags ?? []).some((t) => h.tags!.has(t))) continue;
+      if (h.deferWrite === null || !h.deferWrite(event)) return false;
+    }
+    return true;
   }
 
   /**

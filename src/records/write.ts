@@ -9,7 +9,7 @@ import { parseIndex } from '../collections/indexes.js';
 import { findField, isMultiValued, SUPERUSERS_COLLECTION_ID, type Collection, type Field, type RelationField } from '../collections/model.js';
 import type { CollectionStore } from '../collections/store.js';
 import type { Database, Executor } from '../db/dialect.js';
-import { ident, join, param, sql } from '../db/sql.js';
+import { ident, join, param, sql, type Sql } from '../db/sql.js';
 import { AppError, fieldError, type FieldErrors } from '../errors/index.js';
 import type { HookBus, RecordData, RecordEvent } from '../hooks/index.js';
 import { hasManageAccess } from '../auth/manage-rule.js';
@@ -101,20 +101,29 @@ export class RecordWriter {
     // statement is atomic by itself (on PostgreSQL that saves the BEGIN and COMMIT round trips).
     // Inside a caller's transaction it stays a savepoint, so a failure undoes only this write.
     const atomic = exec !== this.db || rule.kind === 'where' || this.hooks.onRecordCreate.length > 0;
-    await this.withFiles(files, () =>
-      inTransactionIf(atomic, exec, async (tx) => {
-        event.tx = tx;
-        if (rule.kind === 'where') {
-          const ok = await tx.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
-          if (!ok) throw AppError.badRequest('Failed to create record.');
-        }
-        await this.hooks.onRecordCreate.trigger(event, async (e) => {
-          await this.insert(tx, collection, e.record);
-        });
-        files.bind(tx, event.record, exec !== this.db);
-        tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
-      }),
-    );
+    // PostgreSQL, a transaction of its own whose only handlers just queue statements for the commit (a webhook
+    // capture): the INSERT goes with them and the COMMIT, one round trip instead of two.
+    const deferred = atomic && exec === this.db && rule.kind !== 'where' && this.db.dialect.name === 'postgres' && this.hooks.onRecordCreate.deferrable(event);
+    try {
+      await this.withFiles(files, () =>
+        inTransactionIf(atomic, exec, async (tx) => {
+          event.tx = tx;
+          if (rule.kind === 'where') {
+            const ok = await tx.get(sql`SELECT 1 AS ok FROM (${virtualRow(collection, record)}) AS ${ident(ROOT_ALIAS)} WHERE ${rule.condition}`);
+            if (!ok) throw AppError.badRequest('Failed to create record.');
+          }
+          await this.hooks.onRecordCreate.trigger(event, async (e) => {
+            if (deferred) await tx.runAtCommit(this.insertStatement(collection, e.record));
+            else await this.insert(tx, collection, e.record);
+          });
+          files.bind(tx, event.record, exec !== this.db);
+          tx.afterCommit(() => this.hooks.afterCommit(this.hooks.onRecordAfterCreateCommit, { ...event, tx: undefined }));
+        }),
+      );
+    } catch (err) {
+      // A deferred INSERT fails at the commit: the same field errors as when it runs at once.
+      throw deferred ? this.translateWriteError(collection, err, 'Failed to create record.') : err;
+    }
     return event.record;
   }
 
@@ -481,11 +490,15 @@ export class RecordWriter {
     }
   }
 
-  private async insert(tx: Executor, collection: Collection, record: RecordData): Promise<void> {
+  private insertStatement(collection: Collection, record: RecordData): Sql {
     const cols = collection.fields.map((f) => ident(f.name));
     const vals = collection.fields.map((f) => param(getFieldType(f.type).toDb(record[f.name], f as never)));
+    return sql`INSERT INTO ${ident(collection.name)} (${join(cols)}) VALUES (${join(vals)})`;
+  }
+
+  private async insert(tx: Executor, collection: Collection, record: RecordData): Promise<void> {
     try {
-      await tx.run(sql`INSERT INTO ${ident(collection.name)} (${join(cols)}) VALUES (${join(vals)})`);
+      await tx.run(this.insertStatement(collection, record));
     } catch (err) {
       throw this.translateWriteError(collection, err, 'Failed to create record.');
     }

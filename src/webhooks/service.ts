@@ -420,10 +420,15 @@ export class WebhookService {
     const { hooks } = this.deps;
     // A high priority number runs last, i.e. innermost: right around the write, after user hooks changed the record.
     const opts = { id: HOOK_ID, priority: 1_000_000 };
-    hooks.onRecordCreate.bind(async (e, next) => {
-      await next();
-      await this.capture('create', e);
-    }, opts);
+    hooks.onRecordCreate.bind(
+      async (e, next) => {
+        await next();
+        await this.capture('create', e);
+      },
+      // Without a filter the capture needs only the record, not the written row: on PostgreSQL the INSERT may
+      // then travel with the outbox row and the COMMIT (records/write.ts).
+      { ...opts, deferWrite: (e) => this.targets(`${e.collection.name}.create`).every((t) => t.filter === '') },
+    );
     hooks.onRecordUpdate.bind(async (e, next) => {
       await next();
       await this.capture('update', e);

@@ -410,6 +410,56 @@ describe('outbound webhooks', () => {
     await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
   });
 
+  it('a create whose only hook is the capture: one statement on PostgreSQL, the same errors, nothing captured on failure', async () => {
+    const r = await receiver();
+    const ep = await createEndpoint(s, { url: r.url, events: ['notes.create'] });
+    const seen: string[] = [];
+    const previous = s.app.db.observer;
+    s.app.db.observer = (text, ms) => {
+      seen.push(text);
+      previous?.(text, ms);
+    };
+    try {
+      const id = 'dupwebhook00001';
+      await s.admin.collection('notes').create({ id, text: 'first' });
+      const writes = seen.filter((t) => /INSERT INTO "notes"/.test(t));
+      if (s.app.db.dialect.name === 'postgres') {
+        // the record's INSERT and the outbox row as one statement, sent with BEGIN and COMMIT
+        assert.equal(writes.length, 1, writes.join('\n'));
+        assert.match(writes[0] as string, /^WITH "_w1" AS \(INSERT INTO "notes".*\) INSERT INTO "_webhookOutbox"/s);
+      } else {
+        assert.equal(writes.length, 1);
+        assert.match(writes[0] as string, /^INSERT INTO "notes"/);
+      }
+      // The same id again: the deferred INSERT fails at the commit with the usual field error, and the
+      // message it would have sent is not captured.
+      await eventually(() => r.hits.length === 1);
+      const dup = await s.fetch('/api/collections/notes/records', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, text: 'second' }),
+      });
+      assert.equal(dup.status, 400);
+      const body = (await dup.json()) as { data: Record<string, { code: string }> };
+      assert.equal(body.data.id?.code, 'validation_invalid_or_existing_id');
+      const list = await api(s, 'GET', `/api/webhooks/${ep.id}/messages`);
+      assert.equal(list.json.totalItems, 1, 'only the committed create has a message');
+      await sleep(100);
+      assert.equal(r.hits.length, 1);
+      // With a filter the capture reads the written row: the INSERT runs at once, in its own round trip.
+      await api(s, 'PATCH', `/api/webhooks/${ep.id}`, { filter: "text != 'skip'" });
+      seen.length = 0;
+      await s.admin.collection('notes').create({ text: 'filtered' });
+      const filtered = seen.filter((t) => /INSERT INTO "notes"/.test(t));
+      assert.equal(filtered.length, 1);
+      assert.match(filtered[0] as string, /^INSERT INTO "notes"/);
+      await eventually(() => r.hits.length === 2);
+    } finally {
+      s.app.db.observer = previous;
+      await api(s, 'DELETE', `/api/webhooks/${ep.id}`);
+    }
+  });
+
   it('a message captured and not yet moved out of the outbox is listed, counted and found as pending', async () => {
     const r = await receiver();
     const ep = await createEndpoint(s, { url: r.url, events: ['notes.create'] });

@@ -184,6 +184,9 @@ describe('postgres dialect', () => {
         assert.deepEqual(res.rows, [{ n: 5 }]); // only the statement's own rows
         assert.equal(client.getTransactionStatus(), 'I', 'committed');
         await assert.rejects(sendAround(client, 'BEGIN', sql`INSERT INTO lazy (id, n) VALUES (${'around'}, ${6})`, 'COMMIT'), /duplicate key/);
+        // The query rejects on the ErrorResponse; the ReadyForQuery carrying the status may be read a moment later
+        // (a loaded machine splits them across reads), so wait for it rather than read the previous one.
+        for (let i = 0; i < 200 && client.getTransactionStatus() === 'I'; i++) await new Promise((r) => setTimeout(r, 10));
         assert.equal(client.getTransactionStatus(), 'E', 'COMMIT skipped: the failed transaction is still open');
         await client.query('ROLLBACK');
       } finally {

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import type { ColumnInfo, ConnectionUsage, Database, Executor, Row, RunResult, StatementObserver } from '../../dialect.js';
 import { ConsoleTimeout, consoleText, isPossibleWrite, leadingKeyword, splitStatements, type ConsoleOptions, type ConsoleResult } from '../../console.js';
-import { sql, type Sql } from '../../sql.js';
+import { ident, join, sql, type Sql } from '../../sql.js';
 import { OpenTransaction } from '../../transaction.js';
 import { tracer } from '../../../tracing/index.js';
 import { postgresDialect } from './postgres-dialect.js';
@@ -281,6 +281,16 @@ async function consoleColumns(client: pg.PoolClient, fields: pg.FieldDef[]): Pro
 }
 
 /**
+ * Deferred writes as one statement: `WITH "_w1" AS (first), … last`. PostgreSQL runs every data-modifying WITH
+ * clause to completion on the same snapshot, so they must not depend on each other's effects (runAtCommit's
+ * contract: independent INSERT/UPDATE/DELETE statements).
+ */
+function oneStatement(statements: readonly Sql[]): Sql {
+  const head = statements.slice(0, -1).map((q, i) => sql`${ident(`_w${i + 1}`)} AS (${q})`);
+  return sql`WITH ${join(head)} ${statements[statements.length - 1] as Sql}`;
+}
+
+/**
  * A transaction holding one pooled connection (savepoints and callbacks: db/transaction.ts).
  *
  * BEGIN is lazy: it is sent together with the transaction's first statement (`queryAfter`), so a transaction
@@ -436,8 +446,9 @@ export class PostgresDatabase implements Database {
     try {
       const result = await fn(tx);
       const deferred = tx.takeAtCommit();
-      const last = deferred.pop();
-      for (const q of deferred) await tx.run(q);
+      // Several deferred writes (a record's INSERT and its webhook outbox row) become one statement, their
+      // WITH clauses data-modifying: all or none, and no round trip of their own.
+      const last = deferred.length > 1 ? oneStatement(deferred) : deferred.pop();
       // The last deferred statement goes with the COMMIT (and the BEGIN, if nothing ran before): one round trip.
       if (last) await tx.commitWith(last);
       // COMMIT and ROLLBACK as simple-protocol queries: one message each way instead of four.
