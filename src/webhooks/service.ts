@@ -180,6 +180,8 @@ export class WebhookService {
   private enabled: Endpoint[] = [];
   private byType = new Map<string, Endpoint[]>();
   private hooked = false;
+  /** Create events whose INSERT was allowed to wait for the commit (records/write.ts `deferrable`). */
+  private readonly mayBeDeferred = new WeakSet<RecordEvent>();
   private versionTimer: NodeJS.Timeout | null = null;
   private version = '';
   private readonly schedule: number[];
@@ -427,7 +429,14 @@ export class WebhookService {
       },
       // Without a filter the capture needs only the record, not the written row: on PostgreSQL the INSERT may
       // then travel with the outbox row and the COMMIT (records/write.ts).
-      { ...opts, deferWrite: (e) => this.targets(`${e.collection.name}.create`).every((t) => t.filter === '') },
+      {
+        ...opts,
+        deferWrite: (e) => {
+          if (!this.targets(`${e.collection.name}.create`).every((t) => t.filter === '')) return false;
+          this.mayBeDeferred.add(e);
+          return true;
+        },
+      },
     );
     hooks.onRecordUpdate.bind(async (e, next) => {
       await next();
@@ -477,7 +486,9 @@ export class WebhookService {
         exec: tx,
         dialect: this.deps.db.dialect,
         schema: this.deps.collections,
-        ...(action === 'delete' ? { row: virtualRow(collection, e.record) } : {}),
+        // A deleted row is gone, and a create told it could defer its INSERT may not have written it yet (an
+        // endpoint with a filter can appear in between): both are evaluated on the record's values.
+        ...(action === 'delete' || this.mayBeDeferred.has(e) ? { row: virtualRow(collection, e.record) } : {}),
       };
       for (const t of targets) {
         if (t.filter === '') {
