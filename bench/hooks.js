@@ -93,8 +93,6 @@ async function addEndpoint(server, token) {
   const url = `http://127.0.0.1:${receiver.address().port}/hook`;
   const ep = await request(server.port, 'POST', '/api/webhooks', { body: { url, events: [`${COLLECTION}.create`] }, headers: auth });
   if (ep.status !== 200) throw new Error(`${server.name}: creating the endpoint failed: ${ep.status} ${ep.text}`);
-  server.token = token;
-  server.endpoint = ep.json.id;
 }
 
 /** Every delivery the webhook server owes, in the receiver (resolves to how long the backlog took, ms). */

@@ -59,11 +59,12 @@ export class Hook<E extends { tags?: readonly string[] }> {
 
   /** Whether every handler that `event` would run lets its write be sent with the COMMIT (see `deferWrite`). */
   deferrable(event: E): boolean {
-    for (const h of this.handlers) {
-      if (h.tags && !(event.tags ?? []).some((t) => h.tags!.has(t))) continue;
-      if (h.deferWrite === null || !h.deferWrite(event)) return false;
-    }
-    return true;
+    return this.chainFor(event).every((h) => h.deferWrite !== null && h.deferWrite(event));
+  }
+
+  /** The handlers `event` runs: those without tags and those tagged with one of its tags. */
+  private chainFor(event: E): Bound<E>[] {
+    return this.handlers.filter((h) => !h.tags || (event.tags ?? []).some((t) => h.tags!.has(t)));
   }
 
   /**
@@ -71,7 +72,7 @@ export class Hook<E extends { tags?: readonly string[] }> {
    * `next` stops the chain (and the operation); a handler that throws aborts it with that error.
    */
   async trigger(event: E, final?: (event: E) => Promise<void> | void): Promise<void> {
-    const chain = this.handlers.filter((h) => !h.tags || (event.tags ?? []).some((t) => h.tags!.has(t)));
+    const chain = this.chainFor(event);
     if (chain.length === 0) {
       if (final) await final(event);
       return;

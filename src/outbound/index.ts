@@ -172,31 +172,13 @@ export class HttpClient {
         caller?.removeEventListener('abort', onAbort);
       }
     };
-    if (!tracer) return run();
-    return tracer.span(req.method, { kind: 'client', attributes: clientAttributes(req.method, url) }, async (span) => {
-      const res = await run();
-      span.set('http.response.status_code', res.status);
-      if (res.status >= 500) {
-        span.set('error.type', String(res.status));
-        span.fail(`HTTP ${res.status}`);
-      }
-      return res;
-    });
+    return tracer ? clientSpan(req.method, url, run) : run();
   }
 
   fetch(url: string | URL, init: FetchOptions = {}): Promise<Response> {
     if (!tracer) return this.send(url, init);
     // Tracing on: a client span around the call (retries and redirects included), its context sent along.
-    const method = String(init.method ?? 'GET').toUpperCase();
-    return tracer.span(method, { kind: 'client', attributes: clientAttributes(method, url) }, async (span) => {
-      const res = await this.send(url, init);
-      span.set('http.response.status_code', res.status);
-      if (res.status >= 500) {
-        span.set('error.type', String(res.status));
-        span.fail(`HTTP ${res.status}`);
-      }
-      return res;
-    });
+    return clientSpan(String(init.method ?? 'GET').toUpperCase(), url, () => this.send(url, init));
   }
 
   private async send(url: string | URL, init: FetchOptions): Promise<Response> {
@@ -230,8 +212,7 @@ export class HttpClient {
       }
       const last = attempt >= retries;
       if (outcome instanceof Error) {
-        if (last && outcome instanceof RetryableTimeout) throw outcome.error;
-        if (last) throw new AppError('outbound_failed', outcome.message, undefined, { cause: outcome.cause ?? outcome });
+        if (last) throw unwrap(outcome);
         await sleep(jittered(backoff, attempt), signal);
         continue;
       }
@@ -341,6 +322,19 @@ function wholeNumber(value: number | undefined, name: string, fallback: number):
 
 function jittered(base: number, attempt: number): number {
   return Math.round(base * 2 ** attempt * (0.5 + Math.random()));
+}
+
+/** `run` inside a client span for `method url` (tracing on), its answer's status recorded, 5xx as an error. */
+function clientSpan<T extends { status: number }>(method: string, url: string | URL, run: () => Promise<T>): Promise<T> {
+  return (tracer as NonNullable<typeof tracer>).span(method, { kind: 'client', attributes: clientAttributes(method, url) }, async (span) => {
+    const res = await run();
+    span.set('http.response.status_code', res.status);
+    if (res.status >= 500) {
+      span.set('error.type', String(res.status));
+      span.fail(`HTTP ${res.status}`);
+    }
+    return res;
+  });
 }
 
 /** A client span's attributes: the target without its query string or credentials. */
@@ -539,7 +533,7 @@ function originOf(url: string | URL): string {
   }
 }
 
-/** sendOnce's errors: what `fetch` would retry (a network failure, a timeout) as the AppError it ends with. */
+/** A retryable failure (a network failure, a timeout) as the AppError it ends with after the last attempt. */
 function unwrap(err: unknown): unknown {
   if (err instanceof RetryableTimeout) return err.error;
   if (err instanceof RetryableError) return new AppError('outbound_failed', err.message, undefined, { cause: err.cause ?? err });

@@ -113,7 +113,7 @@ export class MessageDelivery {
   private pumping = false;
   private again = false;
   private woken = false;
-  private flushTimer: NodeJS.Timeout | null = null;
+  /** Starts the pending batch's write now (set while a batch waits for its linger). */
   private flushNow: (() => void) | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -310,15 +310,14 @@ export class MessageDelivery {
    */
   private flushSoon(): Promise<void> {
     this.flushing ??= new Promise<void>((resolve) => {
-      const go = () => {
-        if (this.flushTimer) clearTimeout(this.flushTimer);
-        this.flushTimer = null;
+      const linger = this.o.lingerMs > 0 && !this.stopping;
+      const timer = linger ? setTimeout(() => this.flushNow?.(), this.o.lingerMs) : setImmediate(() => this.flushNow?.());
+      this.flushNow = () => {
+        if (linger) clearTimeout(timer as NodeJS.Timeout);
+        else clearImmediate(timer as NodeJS.Immediate);
         this.flushNow = null;
         resolve();
       };
-      this.flushNow = go;
-      if (this.o.lingerMs > 0 && !this.stopping) this.flushTimer = setTimeout(go, this.o.lingerMs);
-      else setImmediate(go);
     }).then(async () => {
       try {
         while (this.batch.length) await this.flush(this.batch.splice(0, CHUNK));
